@@ -1,0 +1,22 @@
+//! Tokenflight: access-token refresh done right, as a Leptos app with its own mock identity provider.
+//!
+//! - [`api`]: the wire contract shared by server and browser.
+//! - [`auth`]: the client side of auth: the refresh coordinator and its Leptos context.
+//! - [`app`], [`pages`], [`components`]: the demo app.
+//! - `server` (feature `ssr`): the axum backend — tokens, sessions, handlers.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod components;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// Browser entry point: hydrates the server-rendered HTML.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

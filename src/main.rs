@@ -1,0 +1,89 @@
+//! The `tokenflight` server binary: configuration, state, router, serve.
+
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    use std::process::ExitCode;
+
+    use leptos::config::get_configuration;
+    use tokenflight::server::{config::Config, router, spawn_housekeeping, AppState};
+    use tracing_subscriber::{fmt, EnvFilter};
+
+    fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")),
+        )
+        .init();
+
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("tokenflight: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let leptos_options = match get_configuration(None) {
+        Ok(configuration) => configuration.leptos_options,
+        Err(error) => {
+            eprintln!("tokenflight: invalid LEPTOS_* configuration: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = leptos_options.site_addr;
+    let state = AppState::new(leptos_options, config);
+    spawn_housekeeping(state.clone());
+
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!(
+                "tokenflight: cannot listen on {addr}: {error}. \
+                 Is another server running there? Set LEPTOS_SITE_ADDR to another address."
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!("listening on http://{addr}");
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    match served {
+        Ok(()) => {
+            tracing::info!("shut down cleanly");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("tokenflight: server error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before the process exits.
+#[cfg(feature = "ssr")]
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+/// The browser build has no binary; cargo-leptos builds the library for it.
+#[cfg(not(feature = "ssr"))]
+fn main() {}

@@ -1,0 +1,96 @@
+//! Extractors that turn a request into typed input or into an [`ApiError`] — never into axum's
+//! plain-text rejections, so every failure has our JSON shape.
+
+use axum::{
+    extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Request},
+    http::{header::AUTHORIZATION, request::Parts, StatusCode},
+};
+use serde::de::DeserializeOwned;
+
+use super::{error::ApiError, state::AppState};
+use crate::api::User;
+
+/// `axum::Json`, with rejections mapped to [`ApiError`]: a wrong content type is 415, broken
+/// JSON 400, a body of the wrong shape 422, an oversized body 413.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
+            Err(JsonRejection::JsonDataError(error)) => Err(ApiError::Validation(format!(
+                "the request body has the wrong shape: {}",
+                std::error::Error::source(&error).map_or_else(String::new, |e| e.to_string())
+            ))),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge)
+            }
+            Err(_) => Err(ApiError::InvalidJson),
+        }
+    }
+}
+
+/// A request carrying a valid access token whose session is still alive.
+///
+/// The token is read from the `Authorization: Bearer` header only — never from the query string,
+/// where it would end up in logs and `Referer` headers.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub user: User,
+    pub session_id: String,
+}
+
+impl Authenticated {
+    /// `403 insufficient_scope` unless the user has `role`.
+    pub fn require_role(&self, role: &'static str) -> Result<(), ApiError> {
+        if self.user.has_role(role) {
+            Ok(())
+        } else {
+            Err(ApiError::InsufficientScope(role))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(ApiError::MissingToken)?;
+        let value = header.to_str().map_err(|_| ApiError::InvalidToken)?;
+        let token = match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            // Another scheme (Basic, …) is no Bearer credential at all.
+            _ => return Err(ApiError::MissingToken),
+        };
+        let claims = state.tokens.verify(token).map_err(|error| {
+            tracing::debug!(%error, "access token refused");
+            ApiError::InvalidToken
+        })?;
+        state
+            .sessions
+            .check_access(&claims.sid, claims.ver)
+            .map_err(|error| {
+                tracing::debug!(%error, "access token's session refused");
+                ApiError::InvalidToken
+            })?;
+        let user = state
+            .users
+            .by_id(&claims.sub)
+            .ok_or(ApiError::InvalidToken)?;
+        // Demo fault: added latency for this session's API calls.
+        let latency_ms = state.sessions.faults(&claims.sid).latency_ms;
+        if latency_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
+        }
+        Ok(Self {
+            user,
+            session_id: claims.sid,
+        })
+    }
+}

@@ -1,0 +1,159 @@
+//! Protections for the endpoints a cookie authenticates (login, refresh, logout): cookies ride
+//! along on cross-site requests, so those are refused before anything changes.
+
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue},
+    middleware::Next,
+    response::Response,
+};
+
+use super::{config::CookieSecure, error::ApiError, state::AppState};
+
+/// Largest body a cookie-authenticated endpoint reads; a login is well under 1 KiB.
+pub const AUTH_BODY_LIMIT: usize = 4 * 1024;
+
+/// Refuses cross-site requests (403), non-JSON bodies (415) and large bodies (413).
+///
+/// Refusing `text/plain`, form and multipart bodies matters: those are the content types a
+/// cross-site page can send without a CORS preflight.
+pub async fn cookie_endpoint_guard(request: Request, next: Next) -> Result<Response, ApiError> {
+    let headers = request.headers();
+    if is_cross_site(headers) {
+        return Err(ApiError::CrossSite);
+    }
+    let content_length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
+    if content_length.is_some_and(|length| length > AUTH_BODY_LIMIT) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let has_body = content_length.is_some_and(|length| length > 0)
+        || headers.contains_key(header::TRANSFER_ENCODING);
+    if (has_body || headers.contains_key(header::CONTENT_TYPE)) && !is_json(headers) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    Ok(next.run(request).await)
+}
+
+/// True when a browser tells us the request comes from another site.
+///
+/// `Sec-Fetch-Site` is authoritative where sent (every current browser); otherwise `Origin` is
+/// compared with `Host`. Requests with neither come from non-browser clients, which carry no
+/// ambient cookies of a victim, and are let through.
+pub fn is_cross_site(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.as_bytes(), b"same-origin" | b"none");
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return false;
+    };
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|origin| origin.split_once("://"))
+        .map(|(_, host)| host);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok());
+    match (origin_host, host) {
+        (Some(origin_host), Some(host)) => !origin_host.eq_ignore_ascii_case(host),
+        _ => true,
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Adds `Secure` to every cookie we set, per `COOKIE_SECURE`. One place for both our refresh
+/// cookie and tower-sessions' cookie, decided per request so `auto` can follow the scheme.
+pub async fn secure_cookies(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let secure = match state.config.cookie_secure {
+        CookieSecure::Always => true,
+        CookieSecure::Never => false,
+        CookieSecure::Auto => arrived_over_https(&request),
+    };
+    let mut response = next.run(request).await;
+    if secure {
+        let cookies: Vec<HeaderValue> = response
+            .headers_mut()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|cookie| match cookie.to_str() {
+                Ok(text) if !text.to_ascii_lowercase().contains("; secure") => {
+                    HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or(cookie.clone())
+                }
+                _ => cookie.clone(),
+            })
+            .collect();
+        response.headers_mut().remove(header::SET_COOKIE);
+        for cookie in cookies {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+    }
+    response
+}
+
+/// https directly, or behind a TLS-terminating proxy that says so. A forged header can only
+/// make a client's own cookies stricter, so trusting it here is safe.
+fn arrived_over_https(request: &Request) -> bool {
+    request.uri().scheme_str() == Some("https")
+        || request
+            .headers()
+            .get("x-forwarded-proto")
+            .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(name, value)| (name.parse().unwrap(), HeaderValue::from_static(value)))
+            .collect()
+    }
+
+    #[test]
+    fn sec_fetch_site_decides_when_present() {
+        assert!(!is_cross_site(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "same-site")])));
+    }
+
+    #[test]
+    fn origin_must_match_host_when_sec_fetch_site_is_absent() {
+        let same = [
+            ("origin", "http://127.0.0.1:3000"),
+            ("host", "127.0.0.1:3000"),
+        ];
+        assert!(!is_cross_site(&headers(&same)));
+        let other = [
+            ("origin", "https://evil.example"),
+            ("host", "127.0.0.1:3000"),
+        ];
+        assert!(is_cross_site(&headers(&other)));
+        assert!(is_cross_site(&headers(&[
+            ("origin", "null"),
+            ("host", "a")
+        ])));
+    }
+
+    #[test]
+    fn requests_without_browser_headers_are_not_cross_site() {
+        assert!(!is_cross_site(&HeaderMap::new()));
+    }
+}

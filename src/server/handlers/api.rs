@@ -1,0 +1,78 @@
+//! The protected API: every handler takes [`Authenticated`], so none can forget the check.
+
+use axum::{extract::State, http::StatusCode, Json};
+
+use crate::{
+    api::{AdminStats, Item, NewItem, Notification, Usage, User, MAX_ITEM_TITLE_CHARS},
+    server::{
+        data::DAILY_QUOTA,
+        error::ApiError,
+        extract::{ApiJson, Authenticated},
+        state::AppState,
+    },
+};
+
+/// `GET /api/me`.
+pub async fn me(State(state): State<AppState>, auth: Authenticated) -> Json<User> {
+    state.data.count_request(&auth.user.id);
+    Json(auth.user)
+}
+
+/// `GET /api/items`.
+pub async fn list_items(State(state): State<AppState>, auth: Authenticated) -> Json<Vec<Item>> {
+    state.data.count_request(&auth.user.id);
+    Json(state.data.items(&auth.user.id))
+}
+
+/// `POST /api/items`: 201 with the new item; 422 for an empty or over-long title.
+pub async fn create_item(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(new_item): ApiJson<NewItem>,
+) -> Result<(StatusCode, Json<Item>), ApiError> {
+    let title = new_item.title.trim();
+    if title.is_empty() {
+        return Err(ApiError::Validation("the title must not be empty".into()));
+    }
+    if title.chars().count() > MAX_ITEM_TITLE_CHARS {
+        return Err(ApiError::Validation(format!(
+            "the title must be at most {MAX_ITEM_TITLE_CHARS} characters"
+        )));
+    }
+    state.data.count_request(&auth.user.id);
+    let item = state.data.add_item(&auth.user.id, title.to_owned());
+    Ok((StatusCode::CREATED, Json(item)))
+}
+
+/// `GET /api/notifications`.
+pub async fn notifications(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Json<Vec<Notification>> {
+    state.data.count_request(&auth.user.id);
+    Json(state.data.notifications(&auth.user.username))
+}
+
+/// `GET /api/usage`.
+pub async fn usage(State(state): State<AppState>, auth: Authenticated) -> Json<Usage> {
+    Json(Usage {
+        requests_today: state.data.count_request(&auth.user.id),
+        quota: DAILY_QUOTA,
+        refreshes_this_session: state.sessions.refresh_count(&auth.session_id),
+    })
+}
+
+/// `GET /api/admin/stats`: `admin` role only (403 `insufficient_scope` otherwise).
+pub async fn admin_stats(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<AdminStats>, ApiError> {
+    auth.require_role("admin")?;
+    use std::sync::atomic::Ordering::Relaxed;
+    Ok(Json(AdminStats {
+        active_sessions: state.sessions.active_count(),
+        refreshes: state.sessions.stats.refreshes.load(Relaxed),
+        reuse_detected: state.sessions.stats.reuse_detected.load(Relaxed),
+        failed_logins: state.throttle.total_failures(),
+    }))
+}

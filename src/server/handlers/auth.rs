@@ -1,0 +1,198 @@
+//! Login, refresh and logout: the endpoints a cookie authenticates.
+
+use axum::{
+    extract::State,
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use crate::{
+    api::{LoginRequest, TokenResponse, User},
+    server::{
+        cookies::{clear_refresh_cookie, read_refresh_cookie, set_refresh_cookie},
+        error::ApiError,
+        extract::ApiJson,
+        sessions::{Grant, RefreshRefusal},
+        state::AppState,
+    },
+};
+
+/// What tower-sessions keeps for a signed-in browser: enough to render the first paint.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BrowserSession {
+    pub user: User,
+    pub session_id: String,
+}
+
+const BROWSER_SESSION_KEY: &str = "auth";
+
+/// `POST /api/auth/login`.
+pub async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let (tokens, grant) = sign_in(&state, &session, request).await?;
+    Ok(token_response(&state, tokens, &grant))
+}
+
+/// Checks a password and starts a session. Shared by the JSON endpoint and the no-JavaScript
+/// login form.
+pub async fn sign_in(
+    state: &AppState,
+    session: &Session,
+    LoginRequest { username, password }: LoginRequest,
+) -> Result<(TokenResponse, Grant), ApiError> {
+    let account = username.trim().to_lowercase();
+    state
+        .throttle
+        .check(&account)
+        .map_err(|retry_after_secs| ApiError::TooManyAttempts { retry_after_secs })?;
+    let Some(user) = state.users.verify(&account, password).await else {
+        state.throttle.record_failure(&account);
+        tracing::info!(%account, "sign-in failed");
+        return Err(ApiError::InvalidCredentials);
+    };
+    state.throttle.record_success(&account);
+    // A new login in this browser ends the previous session there.
+    if let Some(previous) = browser_session(session).await {
+        revoke(state, &previous.session_id).await;
+    }
+    // A fresh session id on every login: no session fixation.
+    session.cycle_id().await.map_err(internal)?;
+    let grant = state.sessions.start(&user.id);
+    remember_browser_session(state, session, &user, &grant).await?;
+    tracing::info!(user = %user.username, session_id = %grant.session_id, "signed in");
+    Ok((tokens_for(state, user, &grant), grant))
+}
+
+/// `POST /api/auth/refresh`: exchanges the refresh cookie for a new access token.
+pub async fn refresh(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let presented = read_refresh_cookie(&headers).ok_or(ApiError::InvalidGrant)?;
+    let grant = match state.sessions.refresh(&presented) {
+        Ok(grant) => grant,
+        Err(RefreshRefusal::Unavailable) => return Err(ApiError::Unavailable),
+        Err(refusal) => {
+            tracing::info!(%refusal, "refresh refused");
+            // Best effort: the refusal must reach the client even if the store hiccups.
+            let _ = session.flush().await;
+            let mut response = ApiError::InvalidGrant.into_response();
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, clear_refresh_cookie());
+            return Ok(response);
+        }
+    };
+    let user = state
+        .users
+        .by_id(&grant.user_id)
+        .ok_or(ApiError::InvalidGrant)?;
+    // Keep the browser session in step (it may have been lost while the family lived on).
+    if browser_session(&session).await.map(|s| s.session_id) != Some(grant.session_id.clone()) {
+        remember_browser_session(&state, &session, &user, &grant).await?;
+    }
+    let tokens = tokens_for(&state, user, &grant);
+    Ok(token_response(&state, tokens, &grant))
+}
+
+/// `POST /api/auth/logout`: revokes the session server-side and clears the cookies. Always 204,
+/// so signing out twice is harmless.
+pub async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let from_cookie =
+        read_refresh_cookie(&headers).and_then(|token| state.sessions.session_of(&token));
+    let from_browser = browser_session(&session).await.map(|s| s.session_id);
+    for session_id in from_cookie.iter().chain(from_browser.iter()) {
+        revoke(&state, session_id).await;
+    }
+    session.flush().await.map_err(internal)?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, clear_refresh_cookie());
+    Ok(response)
+}
+
+/// The signed-in user of this browser, if their session is still alive. Used by the first paint.
+pub async fn current_user(state: &AppState, session: &Session) -> Option<User> {
+    let browser = browser_session(session).await?;
+    state
+        .sessions
+        .is_active(&browser.session_id)
+        .then_some(browser.user)
+}
+
+/// The JSON answer to login and refresh, with the refresh cookie and `no-store`.
+pub fn token_response(state: &AppState, tokens: TokenResponse, grant: &Grant) -> Response {
+    let mut response = Json(tokens).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.append(header::SET_COOKIE, refresh_cookie(state, grant));
+    response
+}
+
+/// `Set-Cookie` carrying the grant's refresh credential.
+pub fn refresh_cookie(state: &AppState, grant: &Grant) -> HeaderValue {
+    set_refresh_cookie(&grant.refresh_token, state.config.session_absolute_timeout)
+}
+
+fn tokens_for(state: &AppState, user: User, grant: &Grant) -> TokenResponse {
+    TokenResponse {
+        access_token: state
+            .tokens
+            .issue(&user.id, &grant.session_id, grant.access_ver),
+        token_type: "Bearer".to_owned(),
+        expires_in: state.tokens.ttl().as_secs(),
+        user,
+    }
+}
+
+async fn browser_session(session: &Session) -> Option<BrowserSession> {
+    session.get(BROWSER_SESSION_KEY).await.ok().flatten()
+}
+
+async fn remember_browser_session(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+    grant: &Grant,
+) -> Result<(), ApiError> {
+    let record = BrowserSession {
+        user: user.clone(),
+        session_id: grant.session_id.clone(),
+    };
+    session
+        .insert(BROWSER_SESSION_KEY, record)
+        .await
+        .map_err(internal)?;
+    // Saving now assigns the record its id, which the family keeps so both expire together.
+    session.save().await.map_err(internal)?;
+    if let Some(id) = session.id() {
+        state.sessions.attach_browser_session(&grant.session_id, id);
+    }
+    Ok(())
+}
+
+/// Revokes a family and deletes the browser-session record that mirrors it.
+pub async fn revoke(state: &AppState, session_id: &str) {
+    if let Some(record) = state.sessions.revoke(session_id) {
+        use tower_sessions::SessionStore;
+        if let Err(error) = state.session_store.delete(&record).await {
+            tracing::warn!(%error, "could not delete a browser session record");
+        }
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(error.to_string())
+}

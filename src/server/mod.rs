@@ -1,0 +1,135 @@
+//! The server half (feature `ssr`): the mock identity provider, the protected API and the
+//! Leptos renderer, assembled by [`router`].
+
+pub mod clock;
+pub mod config;
+pub mod cookies;
+pub mod data;
+pub mod error;
+pub mod extract;
+pub mod guard;
+pub mod handlers;
+pub mod sessions;
+pub mod state;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+
+use std::time::Duration;
+
+use axum::{
+    http::{header, HeaderValue},
+    middleware,
+    routing::{any, get, post},
+    Router,
+};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::{
+    compression::CompressionLayer, services::ServeDir, set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
+use tower_sessions::{cookie::SameSite, session::Expiry, SessionManagerLayer, SessionStore};
+
+use crate::{
+    api::paths,
+    app::{shell, App},
+};
+use error::ApiError;
+use handlers::{api, auth, demo};
+pub use state::AppState;
+
+/// The whole application: JSON API, server functions, pages and static files.
+pub fn router(state: AppState) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    let pkg_dir = format!(
+        "{}/{}",
+        leptos_options.site_root, leptos_options.site_pkg_dir
+    );
+    let session_layer = SessionManagerLayer::new(state.session_store.clone())
+        .with_name(cookies::SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(false) // decided per request by `guard::secure_cookies`
+        .with_expiry(Expiry::OnInactivity(cookie_duration(
+            state.config.session_idle_timeout,
+        )));
+    let context_state = state.clone();
+    Router::new()
+        .merge(api_router(&state))
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            move || provide_context(context_state.clone()),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        // The bundle's file names carry no hash, so browsers revalidate (a cheap 304) each load.
+        .nest_service(
+            &format!("/{}", leptos_options.site_pkg_dir),
+            tower::ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-cache"),
+                ))
+                .service(ServeDir::new(pkg_dir)),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(session_layer)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::secure_cookies,
+        ))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn api_router(state: &AppState) -> Router<AppState> {
+    let cookie_endpoints = Router::new()
+        .route(paths::LOGIN, post(auth::login))
+        .route(paths::REFRESH, post(auth::refresh))
+        .route(paths::LOGOUT, post(auth::logout))
+        .layer(axum::extract::DefaultBodyLimit::max(guard::AUTH_BODY_LIMIT))
+        .layer(middleware::from_fn(guard::cookie_endpoint_guard));
+    let mut protected = Router::new()
+        .route(paths::ME, get(api::me))
+        .route(paths::ITEMS, get(api::list_items).post(api::create_item))
+        .route(paths::NOTIFICATIONS, get(api::notifications))
+        .route(paths::USAGE, get(api::usage))
+        .route(paths::ADMIN_STATS, get(api::admin_stats));
+    if state.config.demo_controls {
+        protected = protected
+            .route(paths::DEMO_EXPIRE_ACCESS, post(demo::expire_access))
+            .route(paths::DEMO_REVOKE_SESSION, post(demo::revoke_session))
+            .route(paths::DEMO_FAULTS, post(demo::set_faults));
+    }
+    cookie_endpoints
+        .merge(protected)
+        // Unknown API paths get our JSON 404, not the HTML page.
+        .route("/api/{*rest}", any(|| async { ApiError::NotFound }))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+}
+
+/// Drops expired sessions (and their tower-sessions records) and stale throttle entries, every
+/// minute, so memory stays bounded however many sessions come and go.
+pub fn spawn_housekeeping(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            for record in state.sessions.sweep() {
+                if let Err(error) = state.session_store.delete(&record).await {
+                    tracing::warn!(%error, "could not delete an expired session record");
+                }
+            }
+            state.throttle.sweep();
+        }
+    });
+}
+
+fn cookie_duration(duration: Duration) -> tower_sessions::cookie::time::Duration {
+    tower_sessions::cookie::time::Duration::seconds(duration.as_secs() as i64)
+}

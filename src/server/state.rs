@@ -1,0 +1,91 @@
+//! `AppState`: everything a handler may need, built once at start-up and cheap to clone.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use hmac::{Hmac, Mac};
+use leptos::config::LeptosOptions;
+use rand::RngCore;
+use sha2::Sha256;
+use tower_sessions::MemoryStore;
+
+use super::{
+    clock::{Clock, SystemClock},
+    config::Config,
+    data::DemoData,
+    sessions::{Lifetimes, SessionRegistry},
+    throttle::LoginThrottle,
+    tokens::TokenIssuer,
+    users::UserStore,
+};
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub config: Arc<Config>,
+    pub tokens: Arc<TokenIssuer>,
+    pub sessions: Arc<SessionRegistry>,
+    pub users: Arc<UserStore>,
+    pub throttle: Arc<LoginThrottle>,
+    pub data: Arc<DemoData>,
+    /// tower-sessions' store for the browser session (who is signed in, for the first paint).
+    pub session_store: MemoryStore,
+}
+
+impl AppState {
+    /// The production state: the real clock.
+    pub fn new(leptos_options: LeptosOptions, config: Config) -> Self {
+        Self::with_clock(leptos_options, config, Arc::new(SystemClock))
+    }
+
+    /// Like [`AppState::new`] with an injected clock, so tests can move time.
+    pub fn with_clock(
+        leptos_options: LeptosOptions,
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let master_key = config.jwt_secret.clone().unwrap_or_else(|| {
+            tracing::warn!(
+                "JWT_SECRET is not set: using a random key, so tokens die with this process"
+            );
+            let mut key = vec![0u8; 32];
+            rand::thread_rng().fill_bytes(&mut key);
+            key
+        });
+        let lifetimes = Lifetimes {
+            grace: config.refresh_grace,
+            idle: config.session_idle_timeout,
+            absolute: config.session_absolute_timeout,
+        };
+        Self {
+            tokens: Arc::new(TokenIssuer::new(
+                &derive_key(&master_key, "access-token"),
+                config.access_token_ttl,
+                clock.clone(),
+            )),
+            sessions: Arc::new(SessionRegistry::new(
+                derive_key(&master_key, "refresh-credential"),
+                lifetimes,
+                clock.clone(),
+            )),
+            users: Arc::new(UserStore::demo(config.login_hash_concurrency)),
+            throttle: Arc::new(LoginThrottle::new(
+                config.login_max_failures,
+                config.login_lockout,
+                clock,
+            )),
+            data: Arc::new(DemoData::default()),
+            session_store: MemoryStore::default(),
+            config: Arc::new(config),
+            leptos_options,
+        }
+    }
+}
+
+/// One secret, two keys: a leaked refresh MAC key must not mint access tokens, and vice versa.
+fn derive_key(master: &[u8], purpose: &str) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(master).expect("HMAC takes keys of any size");
+    mac.update(b"tokenflight/");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}

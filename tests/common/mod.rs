@@ -1,0 +1,238 @@
+//! Drives the real router in-process, with a manual clock and a cookie jar per "browser".
+
+#![allow(dead_code)] // each test file uses a different part of this helper
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use axum::{
+    body::Body,
+    http::{header, HeaderMap, Method, Request, StatusCode},
+    Router,
+};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use serde_json::Value;
+use tokenflight::server::{clock::ManualClock, config::Config, router, AppState};
+use tower::ServiceExt;
+
+pub struct TestApp {
+    router: Router,
+    pub clock: ManualClock,
+    pub state: AppState,
+}
+
+impl TestApp {
+    pub fn new() -> Self {
+        Self::with_env(&[])
+    }
+
+    /// An app configured as by these environment variables (on top of the defaults).
+    pub fn with_env(vars: &[(&str, &str)]) -> Self {
+        let config = Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        })
+        .expect("valid test configuration");
+        let clock = ManualClock::new();
+        let options = LeptosOptions::builder().output_name("tokenflight").build();
+        let state = AppState::with_clock(options, config, Arc::new(clock.clone()));
+        Self {
+            router: router(state.clone()),
+            clock,
+            state,
+        }
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        TestResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// A new browser with an empty cookie jar.
+    pub fn browser(&self) -> Browser<'_> {
+        Browser {
+            app: self,
+            cookies: HashMap::new(),
+        }
+    }
+
+    /// A browser signed in as `username`, with its access token.
+    pub async fn signed_in(&self, username: &str) -> (Browser<'_>, String) {
+        let password = if username == "admin" {
+            "admin-secret"
+        } else {
+            "wonderland"
+        };
+        let mut browser = self.browser();
+        let response = browser.login(username, password).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        (browser, response.access_token())
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.send(bearer_request(Method::GET, path, token, None))
+            .await
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
+        self.send(bearer_request(Method::POST, path, token, Some(body)))
+            .await
+    }
+}
+
+pub fn bearer_request(
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    match body {
+        Some(body) => builder
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string())),
+        None => builder.body(Body::empty()),
+    }
+    .unwrap()
+}
+
+/// A cookie jar in front of the app, sending same-origin headers like a real browser would.
+#[derive(Clone)]
+pub struct Browser<'a> {
+    app: &'a TestApp,
+    pub cookies: HashMap<String, String>,
+}
+
+impl Browser<'_> {
+    pub async fn login(&mut self, username: &str, password: &str) -> TestResponse {
+        let body = serde_json::json!({ "username": username, "password": password });
+        self.post("/api/auth/login", Some(body)).await
+    }
+
+    pub async fn refresh(&mut self) -> TestResponse {
+        self.post("/api/auth/refresh", None).await
+    }
+
+    pub async fn logout(&mut self) -> TestResponse {
+        self.post("/api/auth/logout", None).await
+    }
+
+    pub async fn post(&mut self, path: &str, body: Option<Value>) -> TestResponse {
+        let mut request = bearer_request(Method::POST, path, None, body);
+        request
+            .headers_mut()
+            .insert("sec-fetch-site", "same-origin".parse().unwrap());
+        self.send(request).await
+    }
+
+    pub async fn get_page(&mut self, path: &str) -> TestResponse {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        self.send(request).await
+    }
+
+    /// Sends with this jar's cookies and stores the cookies the response sets.
+    pub async fn send(&mut self, mut request: Request<Body>) -> TestResponse {
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            request
+                .headers_mut()
+                .insert(header::COOKIE, jar.join("; ").parse().unwrap());
+        }
+        let response = self.app.send(request).await;
+        for (name, value, removed) in response.set_cookies() {
+            if removed {
+                self.cookies.remove(&name);
+            } else {
+                self.cookies.insert(name, value);
+            }
+        }
+        response
+    }
+
+    pub fn refresh_cookie(&self) -> Option<String> {
+        self.cookies.get("tf_refresh").cloned()
+    }
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", self.body))
+    }
+
+    /// The stable `error` code of an error body.
+    pub fn error_code(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .expect("an error code")
+            .to_owned()
+    }
+
+    pub fn access_token(&self) -> String {
+        self.json()["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// Raw `Set-Cookie` lines.
+    pub fn set_cookie_lines(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// (name, value, removed) for each cookie set.
+    fn set_cookies(&self) -> Vec<(String, String, bool)> {
+        self.set_cookie_lines()
+            .iter()
+            .map(|line| {
+                let pair = line.split(';').next().unwrap();
+                let (name, value) = pair.split_once('=').unwrap();
+                let removed = line.contains("Max-Age=0");
+                (name.to_owned(), value.to_owned(), removed)
+            })
+            .collect()
+    }
+}

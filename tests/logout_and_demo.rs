@@ -1,0 +1,151 @@
+#![cfg(feature = "ssr")]
+//! Logout and the demo controls.
+
+mod common;
+
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use common::TestApp;
+use serde_json::json;
+
+#[tokio::test]
+async fn logout_revokes_the_session_its_tokens_and_clears_the_cookies() {
+    let app = TestApp::new();
+    let (mut browser, token) = app.signed_in("alice").await;
+    let mut stolen = browser.clone();
+    let response = browser.logout().await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT);
+    let lines = response.set_cookie_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("tf_refresh=;") && l.contains("Max-Age=0")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("tf_session=")),
+        "{lines:?}"
+    );
+    assert_eq!(
+        app.get("/api/me", Some(&token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(stolen.refresh().await.error_code(), "invalid_grant");
+    assert_eq!(app.state.sessions.active_count(), 0);
+}
+
+#[tokio::test]
+async fn logging_out_twice_is_harmless() {
+    let app = TestApp::new();
+    let (mut browser, _) = app.signed_in("alice").await;
+    assert_eq!(browser.logout().await.status, StatusCode::NO_CONTENT);
+    assert_eq!(browser.logout().await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.browser().logout().await.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn expire_access_refuses_earlier_tokens_while_refresh_still_works() {
+    let app = TestApp::new();
+    let (mut browser, token) = app.signed_in("alice").await;
+    let response = app
+        .post_json("/api/demo/expire-access", Some(&token), json!({}))
+        .await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT);
+    let refused = app.get("/api/items", Some(&token)).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.error_code(), "invalid_token");
+    let refreshed = browser.refresh().await;
+    assert_eq!(
+        app.get("/api/items", Some(&refreshed.access_token()))
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn revoke_session_ends_refresh_and_access() {
+    let app = TestApp::new();
+    let (mut browser, token) = app.signed_in("alice").await;
+    let response = app
+        .post_json("/api/demo/revoke-session", Some(&token), json!({}))
+        .await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT);
+    assert_eq!(browser.refresh().await.error_code(), "invalid_grant");
+    assert_eq!(
+        app.get("/api/me", Some(&token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn failing_refresh_fault_answers_503_n_times_then_recovers() {
+    let app = TestApp::new();
+    let (mut browser, token) = app.signed_in("alice").await;
+    let faults = json!({"failing_refreshes": 2});
+    assert_eq!(
+        app.post_json("/api/demo/faults", Some(&token), faults)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    for _ in 0..2 {
+        let response = browser.refresh().await;
+        assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.error_code(), "temporarily_unavailable");
+    }
+    assert_eq!(browser.refresh().await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn latency_fault_slows_this_sessions_api_calls() {
+    let app = TestApp::new();
+    let (_, token) = app.signed_in("alice").await;
+    app.post_json("/api/demo/faults", Some(&token), json!({"latency_ms": 200}))
+        .await;
+    let started = Instant::now();
+    assert_eq!(
+        app.get("/api/me", Some(&token)).await.status,
+        StatusCode::OK
+    );
+    assert!(started.elapsed().as_millis() >= 200);
+}
+
+#[tokio::test]
+async fn out_of_range_faults_are_422() {
+    let app = TestApp::new();
+    let (_, token) = app.signed_in("alice").await;
+    let response = app
+        .post_json(
+            "/api/demo/faults",
+            Some(&token),
+            json!({"latency_ms": 60_000}),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn demo_controls_need_a_bearer_token() {
+    let app = TestApp::new();
+    let response = app
+        .post_json("/api/demo/revoke-session", None, json!({}))
+        .await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn demo_controls_off_means_404() {
+    let app = TestApp::with_env(&[("DEMO_CONTROLS", "off")]);
+    let (_, token) = app.signed_in("alice").await;
+    for path in [
+        "/api/demo/expire-access",
+        "/api/demo/revoke-session",
+        "/api/demo/faults",
+    ] {
+        let response = app.post_json(path, Some(&token), json!({})).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(response.error_code(), "not_found");
+    }
+}
