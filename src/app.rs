@@ -7,6 +7,12 @@ use leptos_router::{
     path,
 };
 
+use crate::{
+    auth::provide_auth,
+    components::header::Header,
+    pages::{admin::AdminPage, dashboard::DashboardPage, login::LoginPage, not_found::NotFound},
+};
+
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -15,6 +21,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -31,22 +39,25 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/tokenflight.css"/>
-        <Title text="Tokenflight"/>
+        <Title formatter=|page: String| format!("{page} · Tokenflight")/>
         <Router>
-            <main>
-                <Routes fallback=|| "Page not found.".into_view()>
-                    <Route path=path!("") view=Home/>
-                </Routes>
-            </main>
+            <AuthRoot/>
         </Router>
     }
 }
 
+/// Everything under `<Router>`: the auth context needs the router to navigate.
 #[component]
-fn Home() -> impl IntoView {
-    let count = RwSignal::new(0);
+fn AuthRoot() -> impl IntoView {
+    provide_auth();
     view! {
-        <h1>"Tokenflight"</h1>
-        <button on:click=move |_| count.update(|n| *n += 1)>"Clicked " {count} " times"</button>
+        <Header/>
+        <main class="page">
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=DashboardPage/>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/admin") view=AdminPage/>
+            </Routes>
+        </main>
     }
 }

@@ -1,1 +1,7 @@
 //! Reusable view pieces.
+
+pub mod demo_controls;
+pub mod header;
+pub mod inspector;
+pub mod require_auth;
+pub mod resource_card;

@@ -1,1 +1,6 @@
-//! Demo pages.
+//! One page per file.
+
+pub mod admin;
+pub mod dashboard;
+pub mod login;
+pub mod not_found;

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Shared by serve.sh and test.sh: installs whatever is missing, idempotently, and puts the
+# tools on PATH. Each step is a quick check when the tool is already there.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# 0.3.11 needs a newer rustc than this machine kind's 1.95.
+CARGO_LEPTOS_VERSION=0.3.10
+export PATH="$HOME/.cargo/bin:$ROOT/scripts/tools/node_modules/.bin:$PATH"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# The wasm-bindgen CLI must match the crate in Cargo.lock exactly.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+ensure_wasm_target() {
+  rustup target list --installed | grep -qx wasm32-unknown-unknown \
+    || { step "adding the wasm32-unknown-unknown target"; rustup target add wasm32-unknown-unknown; }
+}
+
+ensure_cargo_leptos() {
+  [[ "$(cargo leptos --version 2>/dev/null)" == *" $CARGO_LEPTOS_VERSION" ]] && return
+  step "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes on 2 cores)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+}
+
+# cargo-leptos would download wasm-bindgen from GitHub, which is unreachable here.
+ensure_wasm_bindgen() {
+  local version
+  version=$(wasm_bindgen_version)
+  [[ "$(wasm-bindgen --version 2>/dev/null)" == "wasm-bindgen $version" ]] && return
+  step "installing wasm-bindgen-cli $version"
+  # Not --locked: its lockfile names a webpki-roots version the registry no longer has.
+  cargo install wasm-bindgen-cli --version "$version"
+}
+
+# npm's binaryen ships a working wasm-opt; Debian's (108) produces wasm that never hydrates.
+ensure_wasm_opt() {
+  [[ -x "$ROOT/scripts/tools/node_modules/.bin/wasm-opt" ]] && return
+  step "installing wasm-opt (npm binaryen)"
+  npm ci --prefix "$ROOT/scripts/tools" --no-audit --no-fund
+}
+
+ensure_build_tools() {
+  ensure_wasm_target
+  ensure_cargo_leptos
+  ensure_wasm_bindgen
+  ensure_wasm_opt
+}
+
+ensure_chromium() {
+  [[ -x /usr/bin/chromium ]] && return
+  step "installing Debian's chromium"
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq chromium chromium-driver
+}
+
+ensure_playwright() {
+  [[ -d "$ROOT/end2end/node_modules/@playwright/test" ]] && return
+  step "installing Playwright (no browser download: it drives /usr/bin/chromium)"
+  npm ci --prefix "$ROOT/end2end" --no-audit --no-fund
+}
+
+# The environment the server binary needs outside cargo-leptos (see README, Deploy).
+export_site_env() {
+  export LEPTOS_OUTPUT_NAME=tokenflight
+  export LEPTOS_SITE_ROOT="$ROOT/target/site"
+  export LEPTOS_SITE_PKG_DIR=pkg
+  export LEPTOS_ENV=PROD
+}

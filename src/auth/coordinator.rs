@@ -1,0 +1,2493 @@
+//! The client-side refresh coordinator: attaches the in-memory access token to API calls and, when
+//! the server rejects it, runs ONE refresh that every failing request waits on, then retries once.
+//!
+//! It fixes the classic interceptor loop (every 401 starting its own refresh, a finished refresh
+//! reused forever, retries carrying the old token). It is plain Rust: the HTTP layer, the clock
+//! and the other tabs are injected through [`Transport`], [`Runtime`] and [`TabSync`].
+//!
+//! ```text
+//! let auth = Coordinator::new(BrowserTransport, BrowserRuntime, BrowserTabs::new(), CoordinatorConfig::default());
+//! auth.on_session_ended(|reason| navigate_to_login(reason));
+//! auth.restore().await.ok(); // page load: one refresh call, however many requests start now
+//! let items: Vec<Item> = auth.execute_json(ApiRequest::get(paths::ITEMS)).await?;
+//! ```
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::rc::{Rc, Weak};
+
+use futures::channel::oneshot;
+use futures::future::{self, Either, LocalBoxFuture, Shared};
+use futures::FutureExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::tab_sync::{TabMessage, TabSync};
+use crate::api::{codes, ApiErrorBody, TokenResponse, User};
+
+// ---------------------------------------------------------------------------------------------
+// Requests and the transport
+// ---------------------------------------------------------------------------------------------
+
+/// The HTTP methods the API uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+impl Method {
+    /// The method as it goes on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// A protected API call, described as data so the coordinator can send it a second time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub path: String,
+    /// Already-serialised JSON, so a retry sends exactly the same bytes.
+    pub json_body: Option<String>,
+}
+
+impl ApiRequest {
+    /// `GET path`.
+    pub fn get(path: impl Into<String>) -> Self {
+        Self {
+            method: Method::Get,
+            path: path.into(),
+            json_body: None,
+        }
+    }
+
+    /// `DELETE path`.
+    pub fn delete(path: impl Into<String>) -> Self {
+        Self {
+            method: Method::Delete,
+            path: path.into(),
+            json_body: None,
+        }
+    }
+
+    /// `POST path` with a JSON body. Serialising up front means a retry cannot serialise differently.
+    pub fn post_json(path: impl Into<String>, body: &impl Serialize) -> Result<Self, AuthError> {
+        let json = serde_json::to_string(body).map_err(|e| AuthError::Encode(e.to_string()))?;
+        Ok(Self {
+            method: Method::Post,
+            path: path.into(),
+            json_body: Some(json),
+        })
+    }
+}
+
+/// What the transport hands back: just the parts the coordinator decides on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiResponse {
+    pub status: u16,
+    /// The `WWW-Authenticate` header: on a 401/403 it says *why* (RFC 6750), the status alone does not.
+    pub www_authenticate: Option<String>,
+    pub body: String,
+}
+
+impl ApiResponse {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// A call that produced no HTTP response at all.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    #[error("network error: {0}")]
+    Network(String),
+    /// The coordinator gave up waiting (see [`CoordinatorConfig::request_timeout_ms`]).
+    #[error("timed out")]
+    Timeout,
+}
+
+/// The HTTP layer: the browser implements it with `fetch`, tests with a fake server.
+///
+/// It must not retry or refresh by itself: that is the coordinator's whole job.
+pub trait Transport: 'static {
+    /// Sends `request`, with `Authorization: Bearer <bearer>` when a token is given.
+    fn send(
+        &self,
+        request: &ApiRequest,
+        bearer: Option<&str>,
+    ) -> impl Future<Output = Result<ApiResponse, TransportError>>;
+
+    /// `POST /api/auth/refresh` with credentials (the HttpOnly cookie) and no body. The
+    /// coordinator never feeds this call back into its own retry logic, so it cannot loop.
+    fn refresh(&self) -> impl Future<Output = Result<ApiResponse, TransportError>>;
+}
+
+/// Clock, timers and task spawning, injected so that tests move time instead of sleeping and so
+/// that the same code runs on wasm (no `std::time::Instant` there).
+pub trait Runtime: 'static {
+    /// Monotonic milliseconds (browser: `performance.now()`). Token expiry is timed with this
+    /// from `expires_in` at receipt, so a wrong wall clock cannot break it.
+    fn now_ms(&self) -> f64;
+
+    /// Completes after `ms` milliseconds. `'static` so that a timer does not keep its owner alive.
+    fn sleep(&self, ms: u64) -> impl Future<Output = ()> + 'static;
+
+    /// Runs `task` in the background (browser: `spawn_local`). The shared refresh runs this way,
+    /// so no single caller can cancel it by dropping its request.
+    fn spawn(&self, task: impl Future<Output = ()> + 'static);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration, errors, events
+// ---------------------------------------------------------------------------------------------
+
+/// Timing knobs. All durations in milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoordinatorConfig {
+    /// Refresh proactively this long before expiry, but never more than a fifth of the token's
+    /// lifetime (so a 30 s token is refreshed after 24 s, a 15 min token 10 s before it expires).
+    /// Tokens shorter than one second are only refreshed on demand, never on a timer.
+    pub refresh_margin_ms: u64,
+    /// Give up on an API request after this long ([`AuthError::Transient`]).
+    pub request_timeout_ms: u64,
+    /// Give up on a refresh call after this long (counts as a transient failure).
+    pub refresh_timeout_ms: u64,
+    /// First delay before retrying a refresh that failed transiently; doubled on each failure.
+    pub backoff_initial_ms: u64,
+    /// Upper bound of that delay.
+    pub backoff_max_ms: u64,
+    /// How long a newly opened tab waits for another tab to answer [`TabMessage::TokenWanted`]
+    /// before refreshing itself (only when [`TabSync::reaches_other_tabs`]).
+    pub tab_answer_wait_ms: u64,
+}
+
+impl Default for CoordinatorConfig {
+    fn default() -> Self {
+        Self {
+            refresh_margin_ms: 10_000,
+            request_timeout_ms: 15_000,
+            refresh_timeout_ms: 10_000,
+            backoff_initial_ms: 1_000,
+            backoff_max_ms: 30_000,
+            tab_answer_wait_ms: 150,
+        }
+    }
+}
+
+/// Why a protected call failed, sorted by what the UI should do about it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No session, or the token was rejected again after a refresh: show the login page.
+    #[error("not signed in")]
+    Unauthorized,
+    /// The token is fine but lacks a role (403 `insufficient_scope`): refreshing cannot help.
+    #[error("you do not have access to this")]
+    Forbidden,
+    /// The server refused the refresh (`invalid_grant`): the session is over.
+    #[error("your session has expired")]
+    SessionExpired,
+    /// Network error, timeout or 5xx: worth retrying later; the session is kept.
+    #[error("temporarily unavailable: {0}")]
+    Transient(String),
+    /// Any other non-2xx answer, with the API's error code and message when the body had them.
+    #[error("request failed with HTTP {status}{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Http {
+        status: u16,
+        code: Option<String>,
+        message: Option<String>,
+    },
+    /// A 2xx body that did not match the expected type.
+    #[error("unexpected response: {0}")]
+    Decode(String),
+    /// A request body that could not be serialised.
+    #[error("could not encode the request: {0}")]
+    Encode(String),
+}
+
+/// Why a refresh started; shown by the UI inspector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshReason {
+    /// A request got a 401 for the current token.
+    Unauthorized,
+    /// The timer shortly before expiry.
+    Proactive,
+    /// Page load, or the first request without a token.
+    Restore,
+    /// The tab became visible or the network came back ([`Coordinator::catch_up`]).
+    CatchUp,
+    /// A request was about to carry a token the clock says has expired.
+    Expired,
+    /// The background retry after a transient failure.
+    Backoff,
+}
+
+/// How a refresh failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshFailureKind {
+    /// Refused, or the session was ended by another tab meanwhile: signed out.
+    SessionExpired,
+    /// Refused, but there was no session to lose (an anonymous visitor).
+    NoSession,
+    /// Network, timeout, 5xx: the session is kept and the refresh retried in the background.
+    Transient,
+}
+
+/// Why the session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignOutReason {
+    /// The user logged out in this tab.
+    User,
+    /// The server refused to refresh.
+    SessionExpired,
+    /// Another tab signed out or saw its session expire.
+    OtherTab,
+}
+
+/// Everything the coordinator does, as a stream for the UI inspector. Request and refresh ids
+/// let the UI draw which requests one refresh served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthEvent {
+    RequestSent {
+        request_id: u64,
+        path: String,
+        token_version: u64,
+        retry: bool,
+    },
+    Responded {
+        request_id: u64,
+        status: u16,
+    },
+    /// The request got no response (network error or timeout).
+    RequestFailed {
+        request_id: u64,
+        error: String,
+    },
+    /// A 401 for the token the request carried: on a first attempt it leads to the retry, on the
+    /// retry it is final.
+    Unauthorized {
+        request_id: u64,
+        token_version: u64,
+    },
+    RefreshStarted {
+        refresh_id: u64,
+        reason: RefreshReason,
+    },
+    /// A request now waits for this refresh (the one that started it too).
+    WaiterJoined {
+        request_id: u64,
+        refresh_id: u64,
+    },
+    RefreshSucceeded {
+        refresh_id: u64,
+        token_version: u64,
+        expires_in_ms: u64,
+        /// The request ids that waited for it.
+        waiters: Vec<u64>,
+        /// The token had already been replaced while this refresh waited for the cross-tab lock
+        /// (another tab refreshed, or a sign-in happened), so no refresh call was made.
+        adopted: bool,
+    },
+    RefreshFailed {
+        refresh_id: u64,
+        kind: RefreshFailureKind,
+        waiters: Vec<u64>,
+    },
+    /// The request is sent a second (and last) time.
+    Retried {
+        request_id: u64,
+        /// Whether it waited for a refresh, or the token had already been replaced.
+        with_refresh: bool,
+    },
+    TokenFromOtherTab {
+        token_version: u64,
+    },
+    SignedIn {
+        token_version: u64,
+    },
+    SignedOut {
+        reason: SignOutReason,
+    },
+    /// A refresh failed transiently; the next attempt is in `retry_in_ms`.
+    Offline {
+        retry_in_ms: u64,
+    },
+    Online,
+}
+
+/// A read-only view of the state, for the UI.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthSnapshot {
+    pub user: Option<User>,
+    /// Bumped every time the token changes (or is forgotten).
+    pub token_version: u64,
+    /// On the [`Runtime::now_ms`] clock.
+    pub token_expires_at_ms: Option<f64>,
+    pub refreshing: bool,
+    /// The last refresh failed transiently; a background retry is scheduled.
+    pub offline: bool,
+}
+
+// ---------------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------------
+
+/// Tokens shorter-lived than this get no proactive timer, which could otherwise spin.
+const MIN_PROACTIVE_LIFETIME_MS: u64 = 1_000;
+
+/// The access token lives here and nowhere else: not in storage, not in a cookie.
+struct Token {
+    access: String,
+    lifetime_ms: u64,
+    expires_at_ms: f64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Session {
+    /// Page load: the HttpOnly cookie may or may not hold a session; one refresh will tell.
+    Unknown,
+    Active,
+    /// Signed out or refused: requests fail at once, without network.
+    Absent,
+}
+
+/// What waiters of a refresh learn. `Clone` because every waiter gets a copy.
+#[derive(Clone, Debug)]
+enum RefreshError {
+    SessionExpired,
+    NoSession,
+    Transient(String),
+}
+
+impl From<RefreshError> for AuthError {
+    fn from(error: RefreshError) -> Self {
+        match error {
+            RefreshError::SessionExpired => AuthError::SessionExpired,
+            RefreshError::NoSession => AuthError::Unauthorized,
+            RefreshError::Transient(message) => AuthError::Transient(message),
+        }
+    }
+}
+
+type SharedRefresh = Shared<LocalBoxFuture<'static, Result<(), RefreshError>>>;
+
+/// The one refresh in flight. A fresh slot is made for each refresh and dropped when it ends, so
+/// a finished refresh is never handed to a later failure.
+struct InFlight {
+    id: u64,
+    result: SharedRefresh,
+    waiters: Vec<u64>,
+}
+
+struct State {
+    token: Option<Token>,
+    user: Option<User>,
+    version: u64,
+    session: Session,
+    refresh: Option<InFlight>,
+    offline: bool,
+    backoff_delay_ms: Option<u64>,
+    /// Bumped to invalidate a scheduled background retry.
+    backoff_generation: u64,
+    /// Woken when a token is installed (a new tab waiting for another tab's answer).
+    token_watchers: Vec<oneshot::Sender<()>>,
+    next_request_id: u64,
+    next_refresh_id: u64,
+}
+
+/// A token as a request carries it.
+struct Credentials {
+    token: String,
+    version: u64,
+}
+
+/// What a refresh attempt did, decided while holding the cross-tab lock.
+enum Attempt {
+    Refreshed { version: u64, expires_in_ms: u64 },
+    Adopted { version: u64, expires_in_ms: u64 },
+    Refused { had_session: bool },
+    EndedElsewhere,
+    Transient(String),
+}
+
+/// How a response is handled.
+enum Verdict {
+    Success(ApiResponse),
+    TokenRejected,
+    Fail(AuthError),
+}
+
+/// The next step towards a token to send.
+enum Plan {
+    Send(Credentials),
+    Wait(RefreshReason),
+    Reject,
+}
+
+type Listener = Rc<dyn Fn(&AuthEvent)>;
+type SessionHook = Rc<dyn Fn(SignOutReason)>;
+
+struct Inner<T, R, S> {
+    transport: T,
+    runtime: R,
+    tabs: S,
+    config: CoordinatorConfig,
+    state: RefCell<State>,
+    listeners: RefCell<Vec<Listener>>,
+    session_hooks: RefCell<Vec<SessionHook>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The coordinator
+// ---------------------------------------------------------------------------------------------
+
+/// Owns the access token and every refresh. Clone it freely: clones share one state.
+pub struct Coordinator<T: Transport, R: Runtime, S: TabSync> {
+    inner: Rc<Inner<T, R, S>>,
+}
+
+impl<T: Transport, R: Runtime, S: TabSync> Clone for Coordinator<T, R, S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T: Transport, R: Runtime, S: TabSync> fmt::Debug for Coordinator<T, R, S> {
+    /// Shows the snapshot, never the token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Coordinator")
+            .field(&self.snapshot())
+            .finish()
+    }
+}
+
+impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
+    /// A coordinator with no token yet: the first request (or [`Coordinator::restore`]) tries one
+    /// refresh, in case the refresh cookie holds a session.
+    pub fn new(transport: T, runtime: R, tabs: S, config: CoordinatorConfig) -> Self {
+        let state = State {
+            token: None,
+            user: None,
+            version: 0,
+            session: Session::Unknown,
+            refresh: None,
+            offline: false,
+            backoff_delay_ms: None,
+            backoff_generation: 0,
+            token_watchers: Vec::new(),
+            next_request_id: 0,
+            next_refresh_id: 0,
+        };
+        Self {
+            inner: Rc::new(Inner {
+                transport,
+                runtime,
+                tabs,
+                config,
+                state: RefCell::new(state),
+                listeners: RefCell::new(Vec::new()),
+                session_hooks: RefCell::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Sends a protected request with the current token. On a 401 for that token it waits for the
+    /// single shared refresh and retries once; a second 401 is final. Returns 2xx responses only.
+    pub async fn execute(&self, request: ApiRequest) -> Result<ApiResponse, AuthError> {
+        let request_id = self.next_request_id();
+        let first = self.credentials_to_send(request_id).await?;
+        match self.send(request_id, &request, &first, false).await? {
+            Verdict::Success(response) => return Ok(response),
+            Verdict::Fail(error) => return Err(error),
+            Verdict::TokenRejected => {}
+        }
+        let (second, with_refresh) = self
+            .credentials_after_401(request_id, first.version)
+            .await?;
+        self.emit(AuthEvent::Retried {
+            request_id,
+            with_refresh,
+        });
+        match self.send(request_id, &request, &second, true).await? {
+            Verdict::Success(response) => Ok(response),
+            Verdict::Fail(error) => Err(error),
+            Verdict::TokenRejected => Err(AuthError::Unauthorized),
+        }
+    }
+
+    /// [`Coordinator::execute`], then decodes the JSON body ([`AuthError::Decode`] if it does not fit).
+    pub async fn execute_json<D: DeserializeOwned>(
+        &self,
+        request: ApiRequest,
+    ) -> Result<D, AuthError> {
+        let response = self.execute(request).await?;
+        serde_json::from_str(&response.body).map_err(|e| AuthError::Decode(e.to_string()))
+    }
+
+    /// Stores the token from a login (the caller makes the login call itself) and shares it with
+    /// the other tabs.
+    pub fn sign_in(&self, tokens: TokenResponse) {
+        let expires_in_ms = tokens.expires_in.saturating_mul(1000);
+        let message = TabMessage::TokenRefreshed {
+            access_token: tokens.access_token.clone(),
+            expires_in_ms,
+            user: tokens.user.clone(),
+        };
+        let version = self.install(tokens.access_token, expires_in_ms, tokens.user);
+        self.go_online();
+        self.emit(AuthEvent::SignedIn {
+            token_version: version,
+        });
+        self.inner.tabs.publish(message);
+    }
+
+    /// Forgets the token and user (after the logout call) and tells the other tabs. The
+    /// session-ended hook runs for every reason except [`SignOutReason::User`], whose UI already
+    /// knows where to go.
+    pub fn sign_out(&self, reason: SignOutReason) {
+        self.forget();
+        self.emit(AuthEvent::SignedOut { reason });
+        if reason != SignOutReason::OtherTab {
+            self.inner.tabs.publish(TabMessage::SignedOut);
+        }
+        if reason != SignOutReason::User {
+            self.end_session(reason);
+        }
+    }
+
+    /// Page load: obtains a token if there is none, through the same single flight as everything
+    /// else, so a `restore()` racing several `execute()` calls still makes one refresh call.
+    /// Other tabs are asked first ([`TabMessage::TokenWanted`]).
+    pub async fn restore(&self) -> Result<(), AuthError> {
+        if self.has_valid_token() {
+            return Ok(());
+        }
+        Ok(self.start_or_join(RefreshReason::Restore, None).await?)
+    }
+
+    /// For `visibilitychange` and `online`: a sleeping tab's timers may not have fired, so refresh
+    /// now if the token is expired or within the margin, or if the last refresh failed.
+    pub fn catch_up(&self) {
+        if self.catch_up_due() {
+            self.refresh_in_background(RefreshReason::CatchUp);
+        }
+    }
+
+    /// Adds a listener to the event stream. Listeners run synchronously and may call back into
+    /// the coordinator.
+    pub fn subscribe(&self, listener: impl Fn(&AuthEvent) + 'static) {
+        self.inner.listeners.borrow_mut().push(Rc::new(listener));
+    }
+
+    /// Called once when a session ends without the user asking (refresh refused, another tab
+    /// signed out); the UI typically navigates to `/login?next=...`.
+    pub fn on_session_ended(&self, hook: impl Fn(SignOutReason) + 'static) {
+        self.inner.session_hooks.borrow_mut().push(Rc::new(hook));
+    }
+
+    /// The current state, without the token.
+    pub fn snapshot(&self) -> AuthSnapshot {
+        let state = self.inner.state.borrow();
+        AuthSnapshot {
+            user: state.user.clone(),
+            token_version: state.version,
+            token_expires_at_ms: state.token.as_ref().map(|t| t.expires_at_ms),
+            refreshing: state.refresh.is_some(),
+            offline: state.offline,
+        }
+    }
+
+    /// Feed messages from the other tabs here.
+    pub fn on_tab_message(&self, message: TabMessage) {
+        match message {
+            TabMessage::TokenRefreshed {
+                access_token,
+                expires_in_ms,
+                user,
+            } => self.adopt_from_other_tab(access_token, expires_in_ms, user),
+            TabMessage::SignedOut => self.signed_out_elsewhere(),
+            TabMessage::TokenWanted => self.answer_token_wanted(),
+        }
+    }
+
+    // --- sending -------------------------------------------------------------------------------
+
+    fn next_request_id(&self) -> u64 {
+        let mut state = self.inner.state.borrow_mut();
+        state.next_request_id += 1;
+        state.next_request_id
+    }
+
+    /// The token for a first attempt: waits for a refresh in flight rather than sending a token
+    /// that is being replaced, and gets one first when there is none.
+    async fn credentials_to_send(&self, request_id: u64) -> Result<Credentials, AuthError> {
+        let plan = {
+            let state = self.inner.state.borrow();
+            let now = self.inner.runtime.now_ms();
+            match (&state.refresh, &state.token, state.session) {
+                (Some(_), _, _) => Plan::Wait(RefreshReason::Unauthorized),
+                (None, Some(token), _) if now >= token.expires_at_ms => {
+                    Plan::Wait(RefreshReason::Expired)
+                }
+                (None, Some(token), _) => Plan::Send(Credentials {
+                    token: token.access.clone(),
+                    version: state.version,
+                }),
+                (None, None, Session::Absent) => Plan::Reject,
+                (None, None, _) => Plan::Wait(RefreshReason::Restore),
+            }
+        };
+        self.follow(plan, request_id).await.map(|(c, _)| c)
+    }
+
+    /// The token for the retry after a 401 for `failed_version`: the current one if it was
+    /// replaced meanwhile, otherwise whatever the (single) refresh brings. The flag says whether
+    /// the request waited for a refresh.
+    async fn credentials_after_401(
+        &self,
+        request_id: u64,
+        failed_version: u64,
+    ) -> Result<(Credentials, bool), AuthError> {
+        let plan = {
+            let state = self.inner.state.borrow();
+            match (&state.refresh, &state.token, state.session) {
+                (Some(_), _, _) => Plan::Wait(RefreshReason::Unauthorized),
+                (None, Some(token), _) if state.version != failed_version => {
+                    Plan::Send(Credentials {
+                        token: token.access.clone(),
+                        version: state.version,
+                    })
+                }
+                (None, None, Session::Absent) => Plan::Reject,
+                (None, _, _) => Plan::Wait(RefreshReason::Unauthorized),
+            }
+        };
+        self.follow(plan, request_id).await
+    }
+
+    /// Carries out a [`Plan`]; the flag says whether it waited for a refresh.
+    async fn follow(&self, plan: Plan, request_id: u64) -> Result<(Credentials, bool), AuthError> {
+        match plan {
+            Plan::Send(credentials) => Ok((credentials, false)),
+            Plan::Reject => Err(AuthError::Unauthorized),
+            Plan::Wait(reason) => {
+                self.start_or_join(reason, Some(request_id)).await?;
+                let credentials = self.current_credentials().ok_or(AuthError::Unauthorized)?;
+                Ok((credentials, true))
+            }
+        }
+    }
+
+    fn current_credentials(&self) -> Option<Credentials> {
+        let state = self.inner.state.borrow();
+        state.token.as_ref().map(|token| Credentials {
+            token: token.access.clone(),
+            version: state.version,
+        })
+    }
+
+    /// One transport call, with a timeout and events, classified.
+    async fn send(
+        &self,
+        request_id: u64,
+        request: &ApiRequest,
+        credentials: &Credentials,
+        retry: bool,
+    ) -> Result<Verdict, AuthError> {
+        self.emit(AuthEvent::RequestSent {
+            request_id,
+            path: request.path.clone(),
+            token_version: credentials.version,
+            retry,
+        });
+        let call = self
+            .inner
+            .transport
+            .send(request, Some(credentials.token.as_str()));
+        let outcome = self
+            .with_timeout(call, self.inner.config.request_timeout_ms)
+            .await;
+        match outcome {
+            Ok(response) => {
+                self.emit(AuthEvent::Responded {
+                    request_id,
+                    status: response.status,
+                });
+                let verdict = classify_response(response);
+                if matches!(verdict, Verdict::TokenRejected) {
+                    self.emit(AuthEvent::Unauthorized {
+                        request_id,
+                        token_version: credentials.version,
+                    });
+                }
+                Ok(verdict)
+            }
+            Err(error) => {
+                self.emit(AuthEvent::RequestFailed {
+                    request_id,
+                    error: error.to_string(),
+                });
+                Err(AuthError::Transient(error.to_string()))
+            }
+        }
+    }
+
+    async fn with_timeout(
+        &self,
+        call: impl Future<Output = Result<ApiResponse, TransportError>>,
+        timeout_ms: u64,
+    ) -> Result<ApiResponse, TransportError> {
+        let timer = self.inner.runtime.sleep(timeout_ms);
+        match future::select(pin!(call), pin!(timer)).await {
+            Either::Left((outcome, _)) => outcome,
+            Either::Right(((), _)) => Err(TransportError::Timeout),
+        }
+    }
+
+    // --- the single flight ---------------------------------------------------------------------
+
+    /// The heart of the fix: at most one refresh at a time, run as a spawned task whose result
+    /// every waiter shares.
+    fn start_or_join(&self, reason: RefreshReason, request_id: Option<u64>) -> SharedRefresh {
+        let (result, refresh_id, launch) = {
+            let mut state = self.inner.state.borrow_mut();
+            if let Some(flight) = state.refresh.as_mut() {
+                flight.waiters.extend(request_id);
+                (flight.result.clone(), flight.id, None)
+            } else {
+                let (sender, receiver) = oneshot::channel();
+                let result = receiver
+                    .map(|received| {
+                        received.unwrap_or_else(|_| {
+                            Err(RefreshError::Transient("the refresh was abandoned".into()))
+                        })
+                    })
+                    .boxed_local()
+                    .shared();
+                state.next_refresh_id += 1;
+                let id = state.next_refresh_id;
+                state.refresh = Some(InFlight {
+                    id,
+                    result: result.clone(),
+                    waiters: request_id.into_iter().collect(),
+                });
+                (result, id, Some((sender, state.version)))
+            }
+        };
+        if let Some((sender, seen_version)) = launch {
+            self.emit(AuthEvent::RefreshStarted { refresh_id, reason });
+            let this = self.clone();
+            self.inner.runtime.spawn(async move {
+                let outcome = this.run_refresh(refresh_id, reason, seen_version).await;
+                // Nobody listening (every caller gave up) is fine: the state is updated anyway.
+                let _ = sender.send(outcome);
+            });
+        }
+        if let Some(request_id) = request_id {
+            self.emit(AuthEvent::WaiterJoined {
+                request_id,
+                refresh_id,
+            });
+        }
+        result
+    }
+
+    /// Starts (or joins) the refresh without waiting for it: the spawned task runs whether or not
+    /// anyone polls the shared result.
+    fn refresh_in_background(&self, reason: RefreshReason) {
+        drop(self.start_or_join(reason, None));
+    }
+
+    /// The spawned refresh task: ask other tabs (at page load), take the cross-tab lock, refresh,
+    /// then free the slot and report.
+    async fn run_refresh(
+        &self,
+        refresh_id: u64,
+        reason: RefreshReason,
+        seen_version: u64,
+    ) -> Result<(), RefreshError> {
+        if reason == RefreshReason::Restore && self.inner.tabs.reaches_other_tabs() {
+            self.ask_other_tabs().await;
+        }
+        let this = self.clone();
+        let attempt = self
+            .inner
+            .tabs
+            .with_refresh_lock(
+                async move { this.attempt_under_lock(seen_version).await }.boxed_local(),
+            )
+            .await;
+        let waiters = self
+            .inner
+            .state
+            .borrow_mut()
+            .refresh
+            .take()
+            .map(|flight| flight.waiters)
+            .unwrap_or_default();
+        self.report(refresh_id, attempt, waiters)
+    }
+
+    /// Holding the lock: adopt a token another tab obtained since we decided to refresh, or
+    /// refresh and broadcast the result before the lock is released.
+    async fn attempt_under_lock(&self, seen_version: u64) -> Attempt {
+        if let Some(attempt) = self.changed_since(seen_version) {
+            return attempt;
+        }
+        let call = self.inner.transport.refresh();
+        let answer = self
+            .with_timeout(call, self.inner.config.refresh_timeout_ms)
+            .await;
+        match classify_refresh(answer) {
+            Ok(tokens) => self.store_refreshed(tokens),
+            Err(RefreshError::Transient(message)) => Attempt::Transient(message),
+            Err(_) => {
+                let had_session = self.forget();
+                if had_session {
+                    self.inner.tabs.publish(TabMessage::SignedOut);
+                }
+                Attempt::Refused { had_session }
+            }
+        }
+    }
+
+    fn changed_since(&self, seen_version: u64) -> Option<Attempt> {
+        let state = self.inner.state.borrow();
+        if state.version == seen_version {
+            return None;
+        }
+        Some(match &state.token {
+            Some(token) => Attempt::Adopted {
+                version: state.version,
+                expires_in_ms: remaining_ms(token, self.inner.runtime.now_ms()),
+            },
+            None => Attempt::EndedElsewhere,
+        })
+    }
+
+    fn store_refreshed(&self, tokens: TokenResponse) -> Attempt {
+        let expires_in_ms = tokens.expires_in.saturating_mul(1000);
+        let message = TabMessage::TokenRefreshed {
+            access_token: tokens.access_token.clone(),
+            expires_in_ms,
+            user: tokens.user.clone(),
+        };
+        let version = self.install(tokens.access_token, expires_in_ms, tokens.user);
+        self.inner.tabs.publish(message);
+        Attempt::Refreshed {
+            version,
+            expires_in_ms,
+        }
+    }
+
+    /// Emits the outcome, schedules what follows, and turns it into the waiters' result.
+    fn report(
+        &self,
+        refresh_id: u64,
+        attempt: Attempt,
+        waiters: Vec<u64>,
+    ) -> Result<(), RefreshError> {
+        let failed = |kind| AuthEvent::RefreshFailed {
+            refresh_id,
+            kind,
+            waiters: waiters.clone(),
+        };
+        match attempt {
+            Attempt::Refreshed {
+                version,
+                expires_in_ms,
+            }
+            | Attempt::Adopted {
+                version,
+                expires_in_ms,
+            } => {
+                self.emit(AuthEvent::RefreshSucceeded {
+                    refresh_id,
+                    token_version: version,
+                    expires_in_ms,
+                    adopted: matches!(attempt, Attempt::Adopted { .. }),
+                    waiters,
+                });
+                self.go_online();
+                Ok(())
+            }
+            Attempt::Refused { had_session: true } => {
+                self.emit(failed(RefreshFailureKind::SessionExpired));
+                self.emit(AuthEvent::SignedOut {
+                    reason: SignOutReason::SessionExpired,
+                });
+                self.end_session(SignOutReason::SessionExpired);
+                Err(RefreshError::SessionExpired)
+            }
+            Attempt::Refused { had_session: false } => {
+                self.emit(failed(RefreshFailureKind::NoSession));
+                Err(RefreshError::NoSession)
+            }
+            Attempt::EndedElsewhere => {
+                self.emit(failed(RefreshFailureKind::SessionExpired));
+                Err(RefreshError::SessionExpired)
+            }
+            Attempt::Transient(message) => {
+                self.emit(failed(RefreshFailureKind::Transient));
+                let retry_in_ms = self.schedule_backoff();
+                self.emit(AuthEvent::Offline { retry_in_ms });
+                Err(RefreshError::Transient(message))
+            }
+        }
+    }
+
+    /// A new tab: broadcast [`TabMessage::TokenWanted`] and give the others a moment to answer.
+    async fn ask_other_tabs(&self) {
+        let (sender, answered) = oneshot::channel();
+        self.inner.state.borrow_mut().token_watchers.push(sender);
+        self.inner.tabs.publish(TabMessage::TokenWanted);
+        let timer = self
+            .inner
+            .runtime
+            .sleep(self.inner.config.tab_answer_wait_ms);
+        future::select(answered, pin!(timer)).await;
+    }
+
+    // --- token state ---------------------------------------------------------------------------
+
+    /// Replaces the token (bumping its version) and schedules its proactive refresh.
+    fn install(&self, access: String, lifetime_ms: u64, user: User) -> u64 {
+        let now = self.inner.runtime.now_ms();
+        let (version, watchers) = {
+            let mut state = self.inner.state.borrow_mut();
+            state.version += 1;
+            state.token = Some(Token {
+                access,
+                lifetime_ms,
+                expires_at_ms: now + lifetime_ms as f64,
+            });
+            state.user = Some(user);
+            state.session = Session::Active;
+            (state.version, std::mem::take(&mut state.token_watchers))
+        };
+        for watcher in watchers {
+            let _ = watcher.send(());
+        }
+        self.schedule_proactive(version, lifetime_ms);
+        version
+    }
+
+    /// Forgets token and user; returns whether there was a session to forget.
+    fn forget(&self) -> bool {
+        let mut state = self.inner.state.borrow_mut();
+        let had_session = state.token.is_some() || state.user.is_some();
+        state.token = None;
+        state.user = None;
+        state.version += 1;
+        state.session = Session::Absent;
+        state.offline = false;
+        state.backoff_delay_ms = None;
+        state.backoff_generation += 1;
+        had_session
+    }
+
+    fn has_valid_token(&self) -> bool {
+        let state = self.inner.state.borrow();
+        let now = self.inner.runtime.now_ms();
+        state.token.as_ref().is_some_and(|t| now < t.expires_at_ms)
+    }
+
+    /// Refresh this long before expiry: the configured margin, at most a fifth of the lifetime.
+    fn margin_ms(&self, lifetime_ms: u64) -> u64 {
+        self.inner.config.refresh_margin_ms.min(lifetime_ms / 5)
+    }
+
+    fn schedule_proactive(&self, version: u64, lifetime_ms: u64) {
+        if lifetime_ms < MIN_PROACTIVE_LIFETIME_MS {
+            return;
+        }
+        let timer = self
+            .inner
+            .runtime
+            .sleep(lifetime_ms - self.margin_ms(lifetime_ms));
+        let coordinator = Rc::downgrade(&self.inner);
+        self.inner.runtime.spawn(async move {
+            timer.await;
+            if let Some(this) = upgrade(&coordinator) {
+                this.proactive_timer_fired(version);
+            }
+        });
+    }
+
+    /// A stale timer (the token changed since it was set) does nothing.
+    fn proactive_timer_fired(&self, version: u64) {
+        let due = {
+            let state = self.inner.state.borrow();
+            state.version == version && state.refresh.is_none()
+        };
+        if due {
+            self.refresh_in_background(RefreshReason::Proactive);
+        }
+    }
+
+    fn catch_up_due(&self) -> bool {
+        let state = self.inner.state.borrow();
+        if state.session == Session::Absent || state.refresh.is_some() {
+            return false;
+        }
+        let now = self.inner.runtime.now_ms();
+        match &state.token {
+            Some(token) => {
+                let margin = self.margin_ms(token.lifetime_ms) as f64;
+                state.offline || now >= token.expires_at_ms - margin
+            }
+            None => state.offline,
+        }
+    }
+
+    // --- transient failures --------------------------------------------------------------------
+
+    /// Marks the session offline and schedules one background retry; returns its delay.
+    fn schedule_backoff(&self) -> u64 {
+        let config = &self.inner.config;
+        let (delay_ms, generation) = {
+            let mut state = self.inner.state.borrow_mut();
+            let delay_ms = match state.backoff_delay_ms {
+                None => config.backoff_initial_ms,
+                Some(previous) => previous.saturating_mul(2).min(config.backoff_max_ms),
+            };
+            state.offline = true;
+            state.backoff_delay_ms = Some(delay_ms);
+            state.backoff_generation += 1;
+            (delay_ms, state.backoff_generation)
+        };
+        let timer = self.inner.runtime.sleep(delay_ms);
+        let coordinator = Rc::downgrade(&self.inner);
+        self.inner.runtime.spawn(async move {
+            timer.await;
+            if let Some(this) = upgrade(&coordinator) {
+                this.backoff_timer_fired(generation);
+            }
+        });
+        delay_ms
+    }
+
+    fn backoff_timer_fired(&self, generation: u64) {
+        let due = {
+            let state = self.inner.state.borrow();
+            state.backoff_generation == generation
+                && state.offline
+                && state.refresh.is_none()
+                && state.session != Session::Absent
+        };
+        if due {
+            self.refresh_in_background(RefreshReason::Backoff);
+        }
+    }
+
+    fn go_online(&self) {
+        let was_offline = {
+            let mut state = self.inner.state.borrow_mut();
+            state.backoff_delay_ms = None;
+            state.backoff_generation += 1;
+            std::mem::replace(&mut state.offline, false)
+        };
+        if was_offline {
+            self.emit(AuthEvent::Online);
+        }
+    }
+
+    // --- other tabs ----------------------------------------------------------------------------
+
+    /// Takes another tab's token unless it is ours or ours outlives it (an old tab may answer a
+    /// [`TabMessage::TokenWanted`] late).
+    fn adopt_from_other_tab(&self, access: String, expires_in_ms: u64, user: User) {
+        let worth_taking = {
+            let state = self.inner.state.borrow();
+            let expires_at_ms = self.inner.runtime.now_ms() + expires_in_ms as f64;
+            state
+                .token
+                .as_ref()
+                .is_none_or(|ours| ours.access != access && expires_at_ms >= ours.expires_at_ms)
+        };
+        if !worth_taking {
+            return;
+        }
+        let version = self.install(access, expires_in_ms, user);
+        self.go_online();
+        self.emit(AuthEvent::TokenFromOtherTab {
+            token_version: version,
+        });
+    }
+
+    fn signed_out_elsewhere(&self) {
+        if self.forget() {
+            self.emit(AuthEvent::SignedOut {
+                reason: SignOutReason::OtherTab,
+            });
+            self.end_session(SignOutReason::OtherTab);
+        }
+    }
+
+    fn answer_token_wanted(&self) {
+        let answer = {
+            let state = self.inner.state.borrow();
+            let now = self.inner.runtime.now_ms();
+            match (&state.token, &state.user) {
+                (Some(token), Some(user)) if now < token.expires_at_ms => {
+                    Some(TabMessage::TokenRefreshed {
+                        access_token: token.access.clone(),
+                        expires_in_ms: remaining_ms(token, now),
+                        user: user.clone(),
+                    })
+                }
+                _ => None,
+            }
+        };
+        if let Some(message) = answer {
+            self.inner.tabs.publish(message);
+        }
+    }
+
+    // --- listeners -----------------------------------------------------------------------------
+
+    /// Calls the listeners on a copy of the list, so a listener may subscribe or read the state.
+    fn emit(&self, event: AuthEvent) {
+        let listeners: Vec<Listener> = self.inner.listeners.borrow().clone();
+        for listener in listeners {
+            listener(&event);
+        }
+    }
+
+    fn end_session(&self, reason: SignOutReason) {
+        let hooks: Vec<SessionHook> = self.inner.session_hooks.borrow().clone();
+        for hook in hooks {
+            hook(reason);
+        }
+    }
+}
+
+fn upgrade<T: Transport, R: Runtime, S: TabSync>(
+    weak: &Weak<Inner<T, R, S>>,
+) -> Option<Coordinator<T, R, S>> {
+    weak.upgrade().map(|inner| Coordinator { inner })
+}
+
+fn remaining_ms(token: &Token, now_ms: f64) -> u64 {
+    // Float to int casts saturate; a negative remainder becomes 0.
+    (token.expires_at_ms - now_ms).max(0.0) as u64
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the server's answers
+// ---------------------------------------------------------------------------------------------
+
+/// Sorts an API response. The `WWW-Authenticate` challenge decides, not the status alone:
+///
+/// * 401 with `error="invalid_token"`: refresh and retry.
+/// * 401 with no error code: RFC 6750 means "no credentials were sent", but the coordinator
+///   always sends one, so a proxy or a lax server dropped it. Treated like `invalid_token`:
+///   the single retry bounds it, so it cannot loop.
+/// * 401 with another code (`invalid_request`): an ordinary [`AuthError::Http`].
+/// * 403 with `insufficient_scope` (in the challenge or the body): [`AuthError::Forbidden`],
+///   never a refresh — a new token carries the same roles.
+fn classify_response(response: ApiResponse) -> Verdict {
+    if response.is_success() {
+        return Verdict::Success(response);
+    }
+    let challenge = response
+        .www_authenticate
+        .as_deref()
+        .and_then(parse_bearer_challenge);
+    let challenge_error = challenge.as_ref().and_then(|c| c.error.as_deref());
+    let body: Option<ApiErrorBody> = serde_json::from_str(&response.body).ok();
+    let body_code = body.as_ref().map(|b| b.error.as_str());
+    match response.status {
+        401 if challenge_error.is_none_or(|e| e == codes::INVALID_TOKEN) => Verdict::TokenRejected,
+        403 if challenge_error == Some(codes::INSUFFICIENT_SCOPE)
+            || body_code == Some(codes::INSUFFICIENT_SCOPE) =>
+        {
+            Verdict::Fail(AuthError::Forbidden)
+        }
+        status @ 500..=599 => Verdict::Fail(AuthError::Transient(format!(
+            "HTTP {status}{}",
+            body.map(|b| format!(": {}", b.message)).unwrap_or_default()
+        ))),
+        status => Verdict::Fail(AuthError::Http {
+            status,
+            code: body
+                .as_ref()
+                .map(|b| b.error.clone())
+                .or_else(|| challenge.as_ref().and_then(|c| c.error.clone())),
+            message: body
+                .map(|b| b.message)
+                .or_else(|| challenge.and_then(|c| c.description)),
+        }),
+    }
+}
+
+/// Sorts a refresh answer: 2xx with a token; 400/401 (`invalid_grant`) refused; anything else
+/// (5xx, network, timeout, a garbled body) transient, so a flaky network never signs anyone out.
+fn classify_refresh(
+    answer: Result<ApiResponse, TransportError>,
+) -> Result<TokenResponse, RefreshError> {
+    let response = answer.map_err(|e| RefreshError::Transient(e.to_string()))?;
+    match response.status {
+        200..=299 => serde_json::from_str(&response.body)
+            .map_err(|e| RefreshError::Transient(format!("unreadable refresh response: {e}"))),
+        400 | 401 => Err(RefreshError::SessionExpired),
+        status => Err(RefreshError::Transient(format!(
+            "refresh answered HTTP {status}"
+        ))),
+    }
+}
+
+/// The parts of a `Bearer` challenge the coordinator uses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct BearerChallenge {
+    error: Option<String>,
+    description: Option<String>,
+}
+
+/// Finds the `Bearer` challenge in a `WWW-Authenticate` value (which may list several schemes),
+/// with case-insensitive scheme and parameter names and quoted values with `\` escapes.
+fn parse_bearer_challenge(header: &str) -> Option<BearerChallenge> {
+    let mut lexer = Lexer {
+        rest: header.chars().peekable(),
+    };
+    let mut bearer: Option<BearerChallenge> = None;
+    while let Some(word) = lexer.next_word() {
+        if lexer.eat('=') {
+            let value = lexer.value();
+            if let Some(challenge) = bearer.as_mut() {
+                match word.to_ascii_lowercase().as_str() {
+                    "error" => challenge.error = Some(value),
+                    "error_description" => challenge.description = Some(value),
+                    _ => {}
+                }
+            }
+        } else if bearer.is_some() {
+            break; // A word without `=` starts the next challenge: the Bearer one is complete.
+        } else if word.eq_ignore_ascii_case("bearer") {
+            bearer = Some(BearerChallenge::default());
+        }
+    }
+    bearer
+}
+
+struct Lexer<'a> {
+    rest: std::iter::Peekable<std::str::Chars<'a>>,
+}
+
+impl Lexer<'_> {
+    fn skip_separators(&mut self) {
+        while self
+            .rest
+            .next_if(|c| c.is_whitespace() || *c == ',')
+            .is_some()
+        {}
+    }
+
+    /// A token (scheme or parameter name), or `None` at the end.
+    fn next_word(&mut self) -> Option<String> {
+        loop {
+            self.skip_separators();
+            let word = self.take_while(|c| !c.is_whitespace() && c != ',' && c != '=' && c != '"');
+            if !word.is_empty() {
+                return Some(word);
+            }
+            // Skip a stray character (`=` or `"`) so malformed input cannot stall the loop.
+            self.rest.next()?;
+        }
+    }
+
+    fn eat(&mut self, expected: char) -> bool {
+        while self.rest.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
+        self.rest.next_if_eq(&expected).is_some()
+    }
+
+    /// A parameter value: a quoted string or a bare token.
+    fn value(&mut self) -> String {
+        while self.rest.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
+        if self.rest.next_if_eq(&'"').is_none() {
+            return self.take_while(|c| !c.is_whitespace() && c != ',');
+        }
+        let mut value = String::new();
+        while let Some(c) = self.rest.next() {
+            match c {
+                '"' => break,
+                '\\' => value.extend(self.rest.next()),
+                c => value.push(c),
+            }
+        }
+        value
+    }
+
+    fn take_while(&mut self, keep: impl Fn(char) -> bool) -> String {
+        let mut taken = String::new();
+        while let Some(c) = self.rest.next_if(|c| keep(*c)) {
+            taken.push(c);
+        }
+        taken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::collections::VecDeque;
+
+    use futures::executor::{LocalPool, LocalSpawner};
+    use futures::future::{abortable, Aborted};
+    use futures::task::LocalSpawnExt;
+
+    use super::*;
+    use crate::api::paths;
+    use crate::auth::tab_sync::memory::{MemoryBrowser, MemoryTab};
+    use crate::auth::tab_sync::SingleTab;
+
+    // --- a clock the test moves ----------------------------------------------------------------
+
+    /// A pending [`Runtime::sleep`]: its deadline and the switch that wakes it.
+    type Timer = (f64, oneshot::Sender<()>);
+
+    #[derive(Clone)]
+    struct FakeRuntime {
+        clock: Rc<Cell<f64>>,
+        timers: Rc<RefCell<Vec<Timer>>>,
+        spawner: LocalSpawner,
+    }
+
+    impl Runtime for FakeRuntime {
+        fn now_ms(&self) -> f64 {
+            self.clock.get()
+        }
+
+        fn sleep(&self, ms: u64) -> impl Future<Output = ()> + 'static {
+            let (sender, fired) = oneshot::channel();
+            let deadline = self.clock.get() + ms as f64;
+            self.timers.borrow_mut().push((deadline, sender));
+            async move {
+                let _ = fired.await;
+            }
+        }
+
+        fn spawn(&self, task: impl Future<Output = ()> + 'static) {
+            self.spawner
+                .spawn_local(task)
+                .expect("the test pool outlives its tasks");
+        }
+    }
+
+    // --- a fake identity provider + API ------------------------------------------------------
+
+    /// How the fake API answers the next request; `Model` follows the server model.
+    #[derive(Clone, Copy, Debug)]
+    enum Reply {
+        Model,
+        Ok,
+        InvalidToken,
+        NoErrorChallenge,
+        Forbidden,
+        ServerError,
+        Network,
+        Hang,
+    }
+
+    /// How the fake answers the next refresh; `Mint` follows the server model.
+    #[derive(Clone, Copy, Debug)]
+    enum RefreshReply {
+        Mint,
+        Refuse,
+        Unavailable,
+        Network,
+        Hang,
+    }
+
+    /// One valid access token at a time; a refresh mints the next one (and invalidates the old).
+    #[derive(Default)]
+    struct Server {
+        valid_token: RefCell<Option<String>>,
+        minted: Cell<u32>,
+        session_revoked: Cell<bool>,
+        refresh_calls: Cell<usize>,
+        /// (path, bearer) of every request, in order.
+        sent: RefCell<Vec<(String, Option<String>)>>,
+        replies: RefCell<VecDeque<Reply>>,
+        refresh_replies: RefCell<VecDeque<RefreshReply>>,
+        refresh_latency_ms: Cell<u64>,
+    }
+
+    const LIFETIME_S: u64 = 60;
+    const SLOW_PATH: &str = "/slow";
+    const SLOW_LATENCY_MS: u64 = 100;
+
+    impl Server {
+        /// What login would return.
+        fn mint(&self) -> TokenResponse {
+            self.minted.set(self.minted.get() + 1);
+            let token = format!("t{}", self.minted.get());
+            *self.valid_token.borrow_mut() = Some(token.clone());
+            TokenResponse {
+                access_token: token,
+                token_type: "Bearer".into(),
+                expires_in: LIFETIME_S,
+                user: alice(),
+            }
+        }
+
+        fn expire_token(&self) {
+            *self.valid_token.borrow_mut() = None;
+        }
+
+        fn sends(&self) -> usize {
+            self.sent.borrow().len()
+        }
+
+        fn bearers_for(&self, path: &str) -> Vec<Option<String>> {
+            let sent = self.sent.borrow();
+            sent.iter()
+                .filter(|(p, _)| p == path)
+                .map(|(_, b)| b.clone())
+                .collect()
+        }
+
+        fn script(&self, replies: &[Reply]) {
+            self.replies.borrow_mut().extend(replies);
+        }
+
+        fn script_refresh(&self, replies: &[RefreshReply]) {
+            self.refresh_replies.borrow_mut().extend(replies);
+        }
+
+        fn answer(&self, reply: Reply, path: &str, bearer: Option<&str>) -> Option<Outcome> {
+            let challenge = |error: &str| {
+                Some(format!(
+                    r#"Bearer realm="tokenflight", error="{error}", error_description="test""#
+                ))
+            };
+            let response = match reply {
+                Reply::Model => return Some(self.model(path, bearer)),
+                Reply::Ok => response(200, None, "\"ok\""),
+                Reply::InvalidToken => response(401, challenge("invalid_token"), ""),
+                Reply::NoErrorChallenge => {
+                    response(401, Some(r#"Bearer realm="tokenflight""#.into()), "")
+                }
+                Reply::Forbidden => response(403, challenge("insufficient_scope"), ""),
+                Reply::ServerError => {
+                    response(500, None, r#"{"error":"internal_error","message":"boom"}"#)
+                }
+                Reply::Network => return Some(Err(TransportError::Network("reset".into()))),
+                Reply::Hang => return None,
+            };
+            Some(Ok(response))
+        }
+
+        /// 200 with the bearer as a JSON string (so tests see which token was used), 401 for any
+        /// other token, 403 on the admin path.
+        fn model(&self, path: &str, bearer: Option<&str>) -> Outcome {
+            let valid = self.valid_token.borrow().clone();
+            if bearer.is_none() || bearer != valid.as_deref() {
+                let header = r#"Bearer realm="tokenflight", error="invalid_token""#;
+                return Ok(response(401, Some(header.into()), ""));
+            }
+            if path == paths::ADMIN_STATS {
+                let header = r#"Bearer realm="tokenflight", error="insufficient_scope""#;
+                return Ok(response(403, Some(header.into()), ""));
+            }
+            if path == "/bad-json" {
+                return Ok(response(200, None, "not json"));
+            }
+            Ok(response(
+                200,
+                None,
+                &format!("\"{}\"", bearer.unwrap_or("")),
+            ))
+        }
+
+        fn refresh_answer(&self, reply: RefreshReply) -> Option<Outcome> {
+            let refused = r#"{"error":"invalid_grant","message":"no session"}"#;
+            Some(Ok(match reply {
+                RefreshReply::Mint if self.session_revoked.get() => response(400, None, refused),
+                RefreshReply::Mint => {
+                    let body = serde_json::to_string(&self.mint()).expect("serialises");
+                    response(200, None, &body)
+                }
+                RefreshReply::Refuse => response(400, None, refused),
+                RefreshReply::Unavailable => response(503, None, ""),
+                RefreshReply::Network => return Some(Err(TransportError::Network("down".into()))),
+                RefreshReply::Hang => return None,
+            }))
+        }
+    }
+
+    type Outcome = Result<ApiResponse, TransportError>;
+
+    fn response(status: u16, www_authenticate: Option<String>, body: &str) -> ApiResponse {
+        ApiResponse {
+            status,
+            www_authenticate,
+            body: body.into(),
+        }
+    }
+
+    fn alice() -> User {
+        User {
+            id: "u1".into(),
+            username: "alice".into(),
+            roles: vec!["user".into()],
+        }
+    }
+
+    #[derive(Clone)]
+    struct FakeTransport {
+        server: Rc<Server>,
+        runtime: FakeRuntime,
+    }
+
+    impl FakeTransport {
+        /// Resolves after `latency_ms` (at once when 0); `answer` runs then, `None` hangs.
+        fn reply_later(
+            &self,
+            latency_ms: u64,
+            answer: impl FnOnce() -> Option<Outcome> + 'static,
+        ) -> impl Future<Output = Outcome> + '_ {
+            let timer = (latency_ms > 0).then(|| self.runtime.sleep(latency_ms));
+            async move {
+                if let Some(timer) = timer {
+                    timer.await;
+                }
+                match answer() {
+                    Some(outcome) => outcome,
+                    None => future::pending().await,
+                }
+            }
+        }
+    }
+
+    impl Transport for FakeTransport {
+        fn send(
+            &self,
+            request: &ApiRequest,
+            bearer: Option<&str>,
+        ) -> impl Future<Output = Outcome> {
+            let bearer = bearer.map(str::to_owned);
+            let path = request.path.clone();
+            self.server
+                .sent
+                .borrow_mut()
+                .push((path.clone(), bearer.clone()));
+            let reply = self.server.replies.borrow_mut().pop_front();
+            let latency = if path.starts_with(SLOW_PATH) {
+                SLOW_LATENCY_MS
+            } else {
+                0
+            };
+            let server = self.server.clone();
+            self.reply_later(latency, move || {
+                server.answer(reply.unwrap_or(Reply::Model), &path, bearer.as_deref())
+            })
+        }
+
+        fn refresh(&self) -> impl Future<Output = Outcome> {
+            let server = &self.server;
+            server.refresh_calls.set(server.refresh_calls.get() + 1);
+            let reply = server.refresh_replies.borrow_mut().pop_front();
+            // The server rotates when the call arrives, not when the answer does.
+            let answer = server.refresh_answer(reply.unwrap_or(RefreshReply::Mint));
+            self.reply_later(server.refresh_latency_ms.get(), move || answer)
+        }
+    }
+
+    // --- the test world --------------------------------------------------------------------------
+
+    struct World {
+        pool: RefCell<LocalPool>,
+        runtime: FakeRuntime,
+        server: Rc<Server>,
+    }
+
+    /// The result of a spawned future, once it finished.
+    struct Task<O>(Rc<RefCell<Option<O>>>);
+
+    impl<O> Task<O> {
+        fn result(&self) -> O {
+            self.0.borrow_mut().take().expect("the task has finished")
+        }
+
+        fn is_done(&self) -> bool {
+            self.0.borrow().is_some()
+        }
+    }
+
+    type TestCoordinator<S> = Coordinator<FakeTransport, FakeRuntime, S>;
+
+    fn config() -> CoordinatorConfig {
+        CoordinatorConfig {
+            refresh_margin_ms: 10_000,
+            request_timeout_ms: 15_000,
+            refresh_timeout_ms: 10_000,
+            backoff_initial_ms: 1_000,
+            backoff_max_ms: 8_000,
+            tab_answer_wait_ms: 150,
+        }
+    }
+
+    impl World {
+        fn new() -> Self {
+            let pool = LocalPool::new();
+            let runtime = FakeRuntime {
+                clock: Rc::new(Cell::new(0.0)),
+                timers: Rc::default(),
+                spawner: pool.spawner(),
+            };
+            Self {
+                pool: RefCell::new(pool),
+                runtime,
+                server: Rc::default(),
+            }
+        }
+
+        fn coordinator_with<S: TabSync>(&self, tabs: S) -> TestCoordinator<S> {
+            let transport = FakeTransport {
+                server: self.server.clone(),
+                runtime: self.runtime.clone(),
+            };
+            Coordinator::new(transport, self.runtime.clone(), tabs, config())
+        }
+
+        fn coordinator(&self) -> TestCoordinator<SingleTab> {
+            self.coordinator_with(SingleTab)
+        }
+
+        /// A coordinator holding a fresh login token.
+        fn signed_in(&self) -> TestCoordinator<SingleTab> {
+            let coordinator = self.coordinator();
+            coordinator.sign_in(self.server.mint());
+            coordinator
+        }
+
+        fn tab(&self, browser: &MemoryBrowser) -> TestCoordinator<MemoryTab> {
+            let tab = browser.open_tab();
+            let coordinator = self.coordinator_with(tab.clone());
+            let receiver = coordinator.clone();
+            tab.on_message(move |message| receiver.on_tab_message(message));
+            coordinator
+        }
+
+        /// Runs every task until all of them wait (for the clock or forever).
+        fn settle(&self) {
+            self.pool.borrow_mut().run_until_stalled();
+        }
+
+        fn start<O: 'static>(&self, future: impl Future<Output = O> + 'static) -> Task<O> {
+            let slot = Rc::new(RefCell::new(None));
+            let filled = slot.clone();
+            self.runtime.spawn(async move {
+                *filled.borrow_mut() = Some(future.await);
+            });
+            Task(slot)
+        }
+
+        /// Runs `future` to completion without moving the clock.
+        fn finish<O: 'static>(&self, future: impl Future<Output = O> + 'static) -> O {
+            let task = self.start(future);
+            self.settle();
+            task.result()
+        }
+
+        /// Moves the clock, firing due timers in deadline order.
+        fn advance(&self, ms: u64) {
+            let target = self.now() + ms as f64;
+            loop {
+                self.settle();
+                let Some((deadline, timer)) = self.take_timer_due_by(target) else {
+                    break;
+                };
+                self.runtime.clock.set(deadline.max(self.now()));
+                let _ = timer.send(());
+            }
+            self.runtime.clock.set(target);
+            self.settle();
+        }
+
+        /// Sets the clock without firing timers: a tab frozen in the background.
+        fn jump(&self, ms: u64) {
+            self.runtime.clock.set(self.now() + ms as f64);
+        }
+
+        fn take_timer_due_by(&self, target: f64) -> Option<Timer> {
+            let mut timers = self.runtime.timers.borrow_mut();
+            timers.retain(|(_, sender)| !sender.is_canceled());
+            let earliest = timers
+                .iter()
+                .enumerate()
+                .filter(|(_, (deadline, _))| *deadline <= target)
+                .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
+                .map(|(index, _)| index)?;
+            Some(timers.remove(earliest))
+        }
+
+        fn now(&self) -> f64 {
+            self.runtime.clock.get()
+        }
+
+        fn refreshes(&self) -> usize {
+            self.server.refresh_calls.get()
+        }
+    }
+
+    fn get_token<S: TabSync>(
+        coordinator: &TestCoordinator<S>,
+        path: &str,
+    ) -> impl Future<Output = Result<String, AuthError>> + 'static {
+        let coordinator = coordinator.clone();
+        let request = ApiRequest::get(path);
+        async move { coordinator.execute_json::<String>(request).await }
+    }
+
+    fn record<S: TabSync>(coordinator: &TestCoordinator<S>) -> Rc<RefCell<Vec<AuthEvent>>> {
+        let events = Rc::new(RefCell::new(Vec::new()));
+        let sink = events.clone();
+        coordinator.subscribe(move |event| sink.borrow_mut().push(event.clone()));
+        events
+    }
+
+    fn session_endings<S: TabSync>(
+        coordinator: &TestCoordinator<S>,
+    ) -> Rc<RefCell<Vec<SignOutReason>>> {
+        let endings = Rc::new(RefCell::new(Vec::new()));
+        let sink = endings.clone();
+        coordinator.on_session_ended(move |reason| sink.borrow_mut().push(reason));
+        endings
+    }
+
+    fn count(events: &RefCell<Vec<AuthEvent>>, wanted: impl Fn(&AuthEvent) -> bool) -> usize {
+        events.borrow().iter().filter(|e| wanted(e)).count()
+    }
+
+    // --- 1. the bearer ---------------------------------------------------------------------------
+
+    #[test]
+    fn attaches_the_in_memory_token_as_bearer() {
+        let world = World::new();
+        let auth = world.signed_in();
+        assert_eq!(
+            world.finish(get_token(&auth, paths::ITEMS)),
+            Ok("t1".into())
+        );
+        assert_eq!(world.server.bearers_for(paths::ITEMS), [Some("t1".into())]);
+        assert_eq!(world.refreshes(), 0);
+    }
+
+    // --- 2. single flight ------------------------------------------------------------------------
+
+    #[test]
+    fn twenty_concurrent_401s_cause_exactly_one_refresh() {
+        let world = World::new();
+        let auth = world.signed_in();
+        let events = record(&auth);
+        world.server.expire_token();
+        world.server.refresh_latency_ms.set(50);
+
+        // All twenty are on the wire before the first 401 comes back.
+        let tasks: Vec<_> = (0..20)
+            .map(|_| world.start(get_token(&auth, SLOW_PATH)))
+            .collect();
+        world.settle();
+        assert_eq!(world.server.sends(), 20);
+        world.advance(SLOW_LATENCY_MS);
+        assert_eq!(world.refreshes(), 1);
+        assert!(auth.snapshot().refreshing);
+        world.advance(50 + SLOW_LATENCY_MS);
+
+        for task in &tasks {
+            assert_eq!(task.result(), Ok("t2".into()));
+        }
+        assert_eq!(world.refreshes(), 1);
+        assert_eq!(world.server.sends(), 40);
+        let served = events.borrow().iter().find_map(|e| match e {
+            AuthEvent::RefreshSucceeded { waiters, .. } => Some(waiters.len()),
+            _ => None,
+        });
+        assert_eq!(served, Some(20));
+    }
+
+    #[test]
+    fn dropping_the_first_caller_does_not_cancel_the_shared_refresh() {
+        let world = World::new();
+        let auth = world.signed_in();
+        world.server.expire_token();
+        world.server.refresh_latency_ms.set(50);
+
+        let (first, first_handle) = abortable(get_token(&auth, paths::ITEMS));
+        let first = world.start(first);
+        let others: Vec<_> = (0..3)
+            .map(|_| world.start(get_token(&auth, paths::ITEMS)))
+            .collect();
+        world.settle();
+        first_handle.abort();
+        world.settle();
+        assert_eq!(first.result(), Err(Aborted));
+        world.advance(50);
+
+        for task in &others {
+            assert_eq!(task.result(), Ok("t2".into()));
+        }
+        assert_eq!(world.refreshes(), 1);
+        assert_eq!(auth.snapshot().token_version, 2);
+    }
+
+    #[test]
+    fn a_finished_refresh_is_never_reused_for_a_later_401() {
+        let world = World::new();
+        let auth = world.signed_in();
+        world.server.expire_token();
+        assert_eq!(
+            world.finish(get_token(&auth, paths::ITEMS)),
+            Ok("t2".into())
+        );
+        world.server.expire_token();
+        assert_eq!(
+            world.finish(get_token(&auth, paths::ITEMS)),
+            Ok("t3".into())
+        );
+        assert_eq!(world.refreshes(), 2);
+    }
+
+    // --- 3. token versions -----------------------------------------------------------------------
+
+    #[test]
+    fn a_401_for_an_already_replaced_token_retries_without_refreshing() {
+        let world = World::new();
+        let auth = world.signed_in();
+        let events = record(&auth);
+        world.server.expire_token();
+
+        let slow = world.start(get_token(&auth, SLOW_PATH));
+        let fast = world.start(get_token(&auth, paths::ITEMS));
+        world.settle();
+        assert_eq!(fast.result(), Ok("t2".into()));
+        world.advance(SLOW_LATENCY_MS);
+        world.advance(SLOW_LATENCY_MS);
+
+        assert_eq!(slow.result(), Ok("t2".into()));
+        assert_eq!(world.refreshes(), 1);
+        let slow_retry = events.borrow().iter().any(|e| {
+            *e == AuthEvent::Retried {
+                request_id: 1,
+                with_refresh: false,
+            }
+        });
+        assert!(slow_retry, "the slow request reused the new token");
+    }
+
+    #[test]
+    fn a_request_started_during_a_refresh_waits_for_the_new_token() {
+        let world = World::new();
+        let auth = world.signed_in();
+        world.server.expire_token();
+        world.server.refresh_latency_ms.set(50);
+
+        let first = world.start(get_token(&auth, paths::ITEMS));
+        world.settle();
+        let late = world.start(get_token(&auth, paths::USAGE));
+        world.settle();
+        assert!(world.server.bearers_for(paths::USAGE).is_empty());
+        world.advance(50);
+
+        assert_eq!(first.result(), Ok("t2".into()));
+        assert_eq!(late.result(), Ok("t2".into()));
+        assert_eq!(world.server.bearers_for(paths::USAGE), [Some("t2".into())]);
+        assert_eq!(world.refreshes(), 1);
+    }
+
+    // --- 4. at most one retry --------------------------------------------------------------------
+
+    #[test]
+    fn a_401_on_the_retry_is_final() {
+        let world = World::new();
+        let auth = world.signed_in();
+        world
+            .server
+            .script(&[Reply::InvalidToken, Reply::InvalidToken, Reply::Ok]);
+        let result = world.finish(get_token(&auth, paths::ITEMS));
+        assert_eq!(result, Err(AuthError::Unauthorized));
+        assert_eq!(world.server.sends(), 2);
+        assert_eq!(world.refreshes(), 1);
+    }
+
+    /// What a request must end in, with how many sends and refresh calls, for a script.
+    fn expected(
+        first: Reply,
+        refresh: RefreshReply,
+        second: Reply,
+    ) -> (&'static str, usize, usize) {
+        let kind = |reply| match reply {
+            Reply::Ok | Reply::Model => "ok",
+            Reply::InvalidToken | Reply::NoErrorChallenge => "unauthorized",
+            Reply::Forbidden => "forbidden",
+            Reply::ServerError | Reply::Network | Reply::Hang => "transient",
+        };
+        match (kind(first), refresh) {
+            ("unauthorized", RefreshReply::Mint) => (kind(second), 2, 1),
+            ("unauthorized", RefreshReply::Refuse) => ("session_expired", 1, 1),
+            ("unauthorized", _) => ("transient", 1, 1),
+            (outcome, _) => (outcome, 1, 0),
+        }
+    }
+
+    fn kind_of(result: &Result<ApiResponse, AuthError>) -> &'static str {
+        match result {
+            Ok(_) => "ok",
+            Err(AuthError::Unauthorized) => "unauthorized",
+            Err(AuthError::Forbidden) => "forbidden",
+            Err(AuthError::Transient(_)) => "transient",
+            Err(AuthError::SessionExpired) => "session_expired",
+            Err(_) => "other",
+        }
+    }
+
+    #[test]
+    fn every_answer_sequence_ends_within_two_sends_and_one_refresh() {
+        let replies = [
+            Reply::Ok,
+            Reply::InvalidToken,
+            Reply::NoErrorChallenge,
+            Reply::Forbidden,
+            Reply::ServerError,
+            Reply::Network,
+        ];
+        let refreshes = [
+            RefreshReply::Mint,
+            RefreshReply::Refuse,
+            RefreshReply::Unavailable,
+            RefreshReply::Network,
+        ];
+        let mut cases = 0;
+        for first in replies {
+            for refresh in refreshes {
+                for second in replies {
+                    let world = World::new();
+                    let auth = world.signed_in();
+                    // More answers than any request may use: a loop would consume them.
+                    world.server.script(&[first, second, first, second]);
+                    world.server.script_refresh(&[refresh, refresh, refresh]);
+                    let request = ApiRequest::get(paths::ITEMS);
+                    let result = world.finish(async move { auth.execute(request).await });
+
+                    let case = format!("{first:?} / {refresh:?} / {second:?}");
+                    let (outcome, sends, refresh_calls) = expected(first, refresh, second);
+                    assert_eq!(kind_of(&result), outcome, "{case}");
+                    assert_eq!(world.server.sends(), sends, "{case}");
+                    assert_eq!(world.refreshes(), refresh_calls, "{case}");
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, 144);
+    }
+
+    // --- 5. what the challenge says --------------------------------------------------------------
+
+    #[test]
+    fn insufficient_scope_is_forbidden_and_never_refreshes() {
+        let world = World::new();
+        let auth = world.signed_in();
+        let result = world.finish(get_token(&auth, paths::ADMIN_STATS));
+        assert_eq!(result, Err(AuthError::Forbidden));
+        assert_eq!(world.server.sends(), 1);
+        assert_eq!(world.refreshes(), 0);
+    }
+
+    #[test]
+    fn a_401_without_an_error_code_is_treated_as_an_invalid_token() {
+        let world = World::new();
+        let auth = world.signed_in();
+        world.server.script(&[Reply::NoErrorChallenge]);
+        assert_eq!(
+            world.finish(get_token(&auth, paths::ITEMS)),
+            Ok("t2".into())
+        );
+        assert_eq!(world.refreshes(), 1);
+    }
+
+    #[test]
+    fn a_first_request_without_a_token_gets_one_before_sending() {
+        let world = World::new();
+        let auth = world.coordinator();
+        assert_eq!(
+            world.finish(get_token(&auth, paths::ITEMS)),
+            Ok("t1".into())
+        );
+        assert_eq!(world.server.bearers_for(paths::ITEMS), [Some("t1".into())]);
+        assert_eq!(world.refreshes(), 1);
+        assert_eq!(auth.snapshot().user, Some(alice()));
+    }
+
+    #[test]
+    fn an_anonymous_visitor_gets_unauthorized_once_then_no_network() {
+        let world = World::new();
+        let auth = world.coordinator();
+        let endings = session_endings(&auth);
+        world.server.session_revoked.set(true);
+        let first = world.finish(get_token(&auth, paths::ITEMS));
+        let second = world.finish(get_token(&auth, paths::ITEMS));
+        assert_eq!(first, Err(AuthError::Unauthorized));
+        assert_eq!(second, Err(AuthError::Unauthorized));
+        assert_eq!(world.refreshes(), 1);
+        assert_eq!(world.server.sends(), 0);
+        assert!(endings.borrow().is_empty(), "no session, nothing ended");
+    }
+
+    #[test]
+    fn requests_after_sign_out_fail_without_network() {
+        let world = World::new();
+        let auth = world.signed_in();
+        let endings = session_endings(&auth);
+        auth.sign_out(SignOutReason::User);
+        let result = world.finish(get_token(&auth, paths::ITEMS));
+        assert_eq!(result, Err(AuthError::Unauthorized));
+        assert_eq!(world.server.sends(), 0);
+        assert_eq!(world.refreshes(), 0);
+        assert!(
+            endings.borrow().is_empty(),
+            "the user asked; no redirect hook"
+        );
+    }
+
+    #[test]
+    fn other_statuses_become_http_or_transient_errors() {
+        let challenge = Some(r#"Bearer error="invalid_request""#.to_string());
+        let bad_request = classify_response(response(401, challenge, ""));
+        assert!(matches!(
+            bad_request,
+            Verdict::Fail(AuthError::Http { status: 401, code: Some(ref c), .. }) if c == "invalid_request"
+        ));
+        let body = r#"{"error":"not_found","message":"No such item"}"#;
+        let not_found = classify_response(response(404, None, body));
+        let expected = AuthError::Http {
+            status: 404,
+            code: Some("not_found".into()),
+            message: Some("No such item".into()),
+        };
+        assert!(matches!(not_found, Verdict::Fail(ref e) if *e == expected));
+        let garbled = classify_response(response(502, None, "<html>"));
+        assert!(matches!(garbled, Verdict::Fail(AuthError::Transient(_))));
+        let scope_in_body = r#"{"error":"insufficient_scope","message":"admins only"}"#;
+        let forbidden = classify_response(response(403, None, scope_in_body));
+        assert!(matches!(forbidden, Verdict::Fail(AuthError::Forbidden)));
+    }
+
+    #[test]
+    fn execute_json_reports_a_body_that_does_not_decode() {
+        let world = World::new();
+        let auth = world.signed_in();
+        let result = world.finish(get_token(&auth, "/bad-json"));
+        assert!(matches!(result, Err(AuthError::Decode(_))), "{result:?}");
+    }
+
+    #[test]
+    fn www_authenticate_parsing_handles_quotes_case_and_several_challenges() {
+        let parsed = |header| parse_bearer_challenge(header);
+        let full = parsed(
+            r#"Bearer realm="tokenflight", error="invalid_token", error_description="The token, it \"expired\"""#,
+        )
+        .expect("a bearer challenge");
+        assert_eq!(full.error.as_deref(), Some("invalid_token"));
+        assert_eq!(
+            full.description.as_deref(),
+            Some(r#"The token, it "expired""#)
+        );
+        let error_of = |header| parsed(header).and_then(|c| c.error);
+        assert_eq!(
+            error_of("bearer ERROR=invalid_token").as_deref(),
+            Some("invalid_token")
+        );
+        assert_eq!(
+            error_of(r#"Basic realm="x, y", Bearer realm="y", error="insufficient_scope""#)
+                .as_deref(),
+            Some("insufficient_scope")
+        );
+        assert_eq!(
+            parsed(r#"Bearer realm="tokenflight""#),
+            Some(BearerChallenge::default())
+        );
+        assert_eq!(
+            error_of(r#"Bearer realm="x", Basic error="invalid_token""#),
+            None
+        );
+        assert_eq!(parsed(r#"Basic realm="x""#), None);
+        assert_eq!(parsed(r#"=== "" ,, ="#), None);
+        assert_eq!(
+            error_of(r#"Bearer error="unterminated"#).as_deref(),
+            Some("unterminated")
+        );
+    }
+
+    // --- 6. refresh failures ---------------------------------------------------------------------
+
+    #[test]
+    fn a_refused_refresh_signs_out_once_and_fails_every_waiter() {
+        let world = World::new();
+        let auth = world.signed_in();
+        let events = record(&auth);
+        let endings = session_endings(&auth);
+        world.server.expire_token();
+        world.server.session_revoked.set(true);
+
+        let tasks: Vec<_> = (0..5)
+            .map(|_| world.start(get_token(&auth, paths::ITEMS)))
+            .collect();
+        world.settle();
+
+        for task in &tasks {
+            assert_eq!(task.result(), Err(AuthError::SessionExpired));
+        }
+        assert_eq!(world.refreshes(), 1);
+        assert_eq!(*endings.borrow(), [SignOutReason::SessionExpired]);
+        let sign_outs = count(&events, |e| matches!(e, AuthEvent::SignedOut { .. }));
+        assert_eq!(sign_outs, 1);
+        assert_eq!(auth.snapshot().user, None);
+    }
+
+    #[test]
+    fn a_transient_refresh_failure_never_signs_out() {
+        for failure in [
+            RefreshReply::Unavailable,
+            RefreshReply::Network,
+            RefreshReply::Hang,
+        ] {
+            let world = World::new();
+            let auth = world.signed_in();
+            let events = record(&auth);
+            let endings = session_endings(&auth);
+            world.server.expire_token();
+            world.server.script_refresh(&[failure; 20]);
+
+            let tasks: Vec<_> = (0..3)
+                .map(|_| world.start(get_token(&auth, paths::ITEMS)))
+                .collect();
+            world.advance(config().refresh_timeout_ms);
+
+            for task in &tasks {
+                assert!(matches!(task.result(), Err(AuthError::Transient(_))));
+            }
+            let snapshot = auth.snapshot();
+            assert_eq!(snapshot.user, Some(alice()), "{failure:?}");
+            assert!(snapshot.offline, "{failure:?}");
+            assert!(endings.borrow().is_empty(), "{failure:?}");
+            assert_eq!(
+                count(&events, |e| matches!(e, AuthEvent::SignedOut { .. })),
+                0
+            );
+        }
+    }
+
+    #[test]
+    fn after_a_transient_failure_the_refresh_is_retried_with_backoff_until_online() {
+        let world = World::new();
+        let auth = world.signed_in();
+        let events = record(&auth);
+        world.server.expire_token();
+        world.server.script_refresh(&[RefreshReply::Network; 5]);
+
+        let result = world.finish(get_token(&auth, paths::ITEMS));
+        assert!(matches!(result, Err(AuthError::Transient(_))));
+        for (delay, calls_after) in [(1_000, 2), (2_000, 3), (4_000, 4), (8_000, 5), (8_000, 6)] {
+            world.advance(delay - 1);
+            assert_eq!(world.refreshes(), calls_after - 1, "not before {delay} ms");
+            world.advance(1);
+            assert_eq!(world.refreshes(), calls_after, "after {delay} ms");
+        }
+
+        let delays: Vec<u64> = events
+            .borrow()
+            .iter()
+            .filter_map(|e| match e {
+                AuthEvent::Offline { retry_in_ms } => Some(*retry_in_ms),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(delays, [1_000, 2_000, 4_000, 8_000, 8_000]);
+        assert_eq!(events.borrow().last(), Some(&AuthEvent::Online));
+        assert!(!auth.snapshot().offline);
+        world.advance(30_000);
+        assert_eq!(world.refreshes(), 6, "no retry once online");
+        assert_eq!(
+            world.finish(get_token(&auth, paths::ITEMS)),
+            Ok("t2".into())
+        );
+    }
+
+    // --- 7. proactive refresh --------------------------------------------------------------------
+
+    #[test]
+    fn the_token_is_refreshed_shortly_before_it_expires() {
+        let world = World::new();
+        let auth = world.signed_in();
+        let events = record(&auth);
+        // 60 s token, margin min(10 s, 20 %) = 10 s: refreshed at 50 s.
+        world.advance(49_999);
+        assert_eq!(world.refreshes(), 0);
+        world.advance(1);
+        assert_eq!(world.refreshes(), 1);
+        assert!(events.borrow().contains(&AuthEvent::RefreshStarted {
+            refresh_id: 1,
+            reason: RefreshReason::Proactive
+        }));
+        assert_eq!(auth.snapshot().token_version, 2);
+        assert_eq!(auth.snapshot().token_expires_at_ms, Some(110_000.0));
+    }
+
+    #[test]
+    fn a_401_during_the_proactive_refresh_joins_it() {
+        let world = World::new();
+        let auth = world.signed_in();
+        world.server.refresh_latency_ms.set(100);
+        world.advance(49_950);
+        // Sent with t1; the proactive refresh starts (and rotates t1 away) before it answers.
+        let slow = world.start(get_token(&auth, SLOW_PATH));
+        world.advance(100);
+        assert!(!slow.is_done(), "its 401 waits for the proactive refresh");
+        assert!(auth.snapshot().refreshing);
+        world.advance(50 + SLOW_LATENCY_MS);
+        assert_eq!(slow.result(), Ok("t2".into()));
+        assert_eq!(world.refreshes(), 1);
+    }
+
+    #[test]
+    fn a_stale_proactive_timer_does_not_refresh() {
+        let world = World::new();
+        let auth = world.signed_in();
+        world.advance(30_000);
+        auth.sign_in(world.server.mint());
+        world.advance(20_000);
+        assert_eq!(world.refreshes(), 0, "the first token's timer is stale");
+        world.advance(29_999);
+        assert_eq!(world.refreshes(), 0);
+        world.advance(1);
+        assert_eq!(world.refreshes(), 1);
+    }
+
+    #[test]
+    fn catch_up_refreshes_a_token_that_expired_while_the_tab_slept() {
+        let world = World::new();
+        let auth = world.signed_in();
+        let events = record(&auth);
+        auth.catch_up();
+        world.settle();
+        assert_eq!(world.refreshes(), 0, "a fresh token is left alone");
+
+        world.jump(70_000);
+        auth.catch_up();
+        world.advance(0);
+        assert_eq!(world.refreshes(), 1);
+        assert!(events.borrow().contains(&AuthEvent::RefreshStarted {
+            refresh_id: 1,
+            reason: RefreshReason::CatchUp
+        }));
+        assert_eq!(
+            world.finish(get_token(&auth, paths::ITEMS)),
+            Ok("t2".into())
+        );
+    }
+
+    #[test]
+    fn an_expired_token_is_replaced_before_sending() {
+        let world = World::new();
+        let auth = world.signed_in();
+        world.jump(61_000);
+        assert_eq!(
+            world.finish(get_token(&auth, paths::ITEMS)),
+            Ok("t2".into())
+        );
+        assert_eq!(world.server.bearers_for(paths::ITEMS), [Some("t2".into())]);
+    }
+
+    // --- 8. restore ------------------------------------------------------------------------------
+
+    #[test]
+    fn restore_and_concurrent_requests_share_one_refresh() {
+        let world = World::new();
+        let auth = world.coordinator();
+        world.server.refresh_latency_ms.set(30);
+        let restoring = {
+            let auth = auth.clone();
+            world.start(async move { auth.restore().await })
+        };
+        let tasks: Vec<_> = (0..5)
+            .map(|_| world.start(get_token(&auth, paths::ITEMS)))
+            .collect();
+        world.advance(30);
+
+        assert_eq!(restoring.result(), Ok(()));
+        for task in &tasks {
+            assert_eq!(task.result(), Ok("t1".into()));
+        }
+        assert_eq!(world.refreshes(), 1);
+        assert_eq!(world.server.sends(), 5);
+    }
+
+    // --- 9. timeouts -----------------------------------------------------------------------------
+
+    #[test]
+    fn a_request_that_hangs_times_out_as_transient() {
+        let world = World::new();
+        let auth = world.signed_in();
+        world.server.script(&[Reply::Hang]);
+        let task = world.start(get_token(&auth, paths::ITEMS));
+        world.advance(config().request_timeout_ms - 1);
+        assert!(!task.is_done());
+        world.advance(1);
+        assert_eq!(task.result(), Err(AuthError::Transient("timed out".into())));
+        assert_eq!(world.refreshes(), 0);
+    }
+
+    // --- 10. several tabs ------------------------------------------------------------------------
+
+    #[test]
+    fn two_tabs_bursting_on_an_expired_token_make_one_refresh_call() {
+        let world = World::new();
+        let browser = MemoryBrowser::default();
+        let first = world.tab(&browser);
+        let second = world.tab(&browser);
+        let second_events = record(&second);
+        first.sign_in(world.server.mint());
+        assert_eq!(second.snapshot().user, Some(alice()), "login is shared");
+        world.server.expire_token();
+        world.server.refresh_latency_ms.set(50);
+
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let tab = if i % 2 == 0 { &first } else { &second };
+                world.start(get_token(tab, paths::ITEMS))
+            })
+            .collect();
+        world.advance(50);
+
+        for task in &tasks {
+            assert_eq!(task.result(), Ok("t2".into()));
+        }
+        assert_eq!(world.refreshes(), 1);
+        let adopted = count(&second_events, |e| {
+            matches!(e, AuthEvent::RefreshSucceeded { adopted: true, .. })
+        });
+        assert_eq!(adopted, 1);
+    }
+
+    #[test]
+    fn three_tabs_burst_on_an_expired_token_with_one_refresh_call() {
+        let world = World::new();
+        let browser = MemoryBrowser::default();
+        let tabs: Vec<_> = (0..3).map(|_| world.tab(&browser)).collect();
+        tabs[2].sign_in(world.server.mint());
+        world.server.expire_token();
+        let tasks: Vec<_> = tabs
+            .iter()
+            .flat_map(|tab| (0..3).map(|_| world.start(get_token(tab, paths::ITEMS))))
+            .collect();
+        world.settle();
+        for task in &tasks {
+            assert_eq!(task.result(), Ok("t2".into()));
+        }
+        assert_eq!(world.refreshes(), 1);
+    }
+
+    #[test]
+    fn signing_out_in_one_tab_ends_the_session_in_the_other() {
+        let world = World::new();
+        let browser = MemoryBrowser::default();
+        let first = world.tab(&browser);
+        let second = world.tab(&browser);
+        let first_endings = session_endings(&first);
+        let second_endings = session_endings(&second);
+        first.sign_in(world.server.mint());
+
+        first.sign_out(SignOutReason::User);
+
+        assert_eq!(*second_endings.borrow(), [SignOutReason::OtherTab]);
+        assert!(first_endings.borrow().is_empty());
+        assert_eq!(second.snapshot().user, None);
+        let result = world.finish(get_token(&second, paths::ITEMS));
+        assert_eq!(result, Err(AuthError::Unauthorized));
+        assert_eq!(world.server.sends(), 0);
+    }
+
+    #[test]
+    fn a_refused_refresh_in_one_tab_ends_the_session_in_the_others() {
+        let world = World::new();
+        let browser = MemoryBrowser::default();
+        let first = world.tab(&browser);
+        let second = world.tab(&browser);
+        let second_endings = session_endings(&second);
+        first.sign_in(world.server.mint());
+        world.server.expire_token();
+        world.server.session_revoked.set(true);
+
+        let result = world.finish(get_token(&first, paths::ITEMS));
+
+        assert_eq!(result, Err(AuthError::SessionExpired));
+        assert_eq!(*second_endings.borrow(), [SignOutReason::OtherTab]);
+    }
+
+    #[test]
+    fn a_new_tab_gets_the_token_from_an_open_tab_without_refreshing() {
+        let world = World::new();
+        let browser = MemoryBrowser::default();
+        let open = world.tab(&browser);
+        open.sign_in(world.server.mint());
+        world.advance(5_000);
+
+        let new = world.tab(&browser);
+        let events = record(&new);
+        let restored = {
+            let new = new.clone();
+            world.finish(async move { new.restore().await })
+        };
+
+        assert_eq!(restored, Ok(()));
+        assert_eq!(world.refreshes(), 0);
+        assert!(events
+            .borrow()
+            .contains(&AuthEvent::TokenFromOtherTab { token_version: 1 }));
+        assert_eq!(new.snapshot().token_expires_at_ms, Some(60_000.0));
+        assert_eq!(world.finish(get_token(&new, paths::ITEMS)), Ok("t1".into()));
+    }
+
+    #[test]
+    fn a_new_tab_alone_refreshes_after_waiting_briefly_for_an_answer() {
+        let world = World::new();
+        let browser = MemoryBrowser::default();
+        let alone = world.tab(&browser);
+        let restoring = {
+            let alone = alone.clone();
+            world.start(async move { alone.restore().await })
+        };
+        world.settle();
+        assert_eq!(world.refreshes(), 0);
+        world.advance(config().tab_answer_wait_ms);
+        assert_eq!(restoring.result(), Ok(()));
+        assert_eq!(world.refreshes(), 1);
+    }
+
+    #[test]
+    fn the_single_tab_fallback_refreshes_at_once_and_shares_nothing() {
+        let world = World::new();
+        let lonely = world.coordinator();
+        let restoring = {
+            let lonely = lonely.clone();
+            world.start(async move { lonely.restore().await })
+        };
+        world.settle();
+        assert_eq!(restoring.result(), Ok(()), "no wait for other tabs");
+        let other = world.coordinator();
+        assert_eq!(other.snapshot().user, None);
+        assert_eq!(world.refreshes(), 1);
+    }
+}

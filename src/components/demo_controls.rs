@@ -1,0 +1,99 @@
+//! Buttons that make the failure modes happen: an expired token, a revoked session, a burst of
+//! parallel requests, latency and a failing refresh endpoint.
+
+use leptos::{prelude::*, task::spawn_local};
+
+use crate::{
+    api::{paths, DemoFaults, Item},
+    auth::use_auth,
+};
+
+/// Requests fired by "Burst requests".
+pub const BURST_SIZE: usize = 20;
+
+#[component]
+pub fn DemoControls() -> impl IntoView {
+    let auth = use_auth();
+    let status = RwSignal::new(String::new());
+    let slow_api = RwSignal::new(false);
+    let report = move |result: Result<(), crate::auth::AuthError>, done: &str| match result {
+        Ok(()) => status.set(done.to_owned()),
+        Err(error) => status.set(format!("Failed: {error}")),
+    };
+    let expire = move |_| {
+        spawn_local(async move {
+            let result = auth.post_json(paths::DEMO_EXPIRE_ACCESS, &()).await;
+            report(
+                result,
+                "Access token expired on the server. The next request will get a 401.",
+            );
+        })
+    };
+    let revoke = move |_| {
+        spawn_local(async move {
+            let result = auth.post_json(paths::DEMO_REVOKE_SESSION, &()).await;
+            report(result, "Session revoked. Reloading data…");
+            auth.reload();
+        })
+    };
+    let burst = move |_| {
+        spawn_local(async move {
+            status.set(format!("Firing {BURST_SIZE} requests…"));
+            let refreshes_before = auth.counters().get_untracked().refreshes;
+            let requests = (0..BURST_SIZE).map(|_| auth.get_json::<Vec<Item>>(paths::ITEMS));
+            let results = futures::future::join_all(requests).await;
+            let ok = results.iter().filter(|result| result.is_ok()).count();
+            let refreshes = auth.counters().get_untracked().refreshes - refreshes_before;
+            status.set(format!(
+                "{ok}/{BURST_SIZE} succeeded · {refreshes} refresh{}",
+                if refreshes == 1 { "" } else { "es" }
+            ));
+        })
+    };
+    let set_faults = move |faults: DemoFaults, done: &'static str| {
+        spawn_local(async move {
+            let result = auth.post_json(paths::DEMO_FAULTS, &faults).await;
+            report(result, done);
+        })
+    };
+    let toggle_latency = move |_| {
+        let slow = !slow_api.get_untracked();
+        slow_api.set(slow);
+        let faults = DemoFaults {
+            latency_ms: if slow { 1000 } else { 0 },
+            failing_refreshes: 0,
+        };
+        set_faults(
+            faults,
+            if slow {
+                "API calls now take 1 s longer."
+            } else {
+                "Latency removed."
+            },
+        );
+    };
+    let fail_refresh = move |_| {
+        let latency_ms = if slow_api.get_untracked() { 1000 } else { 0 };
+        let faults = DemoFaults {
+            latency_ms,
+            failing_refreshes: 2,
+        };
+        set_faults(faults, "The next 2 refresh calls will answer 503.");
+    };
+    view! {
+        <section class="card controls" aria-label="Demo controls">
+            <h2>"Demo controls"</h2>
+            <div class="buttons">
+                <button type="button" on:click=expire>"Expire access token"</button>
+                <button type="button" on:click=burst>"Burst requests"</button>
+                <button type="button" on:click=move |_| auth.reload()>"Reload data"</button>
+                <button type="button" on:click=fail_refresh>"Fail next refresh"</button>
+                <button type="button" aria-pressed=move || slow_api.get().to_string() on:click=toggle_latency>
+                    "Slow API"
+                </button>
+                <button type="button" class="danger" on:click=revoke>"Revoke session"</button>
+            </div>
+            <p class="status" role="status" data-testid="demo-status">{move || status.get()}</p>
+        </section>
+    }
+}

@@ -1,0 +1,177 @@
+//! The inspector: counters, the token's countdown, and a live timeline of requests, 401s,
+//! refreshes, the waiters each refresh served, retries and sign-outs.
+
+use leptos::prelude::*;
+
+use crate::auth::{
+    context::TimelineEntry,
+    coordinator::{AuthEvent, RefreshFailureKind, SignOutReason},
+    use_auth,
+};
+
+#[component]
+pub fn Inspector() -> impl IntoView {
+    let auth = use_auth();
+    let counters = auth.counters();
+    let now_ms = RwSignal::new(0.0);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let tick = move || {
+            if let Some(performance) = window().performance() {
+                now_ms.set(performance.now());
+            }
+        };
+        tick();
+        if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_millis(250)) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let countdown = move || {
+        let snapshot = auth.snapshot().get()?;
+        if snapshot.offline {
+            return Some("offline · retrying".to_owned());
+        }
+        if snapshot.refreshing {
+            return Some("refreshing…".to_owned());
+        }
+        let left = (snapshot.token_expires_at_ms? - now_ms.get()) / 1000.0;
+        Some(format!("{:.0} s", left.max(0.0)))
+    };
+    view! {
+        <section class="card inspector" aria-label="Inspector">
+            <h2>"Inspector"</h2>
+            <dl class="counters">
+                <div><dt>"Requests"</dt><dd data-testid="count-requests">{move || counters.get().requests}</dd></div>
+                <div><dt>"401s"</dt><dd data-testid="count-401">{move || counters.get().unauthorized}</dd></div>
+                <div><dt>"Refreshes"</dt><dd data-testid="count-refreshes">{move || counters.get().refreshes}</dd></div>
+                <div><dt>"Retries"</dt><dd data-testid="count-retries">{move || counters.get().retries}</dd></div>
+                <div><dt>"Token expires in"</dt><dd data-testid="token-countdown">{move || countdown().unwrap_or_else(|| "—".to_owned())}</dd></div>
+            </dl>
+            <ol class="timeline" aria-label="Timeline" aria-live="off">
+                <For
+                    each=move || auth.timeline().get().into_iter().rev().take(80)
+                    key=|entry| entry.seq
+                    children=|entry| view! { <TimelineRow entry/> }
+                />
+            </ol>
+        </section>
+    }
+}
+
+#[component]
+fn TimelineRow(entry: TimelineEntry) -> impl IntoView {
+    let (kind, text) = describe(&entry.event);
+    view! {
+        <li class=format!("event {kind}")>
+            <time>{format!("{:>8.3} s", entry.at_ms / 1000.0)}</time>
+            <span class="badge">{kind}</span>
+            <span class="text">{text}</span>
+        </li>
+    }
+}
+
+/// A short class name and a sentence for each event.
+fn describe(event: &AuthEvent) -> (&'static str, String) {
+    match event {
+        AuthEvent::RequestSent {
+            request_id,
+            path,
+            token_version,
+            retry,
+        } => (
+            if *retry { "retry" } else { "request" },
+            format!("#{request_id} {path} with token v{token_version}"),
+        ),
+        AuthEvent::Responded { request_id, status } => {
+            ("response", format!("#{request_id} → {status}"))
+        }
+        AuthEvent::RequestFailed { request_id, error } => {
+            ("failed", format!("#{request_id} failed: {error}"))
+        }
+        AuthEvent::Unauthorized {
+            request_id,
+            token_version,
+        } => (
+            "401",
+            format!("#{request_id} 401: token v{token_version} refused"),
+        ),
+        AuthEvent::RefreshStarted { refresh_id, reason } => (
+            "refresh",
+            format!("refresh {refresh_id} started ({reason:?})"),
+        ),
+        AuthEvent::WaiterJoined {
+            request_id,
+            refresh_id,
+        } => (
+            "wait",
+            format!("#{request_id} waits for refresh {refresh_id}"),
+        ),
+        AuthEvent::RefreshSucceeded {
+            refresh_id,
+            token_version,
+            waiters,
+            adopted,
+            ..
+        } => (
+            "refreshed",
+            format!(
+                "refresh {refresh_id} {} token v{token_version}; served {} waiting request{}",
+                if *adopted { "adopted" } else { "got" },
+                waiters.len(),
+                if waiters.len() == 1 { "" } else { "s" },
+            ),
+        ),
+        AuthEvent::RefreshFailed {
+            refresh_id,
+            kind,
+            waiters,
+        } => (
+            "refresh-failed",
+            format!(
+                "refresh {refresh_id} failed: {}; {} waiting request(s) failed",
+                match kind {
+                    RefreshFailureKind::SessionExpired => "session expired",
+                    RefreshFailureKind::NoSession => "no session",
+                    RefreshFailureKind::Transient => "temporary failure, will retry",
+                },
+                waiters.len()
+            ),
+        ),
+        AuthEvent::Retried {
+            request_id,
+            with_refresh,
+        } => (
+            "retry",
+            format!(
+                "#{request_id} retried {}",
+                if *with_refresh {
+                    "after the refresh"
+                } else {
+                    "with the newer token"
+                }
+            ),
+        ),
+        AuthEvent::TokenFromOtherTab { token_version } => (
+            "tab",
+            format!("token v{token_version} received from another tab"),
+        ),
+        AuthEvent::SignedIn { token_version } => {
+            ("signed-in", format!("signed in, token v{token_version}"))
+        }
+        AuthEvent::SignedOut { reason } => (
+            "signed-out",
+            match reason {
+                SignOutReason::User => "signed out".to_owned(),
+                SignOutReason::SessionExpired => {
+                    "session ended by the server: signed out".to_owned()
+                }
+                SignOutReason::OtherTab => "signed out in another tab".to_owned(),
+            },
+        ),
+        AuthEvent::Offline { retry_in_ms } => (
+            "offline",
+            format!("offline; retrying in {} s", retry_in_ms / 1000),
+        ),
+        AuthEvent::Online => ("online", "back online".to_owned()),
+    }
+}

@@ -1,0 +1,36 @@
+//! Guards a protected page: signed out, it redirects to `/login?next=<this page>` — on the server
+//! during SSR (a real HTTP redirect) and in the browser when a session ends.
+
+use leptos::prelude::*;
+use leptos_router::{components::Redirect, hooks::use_location};
+
+use crate::auth::{session::login_path, use_auth};
+
+#[component]
+pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
+    let auth = use_auth();
+    let location = use_location();
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Checking your session…"</p> }>
+            {move || Suspend::new(async move {
+                auth.ready().await;
+                view! {
+                    <Show
+                        when=move || auth.user().get().is_some()
+                        fallback=move || {
+                            let here = format!(
+                                "{}{}",
+                                location.pathname.get_untracked(),
+                                location.search.get_untracked(),
+                            );
+                            view! { <Redirect path=login_path(&here, None)/> }
+                        }
+                    >
+                        {children.read_value()()}
+                    </Show>
+                }
+            })}
+        </Suspense>
+    }
+}
