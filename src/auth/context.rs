@@ -15,10 +15,7 @@
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::{
-    coordinator::{AuthError, AuthEvent, AuthSnapshot, RefreshFailureKind},
-    session::session_user,
-};
+use super::coordinator::{AuthError, AuthEvent, AuthSnapshot, RefreshFailureKind};
 use crate::api::User;
 
 /// One line of the inspector's timeline.
@@ -60,9 +57,6 @@ impl FlowCounters {
 /// The shared auth context. `Copy`: every field is an arena handle.
 #[derive(Clone, Copy)]
 pub struct AuthContext {
-    /// Who the server says is signed in, rendered into the first paint.
-    session: Resource<Result<Option<User>, ServerFnError>>,
-    adopted_session: StoredValue<bool>,
     user: RwSignal<Option<User>>,
     snapshot: RwSignal<Option<AuthSnapshot>>,
     timeline: RwSignal<Vec<TimelineEntry>>,
@@ -75,10 +69,11 @@ pub struct AuthContext {
 
 /// Creates the context and provides it. Call once, at the root of the app, inside `<Router>`.
 pub fn provide_auth() -> AuthContext {
+    // Rendered on the server from the session, and read back (not recomputed) while hydrating:
+    // the first paint shows the right user, and hydration sees the same value.
+    let signed_in = SharedValue::new(signed_in_user).into_inner();
     let auth = AuthContext {
-        session: Resource::new_blocking(|| (), |_| session_user()),
-        adopted_session: StoredValue::new(false),
-        user: RwSignal::new(None),
+        user: RwSignal::new(signed_in.clone()),
         snapshot: RwSignal::new(None),
         timeline: RwSignal::new(Vec::new()),
         counters: RwSignal::new(FlowCounters::default()),
@@ -87,9 +82,30 @@ pub fn provide_auth() -> AuthContext {
         client: StoredValue::new_local(client::connect()),
     };
     #[cfg(feature = "hydrate")]
-    client::wire(auth);
+    {
+        client::wire(auth);
+        if signed_in.is_some() {
+            client::restore(auth);
+        }
+    }
     provide_context(auth);
     auth
+}
+
+/// The user the server found in this request's session (see `server::first_paint`).
+fn signed_in_user() -> Option<User> {
+    #[cfg(feature = "ssr")]
+    {
+        use crate::server::first_paint::SignedInUser;
+        use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<SignedInUser>().cloned())
+            .and_then(|signed_in| signed_in.0)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        // In the browser the value comes from the server's HTML instead.
+        None
+    }
 }
 
 /// The context provided by [`provide_auth`].
@@ -98,23 +114,9 @@ pub fn use_auth() -> AuthContext {
 }
 
 impl AuthContext {
-    /// The signed-in user, `None` when signed out. Wait for [`AuthContext::ready`] first.
+    /// The signed-in user, `None` when signed out.
     pub fn user(self) -> Signal<Option<User>> {
         self.user.into()
-    }
-
-    /// Resolves once the server has said who is signed in. Await it inside `<Suspense>`: on the
-    /// server it makes the first paint wait for the session, so the HTML is already right.
-    pub async fn ready(self) {
-        let from_server = self.session.await.ok().flatten();
-        if !self.adopted_session.get_value() {
-            self.adopted_session.set_value(true);
-            self.user.set(from_server.clone());
-            #[cfg(feature = "hydrate")]
-            if from_server.is_some() {
-                client::restore(self);
-            }
-        }
     }
 
     /// Token state for the inspector (browser only; `None` on the server).

@@ -1,22 +1,7 @@
-//! What the server knows about the browser's session, shared with the client through server
-//! functions: the signed-in user for the first paint, and the login form that works without
-//! JavaScript.
+//! The login form that works without JavaScript (a server function), and the small pure
+//! helpers both sides use to build `/login?next=…` safely.
 
 use leptos::prelude::*;
-
-use crate::api::User;
-
-/// The user this browser is signed in as, read from the server-side session. Rendering it on the
-/// server is what lets the first paint show the right state, without a flash of signed-out
-/// content or a hydration mismatch.
-#[server(prefix = "/rpc", endpoint = "session")]
-pub async fn session_user() -> Result<Option<User>, ServerFnError> {
-    use crate::server::{handlers::auth::current_user, AppState};
-
-    let state = expect_context::<AppState>();
-    let session: tower_sessions::Session = leptos_axum::extract().await?;
-    Ok(current_user(&state, &session).await)
-}
 
 /// The login form's target before the page has hydrated (or with JavaScript off). Always
 /// answers with a redirect: to `next` on success, back to the form with an error otherwise.

@@ -16,24 +16,15 @@ pub fn Header() -> impl IntoView {
                 <A href="/">"Dashboard"</A>
                 <A href="/admin">"Admin"</A>
             </nav>
-            <Suspense fallback=|| view! { <span class="who"></span> }>
-                {move || Suspend::new(async move {
-                    auth.ready().await;
-                    view! {
-                        <span class="who">
-                            {move || match auth.user().get() {
-                                Some(user) => view! {
-                                    <span class="user" data-testid="signed-in-user">{user.username}</span>
-                                    <button type="button" class="secondary" on:click=sign_out>
-                                        "Sign out"
-                                    </button>
-                                }.into_any(),
-                                None => view! { <A href="/login">"Sign in"</A> }.into_any(),
-                            }}
-                        </span>
-                    }
-                })}
-            </Suspense>
+            <span class="who">
+                {move || match auth.user().get() {
+                    Some(user) => view! {
+                        <span class="user" data-testid="signed-in-user">{user.username}</span>
+                        <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
+                    }.into_any(),
+                    None => view! { <A href="/login">"Sign in"</A> }.into_any(),
+                }}
+            </span>
         </header>
     }
 }

@@ -10,27 +10,19 @@ use crate::auth::{session::login_path, use_auth};
 pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
     let auth = use_auth();
     let location = use_location();
-    let children = StoredValue::new(children);
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Checking your session…"</p> }>
-            {move || Suspend::new(async move {
-                auth.ready().await;
-                view! {
-                    <Show
-                        when=move || auth.user().get().is_some()
-                        fallback=move || {
-                            let here = format!(
-                                "{}{}",
-                                location.pathname.get_untracked(),
-                                location.search.get_untracked(),
-                            );
-                            view! { <Redirect path=login_path(&here, None)/> }
-                        }
-                    >
-                        {children.read_value()()}
-                    </Show>
-                }
-            })}
-        </Suspense>
+        <Show
+            when=move || auth.user().get().is_some()
+            fallback=move || {
+                let here = format!(
+                    "{}{}",
+                    location.pathname.get_untracked(),
+                    location.search.get_untracked(),
+                );
+                view! { <Redirect path=login_path(&here, None)/> }
+            }
+        >
+            {children()}
+        </Show>
     }
 }

@@ -47,7 +47,7 @@ pub fn LoginPage() -> impl IntoView {
         <div class="login">
             <h1>"Sign in"</h1>
             <form method="post" action=FormLogin::url() on:submit=on_submit class="card">
-                <input type="hidden" name="next" prop:value=next/>
+                <input type="hidden" name="next" value=next/>
                 <label for="username">"Username"</label>
                 <input id="username" name="username" node_ref=username autocomplete="username" required/>
                 <label for="password">"Password"</label>

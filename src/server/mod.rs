@@ -7,6 +7,7 @@ pub mod cookies;
 pub mod data;
 pub mod error;
 pub mod extract;
+pub mod first_paint;
 pub mod guard;
 pub mod handlers;
 pub mod sessions;
@@ -77,6 +78,10 @@ pub fn router(state: AppState) -> Router {
                 .service(ServeDir::new(pkg_dir)),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            first_paint::load_signed_in_user,
+        ))
         .layer(session_layer)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -1,0 +1,61 @@
+import path from "node:path";
+import { expect, test } from "@playwright/test";
+import { countRequests, signIn } from "./helpers";
+
+test("the dashboard greets the user and loads four resources in parallel", async ({ page }) => {
+  await signIn(page);
+  await expect(page).toHaveTitle("Dashboard · Tokenflight");
+  await expect(page.getByRole("heading", { name: "Hello, alice" })).toBeVisible();
+  await expect(page.getByRole("region", { name: "Profile" })).toContainText("Roles: user");
+  await expect(page.getByRole("region", { name: "Items" })).toContainText("Read RFC 9700");
+  await expect(page.getByRole("region", { name: "Notifications" })).toContainText("Welcome back, alice.");
+  await expect(page.getByRole("region", { name: "Usage" })).toContainText("of 10000 requests today");
+});
+
+test("Reload data fetches every resource again", async ({ page }) => {
+  await signIn(page);
+  await expect(page.getByRole("region", { name: "Usage" })).toContainText("requests today");
+  const requests = countRequests(page);
+  await page.getByRole("button", { name: "Reload data" }).click();
+  await expect.poll(() => requests.total()).toBe(4);
+});
+
+test("the inspector counts the burst: twenty 401s, one refresh, twenty retries", async ({ page }) => {
+  await signIn(page);
+  await page.getByRole("button", { name: "Expire access token" }).click();
+  await expect(page.getByTestId("demo-status")).toContainText("expired");
+  const before = Number(await page.getByTestId("count-401").textContent());
+  await page.getByRole("button", { name: "Burst requests" }).click();
+  await expect(page.getByTestId("demo-status")).toHaveText("20/20 succeeded · 1 refresh");
+  await expect(page.getByTestId("count-401")).toHaveText(String(before + 20));
+  await expect(page.getByRole("list", { name: "Timeline" })).toContainText("served 20 waiting requests");
+  await expect(page.getByTestId("token-countdown")).toHaveText(/\d+ s/);
+  // The README shows this picture.
+  await page.screenshot({ path: path.join(__dirname, "../../docs/dashboard.png"), fullPage: true });
+});
+
+test("Slow API is a toggle button", async ({ page }) => {
+  await signIn(page);
+  const slow = page.getByRole("button", { name: "Slow API" });
+  await slow.click();
+  await expect(slow).toHaveAttribute("aria-pressed", "true");
+  await expect(page.getByTestId("demo-status")).toContainText("1 s longer");
+  await slow.click();
+  await expect(slow).toHaveAttribute("aria-pressed", "false");
+});
+
+test("Sign out ends the session and returns to the login page", async ({ page }) => {
+  await signIn(page);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login\?next=\/$/);
+});
+
+test("an unknown page is a 404 with navigation", async ({ page }) => {
+  const response = await page.goto("/no-such-page");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  await expect(page).toHaveTitle("Not found · Tokenflight");
+  await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+});

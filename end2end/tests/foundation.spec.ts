@@ -1,0 +1,36 @@
+import { expect, test } from "@playwright/test";
+import { consoleProblems, countRequests, hydrated } from "./helpers";
+
+test.describe("server rendering", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the login page is complete HTML without JavaScript", async ({ page }) => {
+    await page.goto("/login");
+    await expect(page).toHaveTitle("Sign in · Tokenflight");
+    await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+    await expect(page.getByLabel("Username")).toBeVisible();
+    await expect(page.getByRole("cell", { name: "wonderland" })).toBeVisible();
+  });
+});
+
+test("the page hydrates without console warnings or errors, and its form then runs in Rust", async ({ page }) => {
+  const problems = consoleProblems(page);
+  const requests = countRequests(page);
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByLabel("Username").fill("alice");
+  await page.getByLabel("Password").fill("wonderland");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("signed-in-user")).toHaveText("alice");
+  // Hydrated, the form signs in through the JSON API, not the no-JavaScript form post.
+  expect(requests.count("POST /api/auth/login")).toBe(1);
+  expect(requests.count("POST /rpc/login")).toBe(0);
+  expect(problems).toEqual([]);
+});
+
+test("static assets carry cache headers and are compressed", async ({ request }) => {
+  const css = await request.get("/pkg/tokenflight.css", { headers: { "accept-encoding": "br, gzip" } });
+  expect(css.status()).toBe(200);
+  expect(css.headers()["cache-control"]).toBe("no-cache");
+  expect(css.headers()["content-encoding"]).toMatch(/br|gzip/);
+});

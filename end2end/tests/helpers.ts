@@ -1,0 +1,44 @@
+import { expect, type BrowserContext, type Page } from "@playwright/test";
+
+export const ALICE = { username: "alice", password: "wonderland" };
+export const ADMIN = { username: "admin", password: "admin-secret" };
+
+/** Waits until the WebAssembly has hydrated the page. */
+export async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
+}
+
+/** Signs in through the hydrated login form and waits for the destination. */
+export async function signIn(page: Page, user = ALICE, next?: string) {
+  await page.goto(next ? `/login?next=${encodeURIComponent(next)}` : "/login");
+  await hydrated(page);
+  await page.getByLabel("Username").fill(user.username);
+  await page.getByLabel("Password").fill(user.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("signed-in-user")).toHaveText(user.username);
+}
+
+/** Counts requests to API paths as the browser sends them (network events, not app counters). */
+export function countRequests(target: Page | BrowserContext) {
+  const seen: string[] = [];
+  target.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.startsWith("/api/")) seen.push(`${request.method()} ${path}`);
+  });
+  return {
+    count: (what: string) => seen.filter((entry) => entry === what).length,
+    refreshes: () => seen.filter((entry) => entry === "POST /api/auth/refresh").length,
+    total: () => seen.length,
+    reset: () => seen.splice(0, seen.length),
+  };
+}
+
+/** Collects console warnings and errors. */
+export function consoleProblems(page: Page) {
+  const problems: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error" || message.type() === "warning") problems.push(message.text());
+  });
+  page.on("pageerror", (error) => problems.push(error.message));
+  return problems;
+}

@@ -1,0 +1,66 @@
+import { expect, test } from "@playwright/test";
+import { ADMIN, ALICE, countRequests, hydrated, signIn } from "./helpers";
+
+test("a burst of 20 requests on an expired token makes exactly one refresh call", async ({ page }) => {
+  await signIn(page);
+  await page.getByRole("button", { name: "Expire access token" }).click();
+  await expect(page.getByTestId("demo-status")).toContainText("expired");
+  const requests = countRequests(page);
+  await page.getByRole("button", { name: "Burst requests" }).click();
+  await expect(page.getByTestId("demo-status")).toHaveText("20/20 succeeded · 1 refresh");
+  expect(requests.refreshes()).toBe(1);
+  // 20 first attempts and 20 retries, nothing more.
+  expect(requests.count("GET /api/items")).toBe(40);
+});
+
+test("a reload restores the session with at most one refresh", async ({ page }) => {
+  await signIn(page);
+  const requests = countRequests(page);
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByRole("region", { name: "Items" })).toContainText("Ship the demo");
+  await expect(page.getByRole("region", { name: "Usage" })).toContainText("requests today");
+  expect(requests.refreshes()).toBeLessThanOrEqual(1);
+});
+
+test("a revoked session ends on the login page with no request loop", async ({ page }) => {
+  await signIn(page);
+  const requests = countRequests(page);
+  await page.getByRole("button", { name: "Revoke session" }).click();
+  await expect(page).toHaveURL(/\/login\?next=\/$/);
+  await page.waitForTimeout(1500); // a loop would keep sending meanwhile
+  const settled = requests.total();
+  expect(requests.refreshes()).toBe(1);
+  expect(settled).toBeLessThan(15);
+  await page.waitForTimeout(1000);
+  expect(requests.total()).toBe(settled);
+});
+
+test("a 403 shows Forbidden and triggers no refresh", async ({ page }) => {
+  await signIn(page, ALICE);
+  const requests = countRequests(page);
+  await page.getByRole("link", { name: "Admin" }).click();
+  await expect(page.getByRole("region", { name: "Server statistics" }).getByRole("alert")).toContainText("Forbidden");
+  expect(requests.count("GET /api/admin/stats")).toBe(1);
+  expect(requests.refreshes()).toBe(0);
+  await expect(page.getByTestId("signed-in-user")).toHaveText("alice");
+});
+
+test("the admin sees the statistics", async ({ page }) => {
+  await signIn(page, ADMIN, "/admin");
+  await expect(page.getByRole("region", { name: "Server statistics" })).toContainText("Active sessions");
+});
+
+test("a failing refresh keeps the user signed in and recovers", async ({ page }) => {
+  await signIn(page);
+  await page.getByRole("button", { name: "Fail next refresh" }).click();
+  await expect(page.getByTestId("demo-status")).toContainText("503");
+  await page.getByRole("button", { name: "Expire access token" }).click();
+  await expect(page.getByTestId("demo-status")).toContainText("expired");
+  await page.getByRole("button", { name: "Reload data" }).click();
+  await expect(page.getByTestId("token-countdown")).toHaveText(/offline/);
+  await expect(page.getByTestId("signed-in-user")).toHaveText("alice");
+  // The background retries succeed once the two failures are used up.
+  await expect(page.getByTestId("token-countdown")).toHaveText(/\d+ s/, { timeout: 15_000 });
+  await expect(page).toHaveURL(/\/$/);
+});

@@ -1,0 +1,41 @@
+import { expect, test } from "@playwright/test";
+import { countRequests, hydrated, signIn } from "./helpers";
+
+test("two tabs bursting on an expired token make one refresh call in all", async ({ context }) => {
+  const first = await context.newPage();
+  await signIn(first);
+  const second = await context.newPage();
+  await second.goto("/");
+  await hydrated(second);
+  await expect(second.getByRole("region", { name: "Items" })).toContainText("Ship the demo");
+  await first.getByRole("button", { name: "Expire access token" }).click();
+  await expect(first.getByTestId("demo-status")).toContainText("expired");
+  const requests = countRequests(context);
+  await Promise.all([
+    first.getByRole("button", { name: "Burst requests" }).click(),
+    second.getByRole("button", { name: "Burst requests" }).click(),
+  ]);
+  await expect(first.getByTestId("demo-status")).toHaveText(/^20\/20 succeeded/);
+  await expect(second.getByTestId("demo-status")).toHaveText(/^20\/20 succeeded/);
+  expect(requests.refreshes()).toBe(1);
+});
+
+test("a new tab takes the token from an open tab instead of refreshing", async ({ context }) => {
+  const first = await context.newPage();
+  await signIn(first);
+  const requests = countRequests(context);
+  const second = await context.newPage();
+  await second.goto("/");
+  await expect(second.getByRole("region", { name: "Items" })).toContainText("Ship the demo");
+  expect(requests.refreshes()).toBe(0);
+});
+
+test("signing out in one tab sends the other to the login page", async ({ context }) => {
+  const first = await context.newPage();
+  await signIn(first);
+  const second = await context.newPage();
+  await second.goto("/admin");
+  await hydrated(second);
+  await first.getByRole("button", { name: "Sign out" }).click();
+  await expect(second).toHaveURL(/\/login\?next=\/admin$/);
+});

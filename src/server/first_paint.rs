@@ -1,0 +1,32 @@
+//! Who is signed in, looked up before a page renders, so the server's HTML already shows the
+//! right user (and protected pages can redirect with a real 302).
+
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
+use tower_sessions::Session;
+
+use super::{handlers::auth::current_user, state::AppState};
+use crate::api::User;
+
+/// Put in the request's extensions for page renders; read by the auth context during SSR.
+#[derive(Clone, Debug)]
+pub struct SignedInUser(pub Option<User>);
+
+/// Loads the session for page requests only: the API authenticates by token, static files need
+/// nothing, and neither should pay for a session lookup.
+pub async fn load_signed_in_user(
+    State(state): State<AppState>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if !(path.starts_with("/api/") || path.starts_with("/pkg/")) {
+        let user = current_user(&state, &session).await;
+        request.extensions_mut().insert(SignedInUser(user));
+    }
+    next.run(request).await
+}
