@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Size budget for the release bundle: fails when the browser download grows past it.
+# Run after `cargo leptos build --release` (test.sh does).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+WASM=target/site/pkg/tokenflight.wasm
+JS=target/site/pkg/tokenflight.js
+# Measured 2026-11-25: 804 KB raw, 310 KB gzip -9. The budgets leave ~15 % headroom.
+WASM_GZIP_BUDGET=356000
+WASM_RAW_BUDGET=925000
+JS_RAW_BUDGET=40000
+
+wasm_raw=$(wc -c <"$WASM")
+wasm_gzip=$(gzip -9 -c "$WASM" | wc -c)
+js_raw=$(wc -c <"$JS")
+printf 'bundle: wasm %d B raw, %d B gzip -9 (budgets %d, %d); js %d B (budget %d)\n' \
+  "$wasm_raw" "$wasm_gzip" "$WASM_RAW_BUDGET" "$WASM_GZIP_BUDGET" "$js_raw" "$JS_RAW_BUDGET"
+fail=0
+(( wasm_raw <= WASM_RAW_BUDGET )) || { echo "over budget: wasm raw"; fail=1; }
+(( wasm_gzip <= WASM_GZIP_BUDGET )) || { echo "over budget: wasm gzip"; fail=1; }
+(( js_raw <= JS_RAW_BUDGET )) || { echo "over budget: js"; fail=1; }
+exit $fail
