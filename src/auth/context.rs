@@ -1,7 +1,7 @@
 //! The Leptos face of the coordinator: one [`AuthContext`] provided at the root of the app, a
 //! [`use_auth`] hook, and resources whose fetchers all go through it.
 //!
-//! ```ignore
+//! ```text
 //! // At the root, inside <Router>:
 //! provide_auth();
 //! // In any component:
