@@ -29,6 +29,7 @@ test("the inspector counts the burst: twenty 401s, one refresh, twenty retries",
   await expect(page.getByTestId("demo-status")).toHaveText("20/20 succeeded · 1 refresh");
   await expect(page.getByTestId("count-401")).toHaveText(String(before + 20));
   await expect(page.getByRole("list", { name: "Timeline" })).toContainText("served 20 waiting requests");
+  await expect(page.getByTestId("last-refresh")).toContainText("one call to /api/auth/refresh served 20 waiting requests");
   await expect(page.getByTestId("token-countdown")).toHaveText(/\d+ s/);
   // The README shows this picture.
   await page.screenshot({ path: path.join(__dirname, "../../docs/dashboard.png"), fullPage: true });

@@ -37,6 +37,19 @@ pub fn Inspector() -> impl IntoView {
         let left = (snapshot.token_expires_at_ms? - now_ms.get()) / 1000.0;
         Some(format!("{:.0} s", left.max(0.0)))
     };
+    // The headline: how many failed requests the latest refresh call served.
+    let last_refresh = move || {
+        auth.timeline().with(|timeline| {
+            timeline.iter().rev().find_map(|entry| match &entry.event {
+                AuthEvent::RefreshSucceeded { refresh_id, waiters, adopted: false, .. } => Some(format!(
+                    "Refresh {refresh_id}: one call to /api/auth/refresh served {} waiting request{}.",
+                    waiters.len(),
+                    if waiters.len() == 1 { "" } else { "s" },
+                )),
+                _ => None,
+            })
+        })
+    };
     view! {
         <section class="card inspector" aria-label="Inspector">
             <h2>"Inspector"</h2>
@@ -47,6 +60,9 @@ pub fn Inspector() -> impl IntoView {
                 <div><dt>"Retries"</dt><dd data-testid="count-retries">{move || counters.get().retries}</dd></div>
                 <div><dt>"Token expires in"</dt><dd data-testid="token-countdown">{move || countdown().unwrap_or_else(|| "—".to_owned())}</dd></div>
             </dl>
+            <p class="callout" data-testid="last-refresh">
+                {move || last_refresh().unwrap_or_else(|| "No refresh yet.".to_owned())}
+            </p>
             <ol class="timeline" aria-label="Timeline" aria-live="off">
                 <For
                     each=move || auth.timeline().get().into_iter().rev().take(80)
