@@ -29,8 +29,14 @@ fn free_addr() -> String {
 fn wait_until_listening(addr: &str, child: &mut Child) {
     let started = Instant::now();
     while TcpStream::connect(addr).is_err() {
-        assert!(child.try_wait().unwrap().is_none(), "the server exited early");
-        assert!(started.elapsed() < Duration::from_secs(20), "the server never listened");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the server exited early"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the server never listened"
+        );
         sleep(Duration::from_millis(50));
     }
 }
@@ -46,13 +52,18 @@ fn an_address_in_use_exits_non_zero_with_a_clear_message() {
     let output = server(&addr, &[]).output().unwrap();
     assert!(!output.status.success());
     let message = stderr(&output);
-    assert!(message.contains(&format!("cannot listen on {addr}")), "{message}");
+    assert!(
+        message.contains(&format!("cannot listen on {addr}")),
+        "{message}"
+    );
     assert!(message.contains("LEPTOS_SITE_ADDR"), "{message}");
 }
 
 #[test]
 fn an_invalid_variable_stops_start_up_naming_it() {
-    let output = server(&free_addr(), &[("ACCESS_TOKEN_TTL_SECS", "soon")]).output().unwrap();
+    let output = server(&free_addr(), &[("ACCESS_TOKEN_TTL_SECS", "soon")])
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     let message = stderr(&output);
     assert!(message.contains("ACCESS_TOKEN_TTL_SECS"), "{message}");
@@ -63,7 +74,10 @@ fn sigterm_shuts_the_server_down_cleanly() {
     let addr = free_addr();
     let mut child = server(&addr, &[]).spawn().unwrap();
     wait_until_listening(&addr, &mut child);
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
