@@ -195,3 +195,34 @@ async fn a_login_storm_is_served_with_bounded_hashing_and_no_errors() {
         .count();
     assert_eq!((ok, refused), (3, 3), "{statuses:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_cannot_slip_past_the_throttle() {
+    let app = std::sync::Arc::new(TestApp::with_env(&[("LOGIN_MAX_FAILURES", "3")]));
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(10));
+    let guesses: Vec<_> = (0..10)
+        .map(|n| {
+            let (app, barrier) = (app.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                app.browser()
+                    .login("alice", &format!("guess-{n}"))
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for guess in guesses {
+        statuses.push(guess.await.unwrap());
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, throttled), (3, 7), "{statuses:?}");
+}

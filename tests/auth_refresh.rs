@@ -3,10 +3,11 @@
 
 mod common;
 
-use std::{collections::HashSet, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use axum::http::StatusCode;
-use common::TestApp;
+use common::{TestApp, TestResponse};
+use tokio::sync::Barrier;
 
 #[tokio::test]
 async fn refresh_rotates_the_credential_and_returns_a_working_token() {
@@ -104,45 +105,55 @@ async fn an_older_credential_is_reuse_even_inside_the_grace_window() {
     );
 }
 
-#[tokio::test]
+/// Fires `n` refreshes with the same cookies from `n` tasks on several threads, released together.
+async fn parallel_refreshes(app: &Arc<TestApp>, cookies: &str, n: usize) -> Vec<TestResponse> {
+    let barrier = Arc::new(Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (app, cookies, barrier) = (app.clone(), cookies.to_owned(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                app.post_with_cookies("/api/auth/refresh", &cookies).await
+            })
+        })
+        .collect();
+    let mut responses = Vec::new();
+    for task in tasks {
+        responses.push(task.await.unwrap());
+    }
+    responses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_refreshes_inside_the_grace_window_all_succeed_with_one_credential() {
-    let app = TestApp::with_env(&[("REFRESH_GRACE_SECS", "10")]);
-    let (browser, _) = app.signed_in("alice").await;
-    let tabs: Vec<_> = (0..12).map(|_| browser.clone()).collect();
-    let results = futures::future::join_all(tabs.into_iter().map(|mut tab| async move {
-        let response = tab.refresh().await;
-        (response.status, tab.refresh_cookie())
-    }))
-    .await;
+    let app = Arc::new(TestApp::with_env(&[("REFRESH_GRACE_SECS", "10")]));
+    let cookies = app.signed_in("alice").await.0.cookie_header();
+    let responses = parallel_refreshes(&app, &cookies, 16).await;
     assert!(
-        results.iter().all(|(status, _)| *status == StatusCode::OK),
-        "{results:?}"
+        responses.iter().all(|r| r.status == StatusCode::OK),
+        "{responses:?}"
     );
-    let credentials: HashSet<_> = results.into_iter().map(|(_, cookie)| cookie).collect();
+    let credentials: HashSet<_> = responses.iter().map(|r| r.cookie("tf_refresh")).collect();
     assert_eq!(
         credentials.len(),
         1,
-        "the family forked into {} credentials",
-        credentials.len()
+        "the family forked into {credentials:?}"
     );
-    let stats = &app.state.sessions;
-    assert_eq!(stats.active_count(), 1);
+    assert_eq!(app.state.sessions.active_count(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_refreshes_outside_the_grace_window_never_mint_two_successors() {
-    let app = TestApp::with_env(&[("REFRESH_GRACE_SECS", "0")]);
-    let (browser, _) = app.signed_in("alice").await;
-    let tabs: Vec<_> = (0..12).map(|_| browser.clone()).collect();
-    let statuses = futures::future::join_all(
-        tabs.into_iter()
-            .map(|mut tab| async move { tab.refresh().await.status }),
-    )
-    .await;
-    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let app = Arc::new(TestApp::with_env(&[("REFRESH_GRACE_SECS", "0")]));
+    let cookies = app.signed_in("alice").await.0.cookie_header();
+    let responses = parallel_refreshes(&app, &cookies, 16).await;
+    let ok = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
     // Without a grace window the first refresh wins, the next one is reuse and revokes the
     // family, and everything after finds no session. Never two successors.
-    assert_eq!(ok, 1, "{statuses:?}");
+    assert_eq!(ok, 1, "{responses:?}");
     assert_eq!(
         app.state.sessions.active_count(),
         0,

@@ -36,6 +36,32 @@ async fn logout_revokes_the_session_its_tokens_and_clears_the_cookies() {
 }
 
 #[tokio::test]
+async fn session_records_are_deleted_on_logout_and_by_the_sweep_when_expired() {
+    use tower_sessions::{session::Id, SessionStore};
+    let app = TestApp::with_env(&[("SESSION_IDLE_TIMEOUT_SECS", "300")]);
+    let store = &app.state.session_store;
+
+    let (mut browser, _) = app.signed_in("alice").await;
+    let record: Id = browser.cookies["tf_session"].parse().unwrap();
+    assert!(store.load(&record).await.unwrap().is_some());
+    browser.logout().await;
+    assert!(
+        store.load(&record).await.unwrap().is_none(),
+        "logout leaves its record"
+    );
+
+    let (browser, _) = app.signed_in("alice").await;
+    let record: Id = browser.cookies["tf_session"].parse().unwrap();
+    app.advance(std::time::Duration::from_secs(300));
+    tokenflight::server::sweep_expired(&app.state).await;
+    assert!(
+        store.load(&record).await.unwrap().is_none(),
+        "the sweep leaves expired records"
+    );
+    assert_eq!(app.state.sessions.active_count(), 0);
+}
+
+#[tokio::test]
 async fn logging_out_twice_is_harmless() {
     let app = TestApp::new();
     let (mut browser, _) = app.signed_in("alice").await;

@@ -144,6 +144,34 @@ async fn an_empty_or_overlong_title_is_422() {
 }
 
 #[tokio::test]
+async fn a_user_cannot_keep_more_than_a_hundred_items() {
+    let app = TestApp::new();
+    let (_, token) = app.signed_in("alice").await;
+    let seeded = app
+        .get("/api/items", Some(&token))
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .len();
+    for n in seeded..100 {
+        let created = app
+            .post_json(
+                "/api/items",
+                Some(&token),
+                json!({ "title": format!("item {n}") }),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED);
+    }
+    let refused = app
+        .post_json("/api/items", Some(&token), json!({"title": "one too many"}))
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.error_code(), "validation_failed");
+}
+
+#[tokio::test]
 async fn items_are_private_to_their_user() {
     let app = TestApp::new();
     let (_, alice) = app.signed_in("alice").await;

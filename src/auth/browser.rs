@@ -36,7 +36,6 @@ impl Transport for FetchTransport {
         let builder = match request.method {
             Method::Get => Request::get(&request.path),
             Method::Post => Request::post(&request.path),
-            Method::Delete => Request::delete(&request.path),
         };
         let builder = match bearer {
             Some(token) => builder.header("Authorization", &format!("Bearer {token}")),

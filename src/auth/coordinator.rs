@@ -36,7 +36,6 @@ use crate::api::{codes, ApiErrorBody, TokenResponse, User};
 pub enum Method {
     Get,
     Post,
-    Delete,
 }
 
 impl Method {
@@ -45,7 +44,6 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
-            Method::Delete => "DELETE",
         }
     }
 }
@@ -64,15 +62,6 @@ impl ApiRequest {
     pub fn get(path: impl Into<String>) -> Self {
         Self {
             method: Method::Get,
-            path: path.into(),
-            json_body: None,
-        }
-    }
-
-    /// `DELETE path`.
-    pub fn delete(path: impl Into<String>) -> Self {
-        Self {
-            method: Method::Delete,
             path: path.into(),
             json_body: None,
         }
@@ -233,7 +222,8 @@ pub enum RefreshReason {
 /// How a refresh failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RefreshFailureKind {
-    /// Refused, or the session was ended by another tab meanwhile: signed out.
+    /// Refused, or the session was ended (here or in another tab) while the refresh was under
+    /// way: signed out.
     SessionExpired,
     /// Refused, but there was no session to lose (an anonymous visitor).
     NoSession,
@@ -409,11 +399,30 @@ struct Credentials {
     version: u64,
 }
 
+impl Token {
+    /// This token, as a request carries it; `version` is the state's version for it.
+    fn credentials(&self, version: u64) -> Credentials {
+        Credentials {
+            token: self.access.clone(),
+            version,
+        }
+    }
+}
+
 /// What a refresh attempt did, decided while holding the cross-tab lock.
 enum Attempt {
-    Refreshed { version: u64, expires_in_ms: u64 },
-    Adopted { version: u64, expires_in_ms: u64 },
-    Refused { had_session: bool },
+    Refreshed {
+        version: u64,
+        expires_in_ms: u64,
+    },
+    Adopted {
+        version: u64,
+        expires_in_ms: u64,
+    },
+    Refused {
+        had_session: bool,
+    },
+    /// The session was signed out (in this tab or another) since the refresh was decided.
     EndedElsewhere,
     Transient(String),
 }
@@ -428,7 +437,10 @@ enum Verdict {
 /// The next step towards a token to send.
 enum Plan {
     Send(Credentials),
-    Wait(RefreshReason),
+    /// Wait for the refresh in flight (it already has a reason), then take the token it brought.
+    Join,
+    /// Start a refresh for this reason (or join one), then take the token it brought.
+    Refresh(RefreshReason),
     Reject,
 }
 
@@ -537,23 +549,31 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     /// Stores the token from a login (the caller makes the login call itself) and shares it with
     /// the other tabs.
     pub fn sign_in(&self, tokens: TokenResponse) {
-        let expires_in_ms = tokens.expires_in.saturating_mul(1000);
-        let message = TabMessage::TokenRefreshed {
-            access_token: tokens.access_token.clone(),
-            expires_in_ms,
-            user: tokens.user.clone(),
-        };
-        let version = self.install(tokens.access_token, expires_in_ms, tokens.user);
+        let (version, _) = self.install_and_share(tokens);
         self.go_online();
         self.emit(AuthEvent::SignedIn {
             token_version: version,
         });
-        self.inner.tabs.publish(message);
+    }
+
+    /// Page load when the server rendered the page for a signed-in `user` (from its own session)
+    /// but there is no access token yet: the session counts as active, so the first request or
+    /// [`Coordinator::restore`] makes the one refresh, and a refusal ends the session
+    /// ([`AuthError::SessionExpired`], the session-ended hook, [`TabMessage::SignedOut`]) instead of
+    /// being taken for an anonymous visitor. No event is emitted. Does nothing once a token is
+    /// held: that token, and the user it came with, are newer than the page.
+    pub fn resume(&self, user: User) {
+        let mut state = self.inner.state.borrow_mut();
+        if state.token.is_some() {
+            return;
+        }
+        state.user = Some(user);
+        state.session = Session::Active;
     }
 
     /// Forgets the token and user (after the logout call) and tells the other tabs. The
     /// session-ended hook runs for every reason except [`SignOutReason::User`], whose UI already
-    /// knows where to go.
+    /// knows where to go. A refresh still in flight is discarded when it answers.
     pub fn sign_out(&self, reason: SignOutReason) {
         self.forget();
         self.emit(AuthEvent::SignedOut { reason });
@@ -635,16 +655,13 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             let state = self.inner.state.borrow();
             let now = self.inner.runtime.now_ms();
             match (&state.refresh, &state.token, state.session) {
-                (Some(_), _, _) => Plan::Wait(RefreshReason::Unauthorized),
+                (Some(_), _, _) => Plan::Join,
                 (None, Some(token), _) if now >= token.expires_at_ms => {
-                    Plan::Wait(RefreshReason::Expired)
+                    Plan::Refresh(RefreshReason::Expired)
                 }
-                (None, Some(token), _) => Plan::Send(Credentials {
-                    token: token.access.clone(),
-                    version: state.version,
-                }),
+                (None, Some(token), _) => Plan::Send(token.credentials(state.version)),
                 (None, None, Session::Absent) => Plan::Reject,
-                (None, None, _) => Plan::Wait(RefreshReason::Restore),
+                (None, None, _) => Plan::Refresh(RefreshReason::Restore),
             }
         };
         self.follow(plan, request_id).await.map(|(c, _)| c)
@@ -661,15 +678,12 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         let plan = {
             let state = self.inner.state.borrow();
             match (&state.refresh, &state.token, state.session) {
-                (Some(_), _, _) => Plan::Wait(RefreshReason::Unauthorized),
+                (Some(_), _, _) => Plan::Join,
                 (None, Some(token), _) if state.version != failed_version => {
-                    Plan::Send(Credentials {
-                        token: token.access.clone(),
-                        version: state.version,
-                    })
+                    Plan::Send(token.credentials(state.version))
                 }
                 (None, None, Session::Absent) => Plan::Reject,
-                (None, _, _) => Plan::Wait(RefreshReason::Unauthorized),
+                (None, _, _) => Plan::Refresh(RefreshReason::Unauthorized),
             }
         };
         self.follow(plan, request_id).await
@@ -678,22 +692,27 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     /// Carries out a [`Plan`]; the flag says whether it waited for a refresh.
     async fn follow(&self, plan: Plan, request_id: u64) -> Result<(Credentials, bool), AuthError> {
         match plan {
-            Plan::Send(credentials) => Ok((credentials, false)),
-            Plan::Reject => Err(AuthError::Unauthorized),
-            Plan::Wait(reason) => {
-                self.start_or_join(reason, Some(request_id)).await?;
-                let credentials = self.current_credentials().ok_or(AuthError::Unauthorized)?;
-                Ok((credentials, true))
+            Plan::Send(credentials) => return Ok((credentials, false)),
+            Plan::Reject => return Err(AuthError::Unauthorized),
+            // The plan is followed in the poll that made it, so the flight is still there; were
+            // it over, its outcome would already be in the state, which is read below.
+            Plan::Join => {
+                if let Some(flight) = self.join(request_id) {
+                    flight.await?;
+                }
             }
+            Plan::Refresh(reason) => self.start_or_join(reason, Some(request_id)).await?,
         }
+        let credentials = self.current_credentials().ok_or(AuthError::Unauthorized)?;
+        Ok((credentials, true))
     }
 
     fn current_credentials(&self) -> Option<Credentials> {
         let state = self.inner.state.borrow();
-        state.token.as_ref().map(|token| Credentials {
-            token: token.access.clone(),
-            version: state.version,
-        })
+        state
+            .token
+            .as_ref()
+            .map(|token| token.credentials(state.version))
     }
 
     /// One transport call, with a timeout and events, classified.
@@ -759,40 +778,61 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     /// The heart of the fix: at most one refresh at a time, run as a spawned task whose result
     /// every waiter shares.
     fn start_or_join(&self, reason: RefreshReason, request_id: Option<u64>) -> SharedRefresh {
-        let (result, refresh_id, launch) = {
-            let mut state = self.inner.state.borrow_mut();
-            if let Some(flight) = state.refresh.as_mut() {
-                flight.waiters.extend(request_id);
-                (flight.result.clone(), flight.id, None)
-            } else {
-                let (sender, receiver) = oneshot::channel();
-                let result = receiver
-                    .map(|received| {
-                        received.unwrap_or_else(|_| {
-                            Err(RefreshError::Transient("the refresh was abandoned".into()))
-                        })
-                    })
-                    .boxed_local()
-                    .shared();
-                state.next_refresh_id += 1;
-                let id = state.next_refresh_id;
-                state.refresh = Some(InFlight {
-                    id,
-                    result: result.clone(),
-                    waiters: request_id.into_iter().collect(),
-                });
-                (result, id, Some((sender, state.version)))
+        let joined = match request_id {
+            Some(request_id) => self.join(request_id),
+            None => {
+                let state = self.inner.state.borrow();
+                state.refresh.as_ref().map(|flight| flight.result.clone())
             }
         };
-        if let Some((sender, seen_version)) = launch {
-            self.emit(AuthEvent::RefreshStarted { refresh_id, reason });
-            let this = self.clone();
-            self.inner.runtime.spawn(async move {
-                let outcome = this.run_refresh(refresh_id, reason, seen_version).await;
-                // Nobody listening (every caller gave up) is fine: the state is updated anyway.
-                let _ = sender.send(outcome);
+        joined.unwrap_or_else(|| self.start(reason, request_id))
+    }
+
+    /// Makes `request_id` a waiter of the refresh in flight, if there is one.
+    fn join(&self, request_id: u64) -> Option<SharedRefresh> {
+        let (result, refresh_id) = {
+            let mut state = self.inner.state.borrow_mut();
+            let flight = state.refresh.as_mut()?;
+            flight.waiters.push(request_id);
+            (flight.result.clone(), flight.id)
+        };
+        self.emit(AuthEvent::WaiterJoined {
+            request_id,
+            refresh_id,
+        });
+        Some(result)
+    }
+
+    /// Spawns a new refresh (none is in flight); `request_id`, if any, is its first waiter.
+    fn start(&self, reason: RefreshReason, request_id: Option<u64>) -> SharedRefresh {
+        let (sender, receiver) = oneshot::channel();
+        let result = receiver
+            .map(|received| {
+                received.unwrap_or_else(|_| {
+                    Err(RefreshError::Transient("the refresh was abandoned".into()))
+                })
+            })
+            .boxed_local()
+            .shared();
+        let (refresh_id, seen_version) = {
+            let mut state = self.inner.state.borrow_mut();
+            debug_assert!(state.refresh.is_none(), "one refresh at a time");
+            state.next_refresh_id += 1;
+            let id = state.next_refresh_id;
+            state.refresh = Some(InFlight {
+                id,
+                result: result.clone(),
+                waiters: request_id.into_iter().collect(),
             });
-        }
+            (id, state.version)
+        };
+        self.emit(AuthEvent::RefreshStarted { refresh_id, reason });
+        let this = self.clone();
+        self.inner.runtime.spawn(async move {
+            let outcome = this.run_refresh(refresh_id, reason, seen_version).await;
+            // Nobody listening (every caller gave up) is fine: the state is updated anyway.
+            let _ = sender.send(outcome);
+        });
         if let Some(request_id) = request_id {
             self.emit(AuthEvent::WaiterJoined {
                 request_id,
@@ -840,6 +880,11 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
 
     /// Holding the lock: adopt a token another tab obtained since we decided to refresh, or
     /// refresh and broadcast the result before the lock is released.
+    ///
+    /// The session may change while the call is out (signed out here or in another tab, or
+    /// signed in anew): then its answer, whatever it is, is stale and dropped. Nothing is
+    /// installed or broadcast; the waiters take the newer token, or fail with
+    /// [`AuthError::SessionExpired`] if the session is gone.
     async fn attempt_under_lock(&self, seen_version: u64) -> Attempt {
         if let Some(attempt) = self.changed_since(seen_version) {
             return attempt;
@@ -848,8 +893,17 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         let answer = self
             .with_timeout(call, self.inner.config.refresh_timeout_ms)
             .await;
+        if let Some(attempt) = self.changed_since(seen_version) {
+            return attempt;
+        }
         match classify_refresh(answer) {
-            Ok(tokens) => self.store_refreshed(tokens),
+            Ok(tokens) => {
+                let (version, expires_in_ms) = self.install_and_share(tokens);
+                Attempt::Refreshed {
+                    version,
+                    expires_in_ms,
+                }
+            }
             Err(RefreshError::Transient(message)) => Attempt::Transient(message),
             Err(_) => {
                 let had_session = self.forget();
@@ -861,6 +915,8 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         }
     }
 
+    /// What to do instead of refreshing when the token changed since `seen_version`: adopt the
+    /// newer token, or give up if the session ended (only a sign-out forgets the token).
     fn changed_since(&self, seen_version: u64) -> Option<Attempt> {
         let state = self.inner.state.borrow();
         if state.version == seen_version {
@@ -873,21 +929,6 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             },
             None => Attempt::EndedElsewhere,
         })
-    }
-
-    fn store_refreshed(&self, tokens: TokenResponse) -> Attempt {
-        let expires_in_ms = tokens.expires_in.saturating_mul(1000);
-        let message = TabMessage::TokenRefreshed {
-            access_token: tokens.access_token.clone(),
-            expires_in_ms,
-            user: tokens.user.clone(),
-        };
-        let version = self.install(tokens.access_token, expires_in_ms, tokens.user);
-        self.inner.tabs.publish(message);
-        Attempt::Refreshed {
-            version,
-            expires_in_ms,
-        }
     }
 
     /// Emits the outcome, schedules what follows, and turns it into the waiters' result.
@@ -959,6 +1000,16 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     }
 
     // --- token state ---------------------------------------------------------------------------
+
+    /// Installs a token the server issued (login or refresh) and shares it with the other tabs.
+    /// Returns its version and lifetime.
+    fn install_and_share(&self, tokens: TokenResponse) -> (u64, u64) {
+        let expires_in_ms = tokens.expires_in.saturating_mul(1000);
+        let message = token_message(&tokens.access_token, expires_in_ms, &tokens.user);
+        let version = self.install(tokens.access_token, expires_in_ms, tokens.user);
+        self.inner.tabs.publish(message);
+        (version, expires_in_ms)
+    }
 
     /// Replaces the token (bumping its version) and schedules its proactive refresh.
     fn install(&self, access: String, lifetime_ms: u64, user: User) -> u64 {
@@ -1140,11 +1191,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             let now = self.inner.runtime.now_ms();
             match (&state.token, &state.user) {
                 (Some(token), Some(user)) if now < token.expires_at_ms => {
-                    Some(TabMessage::TokenRefreshed {
-                        access_token: token.access.clone(),
-                        expires_in_ms: remaining_ms(token, now),
-                        user: user.clone(),
-                    })
+                    Some(token_message(&token.access, remaining_ms(token, now), user))
                 }
                 _ => None,
             }
@@ -1176,6 +1223,15 @@ fn upgrade<T: Transport, R: Runtime, S: TabSync>(
     weak: &Weak<Inner<T, R, S>>,
 ) -> Option<Coordinator<T, R, S>> {
     weak.upgrade().map(|inner| Coordinator { inner })
+}
+
+/// The [`TabMessage`] that shares a token with the other tabs.
+fn token_message(access: &str, expires_in_ms: u64, user: &User) -> TabMessage {
+    TabMessage::TokenRefreshed {
+        access_token: access.to_owned(),
+        expires_in_ms,
+        user: user.clone(),
+    }
 }
 
 fn remaining_ms(token: &Token, now_ms: f64) -> u64 {

@@ -35,7 +35,7 @@ pub async fn form_login(
     match sign_in(&state, &session, LoginRequest { username, password }).await {
         Ok((_, grant)) => {
             let response = expect_context::<leptos_axum::ResponseOptions>();
-            response.append_header(header::SET_COOKIE, refresh_cookie(&state, &grant));
+            response.append_header(header::SET_COOKIE, refresh_cookie(&grant));
             leptos_axum::redirect(&next);
         }
         Err(ApiError::TooManyAttempts { .. }) => {
@@ -82,10 +82,15 @@ impl LoginFailure {
 /// `next` if it is a path on this site, else `/`: `//evil.example` or `https://…` would make the
 /// login page an open redirect.
 pub fn safe_next(next: Option<&str>) -> String {
+    let local = |path: &str| {
+        path.starts_with('/')
+            && !path.starts_with("//")
+            // Browsers drop tabs and newlines and read `\` as `/`, so `/\t/evil.example` and
+            // `/\\evil.example` would both become `//evil.example`.
+            && !path.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+    };
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
-        }
+        Some(path) if local(path) => path.to_owned(),
         _ => "/".to_owned(),
     }
 }
@@ -125,6 +130,9 @@ mod tests {
             "//evil.example",
             "https://evil.example",
             "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
             "evil",
         ] {
             assert_eq!(safe_next(Some(hostile)), "/", "{hostile}");

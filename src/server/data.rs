@@ -23,15 +23,21 @@ pub struct DemoData {
 /// Requests a user may make per day, as `GET /api/usage` reports.
 pub const DAILY_QUOTA: u64 = 10_000;
 
+/// Items one user may keep, so no account can grow the server's memory without bound.
+pub const MAX_ITEMS_PER_USER: usize = 100;
+
 impl DemoData {
     pub fn items(&self, user_id: &str) -> Vec<Item> {
         let mut tables = self.lock();
         Self::seeded(&mut tables, user_id).clone()
     }
 
-    pub fn add_item(&self, user_id: &str, title: String) -> Item {
+    /// Adds an item; `None` when the user already has [`MAX_ITEMS_PER_USER`].
+    pub fn add_item(&self, user_id: &str, title: String) -> Option<Item> {
         let mut tables = self.lock();
-        Self::seeded(&mut tables, user_id);
+        if Self::seeded(&mut tables, user_id).len() >= MAX_ITEMS_PER_USER {
+            return None;
+        }
         tables.next_item_id += 1;
         let item = Item {
             id: tables.next_item_id,
@@ -42,7 +48,7 @@ impl DemoData {
             .entry(user_id.to_owned())
             .or_default()
             .push(item.clone());
-        item
+        Some(item)
     }
 
     pub fn notifications(&self, username: &str) -> Vec<Notification> {

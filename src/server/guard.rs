@@ -36,6 +36,25 @@ pub async fn cookie_endpoint_guard(request: Request, next: Next) -> Result<Respo
     Ok(next.run(request).await)
 }
 
+/// The JavaScript-free login form posts to a server function under this prefix.
+pub const FORM_PREFIX: &str = "/rpc/";
+
+/// Applies [`AUTH_BODY_LIMIT`] to the server functions too (the login form sets the same cookies
+/// as the JSON login), answering 413 in our error shape rather than a server-function error.
+pub async fn limit_form_bodies(request: Request, next: Next) -> Result<Response, ApiError> {
+    if request.uri().path().starts_with(FORM_PREFIX) {
+        let too_large = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok()?.parse::<usize>().ok())
+            .is_some_and(|length| length > AUTH_BODY_LIMIT);
+        if too_large {
+            return Err(ApiError::PayloadTooLarge);
+        }
+    }
+    Ok(next.run(request).await)
+}
+
 /// True when a browser tells us the request comes from another site.
 ///
 /// `Sec-Fetch-Site` is authoritative where sent (every current browser); otherwise `Origin` is

@@ -27,11 +27,13 @@ use axum::{
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{
-    compression::CompressionLayer, services::ServeDir, set_header::SetResponseHeaderLayer,
+    compression::CompressionLayer,
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
     trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer},
 };
-use tracing::Level;
 use tower_sessions::{cookie::SameSite, session::Expiry, SessionManagerLayer, SessionStore};
+use tracing::Level;
 
 use crate::{
     api::paths,
@@ -84,6 +86,9 @@ pub fn router(state: AppState) -> Router {
             first_paint::load_signed_in_user,
         ))
         .layer(session_layer)
+        // Every body we accept is tiny; server functions read bodies within this limit too.
+        .layer(axum::extract::DefaultBodyLimit::max(guard::AUTH_BODY_LIMIT))
+        .layer(middleware::from_fn(guard::limit_form_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             guard::secure_cookies,
@@ -124,21 +129,25 @@ fn api_router(state: &AppState) -> Router<AppState> {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }
 
-/// Drops expired sessions (and their tower-sessions records) and stale throttle entries, every
-/// minute, so memory stays bounded however many sessions come and go.
+/// Runs [`sweep_expired`] every minute, so memory stays bounded however many sessions come and go.
 pub fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            for record in state.sessions.sweep() {
-                if let Err(error) = state.session_store.delete(&record).await {
-                    tracing::warn!(%error, "could not delete an expired session record");
-                }
-            }
-            state.throttle.sweep();
+            sweep_expired(&state).await;
         }
     });
+}
+
+/// Drops expired and orphaned sessions, their tower-sessions records, and stale throttle entries.
+pub async fn sweep_expired(state: &AppState) {
+    for record in state.sessions.sweep() {
+        if let Err(error) = state.session_store.delete(&record).await {
+            tracing::warn!(%error, "could not delete an expired session record");
+        }
+    }
+    state.throttle.sweep();
 }
 
 fn cookie_duration(duration: Duration) -> tower_sessions::cookie::time::Duration {

@@ -51,6 +51,8 @@ pub struct Grant {
     pub refresh_token: RefreshToken,
     /// Sequence number for the access token minted with this grant.
     pub access_ver: u64,
+    /// Until the session's absolute lifetime ends: the refresh cookie need not live longer.
+    pub session_left: Duration,
 }
 
 /// Why a refresh was refused. The client sees `invalid_grant` for all but `Unavailable`.
@@ -120,6 +122,8 @@ impl Family {
 /// All live refresh families.
 pub struct SessionRegistry {
     families: Mutex<HashMap<String, Family>>,
+    /// Browser-session records of families removed during a refresh, deleted by the next sweep.
+    orphans: Mutex<Vec<tower_sessions::session::Id>>,
     key: Vec<u8>,
     lifetimes: Lifetimes,
     clock: Arc<dyn Clock>,
@@ -131,6 +135,7 @@ impl SessionRegistry {
     pub fn new(key: Vec<u8>, lifetimes: Lifetimes, clock: Arc<dyn Clock>) -> Self {
         Self {
             families: Mutex::new(HashMap::new()),
+            orphans: Mutex::new(Vec::new()),
             key,
             lifetimes,
             clock,
@@ -161,6 +166,7 @@ impl SessionRegistry {
             session_id,
             user_id: user_id.to_owned(),
             access_ver,
+            session_left: self.lifetimes.absolute,
         }
     }
 
@@ -177,37 +183,43 @@ impl SessionRegistry {
             .get_mut(&session_id)
             .ok_or(RefreshRefusal::UnknownSession)?;
         if self.is_expired(family, now) {
-            families.remove(&session_id);
+            self.remove(&mut families, &session_id);
             return Err(RefreshRefusal::Expired);
+        }
+        let grace_ms = self.lifetimes.grace.as_millis() as u64;
+        let rotate = generation == family.generation;
+        let replay = generation + 1 == family.generation && now < family.rotated_at_ms + grace_ms;
+        if !rotate && !replay {
+            // Reuse is decided before any demo fault, so a replayed credential can never hide
+            // behind a 503.
+            self.remove(&mut families, &session_id);
+            self.stats.reuse_detected.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%session_id, "refresh credential reuse detected; session revoked");
+            return Err(RefreshRefusal::Reused);
         }
         if family.faults.failing_refreshes > 0 {
             family.faults.failing_refreshes -= 1;
             return Err(RefreshRefusal::Unavailable);
         }
-        let grace_ms = self.lifetimes.grace.as_millis() as u64;
-        if generation == family.generation {
+        if rotate {
             family.generation += 1;
             family.rotated_at_ms = now;
-        } else if generation + 1 == family.generation && now < family.rotated_at_ms + grace_ms {
-            // Grace replay: hand back the current credential, rotate nothing.
-        } else {
-            families.remove(&session_id);
-            self.stats.reuse_detected.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%session_id, "refresh credential reuse detected; session revoked");
-            return Err(RefreshRefusal::Reused);
         }
+        // A grace replay rotates nothing: it gets the current credential back.
         family.last_refresh_ms = now;
         family.refreshes += 1;
         self.stats.refreshes.fetch_add(1, Ordering::Relaxed);
         let access_ver = family.mint_access_ver();
         let current = family.generation;
         let user_id = family.user_id.clone();
+        let session_left = self.remaining_lifetime(family, now);
         drop(families);
         Ok(Grant {
             refresh_token: self.credential(&session_id, current),
             session_id,
             user_id,
             access_ver,
+            session_left,
         })
     }
 
@@ -239,6 +251,22 @@ impl SessionRegistry {
         self.lock()
             .remove(session_id)
             .and_then(|family| family.browser_session)
+    }
+
+    /// Removes a family whose end nobody is waiting to clean up (expiry or reuse found during a
+    /// refresh): its browser-session record is queued for the next [`SessionRegistry::sweep`].
+    fn remove(&self, families: &mut HashMap<String, Family>, session_id: &str) {
+        if let Some(record) = families.remove(session_id).and_then(|f| f.browser_session) {
+            self.orphans
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(record);
+        }
+    }
+
+    fn remaining_lifetime(&self, family: &Family, now: u64) -> Duration {
+        let ends_at = family.created_at_ms + self.lifetimes.absolute.as_millis() as u64;
+        Duration::from_millis(ends_at.saturating_sub(now))
     }
 
     /// The session id a credential names, if its MAC is genuine (used by logout, which must
@@ -287,8 +315,9 @@ impl SessionRegistry {
     /// them from the session store too.
     pub fn sweep(&self) -> Vec<tower_sessions::session::Id> {
         let now = self.clock.now_ms();
+        let mut orphans =
+            std::mem::take(&mut *self.orphans.lock().unwrap_or_else(|p| p.into_inner()));
         let mut families = self.lock();
-        let mut orphans = Vec::new();
         families.retain(|_, family| {
             let keep = !self.is_expired(family, now);
             if !keep {
@@ -508,6 +537,52 @@ mod tests {
             );
         }
         assert!(registry.refresh(login.refresh_token.as_str()).is_ok());
+    }
+
+    #[test]
+    fn reuse_is_detected_even_while_refreshes_are_failing() {
+        let registry = registry(&ManualClock::new());
+        let login = registry.start("u1");
+        let rotated = registry.refresh(login.refresh_token.as_str()).unwrap();
+        registry.refresh(rotated.refresh_token.as_str()).unwrap();
+        registry.set_faults(
+            &login.session_id,
+            DemoFaults {
+                latency_ms: 0,
+                failing_refreshes: 5,
+            },
+        );
+        assert_eq!(
+            registry.refresh(login.refresh_token.as_str()).unwrap_err(),
+            RefreshRefusal::Reused
+        );
+    }
+
+    #[test]
+    fn a_grant_knows_how_long_the_session_has_left() {
+        let clock = ManualClock::new();
+        let registry = registry(&clock);
+        let login = registry.start("u1");
+        assert_eq!(login.session_left, Duration::from_secs(43_200));
+        clock.advance(Duration::from_secs(200));
+        let refreshed = registry.refresh(login.refresh_token.as_str()).unwrap();
+        assert_eq!(refreshed.session_left, Duration::from_secs(43_000));
+    }
+
+    #[test]
+    fn a_family_removed_by_reuse_leaves_its_browser_session_for_the_sweep() {
+        let registry = registry(&ManualClock::new());
+        let login = registry.start("u1");
+        let record = tower_sessions::session::Id::default();
+        registry.attach_browser_session(&login.session_id, record);
+        let rotated = registry.refresh(login.refresh_token.as_str()).unwrap();
+        registry.refresh(rotated.refresh_token.as_str()).unwrap();
+        assert!(registry.refresh(login.refresh_token.as_str()).is_err());
+        assert_eq!(registry.sweep(), vec![record]);
+        assert!(
+            registry.sweep().is_empty(),
+            "each record is handed out once"
+        );
     }
 
     #[test]

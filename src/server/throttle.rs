@@ -40,17 +40,10 @@ impl LoginThrottle {
         }
     }
 
-    /// `Err(seconds to wait)` while the account is locked.
-    pub fn check(&self, account: &str) -> Result<(), u64> {
-        let now = self.clock.now_ms();
-        match self.lock().get(account).and_then(|f| f.locked_until_ms) {
-            Some(until) if now < until => Err((until - now).div_ceil(1000)),
-            _ => Ok(()),
-        }
-    }
-
-    pub fn record_failure(&self, account: &str) {
-        self.total_failures.fetch_add(1, Ordering::Relaxed);
+    /// Starts a login attempt: `Err(seconds to wait)` while the account is locked. Otherwise the
+    /// attempt is counted as a failure *now*, before the password is checked, so that parallel
+    /// guesses are counted too; [`LoginThrottle::record_success`] wipes the count.
+    pub fn begin_attempt(&self, account: &str) -> Result<(), u64> {
         let now = self.clock.now_ms();
         let window = self.lockout.as_millis() as u64;
         let mut failures = self.lock();
@@ -59,7 +52,10 @@ impl LoginThrottle {
             first_at_ms: now,
             locked_until_ms: None,
         });
-        if now >= entry.first_at_ms + window {
+        if let Some(until) = entry.locked_until_ms.filter(|until| now < *until) {
+            return Err((until - now).div_ceil(1000));
+        }
+        if now >= entry.first_at_ms + window || entry.locked_until_ms.is_some() {
             *entry = Failures {
                 count: 0,
                 first_at_ms: now,
@@ -70,6 +66,12 @@ impl LoginThrottle {
         if entry.count >= self.max_failures {
             entry.locked_until_ms = Some(now + window);
         }
+        Ok(())
+    }
+
+    /// The attempt failed (it was already counted by [`LoginThrottle::begin_attempt`]).
+    pub fn record_failure(&self) {
+        self.total_failures.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Failed logins since start-up, for the admin stats.
@@ -107,20 +109,35 @@ mod tests {
         LoginThrottle::new(3, Duration::from_secs(60), Arc::new(clock.clone()))
     }
 
+    fn fail(throttle: &LoginThrottle, account: &str) -> Result<(), u64> {
+        throttle.begin_attempt(account)?;
+        throttle.record_failure();
+        Ok(())
+    }
+
     #[test]
     fn the_account_locks_after_max_failures_and_unlocks_after_the_lockout() {
         let clock = ManualClock::new();
         let throttle = throttle(&clock);
-        for _ in 0..2 {
-            throttle.record_failure("alice");
+        for _ in 0..3 {
+            assert_eq!(fail(&throttle, "alice"), Ok(()));
         }
-        assert_eq!(throttle.check("alice"), Ok(()));
-        throttle.record_failure("alice");
-        assert_eq!(throttle.check("alice"), Err(60));
+        assert_eq!(throttle.begin_attempt("alice"), Err(60));
         clock.advance(Duration::from_secs(59));
-        assert_eq!(throttle.check("alice"), Err(1));
+        assert_eq!(throttle.begin_attempt("alice"), Err(1));
         clock.advance(Duration::from_secs(1));
-        assert_eq!(throttle.check("alice"), Ok(()));
+        assert_eq!(throttle.begin_attempt("alice"), Ok(()));
+        assert_eq!(throttle.total_failures(), 3);
+    }
+
+    #[test]
+    fn attempts_in_flight_count_before_their_outcome_is_known() {
+        let throttle = throttle(&ManualClock::new());
+        // Three parallel attempts begin before any of them has failed: the fourth is refused.
+        for _ in 0..3 {
+            assert_eq!(throttle.begin_attempt("alice"), Ok(()));
+        }
+        assert!(throttle.begin_attempt("alice").is_err());
     }
 
     #[test]
@@ -128,29 +145,29 @@ mod tests {
         let clock = ManualClock::new();
         let throttle = throttle(&clock);
         for _ in 0..5 {
-            throttle.record_failure("alice");
+            assert_eq!(fail(&throttle, "alice"), Ok(()));
             clock.advance(Duration::from_secs(31));
         }
-        assert_eq!(throttle.check("alice"), Ok(()));
     }
 
     #[test]
     fn success_resets_the_count_and_other_accounts_are_unaffected() {
-        let clock = ManualClock::new();
-        let throttle = throttle(&clock);
-        throttle.record_failure("alice");
-        throttle.record_failure("alice");
+        let throttle = throttle(&ManualClock::new());
+        fail(&throttle, "alice").unwrap();
+        fail(&throttle, "alice").unwrap();
+        throttle.begin_attempt("alice").unwrap();
         throttle.record_success("alice");
-        throttle.record_failure("alice");
-        assert_eq!(throttle.check("alice"), Ok(()));
-        assert_eq!(throttle.check("admin"), Ok(()));
+        fail(&throttle, "alice").unwrap();
+        fail(&throttle, "alice").unwrap();
+        assert_eq!(throttle.begin_attempt("alice"), Ok(()));
+        assert_eq!(throttle.begin_attempt("admin"), Ok(()));
     }
 
     #[test]
     fn sweep_forgets_stale_entries() {
         let clock = ManualClock::new();
         let throttle = throttle(&clock);
-        throttle.record_failure("ghost");
+        fail(&throttle, "ghost").unwrap();
         clock.advance(Duration::from_secs(61));
         throttle.sweep();
         assert!(throttle.lock().is_empty());

@@ -83,10 +83,6 @@ impl UserStore {
             .map(|record| record.user.clone())
     }
 
-    pub fn count(&self) -> u64 {
-        self.by_name.len() as u64
-    }
-
     /// Checks a password off the async runtime, with bounded concurrency. Unknown users are
     /// checked against a dummy hash so they cost the same as a wrong password.
     pub async fn verify(&self, username: &str, password: String) -> Option<User> {

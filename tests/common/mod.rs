@@ -96,6 +96,16 @@ impl TestApp {
             .await
     }
 
+    /// `POST path` with a `Cookie` header, as a browser tab holding those cookies would.
+    pub async fn post_with_cookies(&self, path: &str, cookies: &str) -> TestResponse {
+        let request = Request::post(path)
+            .header(header::COOKIE, cookies)
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::empty())
+            .unwrap();
+        self.send(request).await
+    }
+
     pub async fn post_json(&self, path: &str, token: Option<&str>, body: Value) -> TestResponse {
         self.send(bearer_request(Method::POST, path, token, Some(body)))
             .await
@@ -181,6 +191,16 @@ impl Browser<'_> {
     pub fn refresh_cookie(&self) -> Option<String> {
         self.cookies.get("tf_refresh").cloned()
     }
+
+    /// The jar as a `Cookie` header value.
+    pub fn cookie_header(&self) -> String {
+        let jar: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        jar.join("; ")
+    }
 }
 
 #[derive(Debug)]
@@ -221,6 +241,14 @@ impl TestResponse {
             .iter()
             .map(|value| value.to_str().unwrap().to_owned())
             .collect()
+    }
+
+    /// The value this response sets for cookie `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .find(|(cookie, _, removed)| cookie == name && !removed)
+            .map(|(_, value, _)| value)
     }
 
     /// (name, value, removed) for each cookie set.

@@ -5,7 +5,7 @@ use axum::{extract::State, http::StatusCode, Json};
 use crate::{
     api::{AdminStats, Item, NewItem, Notification, Usage, User, MAX_ITEM_TITLE_CHARS},
     server::{
-        data::DAILY_QUOTA,
+        data::{DAILY_QUOTA, MAX_ITEMS_PER_USER},
         error::ApiError,
         extract::{ApiJson, Authenticated},
         state::AppState,
@@ -24,7 +24,8 @@ pub async fn list_items(State(state): State<AppState>, auth: Authenticated) -> J
     Json(state.data.items(&auth.user.id))
 }
 
-/// `POST /api/items`: 201 with the new item; 422 for an empty or over-long title.
+/// `POST /api/items`: 201 with the new item; 422 for an empty or over-long title, or when the
+/// user already has the maximum number of items.
 pub async fn create_item(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -40,7 +41,12 @@ pub async fn create_item(
         )));
     }
     state.data.count_request(&auth.user.id);
-    let item = state.data.add_item(&auth.user.id, title.to_owned());
+    let item = state
+        .data
+        .add_item(&auth.user.id, title.to_owned())
+        .ok_or_else(|| {
+            ApiError::Validation(format!("you can keep at most {MAX_ITEMS_PER_USER} items"))
+        })?;
     Ok((StatusCode::CREATED, Json(item)))
 }
 

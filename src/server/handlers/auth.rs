@@ -36,7 +36,7 @@ pub async fn login(
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let (tokens, grant) = sign_in(&state, &session, request).await?;
-    Ok(token_response(&state, tokens, &grant))
+    Ok(token_response(tokens, &grant))
 }
 
 /// Checks a password and starts a session. Shared by the JSON endpoint and the no-JavaScript
@@ -47,12 +47,13 @@ pub async fn sign_in(
     LoginRequest { username, password }: LoginRequest,
 ) -> Result<(TokenResponse, Grant), ApiError> {
     let account = username.trim().to_lowercase();
+    // Counted before the (slow) hash, so parallel guesses cannot all slip past the limit.
     state
         .throttle
-        .check(&account)
+        .begin_attempt(&account)
         .map_err(|retry_after_secs| ApiError::TooManyAttempts { retry_after_secs })?;
     let Some(user) = state.users.verify(&account, password).await else {
-        state.throttle.record_failure(&account);
+        state.throttle.record_failure();
         tracing::info!(%account, "sign-in failed");
         return Err(ApiError::InvalidCredentials);
     };
@@ -99,7 +100,7 @@ pub async fn refresh(
         remember_browser_session(&state, &session, &user, &grant).await?;
     }
     let tokens = tokens_for(&state, user, &grant);
-    Ok(token_response(&state, tokens, &grant))
+    Ok(token_response(tokens, &grant))
 }
 
 /// `POST /api/auth/logout`: revokes the session server-side and clears the cookies. Always 204,
@@ -133,17 +134,17 @@ pub async fn current_user(state: &AppState, session: &Session) -> Option<User> {
 }
 
 /// The JSON answer to login and refresh, with the refresh cookie and `no-store`.
-pub fn token_response(state: &AppState, tokens: TokenResponse, grant: &Grant) -> Response {
+pub fn token_response(tokens: TokenResponse, grant: &Grant) -> Response {
     let mut response = Json(tokens).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.append(header::SET_COOKIE, refresh_cookie(state, grant));
+    headers.append(header::SET_COOKIE, refresh_cookie(grant));
     response
 }
 
 /// `Set-Cookie` carrying the grant's refresh credential.
-pub fn refresh_cookie(state: &AppState, grant: &Grant) -> HeaderValue {
-    set_refresh_cookie(&grant.refresh_token, state.config.session_absolute_timeout)
+pub fn refresh_cookie(grant: &Grant) -> HeaderValue {
+    set_refresh_cookie(&grant.refresh_token, grant.session_left)
 }
 
 fn tokens_for(state: &AppState, user: User, grant: &Grant) -> TokenResponse {
