@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { consoleProblems, countRequests, hydrated } from "./helpers";
+import { consoleProblems, countRequests, hydrated, signIn } from "./helpers";
 
 test.describe("server rendering", () => {
   test.use({ javaScriptEnabled: false });
@@ -33,4 +33,16 @@ test("static assets carry cache headers and are compressed", async ({ request })
   expect(css.status()).toBe(200);
   expect(css.headers()["cache-control"]).toBe("no-cache");
   expect(css.headers()["content-encoding"]).toMatch(/br|gzip/);
+});
+
+test("signed-in pages hydrate without console warnings or errors", async ({ page }) => {
+  await signIn(page);
+  const problems = consoleProblems(page);
+  for (const path of ["/", "/admin"]) {
+    await page.goto(path);
+    await hydrated(page);
+    await expect(page.getByTestId("signed-in-user")).toHaveText("alice");
+  }
+  // alice's 403 on /admin is expected in the network log, but nothing else may complain.
+  expect(problems.filter((text) => !text.includes("403"))).toEqual([]);
 });

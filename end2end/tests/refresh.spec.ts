@@ -53,6 +53,7 @@ test("the admin sees the statistics", async ({ page }) => {
 
 test("a failing refresh keeps the user signed in and recovers", async ({ page }) => {
   await signIn(page);
+  const requests = countRequests(page);
   await page.getByRole("button", { name: "Fail next refresh" }).click();
   await expect(page.getByTestId("demo-status")).toContainText("503");
   await page.getByRole("button", { name: "Expire access token" }).click();
@@ -63,4 +64,6 @@ test("a failing refresh keeps the user signed in and recovers", async ({ page })
   // The background retries succeed once the two failures are used up.
   await expect(page.getByTestId("token-countdown")).toHaveText(/\d+ s/, { timeout: 15_000 });
   await expect(page).toHaveURL(/\/$/);
+  expect(requests.count("POST /api/auth/logout")).toBe(0);
+  expect(requests.refreshes()).toBe(3); // two 503s, then success
 });

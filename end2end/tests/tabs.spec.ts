@@ -11,6 +11,7 @@ test("two tabs bursting on an expired token make one refresh call in all", async
   await first.getByRole("button", { name: "Expire access token" }).click();
   await expect(first.getByTestId("demo-status")).toContainText("expired");
   const requests = countRequests(context);
+  const before = await Promise.all([first, second].map(async (tab) => Number(await tab.getByTestId("count-401").textContent())));
   await Promise.all([
     first.getByRole("button", { name: "Burst requests" }).click(),
     second.getByRole("button", { name: "Burst requests" }).click(),
@@ -18,6 +19,9 @@ test("two tabs bursting on an expired token make one refresh call in all", async
   await expect(first.getByTestId("demo-status")).toHaveText(/^20\/20 succeeded/);
   await expect(second.getByTestId("demo-status")).toHaveText(/^20\/20 succeeded/);
   expect(requests.refreshes()).toBe(1);
+  // Both tabs really met the expired token: the second adopted the first one's refresh.
+  await expect(first.getByTestId("count-401")).toHaveText(String(before[0] + 20));
+  await expect(second.getByTestId("count-401")).toHaveText(String(before[1] + 20));
 });
 
 test("a new tab takes the token from an open tab instead of refreshing", async ({ context }) => {

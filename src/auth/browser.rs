@@ -9,7 +9,7 @@ use std::{
     rc::Rc,
 };
 
-use futures::future::LocalBoxFuture;
+use futures::{channel::oneshot, future::LocalBoxFuture};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use js_sys::{Function, Promise, Reflect};
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,7 @@ use super::{
     coordinator::{ApiRequest, ApiResponse, Method, Runtime, Transport, TransportError},
     tab_sync::{TabMessage, TabSync},
 };
-use crate::api::paths;
+use crate::api::{paths, LoginRequest};
 
 /// `fetch`, same-origin, with the refresh cookie sent only to the refresh endpoint.
 #[derive(Clone, Copy, Debug, Default)]
@@ -57,6 +57,25 @@ impl Transport for FetchTransport {
             .build()
             .map_err(network)?;
         read(request.send().await.map_err(network)?).await
+    }
+}
+
+/// The two calls that are not the coordinator's business: there is no token to attach yet, or
+/// none is needed any more.
+impl FetchTransport {
+    /// `POST /api/auth/login`.
+    pub async fn login(&self, request: &LoginRequest) -> Result<ApiResponse, TransportError> {
+        let prepared = Request::post(paths::LOGIN).json(request).map_err(network)?;
+        read(prepared.send().await.map_err(network)?).await
+    }
+
+    /// `POST /api/auth/logout`.
+    pub async fn logout(&self) -> Result<(), TransportError> {
+        Request::post(paths::LOGOUT)
+            .send()
+            .await
+            .map(drop)
+            .map_err(network)
     }
 }
 
@@ -109,11 +128,41 @@ struct Envelope {
 
 type Receiver = Rc<RefCell<Option<Box<dyn Fn(TabMessage)>>>>;
 
+/// Token messages received so far, and the tabs' wish to hear of the next ones.
+#[derive(Default)]
+struct Arrivals {
+    /// Highest token sequence number received from another tab.
+    seq: Cell<u64>,
+    waiting: RefCell<Vec<(u64, oneshot::Sender<()>)>>,
+}
+
+impl Arrivals {
+    fn arrived(&self, seq: u64) {
+        self.seq.set(self.seq.get().max(seq));
+        let received = self.seq.get();
+        // Dropping a sender wakes its waiter.
+        self.waiting
+            .borrow_mut()
+            .retain(|(wanted, _)| *wanted > received);
+    }
+
+    /// Resolves once message `seq` has arrived, or after [`MESSAGE_WAIT_MS`] (the other tab may
+    /// have closed before sending it).
+    async fn wait_for(&self, seq: u64) {
+        if self.seq.get() >= seq {
+            return;
+        }
+        let (arrived, on_arrival) = oneshot::channel();
+        self.waiting.borrow_mut().push((seq, arrived));
+        let timeout = gloo_timers::future::TimeoutFuture::new(MESSAGE_WAIT_MS);
+        futures::future::select(on_arrival, timeout).await;
+    }
+}
+
 struct Channel {
     channel: BroadcastChannel,
     locks: JsValue,
-    /// Highest token sequence number received from another tab.
-    received_seq: Rc<Cell<u64>>,
+    arrivals: Rc<Arrivals>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
 }
 
@@ -148,8 +197,8 @@ fn open_channel(receiver: Receiver) -> Option<Rc<Channel>> {
         return None;
     }
     let channel = BroadcastChannel::new(CHANNEL_NAME).ok()?;
-    let received_seq = Rc::new(Cell::new(0));
-    let seen = received_seq.clone();
+    let arrivals = Rc::new(Arrivals::default());
+    let seen = arrivals.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let Some(text) = event.data().as_string() else {
             return;
@@ -157,36 +206,26 @@ fn open_channel(receiver: Receiver) -> Option<Rc<Channel>> {
         let Ok(envelope) = serde_json::from_str::<Envelope>(&text) else {
             return;
         };
-        seen.set(seen.get().max(envelope.seq));
+        // Deliver first, then wake a tab waiting in the lock, so it finds the token installed.
         if let Some(receiver) = receiver.borrow().as_ref() {
             receiver(envelope.message);
         }
+        seen.arrived(envelope.seq);
     });
     channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     Some(Rc::new(Channel {
         channel,
         locks,
-        received_seq,
+        arrivals,
         _on_message: on_message,
     }))
 }
 
-impl Channel {
-    fn stored_seq() -> u64 {
-        local_storage()
-            .and_then(|storage| storage.get_item(TOKEN_SEQ_KEY).ok().flatten())
-            .and_then(|value| value.parse().ok())
-            .unwrap_or(0)
-    }
-
-    /// Waits (briefly) until the message numbered `seq` has arrived from another tab.
-    async fn wait_for_message(&self, seq: u64) {
-        let mut waited = 0;
-        while self.received_seq.get() < seq && waited < MESSAGE_WAIT_MS {
-            gloo_timers::future::TimeoutFuture::new(10).await;
-            waited += 10;
-        }
-    }
+fn stored_seq() -> u64 {
+    local_storage()
+        .and_then(|storage| storage.get_item(TOKEN_SEQ_KEY).ok().flatten())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
 }
 
 fn local_storage() -> Option<web_sys::Storage> {
@@ -203,42 +242,42 @@ impl TabSync for BrowserTabs {
             let Some(channel) = channel else {
                 return task.await;
             };
-            let seq_before = Channel::stored_seq();
+            let seq_before = stored_seq();
             let task = Rc::new(RefCell::new(Some(task)));
-            let output = Rc::new(RefCell::new(None));
-            let (in_lock_task, in_lock_output, in_lock_channel) =
-                (task.clone(), output.clone(), channel.clone());
+            let (done, output) = oneshot::channel();
+            let (in_lock_task, arrivals) = (task.clone(), channel.arrivals.clone());
             let callback = Closure::once_into_js(move |_lock: JsValue| -> Promise {
                 future_to_promise(async move {
                     // Another tab refreshed while we waited for the lock: let its token arrive
                     // first, so the coordinator adopts it instead of refreshing again.
-                    let seq_now = Channel::stored_seq();
+                    let seq_now = stored_seq();
                     if seq_now > seq_before {
-                        in_lock_channel.wait_for_message(seq_now).await;
+                        arrivals.wait_for(seq_now).await;
                     }
                     let pending = in_lock_task.borrow_mut().take();
                     if let Some(pending) = pending {
-                        *in_lock_output.borrow_mut() = Some(pending.await);
+                        let _ = done.send(pending.await);
                     }
                     Ok(JsValue::UNDEFINED)
                 })
             });
-            let request = Reflect::get(&channel.locks, &JsValue::from_str("request"))
+            let locked = Reflect::get(&channel.locks, &JsValue::from_str("request"))
                 .ok()
-                .and_then(|request| request.dyn_into::<Function>().ok());
-            if let Some(request) = request {
-                if let Ok(promise) = request.call2(&channel.locks, &LOCK_NAME.into(), &callback) {
-                    let _ = JsFuture::from(Promise::from(promise)).await;
-                }
+                .and_then(|request| request.dyn_into::<Function>().ok())
+                .and_then(|request| {
+                    request
+                        .call2(&channel.locks, &LOCK_NAME.into(), &callback)
+                        .ok()
+                });
+            if let Some(promise) = locked {
+                let _ = JsFuture::from(Promise::from(promise)).await;
             }
-            let done = output.borrow_mut().take();
-            match done {
-                Some(output) => output,
-                // The lock API failed before running the task: run it without the lock.
-                None => {
-                    let pending = task.borrow_mut().take();
-                    pending.expect("the task runs exactly once").await
-                }
+            // The lock API failed before running the task: run it without the lock.
+            let unrun = task.borrow_mut().take();
+            match unrun {
+                Some(task) => task.await,
+                // `future_to_promise` drives the callback to the end, so its answer always comes.
+                None => output.await.expect("the locked task sends its output"),
             }
         }
     }
@@ -246,13 +285,13 @@ impl TabSync for BrowserTabs {
     fn publish(&self, message: TabMessage) {
         let Some(channel) = &self.channel else { return };
         let seq = if matches!(message, TabMessage::TokenRefreshed { .. }) {
-            let next = Channel::stored_seq() + 1;
+            let next = stored_seq() + 1;
             if let Some(storage) = local_storage() {
                 let _ = storage.set_item(TOKEN_SEQ_KEY, &next.to_string());
             }
             next
         } else {
-            Channel::stored_seq()
+            stored_seq()
         };
         if let Ok(text) = serde_json::to_string(&Envelope { seq, message }) {
             let _ = channel.channel.post_message(&JsValue::from_str(&text));

@@ -82,12 +82,7 @@ pub fn provide_auth() -> AuthContext {
         client: StoredValue::new_local(client::connect()),
     };
     #[cfg(feature = "hydrate")]
-    {
-        client::wire(auth);
-        if signed_in.is_some() {
-            client::restore(auth);
-        }
-    }
+    client::start(auth, signed_in);
     provide_context(auth);
     auth
 }
@@ -223,11 +218,14 @@ fn server_side() -> AuthError {
 /// The browser half: the coordinator with its browser transport, clock and tabs.
 #[cfg(feature = "hydrate")]
 mod client {
+    use std::{cell::Cell, rc::Rc};
+
     use leptos::{prelude::*, task::spawn_local};
+    use wasm_bindgen::{closure::Closure, JsCast};
 
     use super::{AuthContext, TimelineEntry};
     use crate::{
-        api::{codes, paths, ApiErrorBody, LoginRequest, TokenResponse, User},
+        api::{codes, ApiErrorBody, LoginRequest, TokenResponse, User},
         auth::{
             browser::{BrowserRuntime, BrowserTabs, FetchTransport},
             coordinator::{AuthEvent, Coordinator, CoordinatorConfig, Runtime, SignOutReason},
@@ -235,6 +233,9 @@ mod client {
     };
 
     pub type BrowserCoordinator = Coordinator<FetchTransport, BrowserRuntime, BrowserTabs>;
+
+    /// The timeline keeps this many entries; older ones scroll away.
+    const TIMELINE_CAPACITY: usize = 300;
 
     pub fn connect() -> BrowserCoordinator {
         let tabs = BrowserTabs::connect();
@@ -249,38 +250,44 @@ mod client {
         coordinator
     }
 
-    /// Connects the coordinator's events to the context's signals, and the page's lifecycle
-    /// (visibility, network) to the coordinator.
-    pub fn wire(auth: AuthContext) {
+    /// Connects the coordinator to the context's signals and to the page's lifecycle, and — when
+    /// the server rendered a signed-in user — restores the session with one refresh (or a token
+    /// from an open tab).
+    pub fn start(auth: AuthContext, signed_in: Option<User>) {
         let client = auth.client.get_value();
-        let snapshot_source = client.clone();
-        client.subscribe(move |event| {
-            record(auth, BrowserRuntime.now_ms(), event);
-            // Read the snapshot after the coordinator has finished this step.
-            let source = snapshot_source.clone();
-            spawn_local(async move { auth.snapshot.set(Some(source.snapshot())) });
-        });
+        follow_events(auth, &client);
         client.on_session_ended(move |_reason| auth.session_ended());
-        let catch_up = move || auth.client.get_value().catch_up();
-        let on_visible = move || {
-            if document().visibility_state() == web_sys::VisibilityState::Visible {
-                catch_up();
-            }
-        };
-        // Both listeners live as long as the page.
-        let visibility = window_event_listener_untyped("online", move |_| catch_up());
-        std::mem::forget(visibility);
-        let closure = wasm_bindgen::closure::Closure::<dyn Fn()>::new(on_visible);
-        let _ = document().add_event_listener_with_callback(
-            "visibilitychange",
-            wasm_bindgen::JsCast::unchecked_ref(closure.as_ref()),
-        );
-        closure.forget();
+        catch_up_when_back(auth);
+        if let Some(user) = signed_in {
+            client.resume(user);
+            spawn_local(async move {
+                let _ = client.restore().await;
+            });
+        }
     }
 
-    /// Page load with a session: one refresh (or a token from an open tab) to get a token.
-    /// The timeline keeps this many entries; older ones scroll away.
-    const TIMELINE_CAPACITY: usize = 300;
+    /// Every event goes to the timeline and counters at once; the snapshot (and the user, which
+    /// another tab may have changed) is read once per burst of events, after the coordinator has
+    /// finished its step.
+    fn follow_events(auth: AuthContext, client: &BrowserCoordinator) {
+        let source = client.clone();
+        let snapshot_queued = Rc::new(Cell::new(false));
+        client.subscribe(move |event| {
+            record(auth, BrowserRuntime.now_ms(), event);
+            if snapshot_queued.replace(true) {
+                return;
+            }
+            let (source, queued) = (source.clone(), snapshot_queued.clone());
+            spawn_local(async move {
+                queued.set(false);
+                let snapshot = source.snapshot();
+                if snapshot.user.is_some() && snapshot.user != auth.user.get_untracked() {
+                    auth.user.set(snapshot.user.clone());
+                }
+                auth.snapshot.set(Some(snapshot));
+            });
+        });
+    }
 
     fn record(auth: AuthContext, at_ms: f64, event: &AuthEvent) {
         auth.counters.update(|counters| counters.count(event));
@@ -297,11 +304,23 @@ mod client {
         });
     }
 
-    pub fn restore(auth: AuthContext) {
-        let client = auth.client.get_value();
-        spawn_local(async move {
-            let _ = client.restore().await;
+    /// A hidden or sleeping tab's timers may not have fired: catch up when it is visible again
+    /// or the network is back. Both listeners live as long as the page.
+    fn catch_up_when_back(auth: AuthContext) {
+        let on_online = Closure::<dyn Fn()>::new(move || auth.client.get_value().catch_up());
+        let _ =
+            window().add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        on_online.forget();
+        let on_visibility_change = Closure::<dyn Fn()>::new(move || {
+            if document().visibility_state() == web_sys::VisibilityState::Visible {
+                auth.client.get_value().catch_up();
+            }
         });
+        let _ = document().add_event_listener_with_callback(
+            "visibilitychange",
+            on_visibility_change.as_ref().unchecked_ref(),
+        );
+        on_visibility_change.forget();
     }
 
     pub async fn login(
@@ -336,32 +355,6 @@ mod client {
         // Forget locally (and in every tab) even if the server cannot be reached.
         let _ = FetchTransport.logout().await;
         auth.client.get_value().sign_out(SignOutReason::User);
-    }
-
-    impl FetchTransport {
-        /// `POST /api/auth/login`; not a coordinator call, as there is no token yet.
-        pub async fn login(
-            &self,
-            request: &LoginRequest,
-        ) -> Result<crate::auth::coordinator::ApiResponse, gloo_net::Error> {
-            let response = gloo_net::http::Request::post(paths::LOGIN)
-                .json(request)?
-                .send()
-                .await?;
-            Ok(crate::auth::coordinator::ApiResponse {
-                status: response.status(),
-                www_authenticate: None,
-                body: response.text().await?,
-            })
-        }
-
-        /// `POST /api/auth/logout`.
-        pub async fn logout(&self) -> Result<(), gloo_net::Error> {
-            gloo_net::http::Request::post(paths::LOGOUT)
-                .send()
-                .await
-                .map(drop)
-        }
     }
 }
 
