@@ -32,15 +32,21 @@ export LEPTOS_SITE_ADDR="127.0.0.1:$port"
 log="$ROOT/target/e2e-server.log"
 target/release/tokenflight >"$log" 2>&1 &
 server=$!
-stop_server() {
+playwright=""
+stop_started() {
   kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  # Chromium children may outlive a crashed Playwright run.
-  pkill -f "chromium.*--user-data-dir=/tmp/playwright" 2>/dev/null || true
+  # Playwright runs in its own process group: this stops the browsers it started (and only
+  # those), even if it crashed and left them behind.
+  [[ -n "$playwright" ]] && kill -- "-$playwright" 2>/dev/null
+  return 0
 }
-trap stop_server EXIT
+trap stop_started EXIT
 for _ in $(seq 1 100); do
   curl -fs -o /dev/null "http://127.0.0.1:$port/login" && break
   kill -0 "$server" 2>/dev/null || { cat "$log"; exit 1; }
   sleep 0.1
 done
-BASE_URL="http://127.0.0.1:$port" npx --prefix end2end playwright test --config end2end/playwright.config.ts
+BASE_URL="http://127.0.0.1:$port" setsid npx --prefix end2end playwright test \
+  --config end2end/playwright.config.ts &
+playwright=$!
+wait "$playwright"

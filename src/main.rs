@@ -6,14 +6,28 @@ async fn main() -> std::process::ExitCode {
     use std::process::ExitCode;
 
     use leptos::config::get_configuration;
-    use tokenflight::server::{config::Config, router, spawn_housekeeping, AppState};
-    use tracing_subscriber::{fmt, EnvFilter};
+    use tokenflight::server::{
+        config::{Config, LogFormat},
+        router, spawn_housekeeping, AppState,
+    };
+    use tracing_subscriber::EnvFilter;
 
-    fmt()
+    let format = match LogFormat::from_env() {
+        Ok(format) => format,
+        Err(error) => {
+            eprintln!("tokenflight: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .init();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
 
     let config = match Config::from_env() {
         Ok(config) => config,

@@ -33,6 +33,32 @@ pub struct Config {
     pub cookie_secure: CookieSecure,
 }
 
+/// `LOG_FORMAT`, `text` (default; coloured on a terminal) or `json` (one object per line, for
+/// log collectors). Read before everything else, so configuration errors are logged in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| env::var(name).ok())
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        match lookup("LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("text") => Ok(Self::Text),
+            Some("json") => Ok(Self::Json),
+            Some(other) => Err(ConfigError {
+                name: "LOG_FORMAT",
+                value: other.to_owned(),
+                reason: "expected text or json",
+            }),
+        }
+    }
+}
+
 /// When cookies carry the `Secure` attribute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CookieSecure {
@@ -254,6 +280,14 @@ mod tests {
                 .demo_controls
         );
         assert!(config_with(&[("DEMO_CONTROLS", "of")]).is_err());
+    }
+
+    #[test]
+    fn log_format_defaults_to_text_and_knows_json() {
+        assert_eq!(LogFormat::from_lookup(|_| None).unwrap(), LogFormat::Text);
+        let json = LogFormat::from_lookup(|_| Some("json".into())).unwrap();
+        assert_eq!(json, LogFormat::Json);
+        assert!(LogFormat::from_lookup(|_| Some("xml".into())).is_err());
     }
 
     #[test]
