@@ -68,6 +68,23 @@ pub struct AuthContext {
 }
 
 /// Creates the context and provides it. Call once, at the root of the app, inside `<Router>`.
+///
+/// ```no_run
+/// use leptos::prelude::*;
+/// use leptos_router::components::Router;
+/// use tokenflight::auth::provide_auth;
+///
+/// #[component]
+/// fn Root() -> impl IntoView {
+///     view! { <Router><AuthRoot/></Router> }
+/// }
+///
+/// #[component]
+/// fn AuthRoot() -> impl IntoView {
+///     provide_auth(); // inside <Router>: a session that ends navigates to /login
+///     view! { <main>"…routes…"</main> }
+/// }
+/// ```
 pub fn provide_auth() -> AuthContext {
     // Rendered on the server from the session, and read back (not recomputed) while hydrating:
     // the first paint shows the right user, and hydration sees the same value.
@@ -134,6 +151,26 @@ impl AuthContext {
 
     /// A resource that GETs `path` through the coordinator. It loads in the browser only and
     /// again after [`AuthContext::reload`].
+    ///
+    /// ```no_run
+    /// use leptos::prelude::*;
+    /// use tokenflight::{api::{paths, Item}, auth::use_auth};
+    ///
+    /// #[component]
+    /// fn ItemCount() -> impl IntoView {
+    ///     let items = use_auth().resource::<Vec<Item>>(paths::ITEMS);
+    ///     view! {
+    ///         <Suspense fallback=|| "Loading…">
+    ///             {move || Suspend::new(async move {
+    ///                 match items.await {
+    ///                     Ok(items) => format!("{} items", items.len()),
+    ///                     Err(error) => error.to_string(), // Forbidden, SessionExpired, …
+    ///                 }
+    ///             })}
+    ///         </Suspense>
+    ///     }
+    /// }
+    /// ```
     pub fn resource<T>(self, path: &'static str) -> LocalResource<Result<T, AuthError>>
     where
         T: DeserializeOwned + 'static,
