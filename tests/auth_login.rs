@@ -176,24 +176,38 @@ async fn unknown_accounts_are_throttled_like_real_ones() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_login_storm_is_served_with_bounded_hashing_and_no_errors() {
-    let app = TestApp::with_env(&[
-        ("LOGIN_HASH_CONCURRENCY", "1"),
+    let app = std::sync::Arc::new(TestApp::with_env(&[
+        ("LOGIN_HASH_CONCURRENCY", "2"),
         ("LOGIN_MAX_FAILURES", "100"),
-    ]);
-    let app = &app;
-    let attempts = (0..6).map(|n| async move {
-        let password = if n % 2 == 0 { "wonderland" } else { "wrong" };
-        app.browser().login("alice", password).await.status
-    });
-    let statuses = futures::future::join_all(attempts).await;
+    ]));
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(8));
+    let attempts: Vec<_> = (0..8)
+        .map(|n| {
+            let (app, barrier) = (app.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let password = if n % 2 == 0 { "wonderland" } else { "wrong" };
+                app.browser().login("alice", password).await.status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
     let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     let refused = statuses
         .iter()
         .filter(|s| **s == StatusCode::UNAUTHORIZED)
         .count();
-    assert_eq!((ok, refused), (3, 3), "{statuses:?}");
+    assert_eq!((ok, refused), (4, 4), "{statuses:?}");
+    let peak = app.state.users.peak_concurrent_checks();
+    assert!(
+        (1..=2).contains(&peak),
+        "{peak} password checks ran at once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

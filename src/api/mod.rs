@@ -144,6 +144,8 @@ pub struct AdminStats {
     pub refreshes: u64,
     pub reuse_detected: u64,
     pub failed_logins: u64,
+    /// Most password checks ever running at once (bounded by `LOGIN_HASH_CONCURRENCY`).
+    pub peak_password_checks: u64,
 }
 
 /// `POST /api/demo/faults`: failure modes the demo can switch on for the caller's own session.

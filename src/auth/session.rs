@@ -8,8 +8,10 @@ use leptos::prelude::*;
 /// Once hydrated, the page signs in through the JSON API instead.
 #[server(prefix = "/rpc", endpoint = "login")]
 pub async fn form_login(
-    username: String,
-    password: String,
+    // Optional, so a form missing a field is refused like a wrong password rather than failing
+    // to decode.
+    username: Option<String>,
+    password: Option<String>,
     next: Option<String>,
 ) -> Result<(), ServerFnError> {
     use axum::http::{header, HeaderMap};
@@ -30,6 +32,10 @@ pub async fn form_login(
         leptos_axum::redirect(&login_path(&next, Some(LoginFailure::CrossSite)));
         return Ok(());
     }
+    let (Some(username), Some(password)) = (username, password) else {
+        leptos_axum::redirect(&login_path(&next, Some(LoginFailure::Invalid)));
+        return Ok(());
+    };
     let state = expect_context::<AppState>();
     let session: tower_sessions::Session = leptos_axum::extract().await?;
     match sign_in(&state, &session, LoginRequest { username, password }).await {

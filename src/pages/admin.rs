@@ -36,6 +36,7 @@ fn stats_view(stats: AdminStats) -> impl IntoView {
             <div><dt>"Refreshes"</dt><dd>{stats.refreshes}</dd></div>
             <div><dt>"Reuse detected"</dt><dd>{stats.reuse_detected}</dd></div>
             <div><dt>"Failed logins"</dt><dd>{stats.failed_logins}</dd></div>
+            <div><dt>"Peak password checks"</dt><dd>{stats.peak_password_checks}</dd></div>
         </dl>
     }
 }

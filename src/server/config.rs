@@ -34,7 +34,7 @@ pub struct Config {
 }
 
 /// `LOG_FORMAT`, `text` (default; coloured on a terminal) or `json` (one object per line, for
-/// log collectors). Read before everything else, so configuration errors are logged in it.
+/// log collectors). Read before everything else, since it decides how logging starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -101,6 +101,13 @@ impl Config {
             login_hash_concurrency: parse_number(&lookup, "LOGIN_HASH_CONCURRENCY", 2, 1)? as usize,
             cookie_secure: parse_cookie_secure(&lookup)?,
         };
+        if config.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
+            return Err(ConfigError {
+                name: "ACCESS_TOKEN_TTL_SECS",
+                value: config.access_token_ttl.as_secs().to_string(),
+                reason: "must be at most 86400 (a day): access tokens are meant to be short-lived",
+            });
+        }
         if config.session_absolute_timeout < config.session_idle_timeout {
             return Err(ConfigError {
                 name: "SESSION_ABSOLUTE_TIMEOUT_SECS",
@@ -138,6 +145,10 @@ impl fmt::Debug for Config {
             .finish()
     }
 }
+
+/// Access tokens are short-lived by design; a day is already generous (and browsers' timers
+/// cannot wait much longer than 24 days anyway).
+const MAX_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(86_400);
 
 /// Upper bound for every numeric variable: ten years of seconds, far beyond any sane setting,
 /// and small enough that no arithmetic on it can overflow.
@@ -249,6 +260,16 @@ mod tests {
     #[test]
     fn a_non_numeric_ttl_names_the_variable() {
         let error = config_with(&[("ACCESS_TOKEN_TTL_SECS", "soon")]).unwrap_err();
+        assert!(
+            error.to_string().contains("ACCESS_TOKEN_TTL_SECS"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_access_token_ttl_beyond_a_day_is_refused() {
+        assert!(config_with(&[("ACCESS_TOKEN_TTL_SECS", "86400")]).is_ok());
+        let error = config_with(&[("ACCESS_TOKEN_TTL_SECS", "86401")]).unwrap_err();
         assert!(
             error.to_string().contains("ACCESS_TOKEN_TTL_SECS"),
             "{error}"

@@ -31,7 +31,7 @@ pub enum ApiError {
     TooManyAttempts { retry_after_secs: u64 },
     #[error("cross-site request refused")]
     CrossSite,
-    #[error("the body must be JSON (Content-Type: application/json)")]
+    #[error("this content type is not accepted here")]
     UnsupportedMediaType,
     #[error("the request body is too large")]
     PayloadTooLarge,

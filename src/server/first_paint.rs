@@ -3,6 +3,7 @@
 
 use axum::{
     extract::{Request, State},
+    http::{header, HeaderValue},
     middleware::Next,
     response::Response,
 };
@@ -15,8 +16,8 @@ use crate::api::User;
 #[derive(Clone, Debug)]
 pub struct SignedInUser(pub Option<User>);
 
-/// Loads the session for page requests only: the API authenticates by token, static files need
-/// nothing, and neither should pay for a session lookup.
+/// Loads the session for page requests only (the API authenticates by token, static files need
+/// nothing, and neither should pay for a session lookup), and keeps pages out of shared caches.
 pub async fn load_signed_in_user(
     State(state): State<AppState>,
     session: Session,
@@ -24,9 +25,16 @@ pub async fn load_signed_in_user(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    if !(path.starts_with("/api/") || path.starts_with("/pkg/")) {
-        let user = current_user(&state, &session).await;
-        request.extensions_mut().insert(SignedInUser(user));
+    if path.starts_with("/api/") || path.starts_with("/pkg/") {
+        return next.run(request).await;
     }
-    next.run(request).await
+    let user = current_user(&state, &session).await;
+    request.extensions_mut().insert(SignedInUser(user));
+    let mut response = next.run(request).await;
+    // Pages may show who is signed in: no shared cache may keep them.
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("private, no-cache"));
+    response
 }

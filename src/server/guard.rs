@@ -39,20 +39,32 @@ pub async fn cookie_endpoint_guard(request: Request, next: Next) -> Result<Respo
 /// The JavaScript-free login form posts to a server function under this prefix.
 pub const FORM_PREFIX: &str = "/rpc/";
 
-/// Applies [`AUTH_BODY_LIMIT`] to the server functions too (the login form sets the same cookies
-/// as the JSON login), answering 413 in our error shape rather than a server-function error.
+/// Guards the server functions (the login form sets the same cookies as the JSON login): form
+/// bodies only (415), read here within [`AUTH_BODY_LIMIT`] (413), so malformed or oversized
+/// input gets our error shape instead of a server-function error.
 pub async fn limit_form_bodies(request: Request, next: Next) -> Result<Response, ApiError> {
-    if request.uri().path().starts_with(FORM_PREFIX) {
-        let too_large = request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|value| value.to_str().ok()?.parse::<usize>().ok())
-            .is_some_and(|length| length > AUTH_BODY_LIMIT);
-        if too_large {
-            return Err(ApiError::PayloadTooLarge);
-        }
+    if !request.uri().path().starts_with(FORM_PREFIX) {
+        return Ok(next.run(request).await);
     }
-    Ok(next.run(request).await)
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    // Buffered here, chunked bodies included: the server function reads whatever it is given.
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, AUTH_BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
+    Ok(next.run(Request::from_parts(parts, bytes.into())).await)
 }
 
 /// True when a browser tells us the request comes from another site.

@@ -86,8 +86,6 @@ pub fn router(state: AppState) -> Router {
             first_paint::load_signed_in_user,
         ))
         .layer(session_layer)
-        // Every body we accept is tiny; server functions read bodies within this limit too.
-        .layer(axum::extract::DefaultBodyLimit::max(guard::AUTH_BODY_LIMIT))
         .layer(middleware::from_fn(guard::limit_form_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),

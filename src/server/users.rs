@@ -1,7 +1,14 @@
 //! The mock user store: two made-up users whose passwords are stored the real way, as argon2id
 //! hashes with OWASP's parameters (m = 19 MiB, t = 2, p = 1).
 
-use std::{collections::HashMap, fmt, sync::Arc};
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+};
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use tokio::sync::Semaphore;
@@ -36,6 +43,9 @@ pub struct UserStore {
     by_name: HashMap<String, UserRecord>,
     /// Bounds concurrent hashing: each verification holds ~19 MiB and a blocking thread.
     hashing: Arc<Semaphore>,
+    checks_in_flight: AtomicUsize,
+    /// Most password checks ever running at once (admin stats; proves the bound holds).
+    peak_checks: AtomicUsize,
 }
 
 impl UserStore {
@@ -73,6 +83,8 @@ impl UserStore {
         Self {
             by_name,
             hashing: Arc::new(Semaphore::new(hash_concurrency)),
+            checks_in_flight: AtomicUsize::new(0),
+            peak_checks: AtomicUsize::new(0),
         }
     }
 
@@ -89,6 +101,7 @@ impl UserStore {
         let record = self.by_name.get(username);
         let hash = record.map_or(DUMMY_HASH, |record| record.password_hash.clone());
         let _permit = self.hashing.acquire().await.ok()?;
+        let _running = CheckInFlight::start(self);
         let matches = tokio::task::spawn_blocking(move || {
             PasswordHash::new(hash.0).is_ok_and(|parsed| {
                 Argon2::default()
@@ -99,6 +112,28 @@ impl UserStore {
         .await
         .unwrap_or(false);
         record.filter(|_| matches).map(|record| record.user.clone())
+    }
+
+    /// The most password checks that ever ran at once.
+    pub fn peak_concurrent_checks(&self) -> u64 {
+        self.peak_checks.load(Ordering::SeqCst) as u64
+    }
+}
+
+/// Counts a password check while it runs, also when the request is dropped half-way.
+struct CheckInFlight<'a>(&'a AtomicUsize);
+
+impl<'a> CheckInFlight<'a> {
+    fn start(users: &'a UserStore) -> Self {
+        let running = users.checks_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        users.peak_checks.fetch_max(running, Ordering::SeqCst);
+        Self(&users.checks_in_flight)
+    }
+}
+
+impl Drop for CheckInFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -80,5 +80,6 @@ pub async fn admin_stats(
         refreshes: state.sessions.stats.refreshes.load(Relaxed),
         reuse_detected: state.sessions.stats.reuse_detected.load(Relaxed),
         failed_logins: state.throttle.total_failures(),
+        peak_password_checks: state.users.peak_concurrent_checks(),
     }))
 }

@@ -54,7 +54,8 @@ pub async fn sign_in(
         .map_err(|retry_after_secs| ApiError::TooManyAttempts { retry_after_secs })?;
     let Some(user) = state.users.verify(&account, password).await else {
         state.throttle.record_failure();
-        tracing::info!(%account, "sign-in failed");
+        // Debug-formatted: an attacker-chosen name cannot forge log lines.
+        tracing::info!(?account, "sign-in failed");
         return Err(ApiError::InvalidCredentials);
     };
     state.throttle.record_success(&account);
