@@ -19,7 +19,7 @@ use web_sys::{BroadcastChannel, MessageEvent, RequestCredentials};
 
 use super::{
     coordinator::{ApiRequest, ApiResponse, Method, Runtime, Transport, TransportError},
-    tab_sync::{TabMessage, TabSync},
+    tab_sync::{TabMessage, TabSync, TokenArrivals},
 };
 use crate::api::{paths, LoginRequest};
 
@@ -91,19 +91,43 @@ fn network(error: gloo_net::Error) -> TransportError {
     TransportError::Network(error.to_string())
 }
 
-/// `performance.now()`, `setTimeout` and `spawn_local`.
+thread_local! {
+    /// (wall clock at start, `performance.now()` at start, suspended time seen so far).
+    static CLOCK: Cell<(f64, f64, f64)> = Cell::new(clock_origin());
+}
+
+fn clock_origin() -> (f64, f64, f64) {
+    let monotonic = web_sys::window()
+        .and_then(|window| window.performance())
+        .map_or(0.0, |performance| performance.now());
+    (js_sys::Date::now(), monotonic, 0.0)
+}
+
+/// `performance.now()` (suspend-aware), `setTimeout` and `spawn_local`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BrowserRuntime;
 
 impl Runtime for BrowserRuntime {
+    /// `performance.now()`, plus any time the machine spent suspended: that clock stops while a
+    /// laptop sleeps, and a token must still count as older afterwards. The wall clock tells the
+    /// gap; its jumps can only make a refresh come earlier, never later, and the result never goes
+    /// backwards.
     fn now_ms(&self) -> f64 {
-        web_sys::window()
+        let monotonic = web_sys::window()
             .and_then(|window| window.performance())
-            .map_or(0.0, |performance| performance.now())
+            .map_or(0.0, |performance| performance.now());
+        let wall = js_sys::Date::now();
+        CLOCK.with(|clock| {
+            let (wall_start, monotonic_start, gap) = clock.get();
+            let gap = gap.max((wall - wall_start) - (monotonic - monotonic_start));
+            clock.set((wall_start, monotonic_start, gap));
+            monotonic + gap
+        })
     }
 
     fn sleep(&self, ms: u64) -> impl Future<Output = ()> + 'static {
-        gloo_timers::future::TimeoutFuture::new(ms.min(u32::MAX as u64) as u32)
+        // setTimeout takes a signed 32-bit delay; a longer one would fire at once.
+        gloo_timers::future::TimeoutFuture::new(ms.min(i32::MAX as u64) as u32)
     }
 
     fn spawn(&self, task: impl Future<Output = ()> + 'static) {
@@ -128,41 +152,10 @@ struct Envelope {
 
 type Receiver = Rc<RefCell<Option<Box<dyn Fn(TabMessage)>>>>;
 
-/// Token messages received so far, and the tabs' wish to hear of the next ones.
-#[derive(Default)]
-struct Arrivals {
-    /// Highest token sequence number received from another tab.
-    seq: Cell<u64>,
-    waiting: RefCell<Vec<(u64, oneshot::Sender<()>)>>,
-}
-
-impl Arrivals {
-    fn arrived(&self, seq: u64) {
-        self.seq.set(self.seq.get().max(seq));
-        let received = self.seq.get();
-        // Dropping a sender wakes its waiter.
-        self.waiting
-            .borrow_mut()
-            .retain(|(wanted, _)| *wanted > received);
-    }
-
-    /// Resolves once message `seq` has arrived, or after [`MESSAGE_WAIT_MS`] (the other tab may
-    /// have closed before sending it).
-    async fn wait_for(&self, seq: u64) {
-        if self.seq.get() >= seq {
-            return;
-        }
-        let (arrived, on_arrival) = oneshot::channel();
-        self.waiting.borrow_mut().push((seq, arrived));
-        let timeout = gloo_timers::future::TimeoutFuture::new(MESSAGE_WAIT_MS);
-        futures::future::select(on_arrival, timeout).await;
-    }
-}
-
 struct Channel {
     channel: BroadcastChannel,
     locks: JsValue,
-    arrivals: Rc<Arrivals>,
+    arrivals: Rc<TokenArrivals>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
 }
 
@@ -197,7 +190,7 @@ fn open_channel(receiver: Receiver) -> Option<Rc<Channel>> {
         return None;
     }
     let channel = BroadcastChannel::new(CHANNEL_NAME).ok()?;
-    let arrivals = Rc::new(Arrivals::default());
+    let arrivals = Rc::new(TokenArrivals::default());
     let seen = arrivals.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let Some(text) = event.data().as_string() else {
@@ -206,11 +199,20 @@ fn open_channel(receiver: Receiver) -> Option<Rc<Channel>> {
         let Ok(envelope) = serde_json::from_str::<Envelope>(&text) else {
             return;
         };
+        let (is_token, is_sign_out) = match &envelope.message {
+            TabMessage::TokenRefreshed { .. } => (true, false),
+            TabMessage::SignedOut => (false, true),
+            TabMessage::TokenWanted => (false, false),
+        };
         // Deliver first, then wake a tab waiting in the lock, so it finds the token installed.
         if let Some(receiver) = receiver.borrow().as_ref() {
             receiver(envelope.message);
         }
-        seen.arrived(envelope.seq);
+        if is_token {
+            seen.received(envelope.seq);
+        } else if is_sign_out {
+            seen.wake_all();
+        }
     });
     channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     Some(Rc::new(Channel {
@@ -242,17 +244,17 @@ impl TabSync for BrowserTabs {
             let Some(channel) = channel else {
                 return task.await;
             };
-            let seq_before = stored_seq();
             let task = Rc::new(RefCell::new(Some(task)));
             let (done, output) = oneshot::channel();
             let (in_lock_task, arrivals) = (task.clone(), channel.arrivals.clone());
             let callback = Closure::once_into_js(move |_lock: JsValue| -> Promise {
                 future_to_promise(async move {
-                    // Another tab refreshed while we waited for the lock: let its token arrive
-                    // first, so the coordinator adopts it instead of refreshing again.
-                    let seq_now = stored_seq();
-                    if seq_now > seq_before {
-                        arrivals.wait_for(seq_now).await;
+                    // Another tab announced a token that has not reached us yet: let it arrive
+                    // first, so the coordinator adopts it instead of refreshing again. (The other
+                    // tab may have closed meanwhile, hence the time limit.)
+                    if let Some(arrival) = arrivals.wait_for(stored_seq()) {
+                        let limit = gloo_timers::future::TimeoutFuture::new(MESSAGE_WAIT_MS);
+                        futures::future::select(arrival, limit).await;
                     }
                     let pending = in_lock_task.borrow_mut().take();
                     if let Some(pending) = pending {
@@ -289,6 +291,7 @@ impl TabSync for BrowserTabs {
             if let Some(storage) = local_storage() {
                 let _ = storage.set_item(TOKEN_SEQ_KEY, &next.to_string());
             }
+            channel.arrivals.published(next);
             next
         } else {
             stored_seq()

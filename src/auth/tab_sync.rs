@@ -5,9 +5,12 @@
 //! `BroadcastChannel`; [`SingleTab`] is the fallback where those APIs are missing. Nothing here
 //! depends on a browser crate, so the coordinator stays testable natively.
 
-use std::future::Future;
+use std::{
+    cell::{Cell, RefCell},
+    future::Future,
+};
 
-use futures::future::LocalBoxFuture;
+use futures::{channel::oneshot, future::LocalBoxFuture};
 use serde::{Deserialize, Serialize};
 
 use crate::api::User;
@@ -74,6 +77,55 @@ impl TabSync for SingleTab {
 
     fn reaches_other_tabs(&self) -> bool {
         false
+    }
+}
+
+/// Whether the newest token announced by any tab has reached this one yet.
+///
+/// Browsers deliver a lock grant and a `BroadcastChannel` message as separate tasks, so a tab
+/// that waited for the refresh lock may get the lock *before* the winner's token arrives, and
+/// would then refresh a second time. Each announced token is numbered (a counter shared through
+/// storage); a tab that finds a number it has neither received nor sent itself waits briefly for
+/// that message first. This is that bookkeeping, free of browser APIs so it is tested natively.
+#[derive(Debug, Default)]
+pub struct TokenArrivals {
+    /// Highest number received from another tab.
+    received: Cell<u64>,
+    /// Highest number this tab announced itself (its own messages never come back).
+    published: Cell<u64>,
+    /// Dropping a sender wakes its waiter.
+    waiting: RefCell<Vec<(u64, oneshot::Sender<()>)>>,
+}
+
+impl TokenArrivals {
+    /// This tab announced token number `seq`.
+    pub fn published(&self, seq: u64) {
+        self.published.set(self.published.get().max(seq));
+    }
+
+    /// Another tab's token number `seq` arrived: wakes whoever waited for it (or an older one).
+    pub fn received(&self, seq: u64) {
+        self.received.set(self.received.get().max(seq));
+        let received = self.received.get();
+        self.waiting
+            .borrow_mut()
+            .retain(|(wanted, _)| *wanted > received);
+    }
+
+    /// The session ended: no token is coming, nobody should wait for one.
+    pub fn wake_all(&self) {
+        self.waiting.borrow_mut().clear();
+    }
+
+    /// `newest` is the highest number any tab has announced. Returns something to await when
+    /// that token has not reached this tab yet, `None` when it has (or was this tab's own).
+    pub fn wait_for(&self, newest: u64) -> Option<oneshot::Receiver<()>> {
+        if newest <= self.received.get().max(self.published.get()) {
+            return None;
+        }
+        let (arrived, on_arrival) = oneshot::channel();
+        self.waiting.borrow_mut().push((newest, arrived));
+        Some(on_arrival)
     }
 }
 
@@ -160,5 +212,48 @@ pub(crate) mod memory {
         fn reaches_other_tabs(&self) -> bool {
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::FutureExt;
+
+    use super::TokenArrivals;
+
+    #[test]
+    fn a_token_already_received_or_sent_by_this_tab_needs_no_wait() {
+        let arrivals = TokenArrivals::default();
+        assert!(arrivals.wait_for(0).is_none());
+        arrivals.received(3);
+        assert!(arrivals.wait_for(3).is_none());
+        arrivals.published(5);
+        assert!(
+            arrivals.wait_for(5).is_none(),
+            "our own message never comes back"
+        );
+    }
+
+    #[test]
+    fn a_newer_token_is_waited_for_until_it_arrives() {
+        let arrivals = TokenArrivals::default();
+        let mut waiting = arrivals.wait_for(2).expect("token 2 has not arrived");
+        assert!((&mut waiting).now_or_never().is_none());
+        arrivals.received(1);
+        assert!(
+            (&mut waiting).now_or_never().is_none(),
+            "an older token does not count"
+        );
+        arrivals.received(2);
+        assert!(waiting.now_or_never().is_some());
+    }
+
+    #[test]
+    fn a_sign_out_wakes_every_waiter() {
+        let arrivals = TokenArrivals::default();
+        let first = arrivals.wait_for(4).unwrap();
+        let second = arrivals.wait_for(7).unwrap();
+        arrivals.wake_all();
+        assert!(first.now_or_never().is_some() && second.now_or_never().is_some());
     }
 }

@@ -65,7 +65,7 @@ pub fn Inspector() -> impl IntoView {
             </p>
             <ol class="timeline" aria-label="Timeline" aria-live="off">
                 <For
-                    each=move || auth.timeline().get().into_iter().rev().take(80)
+                    each=move || auth.timeline().get().into_iter().rev().take(200)
                     key=|entry| entry.seq
                     children=|entry| view! { <TimelineRow entry/> }
                 />
