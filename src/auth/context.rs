@@ -218,7 +218,7 @@ impl AuthContext {
         }
         #[cfg(not(feature = "hydrate"))]
         {
-            let _ = (self, path, serde_json::to_value(body));
+            let _ = (self, path, body);
             Err(server_side())
         }
     }
