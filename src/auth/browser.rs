@@ -140,8 +140,11 @@ const LOCK_NAME: &str = "tokenflight-refresh";
 /// A counter in `localStorage`, bumped by every tab that publishes a new token. Not a secret:
 /// it lets a tab that waited for the lock know a newer token is on its way over the channel.
 const TOKEN_SEQ_KEY: &str = "tokenflight:token-seq";
-/// How long a tab that waited for the lock waits for the winner's message to arrive.
-const MESSAGE_WAIT_MS: u32 = 500;
+/// How long a tab that waited for the lock waits for the winner's message to arrive. The winner
+/// posts it right after bumping the counter, so it normally arrives within milliseconds; the
+/// limit only matters if that tab died in between, and must be generous for a busy machine (a
+/// message that arrives late costs a second refresh call).
+const MESSAGE_WAIT_MS: u32 = 2_000;
 
 /// What travels over the channel: the message, numbered by [`TOKEN_SEQ_KEY`].
 #[derive(Serialize, Deserialize)]
@@ -200,7 +203,7 @@ fn open_channel(receiver: Receiver) -> Option<Rc<Channel>> {
             return;
         };
         let (is_token, is_sign_out) = match &envelope.message {
-            TabMessage::TokenRefreshed { .. } => (true, false),
+            TabMessage::TokenRefreshed { .. } | TabMessage::SignedIn { .. } => (true, false),
             TabMessage::SignedOut => (false, true),
             TabMessage::TokenWanted => (false, false),
         };
@@ -286,7 +289,11 @@ impl TabSync for BrowserTabs {
 
     fn publish(&self, message: TabMessage) {
         let Some(channel) = &self.channel else { return };
-        let seq = if matches!(message, TabMessage::TokenRefreshed { .. }) {
+        let new_token = matches!(
+            message,
+            TabMessage::TokenRefreshed { .. } | TabMessage::SignedIn { .. }
+        );
+        let seq = if new_token {
             let next = stored_seq() + 1;
             if let Some(storage) = local_storage() {
                 let _ = storage.set_item(TOKEN_SEQ_KEY, &next.to_string());

@@ -360,32 +360,36 @@ mod client {
         on_visibility_change.forget();
     }
 
+    /// The login call, made through the coordinator so that it never races a refresh (see
+    /// `Coordinator::sign_in_with`). Errors are the login form's messages.
     pub async fn login(
         auth: AuthContext,
         username: String,
         password: String,
     ) -> Result<User, String> {
-        let response = FetchTransport
-            .login(&LoginRequest { username, password })
+        let client = auth.client.get_value();
+        client
+            .sign_in_with(async move {
+                let response = FetchTransport
+                    .login(&LoginRequest { username, password })
+                    .await
+                    .map_err(|_| "The server cannot be reached. Try again.".to_owned())?;
+                if response.status == 200 {
+                    return serde_json::from_str::<TokenResponse>(&response.body)
+                        .map_err(|_| "The server answered oddly. Try again.".to_owned());
+                }
+                let code = serde_json::from_str::<ApiErrorBody>(&response.body)
+                    .map(|body| body.error)
+                    .unwrap_or_default();
+                Err(match code.as_str() {
+                    codes::INVALID_CREDENTIALS => "Wrong username or password.".to_owned(),
+                    codes::TOO_MANY_ATTEMPTS => {
+                        "Too many failed attempts. Wait a minute and try again.".to_owned()
+                    }
+                    _ => format!("Sign-in failed (HTTP {}). Try again.", response.status),
+                })
+            })
             .await
-            .map_err(|_| "The server cannot be reached. Try again.".to_owned())?;
-        if response.status == 200 {
-            let tokens: TokenResponse = serde_json::from_str(&response.body)
-                .map_err(|_| "The server answered oddly. Try again.".to_owned())?;
-            let user = tokens.user.clone();
-            auth.client.get_value().sign_in(tokens);
-            return Ok(user);
-        }
-        let code = serde_json::from_str::<ApiErrorBody>(&response.body)
-            .map(|body| body.error)
-            .unwrap_or_default();
-        Err(match code.as_str() {
-            codes::INVALID_CREDENTIALS => "Wrong username or password.".to_owned(),
-            codes::TOO_MANY_ATTEMPTS => {
-                "Too many failed attempts. Wait a minute and try again.".to_owned()
-            }
-            _ => format!("Sign-in failed (HTTP {}). Try again.", response.status),
-        })
     }
 
     pub async fn logout(auth: AuthContext) {

@@ -547,13 +547,51 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     }
 
     /// Stores the token from a login (the caller makes the login call itself) and shares it with
-    /// the other tabs.
+    /// the other tabs as [`TabMessage::SignedIn`], which even a signed-out tab adopts.
+    ///
+    /// In the browser, prefer [`Coordinator::sign_in_with`], which also keeps the login call from
+    /// racing a refresh.
     pub fn sign_in(&self, tokens: TokenResponse) {
-        let (version, _) = self.install_and_share(tokens);
+        let (version, _) = self.install_and_share(tokens, Announce::SignedIn);
         self.go_online();
         self.emit(AuthEvent::SignedIn {
             token_version: version,
         });
+    }
+
+    /// Makes the login call `login` (for instance `POST /api/auth/login`, mapped to the login
+    /// form's messages) and signs in with the tokens it returns; its error is handed back as is,
+    /// and then nothing changes.
+    ///
+    /// Why not just `login.await` and [`Coordinator::sign_in`]: the login and a refresh both
+    /// answer with a `Set-Cookie` for the refresh credential, and the browser applies them in the
+    /// order the answers arrive. A refresh still in flight when the user signs in again could
+    /// land its (old session's) cookie *after* the login's, and the next refresh would present
+    /// the wrong session. So `login` is only polled once the refresh in flight in this tab has
+    /// finished (whatever its outcome), and it runs under the cross-tab refresh lock, so a
+    /// refresh in another tab cannot overlap it either: one auth call on the wire per browser at
+    /// a time. The token is installed and announced before the lock is released, so a refresh
+    /// queued behind the login adopts it instead of calling the server.
+    pub async fn sign_in_with<E: 'static>(
+        &self,
+        login: impl Future<Output = Result<TokenResponse, E>> + 'static,
+    ) -> Result<User, E> {
+        // Another refresh may have started by the time this one's result reaches us: wait until
+        // none is in flight.
+        while let Some(flight) = self.refresh_in_flight() {
+            let _ = flight.await;
+        }
+        let this = self.clone();
+        let locked = async move {
+            let tokens = login.await?;
+            let user = tokens.user.clone();
+            this.sign_in(tokens);
+            Ok(user)
+        };
+        self.inner
+            .tabs
+            .with_refresh_lock(locked.boxed_local())
+            .await
     }
 
     /// Page load when the server rendered the page for a signed-in `user` (from its own session)
@@ -628,9 +666,24 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     }
 
     /// Feed messages from the other tabs here.
+    ///
+    /// A tab that is signed out (here, in another tab, or by a refused refresh) ignores
+    /// [`TabMessage::TokenRefreshed`]: such a token was obtained for the session that just ended
+    /// (a refresh or an answer to [`TabMessage::TokenWanted`] that crossed the
+    /// [`TabMessage::SignedOut`]), and adopting it would bring the user back. Only a new login,
+    /// [`TabMessage::SignedIn`], signs a signed-out tab in again.
     pub fn on_tab_message(&self, message: TabMessage) {
         match message {
             TabMessage::TokenRefreshed {
+                access_token,
+                expires_in_ms,
+                user,
+            } => {
+                if self.inner.state.borrow().session != Session::Absent {
+                    self.adopt_from_other_tab(access_token, expires_in_ms, user);
+                }
+            }
+            TabMessage::SignedIn {
                 access_token,
                 expires_in_ms,
                 user,
@@ -780,12 +833,15 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     fn start_or_join(&self, reason: RefreshReason, request_id: Option<u64>) -> SharedRefresh {
         let joined = match request_id {
             Some(request_id) => self.join(request_id),
-            None => {
-                let state = self.inner.state.borrow();
-                state.refresh.as_ref().map(|flight| flight.result.clone())
-            }
+            None => self.refresh_in_flight(),
         };
         joined.unwrap_or_else(|| self.start(reason, request_id))
+    }
+
+    /// The refresh in flight, if any, without becoming one of its waiters.
+    fn refresh_in_flight(&self) -> Option<SharedRefresh> {
+        let state = self.inner.state.borrow();
+        state.refresh.as_ref().map(|flight| flight.result.clone())
     }
 
     /// Makes `request_id` a waiter of the refresh in flight, if there is one.
@@ -898,7 +954,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         }
         match classify_refresh(answer) {
             Ok(tokens) => {
-                let (version, expires_in_ms) = self.install_and_share(tokens);
+                let (version, expires_in_ms) = self.install_and_share(tokens, Announce::Refreshed);
                 Attempt::Refreshed {
                     version,
                     expires_in_ms,
@@ -1003,9 +1059,9 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
 
     /// Installs a token the server issued (login or refresh) and shares it with the other tabs.
     /// Returns its version and lifetime.
-    fn install_and_share(&self, tokens: TokenResponse) -> (u64, u64) {
+    fn install_and_share(&self, tokens: TokenResponse, announce: Announce) -> (u64, u64) {
         let expires_in_ms = tokens.expires_in.saturating_mul(1000);
-        let message = token_message(&tokens.access_token, expires_in_ms, &tokens.user);
+        let message = announce.message(&tokens.access_token, expires_in_ms, &tokens.user);
         let version = self.install(tokens.access_token, expires_in_ms, tokens.user);
         self.inner.tabs.publish(message);
         (version, expires_in_ms)
@@ -1191,7 +1247,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             let now = self.inner.runtime.now_ms();
             match (&state.token, &state.user) {
                 (Some(token), Some(user)) if now < token.expires_at_ms => {
-                    Some(token_message(&token.access, remaining_ms(token, now), user))
+                    Some(Announce::Refreshed.message(&token.access, remaining_ms(token, now), user))
                 }
                 _ => None,
             }
@@ -1225,12 +1281,31 @@ fn upgrade<T: Transport, R: Runtime, S: TabSync>(
     weak.upgrade().map(|inner| Coordinator { inner })
 }
 
-/// The [`TabMessage`] that shares a token with the other tabs.
-fn token_message(access: &str, expires_in_ms: u64, user: &User) -> TabMessage {
-    TabMessage::TokenRefreshed {
-        access_token: access.to_owned(),
-        expires_in_ms,
-        user: user.clone(),
+/// How a token is announced to the other tabs: a signed-out tab adopts only a new login.
+#[derive(Clone, Copy)]
+enum Announce {
+    /// [`TabMessage::SignedIn`]: a login.
+    SignedIn,
+    /// [`TabMessage::TokenRefreshed`]: a refresh, or the answer to [`TabMessage::TokenWanted`].
+    Refreshed,
+}
+
+impl Announce {
+    /// The [`TabMessage`] that shares this token with the other tabs.
+    fn message(self, access: &str, expires_in_ms: u64, user: &User) -> TabMessage {
+        let (access_token, user) = (access.to_owned(), user.clone());
+        match self {
+            Announce::SignedIn => TabMessage::SignedIn {
+                access_token,
+                expires_in_ms,
+                user,
+            },
+            Announce::Refreshed => TabMessage::TokenRefreshed {
+                access_token,
+                expires_in_ms,
+                user,
+            },
+        }
     }
 }
 

@@ -23,11 +23,20 @@ use crate::api::User;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TabMessage {
-    /// A tab obtained a new access token (by refresh, login, or to answer [`TabMessage::TokenWanted`]).
+    /// A tab refreshed the access token, or answers [`TabMessage::TokenWanted`] with its own. A
+    /// signed-out tab ignores it: the token belongs to a session that tab has seen end (the
+    /// message may have crossed the [`TabMessage::SignedOut`]).
     TokenRefreshed {
         access_token: String,
         /// Remaining lifetime when the message was sent. Relative, because tabs do not share a
         /// monotonic clock (`performance.now()` starts at each tab's own load).
+        expires_in_ms: u64,
+        user: User,
+    },
+    /// A tab signed in (a new login, a new session): every tab adopts it, signed out or not.
+    SignedIn {
+        access_token: String,
+        /// As in [`TabMessage::TokenRefreshed`].
         expires_in_ms: u64,
         user: User,
     },
@@ -219,7 +228,8 @@ pub(crate) mod memory {
 mod tests {
     use futures::FutureExt;
 
-    use super::TokenArrivals;
+    use super::{TabMessage, TokenArrivals};
+    use crate::api::User;
 
     #[test]
     fn a_token_already_received_or_sent_by_this_tab_needs_no_wait() {
@@ -246,6 +256,39 @@ mod tests {
         );
         arrivals.received(2);
         assert!(waiting.now_or_never().is_some());
+    }
+
+    #[test]
+    fn a_sign_in_and_a_refresh_travel_as_json_of_their_own_type() {
+        let user = User {
+            id: "u1".into(),
+            username: "alice".into(),
+            roles: vec!["user".into()],
+        };
+        let signed_in = TabMessage::SignedIn {
+            access_token: "t1".into(),
+            expires_in_ms: 60_000,
+            user: user.clone(),
+        };
+        let refreshed = TabMessage::TokenRefreshed {
+            access_token: "t2".into(),
+            expires_in_ms: 60_000,
+            user,
+        };
+        for (message, tag) in [(signed_in, "signed_in"), (refreshed, "token_refreshed")] {
+            let json = serde_json::to_value(&message).unwrap();
+            assert_eq!(json["type"], tag);
+            assert_eq!(json["access_token"], message_token(&message));
+            assert_eq!(serde_json::from_value::<TabMessage>(json).unwrap(), message);
+        }
+    }
+
+    fn message_token(message: &TabMessage) -> &str {
+        match message {
+            TabMessage::SignedIn { access_token, .. }
+            | TabMessage::TokenRefreshed { access_token, .. } => access_token,
+            _ => "",
+        }
     }
 
     #[test]
