@@ -7,7 +7,7 @@ use axum::{
     body::Body,
     http::{header, Request, StatusCode},
 };
-use common::TestApp;
+use common::{TestApp, TestResponse};
 
 fn form_post(body: &str, site: &str) -> Request<Body> {
     Request::post("/rpc/login")
@@ -17,6 +17,18 @@ fn form_post(body: &str, site: &str) -> Request<Body> {
         .header("sec-fetch-site", site)
         .body(Body::from(body.to_owned()))
         .unwrap()
+}
+
+/// The form answered with a redirect back to itself, carrying `error`, and set no session.
+fn assert_back_at_the_form_signed_out(response: &TestResponse, error: &str) {
+    assert_eq!(response.status, StatusCode::FOUND, "{}", response.body);
+    let expected = format!("/login?next=/&error={error}");
+    assert_eq!(response.header("location"), Some(expected.as_str()));
+    let cookies = response.set_cookie_lines();
+    assert!(
+        cookies.iter().all(|line| !line.starts_with("tf_refresh")),
+        "{cookies:?}"
+    );
 }
 
 #[tokio::test]
@@ -49,15 +61,7 @@ async fn a_wrong_password_redirects_back_with_an_error_and_sets_nothing() {
             "same-origin",
         ))
         .await;
-    assert_eq!(response.status, StatusCode::FOUND);
-    assert_eq!(
-        response.header("location"),
-        Some("/login?next=/&error=invalid")
-    );
-    assert!(response
-        .set_cookie_lines()
-        .iter()
-        .all(|line| !line.starts_with("tf_refresh")));
+    assert_back_at_the_form_signed_out(&response, "invalid");
 }
 
 #[tokio::test]
@@ -69,11 +73,11 @@ async fn a_cross_site_form_login_is_refused_without_cookies() {
             "cross-site",
         ))
         .await;
-    assert_eq!(
-        response.header("location"),
-        Some("/login?next=/&error=cross_site")
+    assert_back_at_the_form_signed_out(&response, "cross_site");
+    assert!(
+        response.set_cookie_lines().is_empty(),
+        "not even a session cookie"
     );
-    assert!(response.set_cookie_lines().is_empty());
 }
 
 #[tokio::test]
@@ -103,15 +107,7 @@ async fn an_oversized_form_is_413() {
 async fn a_form_with_a_missing_field_goes_back_to_the_form_with_an_error() {
     let app = TestApp::new();
     let response = app.send(form_post("username=alice", "same-origin")).await;
-    assert_eq!(response.status, StatusCode::FOUND, "{}", response.body);
-    assert_eq!(
-        response.header("location"),
-        Some("/login?next=/&error=invalid")
-    );
-    assert!(response
-        .set_cookie_lines()
-        .iter()
-        .all(|line| !line.starts_with("tf_refresh")));
+    assert_back_at_the_form_signed_out(&response, "invalid");
 }
 
 #[tokio::test]
