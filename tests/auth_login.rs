@@ -3,10 +3,10 @@
 
 mod common;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::http::StatusCode;
-use common::TestApp;
+use common::{all_at_once, TestApp};
 
 #[tokio::test]
 async fn login_returns_a_bearer_token_and_the_user_but_never_the_refresh_credential() {
@@ -178,25 +178,16 @@ async fn unknown_accounts_are_throttled_like_real_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_login_storm_is_served_with_bounded_hashing_and_no_errors() {
-    let app = std::sync::Arc::new(TestApp::with_env(&[
+    let app = Arc::new(TestApp::with_env(&[
         ("LOGIN_HASH_CONCURRENCY", "2"),
         ("LOGIN_MAX_FAILURES", "100"),
     ]));
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(8));
-    let attempts: Vec<_> = (0..8)
-        .map(|n| {
-            let (app, barrier) = (app.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let password = if n % 2 == 0 { "wonderland" } else { "wrong" };
-                app.browser().login("alice", password).await.status
-            })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for attempt in attempts {
-        statuses.push(attempt.await.unwrap());
-    }
+    let statuses = all_at_once(8, |n| {
+        let app = app.clone();
+        let password = if n % 2 == 0 { "wonderland" } else { "wrong" };
+        async move { app.browser().login("alice", password).await.status }
+    })
+    .await;
     let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     let refused = statuses
         .iter()
@@ -212,24 +203,17 @@ async fn a_login_storm_is_served_with_bounded_hashing_and_no_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_guesses_cannot_slip_past_the_throttle() {
-    let app = std::sync::Arc::new(TestApp::with_env(&[("LOGIN_MAX_FAILURES", "3")]));
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(10));
-    let guesses: Vec<_> = (0..10)
-        .map(|n| {
-            let (app, barrier) = (app.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                app.browser()
-                    .login("alice", &format!("guess-{n}"))
-                    .await
-                    .status
-            })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for guess in guesses {
-        statuses.push(guess.await.unwrap());
-    }
+    let app = Arc::new(TestApp::with_env(&[("LOGIN_MAX_FAILURES", "3")]));
+    let statuses = all_at_once(10, |n| {
+        let app = app.clone();
+        async move {
+            app.browser()
+                .login("alice", &format!("guess-{n}"))
+                .await
+                .status
+        }
+    })
+    .await;
     let checked = statuses
         .iter()
         .filter(|s| **s == StatusCode::UNAUTHORIZED)

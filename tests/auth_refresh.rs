@@ -6,8 +6,7 @@ mod common;
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use axum::http::StatusCode;
-use common::{TestApp, TestResponse};
-use tokio::sync::Barrier;
+use common::{all_at_once, TestApp, TestResponse};
 
 #[tokio::test]
 async fn refresh_rotates_the_credential_and_returns_a_working_token() {
@@ -105,23 +104,13 @@ async fn an_older_credential_is_reuse_even_inside_the_grace_window() {
     );
 }
 
-/// Fires `n` refreshes with the same cookies from `n` tasks on several threads, released together.
+/// Fires `n` refreshes with the same cookies, as `n` tabs would, all at once.
 async fn parallel_refreshes(app: &Arc<TestApp>, cookies: &str, n: usize) -> Vec<TestResponse> {
-    let barrier = Arc::new(Barrier::new(n));
-    let tasks: Vec<_> = (0..n)
-        .map(|_| {
-            let (app, cookies, barrier) = (app.clone(), cookies.to_owned(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                app.post_with_cookies("/api/auth/refresh", &cookies).await
-            })
-        })
-        .collect();
-    let mut responses = Vec::new();
-    for task in tasks {
-        responses.push(task.await.unwrap());
-    }
-    responses
+    all_at_once(n, |_| {
+        let (app, cookies) = (app.clone(), cookies.to_owned());
+        async move { app.post_with_cookies("/api/auth/refresh", &cookies).await }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

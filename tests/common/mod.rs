@@ -2,7 +2,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of this helper
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use axum::{
     body::Body,
@@ -263,4 +263,30 @@ impl TestResponse {
             })
             .collect()
     }
+}
+
+/// Runs `n` copies of `task` (given their index) as separate tasks on the runtime's threads,
+/// released together by a barrier, and returns their results in order. Use on a multi-threaded
+/// runtime, so the requests really overlap.
+pub async fn all_at_once<T, F, Fut>(n: usize, task: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|index| {
+            let (barrier, started) = (barrier.clone(), task(index));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                started.await
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(n);
+    for handle in handles {
+        results.push(handle.await.expect("the task panicked"));
+    }
+    results
 }
