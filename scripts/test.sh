@@ -34,7 +34,10 @@ target/release/tokenflight >"$log" 2>&1 &
 server=$!
 playwright=""
 stop_started() {
-  kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  # Clean-up only: nothing here may change the script's exit status.
+  set +e
+  kill "$server" 2>/dev/null
+  wait "$server" 2>/dev/null
   # Playwright runs in its own process group: this stops the browsers it started (and only
   # those), even if it crashed and left them behind.
   [[ -n "$playwright" ]] && kill -- "-$playwright" 2>/dev/null
