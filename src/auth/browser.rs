@@ -97,10 +97,14 @@ thread_local! {
 }
 
 fn clock_origin() -> (f64, f64, f64) {
-    let monotonic = web_sys::window()
+    (js_sys::Date::now(), performance_now(), 0.0)
+}
+
+/// `performance.now()`, or 0 where there is no window (never in a page).
+fn performance_now() -> f64 {
+    web_sys::window()
         .and_then(|window| window.performance())
-        .map_or(0.0, |performance| performance.now());
-    (js_sys::Date::now(), monotonic, 0.0)
+        .map_or(0.0, |performance| performance.now())
 }
 
 /// `performance.now()` (suspend-aware), `setTimeout` and `spawn_local`.
@@ -113,9 +117,7 @@ impl Runtime for BrowserRuntime {
     /// gap; its jumps can only make a refresh come earlier, never later, and the result never goes
     /// backwards.
     fn now_ms(&self) -> f64 {
-        let monotonic = web_sys::window()
-            .and_then(|window| window.performance())
-            .map_or(0.0, |performance| performance.now());
+        let monotonic = performance_now();
         let wall = js_sys::Date::now();
         CLOCK.with(|clock| {
             let (wall_start, monotonic_start, gap) = clock.get();

@@ -30,7 +30,9 @@ pub async fn cookie_endpoint_guard(request: Request, next: Next) -> Result<Respo
     }
     let has_body = content_length.is_some_and(|length| length > 0)
         || headers.contains_key(header::TRANSFER_ENCODING);
-    if (has_body || headers.contains_key(header::CONTENT_TYPE)) && !is_json(headers) {
+    if (has_body || headers.contains_key(header::CONTENT_TYPE))
+        && !has_content_type(headers, "application/json")
+    {
         return Err(ApiError::UnsupportedMediaType);
     }
     Ok(next.run(request).await)
@@ -46,17 +48,7 @@ pub async fn limit_form_bodies(request: Request, next: Next) -> Result<Response,
     if !request.uri().path().starts_with(FORM_PREFIX) {
         return Ok(next.run(request).await);
     }
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|essence| {
-            essence
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
+    if !has_content_type(request.headers(), "application/x-www-form-urlencoded") {
         return Err(ApiError::UnsupportedMediaType);
     }
     // Buffered here, chunked bodies included: the server function reads whatever it is given.
@@ -93,12 +85,13 @@ pub fn is_cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
+/// Whether the body's media type is `essence`, whatever its parameters (`; charset=utf-8`).
+fn has_content_type(headers: &HeaderMap, essence: &str) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+        .is_some_and(|found| found.trim().eq_ignore_ascii_case(essence))
 }
 
 /// Adds `Secure` to every cookie we set, per `COOKIE_SECURE`. One place for both our refresh

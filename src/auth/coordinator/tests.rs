@@ -408,6 +408,13 @@ fn get_token<S: TabSync>(
     async move { coordinator.execute_json::<String>(request).await }
 }
 
+fn restore<S: TabSync>(
+    coordinator: &TestCoordinator<S>,
+) -> impl Future<Output = Result<(), AuthError>> + 'static {
+    let coordinator = coordinator.clone();
+    async move { coordinator.restore().await }
+}
+
 fn record<S: TabSync>(coordinator: &TestCoordinator<S>) -> Rc<RefCell<Vec<AuthEvent>>> {
     let events = Rc::new(RefCell::new(Vec::new()));
     let sink = events.clone();
@@ -969,10 +976,7 @@ fn restore_and_concurrent_requests_share_one_refresh() {
     let world = World::new();
     let auth = world.coordinator();
     world.server.refresh_latency_ms.set(30);
-    let restoring = {
-        let auth = auth.clone();
-        world.start(async move { auth.restore().await })
-    };
+    let restoring = world.start(restore(&auth));
     let tasks: Vec<_> = (0..5)
         .map(|_| world.start(get_token(&auth, paths::ITEMS)))
         .collect();
@@ -994,10 +998,7 @@ fn resume_then_restore_refreshes_once_and_installs_the_token() {
     assert_eq!(auth.snapshot().user, Some(alice()));
     assert_eq!(auth.snapshot().token_expires_at_ms, None);
     world.server.refresh_latency_ms.set(30);
-    let restoring = {
-        let auth = auth.clone();
-        world.start(async move { auth.restore().await })
-    };
+    let restoring = world.start(restore(&auth));
     let tasks: Vec<_> = (0..3)
         .map(|_| world.start(get_token(&auth, paths::ITEMS)))
         .collect();
@@ -1065,10 +1066,7 @@ fn resume_then_a_refused_restore_signs_out_the_other_tabs() {
     second.resume(alice());
     world.server.session_revoked.set(true);
 
-    let restoring = {
-        let first = first.clone();
-        world.start(async move { first.restore().await })
-    };
+    let restoring = world.start(restore(&first));
     world.advance(config().tab_answer_wait_ms);
 
     assert_eq!(restoring.result(), Err(AuthError::SessionExpired));
@@ -1209,10 +1207,7 @@ fn a_new_tab_gets_the_token_from_an_open_tab_without_refreshing() {
 
     let new = world.tab(&browser);
     let events = record(&new);
-    let restored = {
-        let new = new.clone();
-        world.finish(async move { new.restore().await })
-    };
+    let restored = world.finish(restore(&new));
 
     assert_eq!(restored, Ok(()));
     assert_eq!(world.refreshes(), 0);
@@ -1228,10 +1223,7 @@ fn a_new_tab_alone_refreshes_after_waiting_briefly_for_an_answer() {
     let world = World::new();
     let browser = MemoryBrowser::default();
     let alone = world.tab(&browser);
-    let restoring = {
-        let alone = alone.clone();
-        world.start(async move { alone.restore().await })
-    };
+    let restoring = world.start(restore(&alone));
     world.settle();
     assert_eq!(world.refreshes(), 0);
     world.advance(config().tab_answer_wait_ms);
@@ -1243,10 +1235,7 @@ fn a_new_tab_alone_refreshes_after_waiting_briefly_for_an_answer() {
 fn the_single_tab_fallback_refreshes_at_once_and_shares_nothing() {
     let world = World::new();
     let lonely = world.coordinator();
-    let restoring = {
-        let lonely = lonely.clone();
-        world.start(async move { lonely.restore().await })
-    };
+    let restoring = world.start(restore(&lonely));
     world.settle();
     assert_eq!(restoring.result(), Ok(()), "no wait for other tabs");
     let other = world.coordinator();
