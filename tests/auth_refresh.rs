@@ -128,7 +128,7 @@ async fn concurrent_refreshes_inside_the_grace_window_all_succeed_with_one_crede
         1,
         "the family forked into {credentials:?}"
     );
-    assert_eq!(app.state.sessions.active_count(), 1);
+    assert_eq!(app.state.families.active_count(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -144,7 +144,7 @@ async fn concurrent_refreshes_outside_the_grace_window_never_mint_two_successors
     // family, and everything after finds no session. Never two successors.
     assert_eq!(ok, 1, "{responses:?}");
     assert_eq!(
-        app.state.sessions.active_count(),
+        app.state.families.active_count(),
         0,
         "reuse must revoke the family"
     );

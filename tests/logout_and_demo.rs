@@ -32,7 +32,7 @@ async fn logout_revokes_the_session_its_tokens_and_clears_the_cookies() {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(stolen.refresh().await.error_code(), "invalid_grant");
-    assert_eq!(app.state.sessions.active_count(), 0);
+    assert_eq!(app.state.families.active_count(), 0);
 }
 
 #[tokio::test]
@@ -58,7 +58,7 @@ async fn session_records_are_deleted_on_logout_and_by_the_sweep_when_expired() {
         store.load(&record).await.unwrap().is_none(),
         "the sweep leaves expired records"
     );
-    assert_eq!(app.state.sessions.active_count(), 0);
+    assert_eq!(app.state.families.active_count(), 0);
 }
 
 #[tokio::test]

@@ -21,7 +21,7 @@ use super::{
     coordinator::{ApiRequest, ApiResponse, Method, Runtime, Transport, TransportError},
     tab_sync::{TabMessage, TabSync, TokenArrivals},
 };
-use crate::api::{paths, LoginRequest};
+use crate::api::auth::{paths, LoginRequest};
 
 /// `fetch`, same-origin, with the refresh cookie sent only to the refresh endpoint.
 #[derive(Clone, Copy, Debug, Default)]

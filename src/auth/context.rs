@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::coordinator::{AuthError, AuthEvent, AuthSnapshot, RefreshFailureKind};
-use crate::api::User;
+use crate::api::auth::User;
 
 /// One line of the inspector's timeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -154,7 +154,7 @@ impl AuthContext {
     ///
     /// ```no_run
     /// use leptos::prelude::*;
-    /// use tokenflight::{api::{paths, Item}, auth::use_auth};
+    /// use tokenflight::{api::resources::{paths, Item}, auth::use_auth};
     ///
     /// #[component]
     /// fn ItemCount() -> impl IntoView {
@@ -262,7 +262,7 @@ mod client {
 
     use super::{AuthContext, TimelineEntry};
     use crate::{
-        api::{codes, ApiErrorBody, LoginRequest, TokenResponse, User},
+        api::auth::{codes, ApiErrorBody, LoginRequest, TokenResponse, User},
         auth::{
             browser::{BrowserRuntime, BrowserTabs, FetchTransport},
             coordinator::{AuthEvent, Coordinator, CoordinatorConfig, Runtime, SignOutReason},

@@ -25,7 +25,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::tab_sync::{TabMessage, TabSync};
-use crate::api::{codes, ApiErrorBody, TokenResponse, User};
+use crate::api::auth::{codes, ApiErrorBody, TokenResponse, User};
 
 // ---------------------------------------------------------------------------------------------
 // Requests and the transport

@@ -17,7 +17,7 @@ pub async fn form_login(
     use axum::http::{header, HeaderMap};
 
     use crate::{
-        api::LoginRequest,
+        api::auth::LoginRequest,
         server::{
             error::ApiError,
             guard::is_cross_site,

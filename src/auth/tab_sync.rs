@@ -13,7 +13,7 @@ use std::{
 use futures::{channel::oneshot, future::LocalBoxFuture};
 use serde::{Deserialize, Serialize};
 
-use crate::api::User;
+use crate::api::auth::User;
 
 /// What one tab tells the others. Sent as JSON over a `BroadcastChannel`, so it is serde-able.
 ///
@@ -229,7 +229,7 @@ mod tests {
     use futures::FutureExt;
 
     use super::{TabMessage, TokenArrivals};
-    use crate::api::User;
+    use crate::api::auth::User;
 
     #[test]
     fn a_token_already_received_or_sent_by_this_tab_needs_no_wait() {

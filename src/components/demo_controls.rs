@@ -4,7 +4,10 @@
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
-    api::{paths, DemoFaults, Item},
+    api::{
+        demo::{paths as demo_paths, DemoFaults},
+        resources::{paths, Item},
+    },
     auth::use_auth,
 };
 
@@ -22,7 +25,7 @@ pub fn DemoControls() -> impl IntoView {
     };
     let expire = move |_| {
         spawn_local(async move {
-            let result = auth.post_json(paths::DEMO_EXPIRE_ACCESS, &()).await;
+            let result = auth.post_json(demo_paths::EXPIRE_ACCESS, &()).await;
             report(
                 result,
                 "Access token expired on the server. The next request will get a 401.",
@@ -31,7 +34,7 @@ pub fn DemoControls() -> impl IntoView {
     };
     let revoke = move |_| {
         spawn_local(async move {
-            let result = auth.post_json(paths::DEMO_REVOKE_SESSION, &()).await;
+            let result = auth.post_json(demo_paths::REVOKE_SESSION, &()).await;
             report(result, "Session revoked. Reloading data…");
             auth.reload();
         })
@@ -52,7 +55,7 @@ pub fn DemoControls() -> impl IntoView {
     };
     let set_faults = move |faults: DemoFaults, done: &'static str| {
         spawn_local(async move {
-            let result = auth.post_json(paths::DEMO_FAULTS, &faults).await;
+            let result = auth.post_json(demo_paths::FAULTS, &faults).await;
             report(result, done);
         })
     };

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::{paths, AdminStats},
+    api::resources::{paths, AdminStats},
     auth::use_auth,
     components::{require_auth::RequireAuth, resource_card::ResourceCard},
 };

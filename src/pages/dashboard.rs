@@ -4,7 +4,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::{paths, Item, Notification, Usage, User},
+    api::{
+        auth::User,
+        resources::{paths, Item, Notification, Usage},
+    },
     auth::use_auth,
     components::{
         demo_controls::DemoControls, inspector::Inspector, require_auth::RequireAuth,

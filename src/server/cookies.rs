@@ -4,7 +4,7 @@
 use axum::http::{header, HeaderMap, HeaderValue};
 use cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 
-use super::sessions::RefreshToken;
+use super::families::RefreshToken;
 
 pub const REFRESH_COOKIE: &str = "tf_refresh";
 /// Name of tower-sessions' cookie (the browser session used for the first paint).

@@ -5,7 +5,7 @@ use std::{
     sync::{Mutex, MutexGuard},
 };
 
-use crate::api::{Item, Notification};
+use crate::api::resources::{Item, Notification};
 
 #[derive(Default)]
 struct Tables {

@@ -9,7 +9,7 @@ use axum::{
     Json,
 };
 
-use crate::api::{codes, ApiErrorBody};
+use crate::api::auth::{codes, ApiErrorBody};
 
 /// The realm named in every `WWW-Authenticate` challenge.
 pub const REALM: &str = "tokenflight";

@@ -8,7 +8,7 @@ use axum::{
 use serde::de::DeserializeOwned;
 
 use super::{error::ApiError, state::AppState};
-use crate::api::User;
+use crate::api::auth::User;
 
 /// `axum::Json`, with rejections mapped to [`ApiError`]: a wrong content type is 415, broken
 /// JSON 400, a body of the wrong shape 422, an oversized body 413.
@@ -73,7 +73,7 @@ impl FromRequestParts<AppState> for Authenticated {
             ApiError::InvalidToken
         })?;
         state
-            .sessions
+            .families
             .check_access(&claims.sid, claims.ver)
             .map_err(|error| {
                 tracing::debug!(%error, "access token's session refused");
@@ -84,7 +84,7 @@ impl FromRequestParts<AppState> for Authenticated {
             .by_id(&claims.sub)
             .ok_or(ApiError::InvalidToken)?;
         // Demo fault: added latency for this session's API calls.
-        let latency_ms = state.sessions.faults(&claims.sid).latency_ms;
+        let latency_ms = state.families.faults(&claims.sid).latency_ms;
         if latency_ms > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
         }

@@ -10,7 +10,7 @@ use axum::{
 use tower_sessions::Session;
 
 use super::{handlers::auth::current_user, state::AppState};
-use crate::api::User;
+use crate::api::auth::User;
 
 /// Put in the request's extensions for page renders; read by the auth context during SSR.
 #[derive(Clone, Debug)]

@@ -7,10 +7,10 @@ pub mod cookies;
 pub mod data;
 pub mod error;
 pub mod extract;
+pub mod families;
 pub mod first_paint;
 pub mod guard;
 pub mod handlers;
-pub mod sessions;
 pub mod state;
 pub mod throttle;
 pub mod tokens;
@@ -36,11 +36,11 @@ use tower_sessions::{cookie::SameSite, session::Expiry, SessionManagerLayer, Ses
 use tracing::Level;
 
 use crate::{
-    api::paths,
+    api::{auth::paths as auth_paths, demo::paths as demo_paths, resources::paths},
     app::{shell, App},
 };
 use error::ApiError;
-use handlers::{api, auth, demo};
+use handlers::{auth, demo, resources};
 pub use state::AppState;
 
 /// The whole application: JSON API, server functions, pages and static files.
@@ -103,22 +103,25 @@ pub fn router(state: AppState) -> Router {
 
 fn api_router(state: &AppState) -> Router<AppState> {
     let cookie_endpoints = Router::new()
-        .route(paths::LOGIN, post(auth::login))
-        .route(paths::REFRESH, post(auth::refresh))
-        .route(paths::LOGOUT, post(auth::logout))
+        .route(auth_paths::LOGIN, post(auth::login))
+        .route(auth_paths::REFRESH, post(auth::refresh))
+        .route(auth_paths::LOGOUT, post(auth::logout))
         .layer(axum::extract::DefaultBodyLimit::max(guard::AUTH_BODY_LIMIT))
         .layer(middleware::from_fn(guard::cookie_endpoint_guard));
     let mut protected = Router::new()
-        .route(paths::ME, get(api::me))
-        .route(paths::ITEMS, get(api::list_items).post(api::create_item))
-        .route(paths::NOTIFICATIONS, get(api::notifications))
-        .route(paths::USAGE, get(api::usage))
-        .route(paths::ADMIN_STATS, get(api::admin_stats));
+        .route(paths::ME, get(resources::me))
+        .route(
+            paths::ITEMS,
+            get(resources::list_items).post(resources::create_item),
+        )
+        .route(paths::NOTIFICATIONS, get(resources::notifications))
+        .route(paths::USAGE, get(resources::usage))
+        .route(paths::ADMIN_STATS, get(resources::admin_stats));
     if state.config.demo_controls {
         protected = protected
-            .route(paths::DEMO_EXPIRE_ACCESS, post(demo::expire_access))
-            .route(paths::DEMO_REVOKE_SESSION, post(demo::revoke_session))
-            .route(paths::DEMO_FAULTS, post(demo::set_faults));
+            .route(demo_paths::EXPIRE_ACCESS, post(demo::expire_access))
+            .route(demo_paths::REVOKE_SESSION, post(demo::revoke_session))
+            .route(demo_paths::FAULTS, post(demo::set_faults));
     }
     cookie_endpoints
         .merge(protected)
@@ -140,7 +143,7 @@ pub fn spawn_housekeeping(state: AppState) {
 
 /// Drops expired and orphaned sessions, their tower-sessions records, and stale throttle entries.
 pub async fn sweep_expired(state: &AppState) {
-    for record in state.sessions.sweep() {
+    for record in state.families.sweep() {
         if let Err(error) = state.session_store.delete(&record).await {
             tracing::warn!(%error, "could not delete an expired session record");
         }

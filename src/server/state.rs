@@ -13,7 +13,7 @@ use super::{
     clock::{Clock, SystemClock},
     config::Config,
     data::DemoData,
-    sessions::{Lifetimes, SessionRegistry},
+    families::{FamilyRegistry, Lifetimes},
     throttle::LoginThrottle,
     tokens::TokenIssuer,
     users::UserStore,
@@ -24,7 +24,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub tokens: Arc<TokenIssuer>,
-    pub sessions: Arc<SessionRegistry>,
+    pub families: Arc<FamilyRegistry>,
     pub users: Arc<UserStore>,
     pub throttle: Arc<LoginThrottle>,
     pub data: Arc<DemoData>,
@@ -63,7 +63,7 @@ impl AppState {
                 config.access_token_ttl,
                 clock.clone(),
             )),
-            sessions: Arc::new(SessionRegistry::new(
+            families: Arc::new(FamilyRegistry::new(
                 derive_key(&master_key, "refresh-credential"),
                 lifetimes,
                 clock.clone(),

@@ -13,7 +13,7 @@ use std::{
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use tokio::sync::Semaphore;
 
-use crate::api::User;
+use crate::api::auth::User;
 
 /// A PHC-format password hash. No `Serialize`, and a redacted `Debug`.
 #[derive(Clone)]

@@ -8,7 +8,7 @@ use futures::future::{abortable, Aborted};
 use futures::task::LocalSpawnExt;
 
 use super::*;
-use crate::api::paths;
+use crate::api::resources::paths;
 use crate::auth::tab_sync::memory::{MemoryBrowser, MemoryTab};
 use crate::auth::tab_sync::SingleTab;
 

@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::{
-    api::{LoginRequest, TokenResponse, User},
+    api::auth::{LoginRequest, TokenResponse, User},
     server::{
         cookies::{clear_refresh_cookie, read_refresh_cookie, set_refresh_cookie},
         error::ApiError,
         extract::ApiJson,
-        sessions::{Grant, RefreshRefusal},
+        families::{Grant, RefreshRefusal},
         state::AppState,
     },
 };
@@ -65,7 +65,7 @@ pub async fn sign_in(
     }
     // A fresh session id on every login: no session fixation.
     session.cycle_id().await.map_err(internal)?;
-    let grant = state.sessions.start(&user.id);
+    let grant = state.families.start(&user.id);
     remember_browser_session(state, session, &user, &grant).await?;
     tracing::info!(user = %user.username, session_id = %grant.session_id, "signed in");
     Ok((tokens_for(state, user, &grant), grant))
@@ -78,7 +78,7 @@ pub async fn refresh(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let presented = read_refresh_cookie(&headers).ok_or(ApiError::InvalidGrant)?;
-    let grant = match state.sessions.refresh(&presented) {
+    let grant = match state.families.refresh(&presented) {
         Ok(grant) => grant,
         Err(RefreshRefusal::Unavailable) => return Err(ApiError::Unavailable),
         Err(refusal) => {
@@ -112,7 +112,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let from_cookie =
-        read_refresh_cookie(&headers).and_then(|token| state.sessions.session_of(&token));
+        read_refresh_cookie(&headers).and_then(|token| state.families.session_of(&token));
     let from_browser = browser_session(&session).await.map(|s| s.session_id);
     for session_id in from_cookie.iter().chain(from_browser.iter()) {
         revoke(&state, session_id).await;
@@ -129,7 +129,7 @@ pub async fn logout(
 pub async fn current_user(state: &AppState, session: &Session) -> Option<User> {
     let browser = browser_session(session).await?;
     state
-        .sessions
+        .families
         .is_active(&browser.session_id)
         .then_some(browser.user)
 }
@@ -180,14 +180,14 @@ async fn remember_browser_session(
     // Saving now assigns the record its id, which the family keeps so both expire together.
     session.save().await.map_err(internal)?;
     if let Some(id) = session.id() {
-        state.sessions.attach_browser_session(&grant.session_id, id);
+        state.families.attach_browser_session(&grant.session_id, id);
     }
     Ok(())
 }
 
 /// Revokes a family and deletes the browser-session record that mirrors it.
 pub async fn revoke(state: &AppState, session_id: &str) {
-    if let Some(record) = state.sessions.revoke(session_id) {
+    if let Some(record) = state.families.revoke(session_id) {
         use tower_sessions::SessionStore;
         if let Err(error) = state.session_store.delete(&record).await {
             tracing::warn!(%error, "could not delete a browser session record");

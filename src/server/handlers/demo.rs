@@ -4,7 +4,7 @@
 use axum::{extract::State, http::StatusCode, Json};
 
 use crate::{
-    api::{DemoFaults, MAX_DEMO_FAILING_REFRESHES, MAX_DEMO_LATENCY_MS},
+    api::demo::{DemoFaults, MAX_DEMO_FAILING_REFRESHES, MAX_DEMO_LATENCY_MS},
     server::{
         error::ApiError,
         extract::{ApiJson, Authenticated},
@@ -16,7 +16,7 @@ use crate::{
 /// `POST /api/demo/expire-access`: every access token of this session issued so far is refused
 /// from now on; the refresh credential still works.
 pub async fn expire_access(State(state): State<AppState>, auth: Authenticated) -> StatusCode {
-    state.sessions.expire_access(&auth.session_id);
+    state.families.expire_access(&auth.session_id);
     StatusCode::NO_CONTENT
 }
 
@@ -43,6 +43,6 @@ pub async fn set_faults(
             "failing_refreshes must be at most {MAX_DEMO_FAILING_REFRESHES}"
         )));
     }
-    state.sessions.set_faults(&auth.session_id, faults.clone());
+    state.families.set_faults(&auth.session_id, faults.clone());
     Ok(Json(faults))
 }

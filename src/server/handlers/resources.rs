@@ -3,7 +3,10 @@
 use axum::{extract::State, http::StatusCode, Json};
 
 use crate::{
-    api::{AdminStats, Item, NewItem, Notification, Usage, User, MAX_ITEM_TITLE_CHARS},
+    api::{
+        auth::User,
+        resources::{AdminStats, Item, NewItem, Notification, Usage, MAX_ITEM_TITLE_CHARS},
+    },
     server::{
         data::{DAILY_QUOTA, MAX_ITEMS_PER_USER},
         error::ApiError,
@@ -64,7 +67,7 @@ pub async fn usage(State(state): State<AppState>, auth: Authenticated) -> Json<U
     Json(Usage {
         requests_today: state.data.count_request(&auth.user.id),
         quota: DAILY_QUOTA,
-        refreshes_this_session: state.sessions.refresh_count(&auth.session_id),
+        refreshes_this_session: state.families.refresh_count(&auth.session_id),
     })
 }
 
@@ -76,9 +79,9 @@ pub async fn admin_stats(
     auth.require_role("admin")?;
     use std::sync::atomic::Ordering::Relaxed;
     Ok(Json(AdminStats {
-        active_sessions: state.sessions.active_count(),
-        refreshes: state.sessions.stats.refreshes.load(Relaxed),
-        reuse_detected: state.sessions.stats.reuse_detected.load(Relaxed),
+        active_sessions: state.families.active_count(),
+        refreshes: state.families.stats.refreshes.load(Relaxed),
+        reuse_detected: state.families.stats.reuse_detected.load(Relaxed),
         failed_logins: state.throttle.total_failures(),
         peak_password_checks: state.users.peak_concurrent_checks(),
     }))

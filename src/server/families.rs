@@ -22,7 +22,7 @@ use rand::RngCore;
 use sha2::Sha256;
 
 use super::clock::Clock;
-use crate::api::DemoFaults;
+use crate::api::demo::DemoFaults;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -90,7 +90,7 @@ pub struct Lifetimes {
 
 /// Counters for `GET /api/admin/stats`.
 #[derive(Debug, Default)]
-pub struct SessionStats {
+pub struct FamilyStats {
     pub refreshes: AtomicU64,
     pub reuse_detected: AtomicU64,
 }
@@ -120,17 +120,17 @@ impl Family {
 }
 
 /// All live refresh families.
-pub struct SessionRegistry {
+pub struct FamilyRegistry {
     families: Mutex<HashMap<String, Family>>,
     /// Browser-session records of families removed during a refresh, deleted by the next sweep.
     orphans: Mutex<Vec<tower_sessions::session::Id>>,
     key: Vec<u8>,
     lifetimes: Lifetimes,
     clock: Arc<dyn Clock>,
-    pub stats: SessionStats,
+    pub stats: FamilyStats,
 }
 
-impl SessionRegistry {
+impl FamilyRegistry {
     /// `key` signs refresh credentials; it must be secret and at least 32 bytes.
     pub fn new(key: Vec<u8>, lifetimes: Lifetimes, clock: Arc<dyn Clock>) -> Self {
         Self {
@@ -139,7 +139,7 @@ impl SessionRegistry {
             key,
             lifetimes,
             clock,
-            stats: SessionStats::default(),
+            stats: FamilyStats::default(),
         }
     }
 
@@ -254,7 +254,7 @@ impl SessionRegistry {
     }
 
     /// Removes a family whose end nobody is waiting to clean up (expiry or reuse found during a
-    /// refresh): its browser-session record is queued for the next [`SessionRegistry::sweep`].
+    /// refresh): its browser-session record is queued for the next [`FamilyRegistry::sweep`].
     fn remove(&self, families: &mut HashMap<String, Family>, session_id: &str) {
         if let Some(record) = families.remove(session_id).and_then(|f| f.browser_session) {
             self.orphans
@@ -389,13 +389,13 @@ mod tests {
 
     const GRACE: Duration = Duration::from_secs(10);
 
-    fn registry(clock: &ManualClock) -> SessionRegistry {
+    fn registry(clock: &ManualClock) -> FamilyRegistry {
         let lifetimes = Lifetimes {
             grace: GRACE,
             idle: Duration::from_secs(1800),
             absolute: Duration::from_secs(43_200),
         };
-        SessionRegistry::new(vec![42; 32], lifetimes, Arc::new(clock.clone()))
+        FamilyRegistry::new(vec![42; 32], lifetimes, Arc::new(clock.clone()))
     }
 
     #[test]

@@ -1,0 +1,55 @@
+//! The demo's protected resources: what the dashboard and the admin page load.
+
+use serde::{Deserialize, Serialize};
+
+/// The Bearer-protected data endpoints.
+pub mod paths {
+    pub const ME: &str = "/api/me";
+    pub const ITEMS: &str = "/api/items";
+    pub const NOTIFICATIONS: &str = "/api/notifications";
+    pub const USAGE: &str = "/api/usage";
+    pub const ADMIN_STATS: &str = "/api/admin/stats";
+}
+
+/// One of the user's items (`GET /api/items`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: u64,
+    pub title: String,
+}
+
+/// `POST /api/items`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewItem {
+    pub title: String,
+}
+
+/// Longest title `POST /api/items` accepts, in characters.
+pub const MAX_ITEM_TITLE_CHARS: usize = 120;
+
+/// One entry of `GET /api/notifications`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: u64,
+    pub text: String,
+    pub unread: bool,
+}
+
+/// `GET /api/usage`: the user's quota, a third independent resource for the dashboard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub requests_today: u64,
+    pub quota: u64,
+    pub refreshes_this_session: u64,
+}
+
+/// `GET /api/admin/stats`, for the `admin` role only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminStats {
+    pub active_sessions: u64,
+    pub refreshes: u64,
+    pub reuse_detected: u64,
+    pub failed_logins: u64,
+    /// Most password checks ever running at once (bounded by `LOGIN_HASH_CONCURRENCY`).
+    pub peak_password_checks: u64,
+}
