@@ -1,0 +1,175 @@
+//! The event stream (for inspectors and logs) and the read-only snapshot: everything the coordinator
+//! does is told here, so UI state never has to live inside the coordinator or the auth context.
+
+use std::rc::Rc;
+
+use super::{Coordinator, Runtime, Transport};
+use crate::{api::auth::User, auth::tab_sync::TabSync};
+
+/// Why a refresh started; shown by the UI inspector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshReason {
+    /// A request got a 401 for the current token.
+    Unauthorized,
+    /// The timer shortly before expiry.
+    Proactive,
+    /// Page load, or the first request without a token.
+    Restore,
+    /// The tab became visible or the network came back ([`Coordinator::catch_up`]).
+    CatchUp,
+    /// A request was about to carry a token the clock says has expired.
+    Expired,
+    /// The background retry after a transient failure.
+    Backoff,
+}
+
+/// How a refresh failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshFailureKind {
+    /// Refused, or the session was ended (here or in another tab) while the refresh was under
+    /// way: signed out.
+    SessionExpired,
+    /// Refused, but there was no session to lose (an anonymous visitor).
+    NoSession,
+    /// Network, timeout, 5xx: the session is kept and the refresh retried in the background.
+    Transient,
+}
+
+/// Why the session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignOutReason {
+    /// The user logged out in this tab.
+    User,
+    /// The server refused to refresh.
+    SessionExpired,
+    /// Another tab signed out or saw its session expire.
+    OtherTab,
+}
+
+/// Everything the coordinator does, as a stream for the UI inspector. Request and refresh ids
+/// let the UI draw which requests one refresh served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthEvent {
+    RequestSent {
+        request_id: u64,
+        path: String,
+        token_version: u64,
+        retry: bool,
+    },
+    Responded {
+        request_id: u64,
+        status: u16,
+    },
+    /// The request got no response (network error or timeout).
+    RequestFailed {
+        request_id: u64,
+        error: String,
+    },
+    /// A 401 for the token the request carried: on a first attempt it leads to the retry, on the
+    /// retry it is final.
+    Unauthorized {
+        request_id: u64,
+        token_version: u64,
+    },
+    RefreshStarted {
+        refresh_id: u64,
+        reason: RefreshReason,
+    },
+    /// A request now waits for this refresh (the one that started it too).
+    WaiterJoined {
+        request_id: u64,
+        refresh_id: u64,
+    },
+    RefreshSucceeded {
+        refresh_id: u64,
+        token_version: u64,
+        expires_in_ms: u64,
+        /// The request ids that waited for it.
+        waiters: Vec<u64>,
+        /// The token had already been replaced while this refresh waited for the cross-tab lock
+        /// (another tab refreshed, or a sign-in happened), so no refresh call was made.
+        adopted: bool,
+    },
+    RefreshFailed {
+        refresh_id: u64,
+        kind: RefreshFailureKind,
+        waiters: Vec<u64>,
+    },
+    /// The request is sent a second (and last) time.
+    Retried {
+        request_id: u64,
+        /// Whether it waited for a refresh, or the token had already been replaced.
+        with_refresh: bool,
+    },
+    TokenFromOtherTab {
+        token_version: u64,
+    },
+    SignedIn {
+        token_version: u64,
+    },
+    SignedOut {
+        reason: SignOutReason,
+    },
+    /// A refresh failed transiently; the next attempt is in `retry_in_ms`.
+    Offline {
+        retry_in_ms: u64,
+    },
+    Online,
+}
+
+/// A read-only view of the state, for the UI.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthSnapshot {
+    pub user: Option<User>,
+    /// Bumped every time the token changes (or is forgotten).
+    pub token_version: u64,
+    /// On the [`Runtime::now_ms`] clock.
+    pub token_expires_at_ms: Option<f64>,
+    pub refreshing: bool,
+    /// The last refresh failed transiently; a background retry is scheduled.
+    pub offline: bool,
+}
+
+pub(super) type Listener = Rc<dyn Fn(&AuthEvent)>;
+pub(super) type SessionHook = Rc<dyn Fn(SignOutReason)>;
+
+impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
+    /// Adds a listener to the event stream. Listeners run synchronously and may call back into
+    /// the coordinator.
+    pub fn subscribe(&self, listener: impl Fn(&AuthEvent) + 'static) {
+        self.inner.listeners.borrow_mut().push(Rc::new(listener));
+    }
+
+    /// Called once when a session ends without the user asking (refresh refused, another tab
+    /// signed out); the UI typically navigates to `/login?next=...`.
+    pub fn on_session_ended(&self, hook: impl Fn(SignOutReason) + 'static) {
+        self.inner.session_hooks.borrow_mut().push(Rc::new(hook));
+    }
+
+    /// The current state, without the token.
+    pub fn snapshot(&self) -> AuthSnapshot {
+        let state = self.inner.state.borrow();
+        AuthSnapshot {
+            user: state.user.clone(),
+            token_version: state.version,
+            token_expires_at_ms: state.token.as_ref().map(|t| t.expires_at_ms),
+            refreshing: state.refresh.is_some(),
+            offline: state.offline,
+        }
+    }
+
+    /// Calls the listeners on a copy of the list, so a listener may subscribe or read the state.
+    pub(super) fn emit(&self, event: AuthEvent) {
+        let listeners: Vec<Listener> = self.inner.listeners.borrow().clone();
+        for listener in listeners {
+            listener(&event);
+        }
+    }
+
+    pub(super) fn end_session(&self, reason: SignOutReason) {
+        let hooks: Vec<SessionHook> = self.inner.session_hooks.borrow().clone();
+        for hook in hooks {
+            hook(reason);
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! The client-side refresh coordinator: attaches the in-memory access token to API calls and, when
+//! the server rejects it, runs ONE refresh that every failing request waits on, then retries once.
+//!
+//! It fixes the classic interceptor loop (every 401 starting its own refresh, a finished refresh
+//! reused forever, retries carrying the old token). It is plain Rust: the HTTP layer, the clock
+//! and the other tabs are injected through [`Transport`], [`Runtime`] and [`TabSync`].
+//!
+//! ```text
+//! let auth = Coordinator::new(BrowserTransport, BrowserRuntime, BrowserTabs::new(), CoordinatorConfig::default());
+//! auth.on_session_ended(|reason| navigate_to_login(reason));
+//! auth.restore().await.ok(); // page load: one refresh call, however many requests start now
+//! let items: Vec<Item> = auth.execute_json(ApiRequest::get(paths::ITEMS)).await?;
+//! ```
+//!
+//! One file per concern: [`ports`] (transport, clock), [`config`], [`errors`], [`events`], `state`,
+//! `sending` (attach, retry once), `single_flight`, `timers` (proactive, backoff), `tabs`,
+//! `answers` (classifying responses) and `challenge` (`WWW-Authenticate`).
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::rc::{Rc, Weak};
+
+use futures::FutureExt;
+use serde::de::DeserializeOwned;
+
+use super::tab_sync::{TabMessage, TabSync};
+use crate::api::auth::{TokenResponse, User};
+
+mod answers;
+mod challenge;
+pub mod config;
+pub mod errors;
+pub mod events;
+pub mod ports;
+mod sending;
+mod single_flight;
+mod state;
+mod tabs;
+mod timers;
+
+use answers::Verdict;
+pub use config::CoordinatorConfig;
+pub use errors::AuthError;
+use errors::RefreshError;
+pub use events::{AuthEvent, AuthSnapshot, RefreshFailureKind, RefreshReason, SignOutReason};
+use events::{Listener, SessionHook};
+pub use ports::{ApiRequest, ApiResponse, Method, Runtime, Transport, TransportError};
+use state::{SignInState, State};
+use tabs::Announce;
+
+struct Inner<T, R, S> {
+    transport: T,
+    runtime: R,
+    tabs: S,
+    config: CoordinatorConfig,
+    state: RefCell<State>,
+    listeners: RefCell<Vec<Listener>>,
+    session_hooks: RefCell<Vec<SessionHook>>,
+}
+
+/// Owns the access token and every refresh. Clone it freely: clones share one state.
+pub struct Coordinator<T: Transport, R: Runtime, S: TabSync> {
+    inner: Rc<Inner<T, R, S>>,
+}
+
+impl<T: Transport, R: Runtime, S: TabSync> Clone for Coordinator<T, R, S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T: Transport, R: Runtime, S: TabSync> fmt::Debug for Coordinator<T, R, S> {
+    /// Shows the snapshot, never the token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Coordinator")
+            .field(&self.snapshot())
+            .finish()
+    }
+}
+
+impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
+    /// A coordinator with no token yet: the first request (or [`Coordinator::restore`]) tries one
+    /// refresh, in case the refresh cookie holds a session.
+    pub fn new(transport: T, runtime: R, tabs: S, config: CoordinatorConfig) -> Self {
+        let state = State {
+            token: None,
+            user: None,
+            version: 0,
+            sign_in: SignInState::Unknown,
+            refresh: None,
+            offline: false,
+            backoff_delay_ms: None,
+            backoff_generation: 0,
+            token_watchers: Vec::new(),
+            next_request_id: 0,
+            next_refresh_id: 0,
+        };
+        Self {
+            inner: Rc::new(Inner {
+                transport,
+                runtime,
+                tabs,
+                config,
+                state: RefCell::new(state),
+                listeners: RefCell::new(Vec::new()),
+                session_hooks: RefCell::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Sends a protected request with the current token. On a 401 for that token it waits for the
+    /// single shared refresh and retries once; a second 401 is final. Returns 2xx responses only.
+    pub async fn execute(&self, request: ApiRequest) -> Result<ApiResponse, AuthError> {
+        let request_id = self.next_request_id();
+        let first = self.credentials_to_send(request_id).await?;
+        match self.send(request_id, &request, &first, false).await? {
+            Verdict::Success(response) => return Ok(response),
+            Verdict::Fail(error) => return Err(error),
+            Verdict::TokenRejected => {}
+        }
+        let (second, with_refresh) = self
+            .credentials_after_401(request_id, first.version)
+            .await?;
+        self.emit(AuthEvent::Retried {
+            request_id,
+            with_refresh,
+        });
+        match self.send(request_id, &request, &second, true).await? {
+            Verdict::Success(response) => Ok(response),
+            Verdict::Fail(error) => Err(error),
+            Verdict::TokenRejected => Err(AuthError::Unauthorized),
+        }
+    }
+
+    /// [`Coordinator::execute`], then decodes the JSON body ([`AuthError::Decode`] if it does not fit).
+    pub async fn execute_json<D: DeserializeOwned>(
+        &self,
+        request: ApiRequest,
+    ) -> Result<D, AuthError> {
+        let response = self.execute(request).await?;
+        serde_json::from_str(&response.body).map_err(|e| AuthError::Decode(e.to_string()))
+    }
+
+    /// Stores the token from a login (the caller makes the login call itself) and shares it with
+    /// the other tabs as [`TabMessage::SignedIn`], which even a signed-out tab adopts.
+    ///
+    /// In the browser, prefer [`Coordinator::sign_in_with`], which also keeps the login call from
+    /// racing a refresh.
+    pub fn sign_in(&self, tokens: TokenResponse) {
+        let (version, _) = self.install_and_share(tokens, Announce::SignedIn);
+        self.go_online();
+        self.emit(AuthEvent::SignedIn {
+            token_version: version,
+        });
+    }
+
+    /// Makes the login call `login` (for instance `POST /api/auth/login`, mapped to the login
+    /// form's messages) and signs in with the tokens it returns; its error is handed back as is,
+    /// and then nothing changes.
+    ///
+    /// Why not just `login.await` and [`Coordinator::sign_in`]: the login and a refresh both
+    /// answer with a `Set-Cookie` for the refresh credential, and the browser applies them in the
+    /// order the answers arrive. A refresh still in flight when the user signs in again could
+    /// land its (old session's) cookie *after* the login's, and the next refresh would present
+    /// the wrong session. So `login` is only polled once the refresh in flight in this tab has
+    /// finished (whatever its outcome), and it runs under the cross-tab refresh lock, so a
+    /// refresh in another tab cannot overlap it either: one auth call on the wire per browser at
+    /// a time. The token is installed and announced before the lock is released, so a refresh
+    /// queued behind the login adopts it instead of calling the server.
+    pub async fn sign_in_with<E: 'static>(
+        &self,
+        login: impl Future<Output = Result<TokenResponse, E>> + 'static,
+    ) -> Result<User, E> {
+        // Another refresh may have started by the time this one's result reaches us: wait until
+        // none is in flight.
+        while let Some(flight) = self.refresh_in_flight() {
+            let _ = flight.await;
+        }
+        let this = self.clone();
+        let locked = async move {
+            let tokens = login.await?;
+            let user = tokens.user.clone();
+            this.sign_in(tokens);
+            Ok(user)
+        };
+        self.inner
+            .tabs
+            .with_refresh_lock(locked.boxed_local())
+            .await
+    }
+
+    /// Page load when the server rendered the page for a signed-in `user` (from its own session)
+    /// but there is no access token yet: the session counts as active, so the first request or
+    /// [`Coordinator::restore`] makes the one refresh, and a refusal ends the session
+    /// ([`AuthError::SessionExpired`], the session-ended hook, [`TabMessage::SignedOut`]) instead of
+    /// being taken for an anonymous visitor. No event is emitted. Does nothing once a token is
+    /// held: that token, and the user it came with, are newer than the page.
+    pub fn resume(&self, user: User) {
+        let mut state = self.inner.state.borrow_mut();
+        if state.token.is_some() {
+            return;
+        }
+        state.user = Some(user);
+        state.sign_in = SignInState::SignedIn;
+    }
+
+    /// Forgets the token and user (after the logout call) and tells the other tabs. The
+    /// session-ended hook runs for every reason except [`SignOutReason::User`], whose UI already
+    /// knows where to go. A refresh still in flight is discarded when it answers.
+    pub fn sign_out(&self, reason: SignOutReason) {
+        self.forget();
+        self.emit(AuthEvent::SignedOut { reason });
+        if reason != SignOutReason::OtherTab {
+            self.inner.tabs.publish(TabMessage::SignedOut);
+        }
+        if reason != SignOutReason::User {
+            self.end_session(reason);
+        }
+    }
+
+    /// Page load: obtains a token if there is none, through the same single flight as everything
+    /// else, so a `restore()` racing several `execute()` calls still makes one refresh call.
+    /// Other tabs are asked first ([`TabMessage::TokenWanted`]).
+    pub async fn restore(&self) -> Result<(), AuthError> {
+        if self.has_valid_token() {
+            return Ok(());
+        }
+        Ok(self.start_or_join(RefreshReason::Restore, None).await?)
+    }
+
+    /// For `visibilitychange` and `online`: a sleeping tab's timers may not have fired, so refresh
+    /// now if the token is expired or within the margin, or if the last refresh failed.
+    pub fn catch_up(&self) {
+        if self.catch_up_due() {
+            self.refresh_in_background(RefreshReason::CatchUp);
+        }
+    }
+}
+
+fn upgrade<T: Transport, R: Runtime, S: TabSync>(
+    weak: &Weak<Inner<T, R, S>>,
+) -> Option<Coordinator<T, R, S>> {
+    weak.upgrade().map(|inner| Coordinator { inner })
+}
+
+#[cfg(test)]
+mod tests;

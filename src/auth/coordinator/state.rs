@@ -1,0 +1,132 @@
+//! What the coordinator remembers: the in-memory token and its version, whether anyone is signed
+//! in, the refresh in flight, and the helpers that change them together.
+
+use futures::channel::oneshot;
+use futures::future::{LocalBoxFuture, Shared};
+
+use super::{Coordinator, RefreshError, Runtime, Transport};
+use crate::{api::auth::User, auth::tab_sync::TabSync};
+
+/// Tokens shorter-lived than this get no proactive timer, which could otherwise spin.
+pub(super) const MIN_PROACTIVE_LIFETIME_MS: u64 = 1_000;
+
+/// The access token lives here and nowhere else: not in storage, not in a cookie.
+pub(super) struct Token {
+    pub(super) access: String,
+    pub(super) lifetime_ms: u64,
+    pub(super) expires_at_ms: f64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum SignInState {
+    /// Page load: the HttpOnly cookie may or may not hold a session; one refresh will tell.
+    Unknown,
+    SignedIn,
+    /// Signed out or refused: requests fail at once, without network.
+    SignedOut,
+}
+
+pub(super) type SharedRefresh = Shared<LocalBoxFuture<'static, Result<(), RefreshError>>>;
+
+/// The one refresh in flight. A fresh slot is made for each refresh and dropped when it ends, so
+/// a finished refresh is never handed to a later failure.
+pub(super) struct InFlight {
+    pub(super) id: u64,
+    pub(super) result: SharedRefresh,
+    pub(super) waiters: Vec<u64>,
+}
+
+pub(super) struct State {
+    pub(super) token: Option<Token>,
+    pub(super) user: Option<User>,
+    pub(super) version: u64,
+    pub(super) sign_in: SignInState,
+    pub(super) refresh: Option<InFlight>,
+    pub(super) offline: bool,
+    pub(super) backoff_delay_ms: Option<u64>,
+    /// Bumped to invalidate a scheduled background retry.
+    pub(super) backoff_generation: u64,
+    /// Woken when a token is installed (a new tab waiting for another tab's answer).
+    pub(super) token_watchers: Vec<oneshot::Sender<()>>,
+    pub(super) next_request_id: u64,
+    pub(super) next_refresh_id: u64,
+}
+
+/// A token as a request carries it.
+pub(super) struct Credentials {
+    pub(super) token: String,
+    pub(super) version: u64,
+}
+
+impl Token {
+    /// This token, as a request carries it; `version` is the state's version for it.
+    pub(super) fn credentials(&self, version: u64) -> Credentials {
+        Credentials {
+            token: self.access.clone(),
+            version,
+        }
+    }
+}
+
+impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
+    pub(super) fn next_request_id(&self) -> u64 {
+        let mut state = self.inner.state.borrow_mut();
+        state.next_request_id += 1;
+        state.next_request_id
+    }
+
+    pub(super) fn current_credentials(&self) -> Option<Credentials> {
+        let state = self.inner.state.borrow();
+        state
+            .token
+            .as_ref()
+            .map(|token| token.credentials(state.version))
+    }
+
+    /// Replaces the token (bumping its version) and schedules its proactive refresh.
+    pub(super) fn install(&self, access: String, lifetime_ms: u64, user: User) -> u64 {
+        let now = self.inner.runtime.now_ms();
+        let (version, watchers) = {
+            let mut state = self.inner.state.borrow_mut();
+            state.version += 1;
+            state.token = Some(Token {
+                access,
+                lifetime_ms,
+                expires_at_ms: now + lifetime_ms as f64,
+            });
+            state.user = Some(user);
+            state.sign_in = SignInState::SignedIn;
+            (state.version, std::mem::take(&mut state.token_watchers))
+        };
+        for watcher in watchers {
+            let _ = watcher.send(());
+        }
+        self.schedule_proactive(version, lifetime_ms);
+        version
+    }
+
+    /// Forgets token and user; returns whether there was a session to forget.
+    pub(super) fn forget(&self) -> bool {
+        let mut state = self.inner.state.borrow_mut();
+        let had_session = state.token.is_some() || state.user.is_some();
+        state.token = None;
+        state.user = None;
+        state.version += 1;
+        state.sign_in = SignInState::SignedOut;
+        state.offline = false;
+        state.backoff_delay_ms = None;
+        state.backoff_generation += 1;
+        had_session
+    }
+
+    pub(super) fn has_valid_token(&self) -> bool {
+        let state = self.inner.state.borrow();
+        let now = self.inner.runtime.now_ms();
+        state.token.as_ref().is_some_and(|t| now < t.expires_at_ms)
+    }
+}
+
+pub(super) fn remaining_ms(token: &Token, now_ms: f64) -> u64 {
+    // Float to int casts saturate; a negative remainder becomes 0.
+    (token.expires_at_ms - now_ms).max(0.0) as u64
+}

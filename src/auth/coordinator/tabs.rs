@@ -1,0 +1,113 @@
+//! Other tabs: adopting a token another tab obtained, signing out when another tab did, answering a
+//! new tab that asks for the token, and how this tab announces its own tokens.
+
+use super::state::remaining_ms;
+use super::{AuthEvent, Coordinator, Runtime, SignInState, SignOutReason, Transport};
+use crate::{
+    api::auth::User,
+    auth::tab_sync::{TabMessage, TabSync},
+};
+
+impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
+    /// Feed messages from the other tabs here.
+    ///
+    /// A tab that is signed out (here, in another tab, or by a refused refresh) ignores
+    /// [`TabMessage::TokenRefreshed`]: such a token was obtained for the session that just ended
+    /// (a refresh or an answer to [`TabMessage::TokenWanted`] that crossed the
+    /// [`TabMessage::SignedOut`]), and adopting it would bring the user back. Only a new login,
+    /// [`TabMessage::SignedIn`], signs a signed-out tab in again.
+    pub fn on_tab_message(&self, message: TabMessage) {
+        match message {
+            TabMessage::TokenRefreshed {
+                access_token,
+                expires_in_ms,
+                user,
+            } => {
+                if self.inner.state.borrow().sign_in != SignInState::SignedOut {
+                    self.adopt_from_other_tab(access_token, expires_in_ms, user);
+                }
+            }
+            TabMessage::SignedIn {
+                access_token,
+                expires_in_ms,
+                user,
+            } => self.adopt_from_other_tab(access_token, expires_in_ms, user),
+            TabMessage::SignedOut => self.signed_out_elsewhere(),
+            TabMessage::TokenWanted => self.answer_token_wanted(),
+        }
+    }
+
+    /// Takes another tab's token unless it is ours or ours outlives it (an old tab may answer a
+    /// [`TabMessage::TokenWanted`] late).
+    pub(super) fn adopt_from_other_tab(&self, access: String, expires_in_ms: u64, user: User) {
+        let worth_taking = {
+            let state = self.inner.state.borrow();
+            let expires_at_ms = self.inner.runtime.now_ms() + expires_in_ms as f64;
+            state
+                .token
+                .as_ref()
+                .is_none_or(|ours| ours.access != access && expires_at_ms >= ours.expires_at_ms)
+        };
+        if !worth_taking {
+            return;
+        }
+        let version = self.install(access, expires_in_ms, user);
+        self.go_online();
+        self.emit(AuthEvent::TokenFromOtherTab {
+            token_version: version,
+        });
+    }
+
+    pub(super) fn signed_out_elsewhere(&self) {
+        if self.forget() {
+            self.emit(AuthEvent::SignedOut {
+                reason: SignOutReason::OtherTab,
+            });
+            self.end_session(SignOutReason::OtherTab);
+        }
+    }
+
+    pub(super) fn answer_token_wanted(&self) {
+        let answer = {
+            let state = self.inner.state.borrow();
+            let now = self.inner.runtime.now_ms();
+            match (&state.token, &state.user) {
+                (Some(token), Some(user)) if now < token.expires_at_ms => {
+                    Some(Announce::Refreshed.message(&token.access, remaining_ms(token, now), user))
+                }
+                _ => None,
+            }
+        };
+        if let Some(message) = answer {
+            self.inner.tabs.publish(message);
+        }
+    }
+}
+
+/// How a token is announced to the other tabs: a signed-out tab adopts only a new login.
+#[derive(Clone, Copy)]
+pub(super) enum Announce {
+    /// [`TabMessage::SignedIn`]: a login.
+    SignedIn,
+    /// [`TabMessage::TokenRefreshed`]: a refresh, or the answer to [`TabMessage::TokenWanted`].
+    Refreshed,
+}
+
+impl Announce {
+    /// The [`TabMessage`] that shares this token with the other tabs.
+    pub(super) fn message(self, access: &str, expires_in_ms: u64, user: &User) -> TabMessage {
+        let (access_token, user) = (access.to_owned(), user.clone());
+        match self {
+            Announce::SignedIn => TabMessage::SignedIn {
+                access_token,
+                expires_in_ms,
+                user,
+            },
+            Announce::Refreshed => TabMessage::TokenRefreshed {
+                access_token,
+                expires_in_ms,
+                user,
+            },
+        }
+    }
+}
