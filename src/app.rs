@@ -1,4 +1,5 @@
-//! The application shell, the route table, and the auth context every page shares.
+//! The application shell, the route table, and the auth context every page shares: the app hands
+//! the auth client its configuration and the user its server found for the first paint.
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -8,8 +9,9 @@ use leptos_router::{
 };
 
 use crate::{
-    auth::provide_auth,
-    components::header::Header,
+    api::auth::User,
+    auth::{provide_auth, AuthConfig},
+    components::{flow_log::provide_flow_log, header::Header},
     pages::{admin::AdminPage, dashboard::DashboardPage, login::LoginPage, not_found::NotFound},
 };
 
@@ -46,10 +48,19 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// The auth client's settings for this app: the defaults, which name this app's endpoints.
+pub fn auth_config() -> AuthConfig {
+    AuthConfig::default()
+}
+
 /// Everything under `<Router>`: the auth context needs the router to navigate.
 #[component]
 fn AuthRoot() -> impl IntoView {
-    provide_auth();
+    // Rendered on the server from the session, and read back (not recomputed) while hydrating:
+    // the first paint shows the right user, and hydration sees the same value.
+    let first_paint_user = SharedValue::new(signed_in_user).into_inner();
+    let auth = provide_auth(auth_config(), first_paint_user);
+    provide_flow_log(auth);
     view! {
         <Header/>
         <main class="page">
@@ -59,5 +70,21 @@ fn AuthRoot() -> impl IntoView {
                 <Route path=path!("/admin") view=AdminPage/>
             </Routes>
         </main>
+    }
+}
+
+/// The user the server found in this request's session (see `server::first_paint`).
+fn signed_in_user() -> Option<User> {
+    #[cfg(feature = "ssr")]
+    {
+        use crate::server::first_paint::SignedInUser;
+        use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<SignedInUser>().cloned())
+            .and_then(|signed_in| signed_in.0)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        // In the browser the value comes from the server's HTML instead.
+        None
     }
 }

@@ -1,14 +1,15 @@
 //! Tokenflight: access-token refresh done right, as a Leptos app with its own mock identity provider.
 //!
-//! - [`api`]: the wire contract shared by server and browser.
-//! - [`auth`]: the client side of auth: the refresh coordinator and its Leptos context.
-//! - [`app`], [`pages`], [`components`]: the demo app.
-//! - `server` (feature `ssr`): the axum backend — tokens, sessions, handlers.
+//! - [`api`]: the wire contract shared by server and browser (auth, resources, demo).
+//! - [`auth`]: the client side of auth, liftable: the refresh coordinator and its Leptos context.
+//! - [`app`], [`pages`], [`components`], [`form_login`]: the demo app.
+//! - `server` (feature `ssr`): the axum backend — tokens, refresh families, handlers.
 
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod components;
+pub mod form_login;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;

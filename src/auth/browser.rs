@@ -18,14 +18,17 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{BroadcastChannel, MessageEvent, RequestCredentials};
 
 use super::{
+    config::AuthEndpoints,
     coordinator::{ApiRequest, ApiResponse, Method, Runtime, Transport, TransportError},
     tab_sync::{TabMessage, TabSync, TokenArrivals},
 };
-use crate::api::auth::{paths, LoginRequest};
+use crate::api::auth::LoginRequest;
 
 /// `fetch`, same-origin, with the refresh cookie sent only to the refresh endpoint.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FetchTransport;
+#[derive(Clone, Copy, Debug)]
+pub struct FetchTransport {
+    pub endpoints: AuthEndpoints,
+}
 
 impl Transport for FetchTransport {
     async fn send(
@@ -51,7 +54,7 @@ impl Transport for FetchTransport {
     }
 
     async fn refresh(&self) -> Result<ApiResponse, TransportError> {
-        let request = RequestBuilder::new(paths::REFRESH)
+        let request = RequestBuilder::new(self.endpoints.refresh)
             .method(gloo_net::http::Method::POST)
             .credentials(RequestCredentials::SameOrigin)
             .build()
@@ -63,15 +66,17 @@ impl Transport for FetchTransport {
 /// The two calls that are not the coordinator's business: there is no token to attach yet, or
 /// none is needed any more.
 impl FetchTransport {
-    /// `POST /api/auth/login`.
+    /// `POST` to the login endpoint.
     pub async fn login(&self, request: &LoginRequest) -> Result<ApiResponse, TransportError> {
-        let prepared = Request::post(paths::LOGIN).json(request).map_err(network)?;
+        let prepared = Request::post(self.endpoints.login)
+            .json(request)
+            .map_err(network)?;
         read(prepared.send().await.map_err(network)?).await
     }
 
-    /// `POST /api/auth/logout`.
+    /// `POST` to the logout endpoint.
     pub async fn logout(&self) -> Result<(), TransportError> {
-        Request::post(paths::LOGOUT)
+        Request::post(self.endpoints.logout)
             .send()
             .await
             .map(drop)
@@ -137,18 +142,13 @@ impl Runtime for BrowserRuntime {
     }
 }
 
-const CHANNEL_NAME: &str = "tokenflight-auth";
-const LOCK_NAME: &str = "tokenflight-refresh";
-/// A counter in `localStorage`, bumped by every tab that publishes a new token. Not a secret:
-/// it lets a tab that waited for the lock know a newer token is on its way over the channel.
-const TOKEN_SEQ_KEY: &str = "tokenflight:token-seq";
 /// How long a tab that waited for the lock waits for the winner's message to arrive. The winner
 /// posts it right after bumping the counter, so it normally arrives within milliseconds; the
 /// limit only matters if that tab died in between, and must be generous for a busy machine (a
 /// message that arrives late costs a second refresh call).
 const MESSAGE_WAIT_MS: u32 = 2_000;
 
-/// What travels over the channel: the message, numbered by [`TOKEN_SEQ_KEY`].
+/// What travels over the channel: the message, numbered by the shared counter (`Channel::seq_key`).
 #[derive(Serialize, Deserialize)]
 struct Envelope {
     seq: u64,
@@ -160,6 +160,10 @@ type Receiver = Rc<RefCell<Option<Box<dyn Fn(TabMessage)>>>>;
 struct Channel {
     channel: BroadcastChannel,
     locks: JsValue,
+    lock_name: String,
+    /// A counter in `localStorage`, bumped by every tab that publishes a new token. Not a secret:
+    /// it lets a tab that waited for the lock know a newer token is on its way over the channel.
+    seq_key: String,
     arrivals: Rc<TokenArrivals>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
 }
@@ -173,11 +177,12 @@ pub struct BrowserTabs {
 }
 
 impl BrowserTabs {
-    /// Opens the channel if the browser has both APIs.
-    pub fn connect() -> Self {
+    /// Opens the channel `name` (also naming the lock and the counter) if the browser has both
+    /// APIs.
+    pub fn connect(name: &str) -> Self {
         let receiver: Receiver = Rc::new(RefCell::new(None));
         Self {
-            channel: open_channel(receiver.clone()),
+            channel: open_channel(name, receiver.clone()),
             receiver,
         }
     }
@@ -188,14 +193,15 @@ impl BrowserTabs {
     }
 }
 
-fn open_channel(receiver: Receiver) -> Option<Rc<Channel>> {
+fn open_channel(name: &str, receiver: Receiver) -> Option<Rc<Channel>> {
     let window = web_sys::window()?;
     let locks = Reflect::get(&window.navigator(), &JsValue::from_str("locks")).ok()?;
     if locks.is_undefined() || locks.is_null() {
         return None;
     }
-    let channel = BroadcastChannel::new(CHANNEL_NAME).ok()?;
-    let arrivals = Rc::new(TokenArrivals::default());
+    let channel = BroadcastChannel::new(&format!("{name}-auth")).ok()?;
+    let seq_key = format!("{name}:token-seq");
+    let arrivals = Rc::new(TokenArrivals::since(stored_seq(&seq_key)));
     let seen = arrivals.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let Some(text) = event.data().as_string() else {
@@ -223,14 +229,16 @@ fn open_channel(receiver: Receiver) -> Option<Rc<Channel>> {
     Some(Rc::new(Channel {
         channel,
         locks,
+        lock_name: format!("{name}-refresh"),
+        seq_key,
         arrivals,
         _on_message: on_message,
     }))
 }
 
-fn stored_seq() -> u64 {
+fn stored_seq(key: &str) -> u64 {
     local_storage()
-        .and_then(|storage| storage.get_item(TOKEN_SEQ_KEY).ok().flatten())
+        .and_then(|storage| storage.get_item(key).ok().flatten())
         .and_then(|value| value.parse().ok())
         .unwrap_or(0)
 }
@@ -252,12 +260,13 @@ impl TabSync for BrowserTabs {
             let task = Rc::new(RefCell::new(Some(task)));
             let (done, output) = oneshot::channel();
             let (in_lock_task, arrivals) = (task.clone(), channel.arrivals.clone());
+            let seq_key = channel.seq_key.clone();
             let callback = Closure::once_into_js(move |_lock: JsValue| -> Promise {
                 future_to_promise(async move {
                     // Another tab announced a token that has not reached us yet: let it arrive
                     // first, so the coordinator adopts it instead of refreshing again. (The other
                     // tab may have closed meanwhile, hence the time limit.)
-                    if let Some(arrival) = arrivals.wait_for(stored_seq()) {
+                    if let Some(arrival) = arrivals.wait_for(stored_seq(&seq_key)) {
                         let limit = gloo_timers::future::TimeoutFuture::new(MESSAGE_WAIT_MS);
                         futures::future::select(arrival, limit).await;
                     }
@@ -273,7 +282,11 @@ impl TabSync for BrowserTabs {
                 .and_then(|request| request.dyn_into::<Function>().ok())
                 .and_then(|request| {
                     request
-                        .call2(&channel.locks, &LOCK_NAME.into(), &callback)
+                        .call2(
+                            &channel.locks,
+                            &channel.lock_name.as_str().into(),
+                            &callback,
+                        )
                         .ok()
                 });
             if let Some(promise) = locked {
@@ -296,14 +309,14 @@ impl TabSync for BrowserTabs {
             TabMessage::TokenRefreshed { .. } | TabMessage::SignedIn { .. }
         );
         let seq = if new_token {
-            let next = stored_seq() + 1;
+            let next = stored_seq(&channel.seq_key) + 1;
             if let Some(storage) = local_storage() {
-                let _ = storage.set_item(TOKEN_SEQ_KEY, &next.to_string());
+                let _ = storage.set_item(&channel.seq_key, &next.to_string());
             }
             channel.arrivals.published(next);
             next
         } else {
-            stored_seq()
+            stored_seq(&channel.seq_key)
         };
         if let Ok(text) = serde_json::to_string(&Envelope { seq, message }) {
             let _ = channel.channel.post_message(&JsValue::from_str(&text));

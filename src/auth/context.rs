@@ -1,66 +1,26 @@
 //! The Leptos face of the coordinator: one [`AuthContext`] provided at the root of the app, a
 //! [`use_auth`] hook, and resources whose fetchers all go through it.
 //!
-//! ```text
-//! // At the root, inside <Router>:
-//! provide_auth();
-//! // In any component:
-//! let auth = use_auth();
-//! let items = auth.resource::<Vec<Item>>(paths::ITEMS); // loads in the browser, refreshes once
-//! ```
-//!
-//! On the server the context only knows who is signed in (from the session, for the first paint);
-//! protected data always loads in the browser, where the access token lives.
+//! The app hands in what only it knows — its [`AuthConfig`] and the user its server found for the
+//! first paint — and gets signals, requests and an event stream back. Nothing here knows the
+//! app's pages, resources or inspector.
 
 use leptos::prelude::*;
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::coordinator::{AuthError, AuthEvent, AuthSnapshot, RefreshFailureKind};
+use super::{
+    config::AuthConfig,
+    coordinator::{AuthError, AuthEvent, AuthSnapshot, LoginError},
+    redirect::login_redirect,
+};
 use crate::api::auth::User;
-
-/// One line of the inspector's timeline.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TimelineEntry {
-    pub seq: u64,
-    /// Milliseconds since the page loaded.
-    pub at_ms: f64,
-    pub event: AuthEvent,
-}
-
-/// Running totals for the inspector, counted from the event stream.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FlowCounters {
-    /// Protected requests started (retries not counted again).
-    pub requests: u64,
-    pub unauthorized: u64,
-    /// Refresh calls that went over the network.
-    pub refreshes: u64,
-    pub retries: u64,
-}
-
-impl FlowCounters {
-    /// Adds one event to the totals.
-    pub fn count(&mut self, event: &AuthEvent) {
-        match event {
-            AuthEvent::RequestSent { retry: false, .. } => self.requests += 1,
-            AuthEvent::Unauthorized { .. } => self.unauthorized += 1,
-            AuthEvent::RefreshSucceeded { adopted: false, .. } => self.refreshes += 1,
-            AuthEvent::RefreshFailed { kind, .. } if *kind != RefreshFailureKind::NoSession => {
-                self.refreshes += 1
-            }
-            AuthEvent::Retried { .. } => self.retries += 1,
-            _ => {}
-        }
-    }
-}
 
 /// The shared auth context. `Copy`: every field is an arena handle.
 #[derive(Clone, Copy)]
 pub struct AuthContext {
+    config: StoredValue<AuthConfig>,
     user: RwSignal<Option<User>>,
     snapshot: RwSignal<Option<AuthSnapshot>>,
-    timeline: RwSignal<Vec<TimelineEntry>>,
-    counters: RwSignal<FlowCounters>,
     /// Bumped to make every [`AuthContext::resource`] fetch again.
     reload: RwSignal<u64>,
     #[cfg(feature = "hydrate")]
@@ -69,55 +29,23 @@ pub struct AuthContext {
 
 /// Creates the context and provides it. Call once, at the root of the app, inside `<Router>`.
 ///
-/// ```no_run
-/// use leptos::prelude::*;
-/// use leptos_router::components::Router;
-/// use tokenflight::auth::provide_auth;
-///
-/// #[component]
-/// fn Root() -> impl IntoView {
-///     view! { <Router><AuthRoot/></Router> }
-/// }
-///
-/// #[component]
-/// fn AuthRoot() -> impl IntoView {
-///     provide_auth(); // inside <Router>: a session that ends navigates to /login
-///     view! { <main>"…routes…"</main> }
-/// }
-/// ```
-pub fn provide_auth() -> AuthContext {
-    // Rendered on the server from the session, and read back (not recomputed) while hydrating:
-    // the first paint shows the right user, and hydration sees the same value.
-    let signed_in = SharedValue::new(signed_in_user).into_inner();
+/// `initial_user` is who the server found signed in when it rendered the page (`None` if nobody,
+/// or if the app does not render signed-in pages on the server). The app reads it on the server
+/// and carries it to the browser, for instance with a `SharedValue`, so that hydration sees the
+/// same value; in the browser a signed-in `initial_user` restores the session at once.
+pub fn provide_auth(config: AuthConfig, initial_user: Option<User>) -> AuthContext {
     let auth = AuthContext {
-        user: RwSignal::new(signed_in.clone()),
+        config: StoredValue::new(config),
+        user: RwSignal::new(initial_user.clone()),
         snapshot: RwSignal::new(None),
-        timeline: RwSignal::new(Vec::new()),
-        counters: RwSignal::new(FlowCounters::default()),
         reload: RwSignal::new(0),
         #[cfg(feature = "hydrate")]
-        client: StoredValue::new_local(client::connect()),
+        client: StoredValue::new_local(client::connect(&config)),
     };
     #[cfg(feature = "hydrate")]
-    client::start(auth, signed_in);
+    client::start(auth, initial_user);
     provide_context(auth);
     auth
-}
-
-/// The user the server found in this request's session (see `server::first_paint`).
-fn signed_in_user() -> Option<User> {
-    #[cfg(feature = "ssr")]
-    {
-        use crate::server::first_paint::SignedInUser;
-        use_context::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<SignedInUser>().cloned())
-            .and_then(|signed_in| signed_in.0)
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        // In the browser the value comes from the server's HTML instead.
-        None
-    }
 }
 
 /// The context provided by [`provide_auth`].
@@ -131,17 +59,35 @@ impl AuthContext {
         self.user.into()
     }
 
-    /// Token state for the inspector (browser only; `None` on the server).
+    /// Token state: expiry, refreshing, offline (browser only; `None` on the server).
     pub fn snapshot(self) -> Signal<Option<AuthSnapshot>> {
         self.snapshot.into()
     }
 
-    pub fn timeline(self) -> Signal<Vec<TimelineEntry>> {
-        self.timeline.into()
+    /// `<login page>?next=<here>`: where a signed-out visitor of `here` is sent.
+    pub fn login_redirect(self, here: &str) -> String {
+        login_redirect(self.config.get_value().login_page, here)
     }
 
-    pub fn counters(self) -> Signal<FlowCounters> {
-        self.counters.into()
+    /// Calls `listener` for every coordinator event (in the browser; never on the server). The
+    /// stream is for inspectors and logs: the context itself keeps none of it.
+    pub fn subscribe(self, listener: impl Fn(&AuthEvent) + 'static) {
+        #[cfg(feature = "hydrate")]
+        self.client.get_value().subscribe(listener);
+        #[cfg(not(feature = "hydrate"))]
+        drop(listener);
+    }
+
+    /// Milliseconds on the coordinator's clock, the one token expiry is measured on (suspend-
+    /// aware in the browser; 0 on the server). A UI that shows time left uses this clock too.
+    pub fn now_ms(self) -> f64 {
+        #[cfg(feature = "hydrate")]
+        {
+            use super::coordinator::Runtime;
+            super::browser::BrowserRuntime.now_ms()
+        }
+        #[cfg(not(feature = "hydrate"))]
+        0.0
     }
 
     /// Makes every resource created by [`AuthContext::resource`] load again.
@@ -154,16 +100,20 @@ impl AuthContext {
     ///
     /// ```no_run
     /// use leptos::prelude::*;
-    /// use tokenflight::{api::resources::{paths, Item}, auth::use_auth};
+    /// use serde::Deserialize;
+    /// use tokenflight::auth::use_auth;
+    ///
+    /// #[derive(Clone, Deserialize)]
+    /// struct Invoice { number: String }
     ///
     /// #[component]
-    /// fn ItemCount() -> impl IntoView {
-    ///     let items = use_auth().resource::<Vec<Item>>(paths::ITEMS);
+    /// fn InvoiceCount() -> impl IntoView {
+    ///     let invoices = use_auth().resource::<Vec<Invoice>>("/api/invoices");
     ///     view! {
     ///         <Suspense fallback=|| "Loading…">
     ///             {move || Suspend::new(async move {
-    ///                 match items.await {
-    ///                     Ok(items) => format!("{} items", items.len()),
+    ///                 match invoices.await {
+    ///                     Ok(invoices) => format!("{} invoices", invoices.len()),
     ///                     Err(error) => error.to_string(), // Forbidden, SessionExpired, …
     ///                 }
     ///             })}
@@ -180,15 +130,10 @@ impl AuthContext {
             self.get_json::<T>(path)
         })
     }
-
-    /// Clears the local view of the session; `RequireAuth` then sends the page to `/login`.
-    fn session_ended(self) {
-        self.user.set(None);
-    }
 }
 
-/// Requests: the same API on both sides. On the server they fail with `Transient`: protected
-/// data is only ever fetched in the browser, where the token is.
+/// Requests: the same API on both sides. On the server they fail with `Transient`: the access
+/// token lives in the browser only.
 impl AuthContext {
     /// `GET path`, decoded from JSON.
     pub async fn get_json<T: DeserializeOwned>(self, path: &str) -> Result<T, AuthError> {
@@ -224,8 +169,8 @@ impl AuthContext {
     }
 
     /// Signs in with a password. The refresh credential arrives as an HttpOnly cookie; the
-    /// access token stays in memory. Errors are messages for the login form.
-    pub async fn login(self, username: String, password: String) -> Result<User, String> {
+    /// access token stays in memory. The app words the [`LoginError`] itself.
+    pub async fn login(self, username: String, password: String) -> Result<User, LoginError> {
         #[cfg(feature = "hydrate")]
         {
             let user = client::login(self, username, password).await?;
@@ -235,7 +180,7 @@ impl AuthContext {
         #[cfg(not(feature = "hydrate"))]
         {
             let _ = (self, username, password);
-            Err(server_side().to_string())
+            Err(LoginError::Unavailable)
         }
     }
 
@@ -243,7 +188,7 @@ impl AuthContext {
     pub async fn logout(self) {
         #[cfg(feature = "hydrate")]
         client::logout(self).await;
-        self.session_ended();
+        self.user.set(None);
     }
 }
 
@@ -257,31 +202,28 @@ fn server_side() -> AuthError {
 mod client {
     use std::{cell::Cell, rc::Rc};
 
-    use leptos::{prelude::*, task::spawn_local};
-    use wasm_bindgen::{closure::Closure, JsCast};
+    use leptos::{ev, prelude::*, task::spawn_local};
+    use leptos_use_document_visibility::use_document_visibility;
+    use leptos_use_event_listener::use_event_listener;
 
-    use super::{AuthContext, TimelineEntry};
+    use super::AuthContext;
     use crate::{
-        api::auth::{codes, ApiErrorBody, LoginRequest, TokenResponse, User},
+        api::auth::{LoginRequest, User},
         auth::{
             browser::{BrowserRuntime, BrowserTabs, FetchTransport},
-            coordinator::{AuthEvent, Coordinator, CoordinatorConfig, Runtime, SignOutReason},
+            config::AuthConfig,
+            coordinator::{classify_login, Coordinator, LoginError, SignOutReason},
         },
     };
 
     pub type BrowserCoordinator = Coordinator<FetchTransport, BrowserRuntime, BrowserTabs>;
 
-    /// The timeline keeps this many entries; older ones scroll away.
-    const TIMELINE_CAPACITY: usize = 300;
-
-    pub fn connect() -> BrowserCoordinator {
-        let tabs = BrowserTabs::connect();
-        let coordinator = Coordinator::new(
-            FetchTransport,
-            BrowserRuntime,
-            tabs.clone(),
-            CoordinatorConfig::default(),
-        );
+    pub fn connect(config: &AuthConfig) -> BrowserCoordinator {
+        let tabs = BrowserTabs::connect(config.tab_channel);
+        let transport = FetchTransport {
+            endpoints: config.endpoints,
+        };
+        let coordinator = Coordinator::new(transport, BrowserRuntime, tabs.clone(), config.timing);
         let receiver = coordinator.clone();
         tabs.set_receiver(move |message| receiver.on_tab_message(message));
         coordinator
@@ -290,12 +232,12 @@ mod client {
     /// Connects the coordinator to the context's signals and to the page's lifecycle, and — when
     /// the server rendered a signed-in user — restores the session with one refresh (or a token
     /// from an open tab).
-    pub fn start(auth: AuthContext, signed_in: Option<User>) {
+    pub fn start(auth: AuthContext, initial_user: Option<User>) {
         let client = auth.client.get_value();
-        follow_events(auth, &client);
-        client.on_session_ended(move |_reason| auth.session_ended());
+        follow_state(auth, &client);
+        client.on_session_ended(move |_reason| auth.user.set(None));
         catch_up_when_back(auth);
-        if let Some(user) = signed_in {
+        if let Some(user) = initial_user {
             client.resume(user);
             spawn_local(async move {
                 let _ = client.restore().await;
@@ -303,18 +245,16 @@ mod client {
         }
     }
 
-    /// Every event goes to the timeline and counters at once; the snapshot (and the user, which
-    /// another tab may have changed) is read once per burst of events, after the coordinator has
-    /// finished its step.
-    fn follow_events(auth: AuthContext, client: &BrowserCoordinator) {
+    /// The snapshot (and the user, which another tab may have changed) is read once per burst of
+    /// events, after the coordinator has finished its step.
+    fn follow_state(auth: AuthContext, client: &BrowserCoordinator) {
         let source = client.clone();
-        let snapshot_queued = Rc::new(Cell::new(false));
-        client.subscribe(move |event| {
-            record(auth, BrowserRuntime.now_ms(), event);
-            if snapshot_queued.replace(true) {
+        let queued = Rc::new(Cell::new(false));
+        client.subscribe(move |_event| {
+            if queued.replace(true) {
                 return;
             }
-            let (source, queued) = (source.clone(), snapshot_queued.clone());
+            let (source, queued) = (source.clone(), queued.clone());
             spawn_local(async move {
                 queued.set(false);
                 let snapshot = source.snapshot();
@@ -326,134 +266,45 @@ mod client {
         });
     }
 
-    fn record(auth: AuthContext, at_ms: f64, event: &AuthEvent) {
-        auth.counters.update(|counters| counters.count(event));
-        auth.timeline.update(|timeline| {
-            let seq = timeline.last().map_or(0, |entry| entry.seq + 1);
-            if timeline.len() == TIMELINE_CAPACITY {
-                timeline.remove(0);
-            }
-            timeline.push(TimelineEntry {
-                seq,
-                at_ms,
-                event: event.clone(),
-            });
-        });
-    }
-
     /// A hidden or sleeping tab's timers may not have fired: catch up when it is visible again
-    /// or the network is back. Both listeners live as long as the page.
+    /// or the network is back.
     fn catch_up_when_back(auth: AuthContext) {
-        let on_online = Closure::<dyn Fn()>::new(move || auth.client.get_value().catch_up());
-        let _ =
-            window().add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
-        on_online.forget();
-        let on_visibility_change = Closure::<dyn Fn()>::new(move || {
-            if document().visibility_state() == web_sys::VisibilityState::Visible {
+        let _ = use_event_listener(window(), ev::online, move |_| {
+            auth.client.get_value().catch_up();
+        });
+        let visibility = use_document_visibility();
+        Effect::new(move |_| {
+            if visibility.get() == web_sys::VisibilityState::Visible {
                 auth.client.get_value().catch_up();
             }
         });
-        let _ = document().add_event_listener_with_callback(
-            "visibilitychange",
-            on_visibility_change.as_ref().unchecked_ref(),
-        );
-        on_visibility_change.forget();
     }
 
     /// The login call, made through the coordinator so that it never races a refresh (see
-    /// `Coordinator::sign_in_with`). Errors are the login form's messages.
+    /// `Coordinator::sign_in_with`).
     pub async fn login(
         auth: AuthContext,
         username: String,
         password: String,
-    ) -> Result<User, String> {
+    ) -> Result<User, LoginError> {
         let client = auth.client.get_value();
+        let transport = FetchTransport {
+            endpoints: auth.config.get_value().endpoints,
+        };
         client
             .sign_in_with(async move {
-                let response = FetchTransport
-                    .login(&LoginRequest { username, password })
-                    .await
-                    .map_err(|_| "The server cannot be reached. Try again.".to_owned())?;
-                if response.status == 200 {
-                    return serde_json::from_str::<TokenResponse>(&response.body)
-                        .map_err(|_| "The server answered oddly. Try again.".to_owned());
-                }
-                let code = serde_json::from_str::<ApiErrorBody>(&response.body)
-                    .map(|body| body.error)
-                    .unwrap_or_default();
-                Err(match code.as_str() {
-                    codes::INVALID_CREDENTIALS => "Wrong username or password.".to_owned(),
-                    codes::TOO_MANY_ATTEMPTS => {
-                        "Too many failed attempts. Wait a minute and try again.".to_owned()
-                    }
-                    _ => format!("Sign-in failed (HTTP {}). Try again.", response.status),
-                })
+                let request = LoginRequest { username, password };
+                classify_login(transport.login(&request).await)
             })
             .await
     }
 
     pub async fn logout(auth: AuthContext) {
         // Forget locally (and in every tab) even if the server cannot be reached.
-        let _ = FetchTransport.logout().await;
-        auth.client.get_value().sign_out(SignOutReason::User);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counters_count_requests_401s_network_refreshes_and_retries() {
-        let events = [
-            AuthEvent::RequestSent {
-                request_id: 1,
-                path: "/a".into(),
-                token_version: 1,
-                retry: false,
-            },
-            AuthEvent::Unauthorized {
-                request_id: 1,
-                token_version: 1,
-            },
-            AuthEvent::RefreshSucceeded {
-                refresh_id: 1,
-                token_version: 2,
-                expires_in_ms: 1,
-                waiters: vec![1],
-                adopted: false,
-            },
-            AuthEvent::RefreshSucceeded {
-                refresh_id: 2,
-                token_version: 3,
-                expires_in_ms: 1,
-                waiters: vec![],
-                adopted: true,
-            },
-            AuthEvent::RefreshFailed {
-                refresh_id: 3,
-                kind: RefreshFailureKind::NoSession,
-                waiters: vec![],
-            },
-            AuthEvent::Retried {
-                request_id: 1,
-                with_refresh: true,
-            },
-            AuthEvent::RequestSent {
-                request_id: 1,
-                path: "/a".into(),
-                token_version: 2,
-                retry: true,
-            },
-        ];
-        let mut counters = FlowCounters::default();
-        events.iter().for_each(|event| counters.count(event));
-        let expected = FlowCounters {
-            requests: 1,
-            unauthorized: 1,
-            refreshes: 1,
-            retries: 1,
+        let transport = FetchTransport {
+            endpoints: auth.config.get_value().endpoints,
         };
-        assert_eq!(counters, expected);
+        let _ = transport.logout().await;
+        auth.client.get_value().sign_out(SignOutReason::User);
     }
 }

@@ -1,18 +1,42 @@
-//! The client side of auth, in layers that can be lifted into another Leptos app:
+//! The client side of auth, liftable into another Leptos app: it imports the auth wire contract
+//! (`crate::api::auth`) and nothing else of this crate — a test keeps it that way.
 //!
 //! - [`coordinator`]: single-flight refresh, token versions, retry-once — plain Rust, generic over
 //!   a transport, a clock and a cross-tab channel, and tested natively;
 //! - [`tab_sync`]: the cross-tab contract (one refresh for all tabs, sign-out everywhere);
 //! - `browser` (feature `hydrate`): fetch, timers, Web Locks and `BroadcastChannel`;
+//! - [`config`]: endpoints, login page, channel name and timings, with this app's defaults;
 //! - [`context`]: the Leptos context, hook and resource helper built on them;
-//! - [`session`]: the JavaScript-free login form (a server function) and safe `?next=` paths.
+//! - [`redirect`]: safe `?next=` handling for the login page.
+//!
+//! The glue an app needs:
+//!
+//! ```no_run
+//! use leptos::prelude::*;
+//! use leptos_router::components::Router;
+//! use tokenflight::{api::auth::User, auth::{provide_auth, use_auth, AuthConfig}};
+//!
+//! #[component]
+//! fn App(first_paint_user: Option<User>) -> impl IntoView {
+//!     view! { <Router><Root first_paint_user/></Router> }
+//! }
+//!
+//! #[component]
+//! fn Root(first_paint_user: Option<User>) -> impl IntoView {
+//!     provide_auth(AuthConfig::default(), first_paint_user); // inside <Router>
+//!     let orders = use_auth().resource::<Vec<String>>("/api/orders"); // one refresh, retry once
+//!     view! { <Suspense>{move || Suspend::new(async move { format!("{:?}", orders.await) })}</Suspense> }
+//! }
+//! ```
 
 #[cfg(feature = "hydrate")]
 pub mod browser;
+pub mod config;
 pub mod context;
 pub mod coordinator;
-pub mod session;
+pub mod redirect;
 pub mod tab_sync;
 
+pub use config::{AuthConfig, AuthEndpoints};
 pub use context::{provide_auth, use_auth, AuthContext};
-pub use coordinator::AuthError;
+pub use coordinator::{AuthError, LoginError};

@@ -107,6 +107,16 @@ pub struct TokenArrivals {
 }
 
 impl TokenArrivals {
+    /// Bookkeeping for a page that opens when the newest number any tab announced is `baseline`.
+    /// Those messages were sent before this page listened, so they never arrive here: waiting for
+    /// them (a reload finds its predecessor's number in storage) would only stall the page. Only
+    /// a number announced by a tab that is alive now is worth waiting for.
+    pub fn since(baseline: u64) -> Self {
+        let arrivals = Self::default();
+        arrivals.received.set(baseline);
+        arrivals
+    }
+
     /// This tab announced token number `seq`.
     pub fn published(&self, seq: u64) {
         self.published.set(self.published.get().max(seq));
@@ -241,6 +251,17 @@ mod tests {
         assert!(
             arrivals.wait_for(5).is_none(),
             "our own message never comes back"
+        );
+    }
+
+    #[test]
+    fn a_page_load_never_waits_for_a_token_announced_before_it_opened() {
+        // The page this one replaced (a reload) announced token 7 and is gone.
+        let arrivals = TokenArrivals::since(7);
+        assert!(arrivals.wait_for(7).is_none(), "nobody alive will send it");
+        assert!(
+            arrivals.wait_for(8).is_some(),
+            "a tab alive now announced a newer one"
         );
     }
 

@@ -9,6 +9,7 @@ use crate::{
         resources::{paths, Item},
     },
     auth::use_auth,
+    components::flow_log::use_flow_log,
 };
 
 /// Requests fired by "Burst requests".
@@ -17,6 +18,7 @@ pub const BURST_SIZE: usize = 20;
 #[component]
 pub fn DemoControls() -> impl IntoView {
     let auth = use_auth();
+    let counters = use_flow_log().counters;
     let status = RwSignal::new(String::new());
     let slow_api = RwSignal::new(false);
     let report = move |result: Result<(), crate::auth::AuthError>, done: &str| match result {
@@ -42,11 +44,11 @@ pub fn DemoControls() -> impl IntoView {
     let burst = move |_| {
         spawn_local(async move {
             status.set(format!("Firing {BURST_SIZE} requests…"));
-            let refreshes_before = auth.counters().get_untracked().refreshes;
+            let refreshes_before = counters.get_untracked().refreshes;
             let requests = (0..BURST_SIZE).map(|_| auth.get_json::<Vec<Item>>(paths::ITEMS));
             let results = futures::future::join_all(requests).await;
             let ok = results.iter().filter(|result| result.is_ok()).count();
-            let refreshes = auth.counters().get_untracked().refreshes - refreshes_before;
+            let refreshes = counters.get_untracked().refreshes - refreshes_before;
             status.set(format!(
                 "{ok}/{BURST_SIZE} succeeded · {refreshes} refresh{}",
                 if refreshes == 1 { "" } else { "es" }

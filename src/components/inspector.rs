@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
+use super::flow_log::{use_flow_log, TimelineEntry};
 use crate::auth::{
-    context::TimelineEntry,
     coordinator::{AuthEvent, RefreshFailureKind, SignOutReason},
     use_auth,
 };
@@ -12,20 +12,13 @@ use crate::auth::{
 #[component]
 pub fn Inspector() -> impl IntoView {
     let auth = use_auth();
-    let counters = auth.counters();
-    let now_ms = RwSignal::new(0.0);
+    let log = use_flow_log();
+    let counters = log.counters;
+    // The countdown reads the auth clock, the one the token's expiry is on, so it stays right
+    // after a laptop sleeps.
+    let now_ms = RwSignal::new(auth.now_ms());
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let tick = move || {
-            if let Some(performance) = window().performance() {
-                now_ms.set(performance.now());
-            }
-        };
-        tick();
-        if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_millis(250)) {
-            on_cleanup(move || handle.clear());
-        }
-    });
+    leptos_use_interval_fn::use_interval_fn(move || now_ms.set(auth.now_ms()), 250);
     let countdown = move || {
         let snapshot = auth.snapshot().get()?;
         if snapshot.offline {
@@ -39,7 +32,7 @@ pub fn Inspector() -> impl IntoView {
     };
     // The headline: how many failed requests the latest refresh call served.
     let last_refresh = move || {
-        auth.timeline().with(|timeline| {
+        log.timeline.with(|timeline| {
             timeline.iter().rev().find_map(|entry| match &entry.event {
                 AuthEvent::RefreshSucceeded { refresh_id, waiters, adopted: false, .. } => Some(format!(
                     "Refresh {refresh_id}: one call to /api/auth/refresh served {} waiting request{}.",
@@ -65,7 +58,7 @@ pub fn Inspector() -> impl IntoView {
             </p>
             <ol class="timeline" aria-label="Timeline" aria-live="off">
                 <For
-                    each=move || auth.timeline().get().into_iter().rev().take(200)
+                    each=move || log.timeline.get().into_iter().rev().take(200)
                     key=|entry| entry.seq
                     children=|entry| view! { <TimelineRow entry/> }
                 />

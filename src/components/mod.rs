@@ -1,6 +1,7 @@
 //! Reusable view pieces.
 
 pub mod demo_controls;
+pub mod flow_log;
 pub mod header;
 pub mod inspector;
 pub mod require_auth;

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::{components::Redirect, hooks::use_location};
 
-use crate::auth::{session::login_path, use_auth};
+use crate::auth::use_auth;
 
 #[component]
 pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
@@ -19,7 +19,7 @@ pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
                     location.pathname.get_untracked(),
                     location.search.get_untracked(),
                 );
-                view! { <Redirect path=login_path(&here, None)/> }
+                view! { <Redirect path=auth.login_redirect(&here)/> }
             }
         >
             {children()}

@@ -5,9 +5,9 @@ use leptos::{html, prelude::*, server_fn::ServerFn, task::spawn_local};
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::auth::{
-    session::{safe_next, FormLogin, LoginFailure},
-    use_auth,
+use crate::{
+    auth::{redirect::safe_next, use_auth},
+    form_login::{FormLogin, LoginFailure},
 };
 
 #[component]
@@ -20,7 +20,7 @@ pub fn LoginPage() -> impl IntoView {
             .read_untracked()
             .get("error")
             .and_then(|code| LoginFailure::from_code(&code))
-            .map(|failure| failure.message().to_owned()),
+            .map(LoginFailure::message),
     );
     let busy = RwSignal::new(false);
     let username = NodeRef::<html::Input>::new();
@@ -37,7 +37,7 @@ pub fn LoginPage() -> impl IntoView {
         spawn_local(async move {
             match auth.login(username.value(), password.value()).await {
                 Ok(_) => navigate(&next, Default::default()),
-                Err(message) => error.set(Some(message)),
+                Err(failure) => error.set(Some(LoginFailure::from(failure).message())),
             }
             busy.set(false);
         });

@@ -2,7 +2,7 @@
 //! retry) or a final error; a refresh answer is a token, a refusal or a transient failure.
 
 use super::challenge::parse_bearer_challenge;
-use super::{ApiResponse, AuthError, RefreshError, TransportError};
+use super::{ApiResponse, AuthError, LoginError, RefreshError, TransportError};
 use crate::api::auth::{codes, ApiErrorBody, TokenResponse};
 
 /// How a response is handled.
@@ -72,6 +72,25 @@ pub(super) fn classify_refresh(
     }
 }
 
+/// Sorts a login answer: 200 with a token, or why not. Only the error code counts, never the
+/// message, so the server's wording can change without breaking the form.
+pub fn classify_login(
+    answer: Result<ApiResponse, TransportError>,
+) -> Result<TokenResponse, LoginError> {
+    let response = answer.map_err(|_| LoginError::Unavailable)?;
+    let status = response.status;
+    if response.is_success() {
+        return serde_json::from_str(&response.body).map_err(|_| LoginError::Unexpected { status });
+    }
+    let code = serde_json::from_str::<ApiErrorBody>(&response.body).map(|body| body.error);
+    Err(match (status, code.as_deref()) {
+        (_, Ok(codes::INVALID_CREDENTIALS)) => LoginError::InvalidCredentials,
+        (_, Ok(codes::TOO_MANY_ATTEMPTS)) => LoginError::TooManyAttempts,
+        (500..=599, _) => LoginError::Unavailable,
+        _ => LoginError::Unexpected { status },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +124,36 @@ mod tests {
         let scope_in_body = r#"{"error":"insufficient_scope","message":"admins only"}"#;
         let forbidden = classify_response(response(403, None, scope_in_body));
         assert!(matches!(forbidden, Verdict::Fail(AuthError::Forbidden)));
+    }
+
+    #[test]
+    fn a_login_answer_is_sorted_by_its_error_code() {
+        let refused = |status, code: &str| {
+            let body = format!(r#"{{"error":"{code}","message":"any words"}}"#);
+            classify_login(Ok(response(status, None, &body))).unwrap_err()
+        };
+        assert_eq!(
+            refused(401, "invalid_credentials"),
+            LoginError::InvalidCredentials
+        );
+        assert_eq!(
+            refused(429, "too_many_attempts"),
+            LoginError::TooManyAttempts
+        );
+        assert_eq!(
+            refused(503, "temporarily_unavailable"),
+            LoginError::Unavailable
+        );
+        assert_eq!(
+            refused(415, "unsupported_media_type"),
+            LoginError::Unexpected { status: 415 }
+        );
+        let offline = classify_login(Err(TransportError::Network("down".into())));
+        assert_eq!(offline.unwrap_err(), LoginError::Unavailable);
+        let garbled = classify_login(Ok(response(200, None, "<html>")));
+        assert_eq!(garbled.unwrap_err(), LoginError::Unexpected { status: 200 });
+        let body = r#"{"access_token":"t","token_type":"Bearer","expires_in":60,"user":{"id":"u1","username":"alice","roles":["user"]}}"#;
+        let tokens = classify_login(Ok(response(200, None, body))).expect("a token");
+        assert_eq!(tokens.user.username, "alice");
     }
 }

@@ -1,7 +1,7 @@
 //! The coordinator's timing knobs, with the defaults this app uses.
 
 /// Timing knobs. All durations in milliseconds.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CoordinatorConfig {
     /// Refresh proactively this long before expiry, but never more than a fifth of the token's
     /// lifetime (so a 30 s token is refreshed after 24 s, a 15 min token 10 s before it expires).

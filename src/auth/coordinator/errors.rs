@@ -1,5 +1,5 @@
-//! What a protected call can fail with, sorted by what the UI should do about it, and what the
-//! waiters of a refresh learn.
+//! What a protected call and a password sign-in can fail with, sorted by what the UI should do
+//! about it (the UI maps them to its own words), and what the waiters of a refresh learn.
 
 /// Why a protected call failed, sorted by what the UI should do about it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -47,4 +47,21 @@ impl From<RefreshError> for AuthError {
             RefreshError::Transient(message) => AuthError::Transient(message),
         }
     }
+}
+
+/// Why a password sign-in failed. The app turns these into its own words, in one place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LoginError {
+    /// 401 `invalid_credentials`: wrong username or password (the server does not say which).
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    /// 429 `too_many_attempts`: the account or this address is throttled for a while.
+    #[error("too many attempts")]
+    TooManyAttempts,
+    /// 503, or no answer at all: nothing is wrong with the credentials; try again later.
+    #[error("the server cannot be reached")]
+    Unavailable,
+    /// Any other answer (a refused request, a body that does not decode).
+    #[error("sign-in failed (HTTP {status})")]
+    Unexpected { status: u16 },
 }

@@ -5,11 +5,15 @@
 //! reused forever, retries carrying the old token). It is plain Rust: the HTTP layer, the clock
 //! and the other tabs are injected through [`Transport`], [`Runtime`] and [`TabSync`].
 //!
+//! In the browser (`auth::browser`, feature `hydrate`; the Leptos context does exactly this):
+//!
 //! ```text
-//! let auth = Coordinator::new(BrowserTransport, BrowserRuntime, BrowserTabs::new(), CoordinatorConfig::default());
+//! let tabs = BrowserTabs::connect("my-app");
+//! let transport = FetchTransport { endpoints: AuthEndpoints::default() };
+//! let auth = Coordinator::new(transport, BrowserRuntime, tabs, CoordinatorConfig::default());
 //! auth.on_session_ended(|reason| navigate_to_login(reason));
 //! auth.restore().await.ok(); // page load: one refresh call, however many requests start now
-//! let items: Vec<Item> = auth.execute_json(ApiRequest::get(paths::ITEMS)).await?;
+//! let orders: Vec<Order> = auth.execute_json(ApiRequest::get("/api/orders")).await?;
 //! ```
 //!
 //! One file per concern: [`ports`] (transport, clock), [`config`], [`errors`], [`events`], `state`,
@@ -39,10 +43,11 @@ mod state;
 mod tabs;
 mod timers;
 
+pub use answers::classify_login;
 use answers::Verdict;
 pub use config::CoordinatorConfig;
-pub use errors::AuthError;
 use errors::RefreshError;
+pub use errors::{AuthError, LoginError};
 pub use events::{AuthEvent, AuthSnapshot, RefreshFailureKind, RefreshReason, SignOutReason};
 use events::{Listener, SessionHook};
 pub use ports::{ApiRequest, ApiResponse, Method, Runtime, Transport, TransportError};

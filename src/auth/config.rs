@@ -1,0 +1,50 @@
+//! What the auth client needs to know about the app it lives in: the auth endpoints, the login
+//! page, the name its tabs talk under, and the coordinator's timings. The defaults fit Tokenflight.
+
+use crate::api::auth::paths;
+
+use super::coordinator::CoordinatorConfig;
+
+/// Handed to [`provide_auth`](super::provide_auth) once, at the root of the app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthConfig {
+    pub endpoints: AuthEndpoints,
+    /// Where a signed-out user is sent, with `?next=<where they were>`.
+    pub login_page: &'static str,
+    /// Names the `BroadcastChannel`, the Web Lock and the `localStorage` counter the tabs of this
+    /// origin share; two apps on one origin need two names.
+    pub tab_channel: &'static str,
+    pub timing: CoordinatorConfig,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            endpoints: AuthEndpoints::default(),
+            login_page: "/login",
+            tab_channel: "tokenflight",
+            timing: CoordinatorConfig::default(),
+        }
+    }
+}
+
+/// The identity provider's cookie-authenticated endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthEndpoints {
+    /// `POST` `{"username","password"}` → a token response and the refresh cookie.
+    pub login: &'static str,
+    /// `POST` with the refresh cookie → a token response and the rotated cookie.
+    pub refresh: &'static str,
+    /// `POST` → the session ends on the server.
+    pub logout: &'static str,
+}
+
+impl Default for AuthEndpoints {
+    fn default() -> Self {
+        Self {
+            login: paths::LOGIN,
+            refresh: paths::REFRESH,
+            logout: paths::LOGOUT,
+        }
+    }
+}
