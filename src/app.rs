@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use crate::{
@@ -65,9 +65,11 @@ fn AuthRoot() -> impl IntoView {
         <Header/>
         <main class="page">
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=DashboardPage/>
+                // Async: the server waits for the protected data, so the first paint holds it even
+                // with JavaScript off (streamed fragments would need a script to be placed).
+                <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=LoginPage/>
-                <Route path=path!("/admin") view=AdminPage/>
+                <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
             </Routes>
         </main>
     }
@@ -81,6 +83,7 @@ fn signed_in_user() -> Option<User> {
         use_context::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<SignedInUser>().cloned())
             .and_then(|signed_in| signed_in.0)
+            .map(|caller| caller.user)
     }
     #[cfg(not(feature = "ssr"))]
     {

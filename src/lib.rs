@@ -2,7 +2,7 @@
 //!
 //! - [`api`]: the wire contract shared by server and browser (auth, resources, demo).
 //! - [`auth`]: the client side of auth, liftable: the refresh coordinator and its Leptos context.
-//! - [`app`], [`pages`], [`components`], [`form_login`]: the demo app.
+//! - [`app`], [`pages`], [`components`], [`form_login`], [`server_fns`]: the demo app.
 //! - `server` (feature `ssr`): the axum backend — tokens, refresh families, handlers.
 
 pub mod api;
@@ -13,6 +13,7 @@ pub mod form_login;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod server_fns;
 
 /// Browser entry point: hydrates the server-rendered HTML.
 #[cfg(feature = "hydrate")]

@@ -19,10 +19,31 @@ use web_sys::{BroadcastChannel, MessageEvent, RequestCredentials};
 
 use super::{
     config::AuthEndpoints,
-    coordinator::{ApiRequest, ApiResponse, Method, Runtime, Transport, TransportError},
+    coordinator::{
+        ApiRequest, ApiResponse, Coordinator, Method, Runtime, Transport, TransportError,
+    },
     tab_sync::{TabMessage, TabSync, TokenArrivals},
 };
 use crate::api::auth::LoginRequest;
+
+/// The coordinator as the browser runs it.
+pub type BrowserCoordinator = Coordinator<FetchTransport, BrowserRuntime, BrowserTabs>;
+
+thread_local! {
+    /// The page's coordinator, for callers that cannot be handed one: server-function clients
+    /// are types, not values (see `server_fn_client`).
+    static ACTIVE: RefCell<Option<BrowserCoordinator>> = const { RefCell::new(None) };
+}
+
+/// Makes `coordinator` the one [`active_coordinator`] returns (the auth context does this once).
+pub fn set_active_coordinator(coordinator: BrowserCoordinator) {
+    ACTIVE.with(|active| *active.borrow_mut() = Some(coordinator));
+}
+
+/// The page's coordinator, once the auth context exists.
+pub fn active_coordinator() -> Option<BrowserCoordinator> {
+    ACTIVE.with(|active| active.borrow().clone())
+}
 
 /// `fetch`, same-origin, with the refresh cookie sent only to the refresh endpoint.
 #[derive(Clone, Copy, Debug)]
@@ -36,18 +57,24 @@ impl Transport for FetchTransport {
         request: &ApiRequest,
         bearer: Option<&str>,
     ) -> Result<ApiResponse, TransportError> {
-        let builder = match request.method {
-            Method::Get => Request::get(&request.path),
-            Method::Post => Request::post(&request.path),
+        let method = match request.method {
+            Method::Get => gloo_net::http::Method::GET,
+            Method::Post => gloo_net::http::Method::POST,
+            Method::Put => gloo_net::http::Method::PUT,
+            Method::Patch => gloo_net::http::Method::PATCH,
+            Method::Delete => gloo_net::http::Method::DELETE,
         };
-        let builder = match bearer {
-            Some(token) => builder.header("Authorization", &format!("Bearer {token}")),
-            None => builder,
-        };
-        let prepared = match &request.json_body {
+        let mut builder = RequestBuilder::new(&request.path).method(method);
+        if let Some(token) = bearer {
+            builder = builder.header("Authorization", &format!("Bearer {token}"));
+        }
+        if let Some(accept) = &request.accept {
+            builder = builder.header("Accept", accept);
+        }
+        let prepared = match &request.body {
             Some(body) => builder
-                .header("Content-Type", "application/json")
-                .body(body.clone()),
+                .header("Content-Type", &body.content_type)
+                .body(body.text.clone()),
             None => builder.build(),
         };
         read(prepared.map_err(network)?.send().await.map_err(network)?).await
@@ -84,10 +111,16 @@ impl FetchTransport {
     }
 }
 
+/// The header a server function sets when it asks the page to navigate (`leptos_axum::redirect`).
+const SERVER_FN_REDIRECT_HEADER: &str = "serverfnredirect";
+
 async fn read(response: Response) -> Result<ApiResponse, TransportError> {
+    let headers = response.headers();
     Ok(ApiResponse {
         status: response.status(),
-        www_authenticate: response.headers().get("www-authenticate"),
+        www_authenticate: headers.get("www-authenticate"),
+        location: headers.get("location"),
+        redirect: headers.has(SERVER_FN_REDIRECT_HEADER),
         body: response.text().await.map_err(network)?,
     })
 }

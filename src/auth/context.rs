@@ -95,6 +95,12 @@ impl AuthContext {
         self.reload.update(|n| *n += 1);
     }
 
+    /// How often [`AuthContext::reload`] was called, tracked: use it as the source of a
+    /// server-function `Resource` so that it reloads with the others.
+    pub fn reloads(self) -> u64 {
+        self.reload.get()
+    }
+
     /// A resource that GETs `path` through the coordinator. It loads in the browser only and
     /// again after [`AuthContext::reload`].
     ///
@@ -207,16 +213,15 @@ mod client {
     use leptos_use_event_listener::use_event_listener;
 
     use super::AuthContext;
+    pub use crate::auth::browser::BrowserCoordinator;
     use crate::{
         api::auth::{LoginRequest, User},
         auth::{
-            browser::{BrowserRuntime, BrowserTabs, FetchTransport},
+            browser::{set_active_coordinator, BrowserRuntime, BrowserTabs, FetchTransport},
             config::AuthConfig,
             coordinator::{classify_login, Coordinator, LoginError, SignOutReason},
         },
     };
-
-    pub type BrowserCoordinator = Coordinator<FetchTransport, BrowserRuntime, BrowserTabs>;
 
     pub fn connect(config: &AuthConfig) -> BrowserCoordinator {
         let tabs = BrowserTabs::connect(config.tab_channel);
@@ -226,6 +231,8 @@ mod client {
         let coordinator = Coordinator::new(transport, BrowserRuntime, tabs.clone(), config.timing);
         let receiver = coordinator.clone();
         tabs.set_receiver(move |message| receiver.on_tab_message(message));
+        // Server functions declared with `AuthClient` find it here.
+        set_active_coordinator(coordinator.clone());
         coordinator
     }
 

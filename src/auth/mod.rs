@@ -7,6 +7,8 @@
 //! - `browser` (feature `hydrate`): fetch, timers, Web Locks and `BroadcastChannel`;
 //! - [`config`]: endpoints, login page, channel name and timings, with this app's defaults;
 //! - [`context`]: the Leptos context, hook and resource helper built on them;
+//! - [`server_fn_client`]: `#[server(client = AuthClient)]` — server functions through the
+//!   same coordinator;
 //! - [`redirect`]: safe `?next=` handling for the login page.
 //!
 //! The glue an app needs:
@@ -35,8 +37,10 @@ pub mod config;
 pub mod context;
 pub mod coordinator;
 pub mod redirect;
+pub mod server_fn_client;
 pub mod tab_sync;
 
 pub use config::{AuthConfig, AuthEndpoints};
 pub use context::{provide_auth, use_auth, AuthContext};
 pub use coordinator::{AuthError, LoginError};
+pub use server_fn_client::AuthClient;

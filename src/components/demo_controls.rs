@@ -1,6 +1,7 @@
 //! Buttons that make the failure modes happen: an expired token, a revoked session, a burst of
-//! parallel requests, latency and a failing refresh endpoint.
+//! parallel REST requests or server-function calls, latency and a failing refresh endpoint.
 
+use futures::future::{join_all, FutureExt, LocalBoxFuture};
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
@@ -10,6 +11,7 @@ use crate::{
     },
     auth::use_auth,
     components::flow_log::use_flow_log,
+    server_fns::load_items,
 };
 
 /// Requests fired by "Burst requests".
@@ -41,19 +43,33 @@ pub fn DemoControls() -> impl IntoView {
             auth.reload();
         })
     };
-    let burst = move |_| {
+    // Fires `calls` at once and reports how many succeeded and how many refresh calls they cost.
+    let burst_of = move |what: &'static str, calls: Vec<LocalBoxFuture<'static, bool>>| {
         spawn_local(async move {
-            status.set(format!("Firing {BURST_SIZE} requests…"));
+            status.set(format!("Firing {BURST_SIZE} {what}…"));
             let refreshes_before = counters.get_untracked().refreshes;
-            let requests = (0..BURST_SIZE).map(|_| auth.get_json::<Vec<Item>>(paths::ITEMS));
-            let results = futures::future::join_all(requests).await;
-            let ok = results.iter().filter(|result| result.is_ok()).count();
+            let ok = join_all(calls).await.into_iter().filter(|ok| *ok).count();
             let refreshes = counters.get_untracked().refreshes - refreshes_before;
             status.set(format!(
                 "{ok}/{BURST_SIZE} succeeded · {refreshes} refresh{}",
                 if refreshes == 1 { "" } else { "es" }
             ));
         })
+    };
+    let burst = move |_| {
+        let calls = (0..BURST_SIZE)
+            .map(|_| {
+                let call = auth.get_json::<Vec<Item>>(paths::ITEMS);
+                async move { call.await.is_ok() }.boxed_local()
+            })
+            .collect();
+        burst_of("requests", calls);
+    };
+    let burst_server_fns = move |_| {
+        let calls = (0..BURST_SIZE)
+            .map(|_| async { load_items().await.is_ok() }.boxed_local())
+            .collect();
+        burst_of("server function calls", calls);
     };
     let set_faults = move |faults: DemoFaults, done: &'static str| {
         spawn_local(async move {
@@ -91,6 +107,7 @@ pub fn DemoControls() -> impl IntoView {
             <div class="buttons">
                 <button type="button" on:click=expire>"Expire access token"</button>
                 <button type="button" on:click=burst>"Burst requests"</button>
+                <button type="button" on:click=burst_server_fns>"Burst server functions"</button>
                 <button type="button" on:click=move |_| auth.reload()>"Reload data"</button>
                 <button type="button" on:click=fail_refresh>"Fail next refresh"</button>
                 <button type="button" aria-pressed=move || slow_api.get().to_string() on:click=toggle_latency>

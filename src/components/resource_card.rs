@@ -1,17 +1,21 @@
 //! A card around one protected resource: a skeleton while it loads, the data, or a clear error.
+//!
+//! The resources are server functions loaded during the server render, so a signed-in first
+//! paint shows the data; the skeleton only appears when they load again in the browser.
 
 use leptos::prelude::*;
+use serde::{de::DeserializeOwned, Serialize};
 
-use crate::auth::AuthError;
+use crate::api::auth::{codes, ApiErrorBody};
 
 #[component]
 pub fn ResourceCard<T, V, F>(
     title: &'static str,
-    resource: LocalResource<Result<T, AuthError>>,
+    resource: Resource<Result<T, ApiErrorBody>>,
     render: F,
 ) -> impl IntoView
 where
-    T: Clone + 'static,
+    T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
     V: IntoView + 'static,
     F: Fn(T) -> V + Clone + Send + Sync + 'static,
 {
@@ -36,23 +40,23 @@ where
     }
 }
 
-/// What a failed protected request looks like to a person.
+/// What a failed protected request looks like to a person, by its stable error code.
 #[component]
-pub fn ErrorMessage(error: AuthError) -> impl IntoView {
-    let (headline, detail) = match &error {
-        AuthError::Forbidden => (
+pub fn ErrorMessage(error: ApiErrorBody) -> impl IntoView {
+    let (headline, detail) = match error.error.as_str() {
+        codes::INSUFFICIENT_SCOPE => (
             "Forbidden",
             "Your account does not have access to this.".to_owned(),
         ),
-        AuthError::Unauthorized | AuthError::SessionExpired => (
+        codes::UNAUTHENTICATED | codes::INVALID_TOKEN | codes::INVALID_GRANT => (
             "Signed out",
             "Your session has ended. Sign in again.".to_owned(),
         ),
-        AuthError::Transient(_) => (
+        codes::TEMPORARILY_UNAVAILABLE => (
             "Offline",
             "The server cannot be reached; retrying.".to_owned(),
         ),
-        other => ("Error", other.to_string()),
+        _ => ("Error", error.message),
     };
     view! {
         <div class="error" role="alert">

@@ -1,13 +1,14 @@
-//! `/admin`: loads the admin stats through the auth context. The API decides: for a user
-//! without the role its 403 shows as "Forbidden" — never as a sign-out.
+//! `/admin`: the admin stats, a server function that needs the `admin` role. The server decides:
+//! for a user without the role its 403 shows as "Forbidden" — never as a sign-out or a refresh.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::resources::{paths, AdminStats},
+    api::resources::AdminStats,
     auth::use_auth,
     components::{require_auth::RequireAuth, resource_card::ResourceCard},
+    server_fns::load_admin_stats,
 };
 
 #[component]
@@ -22,7 +23,8 @@ pub fn AdminPage() -> impl IntoView {
 
 #[component]
 fn Admin() -> impl IntoView {
-    let stats = use_auth().resource::<AdminStats>(paths::ADMIN_STATS);
+    let auth = use_auth();
+    let stats = Resource::new(move || auth.reloads(), |_| load_admin_stats());
     view! {
         <h1>"Admin"</h1>
         <ResourceCard title="Server statistics" resource=stats render=stats_view/>

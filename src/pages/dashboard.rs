@@ -1,4 +1,5 @@
-//! `/`: four protected resources loading in parallel, the demo controls and the inspector.
+//! `/`: four protected resources (server functions, already in the server's HTML for a signed-in
+//! user), the demo controls and the inspector.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -6,13 +7,14 @@ use leptos_meta::Title;
 use crate::{
     api::{
         auth::User,
-        resources::{paths, Item, Notification, Usage},
+        resources::{Item, Notification, Usage},
     },
     auth::use_auth,
     components::{
         demo_controls::DemoControls, inspector::Inspector, require_auth::RequireAuth,
         resource_card::ResourceCard,
     },
+    server_fns::{load_items, load_notifications, load_profile, load_usage},
 };
 
 #[component]
@@ -34,15 +36,20 @@ fn Dashboard() -> impl IntoView {
             .map(|user| user.username)
             .unwrap_or_default()
     };
-    let profile = auth.resource::<User>(paths::ME);
-    let items = auth.resource::<Vec<Item>>(paths::ITEMS);
-    let notifications = auth.resource::<Vec<Notification>>(paths::NOTIFICATIONS);
-    let usage = auth.resource::<Usage>(paths::USAGE);
+    // Loaded during the server render and serialized into the page: hydration reuses them, and
+    // only "Reload data" (or a new navigation) calls the server functions from the browser.
+    let reloads = move || auth.reloads();
+    let profile = Resource::new(reloads, |_| load_profile());
+    let items = Resource::new(reloads, |_| load_items());
+    let notifications = Resource::new(reloads, |_| load_notifications());
+    let usage = Resource::new(reloads, |_| load_usage());
     view! {
         <h1>"Hello, " {name}</h1>
         <p class="lead">
-            "Every card below loads through one auth context. Expire the token, fire a burst, and "
-            "watch the inspector: many 401s, one refresh, every request retried once."
+            "Every card below is a server function: in the first paint it ran on the server for "
+            "your session; from the browser it goes through the auth context like any REST call. "
+            "Expire the token, fire a burst, and watch the inspector: many 401s, one refresh, "
+            "every request retried once."
         </p>
         <div class="grid">
             <ResourceCard title="Profile" resource=profile render=profile_view/>

@@ -51,7 +51,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::InvalidCredentials | Self::MissingToken | Self::InvalidToken => {
                 StatusCode::UNAUTHORIZED
@@ -69,7 +69,7 @@ impl ApiError {
         }
     }
 
-    fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             Self::InvalidCredentials => codes::INVALID_CREDENTIALS,
             Self::InvalidGrant => codes::INVALID_GRANT,
@@ -90,7 +90,7 @@ impl ApiError {
     }
 
     /// The RFC 6750 challenge for the errors a protected resource can answer.
-    fn challenge(&self) -> Option<String> {
+    pub(crate) fn challenge(&self) -> Option<String> {
         let error = match self {
             Self::MissingToken => return Some(format!("Bearer realm=\"{REALM}\"")),
             Self::InvalidToken => codes::INVALID_TOKEN,

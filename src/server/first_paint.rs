@@ -9,12 +9,12 @@ use axum::{
 };
 use tower_sessions::Session;
 
-use super::{handlers::auth::current_user, state::AppState};
-use crate::api::auth::User;
+use super::{extract::Authenticated, handlers::auth::current_caller, state::AppState};
 
-/// Put in the request's extensions for page renders; read by the auth context during SSR.
+/// Put in the request's extensions for page renders: read by the app for the first paint, and by
+/// server functions called during the render (`server::caller`).
 #[derive(Clone, Debug)]
-pub struct SignedInUser(pub Option<User>);
+pub struct SignedInUser(pub Option<Authenticated>);
 
 /// Loads the session for page requests only (the API authenticates by token, static files need
 /// nothing, and neither should pay for a session lookup), and keeps pages out of shared caches.
@@ -28,8 +28,8 @@ pub async fn load_signed_in_user(
     if path.starts_with("/api/") || path.starts_with("/pkg/") {
         return next.run(request).await;
     }
-    let user = current_user(&state, &session).await;
-    request.extensions_mut().insert(SignedInUser(user));
+    let caller = current_caller(&state, &session).await;
+    request.extensions_mut().insert(SignedInUser(caller));
     let mut response = next.run(request).await;
     // Pages may show who is signed in: no shared cache may keep them.
     response

@@ -1,6 +1,7 @@
 //! The server half (feature `ssr`): the mock identity provider, the protected API and the
 //! Leptos renderer, assembled by [`router`].
 
+pub mod caller;
 pub mod clock;
 pub mod config;
 pub mod cookies;

@@ -7,7 +7,7 @@ use crate::api::auth::{codes, ApiErrorBody, TokenResponse};
 
 /// How a response is handled.
 pub(super) enum Verdict {
-    Success(ApiResponse),
+    Success,
     TokenRejected,
     Fail(AuthError),
 }
@@ -21,9 +21,9 @@ pub(super) enum Verdict {
 /// * 401 with another code (`invalid_request`): an ordinary [`AuthError::Http`].
 /// * 403 with `insufficient_scope` (in the challenge or the body): [`AuthError::Forbidden`],
 ///   never a refresh — a new token carries the same roles.
-pub(super) fn classify_response(response: ApiResponse) -> Verdict {
+pub(super) fn classify_response(response: &ApiResponse) -> Verdict {
     if response.is_success() {
-        return Verdict::Success(response);
+        return Verdict::Success;
     }
     let challenge = response
         .www_authenticate
@@ -100,29 +100,30 @@ mod tests {
             status,
             www_authenticate,
             body: body.into(),
+            ..ApiResponse::default()
         }
     }
 
     #[test]
     fn other_statuses_become_http_or_transient_errors() {
         let challenge = Some(r#"Bearer error="invalid_request""#.to_string());
-        let bad_request = classify_response(response(401, challenge, ""));
+        let bad_request = classify_response(&response(401, challenge, ""));
         assert!(matches!(
             bad_request,
             Verdict::Fail(AuthError::Http { status: 401, code: Some(ref c), .. }) if c == "invalid_request"
         ));
         let body = r#"{"error":"not_found","message":"No such item"}"#;
-        let not_found = classify_response(response(404, None, body));
+        let not_found = classify_response(&response(404, None, body));
         let expected = AuthError::Http {
             status: 404,
             code: Some("not_found".into()),
             message: Some("No such item".into()),
         };
         assert!(matches!(not_found, Verdict::Fail(ref e) if *e == expected));
-        let garbled = classify_response(response(502, None, "<html>"));
+        let garbled = classify_response(&response(502, None, "<html>"));
         assert!(matches!(garbled, Verdict::Fail(AuthError::Transient(_))));
         let scope_in_body = r#"{"error":"insufficient_scope","message":"admins only"}"#;
-        let forbidden = classify_response(response(403, None, scope_in_body));
+        let forbidden = classify_response(&response(403, None, scope_in_body));
         assert!(matches!(forbidden, Verdict::Fail(AuthError::Forbidden)));
     }
 

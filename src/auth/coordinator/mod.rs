@@ -44,13 +44,13 @@ mod tabs;
 mod timers;
 
 pub use answers::classify_login;
-use answers::Verdict;
 pub use config::CoordinatorConfig;
 use errors::RefreshError;
 pub use errors::{AuthError, LoginError};
 pub use events::{AuthEvent, AuthSnapshot, RefreshFailureKind, RefreshReason, SignOutReason};
 use events::{Listener, SessionHook};
-pub use ports::{ApiRequest, ApiResponse, Method, Runtime, Transport, TransportError};
+pub use ports::{ApiRequest, ApiResponse, Body, Method, Runtime, Transport, TransportError};
+use sending::Answer;
 use state::{SignInState, State};
 use tabs::Announce;
 
@@ -119,24 +119,19 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     /// Sends a protected request with the current token. On a 401 for that token it waits for the
     /// single shared refresh and retries once; a second 401 is final. Returns 2xx responses only.
     pub async fn execute(&self, request: ApiRequest) -> Result<ApiResponse, AuthError> {
-        let request_id = self.next_request_id();
-        let first = self.credentials_to_send(request_id).await?;
-        match self.send(request_id, &request, &first, false).await? {
-            Verdict::Success(response) => return Ok(response),
-            Verdict::Fail(error) => return Err(error),
-            Verdict::TokenRejected => {}
+        match self.send_at_most_twice(&request).await? {
+            Answer::Success(response) => Ok(response),
+            Answer::Refused(_, error) => Err(error),
         }
-        let (second, with_refresh) = self
-            .credentials_after_401(request_id, first.version)
-            .await?;
-        self.emit(AuthEvent::Retried {
-            request_id,
-            with_refresh,
-        });
-        match self.send(request_id, &request, &second, true).await? {
-            Verdict::Success(response) => Ok(response),
-            Verdict::Fail(error) => Err(error),
-            Verdict::TokenRejected => Err(AuthError::Unauthorized),
+    }
+
+    /// [`Coordinator::execute`] for callers that read error bodies themselves (server functions
+    /// decode their own error type): a final non-2xx answer — a 403, a second 401, a 500 — is
+    /// handed back as the response. Single flight and retry-once are the same; `Err` means there
+    /// is no answer to give: the session is over, or the network failed or timed out.
+    pub async fn execute_raw(&self, request: ApiRequest) -> Result<ApiResponse, AuthError> {
+        match self.send_at_most_twice(&request).await? {
+            Answer::Success(response) | Answer::Refused(response, _) => Ok(response),
         }
     }
 

@@ -7,11 +7,14 @@ use serde::Serialize;
 
 use super::AuthError;
 
-/// The HTTP methods the API uses.
+/// The HTTP methods a protected call may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
     Get,
     Post,
+    Put,
+    Patch,
+    Delete,
 }
 
 impl Method {
@@ -20,17 +23,30 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
         }
     }
 }
 
-/// A protected API call, described as data so the coordinator can send it a second time.
+/// A protected API call, described as data so the coordinator can send it a second time (a
+/// browser `Request` cannot be sent twice).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiRequest {
     pub method: Method,
+    /// Path and query.
     pub path: String,
-    /// Already-serialised JSON, so a retry sends exactly the same bytes.
-    pub json_body: Option<String>,
+    pub body: Option<Body>,
+    /// The `Accept` header, when the call needs one (server functions say which encoding).
+    pub accept: Option<String>,
+}
+
+/// A request body, already encoded, so a retry sends exactly the same bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Body {
+    pub content_type: String,
+    pub text: String,
 }
 
 impl ApiRequest {
@@ -39,7 +55,8 @@ impl ApiRequest {
         Self {
             method: Method::Get,
             path: path.into(),
-            json_body: None,
+            body: None,
+            accept: None,
         }
     }
 
@@ -49,17 +66,25 @@ impl ApiRequest {
         Ok(Self {
             method: Method::Post,
             path: path.into(),
-            json_body: Some(json),
+            body: Some(Body {
+                content_type: "application/json".to_owned(),
+                text: json,
+            }),
+            accept: None,
         })
     }
 }
 
-/// What the transport hands back: just the parts the coordinator decides on.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What the transport hands back: just the parts the coordinator and its callers decide on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ApiResponse {
     pub status: u16,
     /// The `WWW-Authenticate` header: on a 401/403 it says *why* (RFC 6750), the status alone does not.
     pub www_authenticate: Option<String>,
+    /// The `Location` header.
+    pub location: Option<String>,
+    /// Whether a server function asked the page to navigate (its redirect header).
+    pub redirect: bool,
     pub body: String,
 }
 

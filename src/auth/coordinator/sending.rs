@@ -15,6 +15,13 @@ use super::{
 use crate::auth::tab_sync::TabSync;
 
 /// The next step towards a token to send.
+/// The final answer to a protected request, after at most one retry.
+pub(super) enum Answer {
+    Success(ApiResponse),
+    /// A non-2xx answer, with what it means for the caller.
+    Refused(ApiResponse, AuthError),
+}
+
 pub(super) enum Plan {
     Send(Credentials),
     /// Wait for the refresh in flight (it already has a reason), then take the token it brought.
@@ -91,14 +98,43 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         Ok((credentials, true))
     }
 
+    /// Sends `request` with the current token; on a 401 for that token, waits for the single
+    /// shared refresh and sends it once more. The answer is final: a second 401 included.
+    pub(super) async fn send_at_most_twice(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<Answer, AuthError> {
+        let request_id = self.next_request_id();
+        let first = self.credentials_to_send(request_id).await?;
+        let (verdict, response) = self.send(request_id, request, &first, false).await?;
+        match verdict {
+            Verdict::Success => return Ok(Answer::Success(response)),
+            Verdict::Fail(error) => return Ok(Answer::Refused(response, error)),
+            Verdict::TokenRejected => {}
+        }
+        let (second, with_refresh) = self
+            .credentials_after_401(request_id, first.version)
+            .await?;
+        self.emit(AuthEvent::Retried {
+            request_id,
+            with_refresh,
+        });
+        let (verdict, response) = self.send(request_id, request, &second, true).await?;
+        Ok(match verdict {
+            Verdict::Success => Answer::Success(response),
+            Verdict::Fail(error) => Answer::Refused(response, error),
+            Verdict::TokenRejected => Answer::Refused(response, AuthError::Unauthorized),
+        })
+    }
+
     /// One transport call, with a timeout and events, classified.
-    pub(super) async fn send(
+    async fn send(
         &self,
         request_id: u64,
         request: &ApiRequest,
         credentials: &Credentials,
         retry: bool,
-    ) -> Result<Verdict, AuthError> {
+    ) -> Result<(Verdict, ApiResponse), AuthError> {
         self.emit(AuthEvent::RequestSent {
             request_id,
             path: request.path.clone(),
@@ -118,14 +154,14 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
                     request_id,
                     status: response.status,
                 });
-                let verdict = classify_response(response);
+                let verdict = classify_response(&response);
                 if matches!(verdict, Verdict::TokenRejected) {
                     self.emit(AuthEvent::Unauthorized {
                         request_id,
                         token_version: credentials.version,
                     });
                 }
-                Ok(verdict)
+                Ok((verdict, response))
             }
             Err(error) => {
                 self.emit(AuthEvent::RequestFailed {

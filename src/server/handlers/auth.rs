@@ -14,7 +14,7 @@ use crate::{
     server::{
         cookies::{clear_refresh_cookie, read_refresh_cookie, set_refresh_cookie},
         error::ApiError,
-        extract::ApiJson,
+        extract::{ApiJson, Authenticated},
         families::{Grant, RefreshRefusal},
         state::AppState,
     },
@@ -125,13 +125,17 @@ pub async fn logout(
     Ok(response)
 }
 
-/// The signed-in user of this browser, if their session is still alive. Used by the first paint.
-pub async fn current_user(state: &AppState, session: &Session) -> Option<User> {
+/// The signed-in user of this browser and their session, if it is still alive. Used by the first
+/// paint and by server functions called during the render.
+pub async fn current_caller(state: &AppState, session: &Session) -> Option<Authenticated> {
     let browser = browser_session(session).await?;
     state
         .families
         .is_active(&browser.session_id)
-        .then_some(browser.user)
+        .then_some(Authenticated {
+            user: browser.user,
+            session_id: browser.session_id,
+        })
 }
 
 /// The JSON answer to login and refresh, with the refresh cookie and `no-store`.

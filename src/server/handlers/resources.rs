@@ -17,14 +17,12 @@ use crate::{
 
 /// `GET /api/me`.
 pub async fn me(State(state): State<AppState>, auth: Authenticated) -> Json<User> {
-    state.data.count_request(&auth.user.id);
-    Json(auth.user)
+    Json(profile(&state, auth))
 }
 
 /// `GET /api/items`.
 pub async fn list_items(State(state): State<AppState>, auth: Authenticated) -> Json<Vec<Item>> {
-    state.data.count_request(&auth.user.id);
-    Json(state.data.items(&auth.user.id))
+    Json(items(&state, &auth))
 }
 
 /// `POST /api/items`: 201 with the new item; 422 for an empty or over-long title, or when the
@@ -58,17 +56,12 @@ pub async fn notifications(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Json<Vec<Notification>> {
-    state.data.count_request(&auth.user.id);
-    Json(state.data.notifications(&auth.user.username))
+    Json(notifications_of(&state, &auth))
 }
 
 /// `GET /api/usage`.
 pub async fn usage(State(state): State<AppState>, auth: Authenticated) -> Json<Usage> {
-    Json(Usage {
-        requests_today: state.data.count_request(&auth.user.id),
-        quota: DAILY_QUOTA,
-        refreshes_this_session: state.families.refresh_count(&auth.session_id),
-    })
+    Json(usage_of(&state, &auth))
 }
 
 /// `GET /api/admin/stats`: `admin` role only (403 `insufficient_scope` otherwise).
@@ -77,12 +70,43 @@ pub async fn admin_stats(
     auth: Authenticated,
 ) -> Result<Json<AdminStats>, ApiError> {
     auth.require_role("admin")?;
+    Ok(Json(stats(&state)))
+}
+
+// The data itself, shared by the REST handlers above and the server functions in
+// `crate::server_fns`: the two paths answer the same thing.
+
+pub fn profile(state: &AppState, auth: Authenticated) -> User {
+    state.data.count_request(&auth.user.id);
+    auth.user
+}
+
+pub fn items(state: &AppState, auth: &Authenticated) -> Vec<Item> {
+    state.data.count_request(&auth.user.id);
+    state.data.items(&auth.user.id)
+}
+
+pub fn notifications_of(state: &AppState, auth: &Authenticated) -> Vec<Notification> {
+    state.data.count_request(&auth.user.id);
+    state.data.notifications(&auth.user.username)
+}
+
+pub fn usage_of(state: &AppState, auth: &Authenticated) -> Usage {
+    Usage {
+        requests_today: state.data.count_request(&auth.user.id),
+        quota: DAILY_QUOTA,
+        refreshes_this_session: state.families.refresh_count(&auth.session_id),
+    }
+}
+
+/// For callers that checked the `admin` role.
+pub fn stats(state: &AppState) -> AdminStats {
     use std::sync::atomic::Ordering::Relaxed;
-    Ok(Json(AdminStats {
+    AdminStats {
         active_sessions: state.families.active_count(),
         refreshes: state.families.stats.refreshes.load(Relaxed),
         reuse_detected: state.families.stats.reuse_detected.load(Relaxed),
         failed_logins: state.throttle.total_failures(),
         peak_password_checks: state.users.peak_concurrent_checks(),
-    }))
+    }
 }

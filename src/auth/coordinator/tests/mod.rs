@@ -9,6 +9,7 @@ mod proactive;
 mod refresh_failures;
 mod restore;
 mod sending;
+mod server_functions;
 mod session_changes;
 mod single_flight;
 mod tabs;

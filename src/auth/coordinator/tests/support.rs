@@ -209,6 +209,7 @@ pub(super) fn response(status: u16, www_authenticate: Option<String>, body: &str
         status,
         www_authenticate,
         body: body.into(),
+        ..ApiResponse::default()
     }
 }
 

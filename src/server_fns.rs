@@ -1,0 +1,67 @@
+//! The dashboard's and the admin page's data as Leptos server functions, declared with the auth
+//! client: in the browser every call goes through the coordinator (Bearer token, one refresh,
+//! retry once); during the server render they run in-process for the page's session, so the
+//! first paint already holds the data. Errors are the API's `{"error", "message"}` envelope.
+
+use leptos::prelude::*;
+
+use crate::{
+    api::{
+        auth::{ApiErrorBody, User},
+        resources::{AdminStats, Item, Notification, Usage},
+    },
+    auth::AuthClient,
+};
+
+/// The URL prefix of these server functions: under `/api/`, so they get the API's treatment
+/// (no page session is loaded for them, JSON 404s around them).
+pub const PREFIX: &str = "/api/fn";
+
+#[server(prefix = "/api/fn", endpoint = "profile", client = AuthClient)]
+pub async fn load_profile() -> Result<User, ApiErrorBody> {
+    let (state, caller) = caller().await?;
+    Ok(crate::server::handlers::resources::profile(&state, caller))
+}
+
+#[server(prefix = "/api/fn", endpoint = "items", client = AuthClient)]
+pub async fn load_items() -> Result<Vec<Item>, ApiErrorBody> {
+    let (state, caller) = caller().await?;
+    Ok(crate::server::handlers::resources::items(&state, &caller))
+}
+
+#[server(prefix = "/api/fn", endpoint = "notifications", client = AuthClient)]
+pub async fn load_notifications() -> Result<Vec<Notification>, ApiErrorBody> {
+    let (state, caller) = caller().await?;
+    Ok(crate::server::handlers::resources::notifications_of(
+        &state, &caller,
+    ))
+}
+
+#[server(prefix = "/api/fn", endpoint = "usage", client = AuthClient)]
+pub async fn load_usage() -> Result<Usage, ApiErrorBody> {
+    let (state, caller) = caller().await?;
+    Ok(crate::server::handlers::resources::usage_of(
+        &state, &caller,
+    ))
+}
+
+/// `admin` role only: 403 `insufficient_scope` for anyone else, and never a refresh.
+#[server(prefix = "/api/fn", endpoint = "admin_stats", client = AuthClient)]
+pub async fn load_admin_stats() -> Result<AdminStats, ApiErrorBody> {
+    crate::server::caller::caller_with_role("admin").await?;
+    let state = expect_context::<crate::server::AppState>();
+    Ok(crate::server::handlers::resources::stats(&state))
+}
+
+/// The app state and whoever is calling (see `server::caller`).
+#[cfg(feature = "ssr")]
+async fn caller() -> Result<
+    (
+        crate::server::AppState,
+        crate::server::extract::Authenticated,
+    ),
+    ApiErrorBody,
+> {
+    let caller = crate::server::caller::caller().await?;
+    Ok((expect_context::<crate::server::AppState>(), caller))
+}
