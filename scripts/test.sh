@@ -11,8 +11,8 @@ ensure_playwright
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "clippy (ssr, native)"
-cargo clippy --features ssr --all-targets -- -D warnings
+step "clippy (ssr + native client, all targets)"
+cargo clippy --features ssr,native --all-targets -- -D warnings
 step "clippy (hydrate, wasm32)"
 cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
@@ -24,6 +24,9 @@ cargo test --lib --features hydrate
 step "release build"
 cargo leptos build --release
 scripts/budget.sh
+
+step "soak (10 s): native coordinators against the release server, one-second tokens"
+scripts/soak.sh 50 10
 
 step "end-to-end tests in headless Chromium"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

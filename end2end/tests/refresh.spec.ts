@@ -36,12 +36,12 @@ test("a revoked session ends on the login page with no request loop", async ({ p
   expect(requests.total()).toBe(settled);
 });
 
-test("a 403 shows Forbidden and triggers no refresh", async ({ page }) => {
+test("a 403 from a server function shows Forbidden and triggers no refresh", async ({ page }) => {
   await signIn(page, ALICE);
   const requests = countRequests(page);
   await page.getByRole("link", { name: "Admin" }).click();
   await expect(page.getByRole("region", { name: "Server statistics" }).getByRole("alert")).toContainText("Forbidden");
-  expect(requests.count("GET /api/admin/stats")).toBe(1);
+  expect(requests.count("POST /api/fn/admin_stats")).toBe(1);
   expect(requests.refreshes()).toBe(0);
   await expect(page.getByTestId("signed-in-user")).toHaveText("alice");
 });

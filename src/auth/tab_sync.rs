@@ -149,9 +149,9 @@ impl TokenArrivals {
 }
 
 /// An in-process stand-in for Web Locks + `BroadcastChannel`, linking several coordinators in one
-/// test as if they were tabs of one browser.
-#[cfg(test)]
-pub(crate) mod memory {
+/// test (or one native process) as if they were tabs of one browser.
+#[cfg(any(test, feature = "native"))]
+pub mod memory {
     use std::cell::RefCell;
     use std::future::Future;
     use std::rc::Rc;
@@ -165,7 +165,7 @@ pub(crate) mod memory {
 
     /// The "browser": one lock and one channel shared by every tab created from it.
     #[derive(Clone, Default)]
-    pub(crate) struct MemoryBrowser {
+    pub struct MemoryBrowser {
         lock: Rc<Mutex<()>>,
         handlers: Rc<RefCell<Vec<(usize, Handler)>>>,
         tabs_opened: Rc<RefCell<usize>>,
@@ -173,7 +173,7 @@ pub(crate) mod memory {
 
     impl MemoryBrowser {
         /// A new tab's end of the channel. Connect its receiver with [`MemoryTab::on_message`].
-        pub(crate) fn open_tab(&self) -> MemoryTab {
+        pub fn open_tab(&self) -> MemoryTab {
             let mut opened = self.tabs_opened.borrow_mut();
             *opened += 1;
             MemoryTab {
@@ -185,14 +185,14 @@ pub(crate) mod memory {
 
     /// One tab's end of the [`MemoryBrowser`]. Clones are the same tab.
     #[derive(Clone)]
-    pub(crate) struct MemoryTab {
+    pub struct MemoryTab {
         browser: MemoryBrowser,
         id: usize,
     }
 
     impl MemoryTab {
         /// Registers the receiver (in the app: the coordinator's `on_tab_message`).
-        pub(crate) fn on_message(&self, handler: impl Fn(TabMessage) + 'static) {
+        pub fn on_message(&self, handler: impl Fn(TabMessage) + 'static) {
             self.browser
                 .handlers
                 .borrow_mut()

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The soak: CLIENTS real coordinators (native, one cookie jar each) sign in and keep making
+# parallel requests for SECONDS against the release server binary with one-second access tokens.
+# Prints requests, refresh calls, failed requests, spurious sign-outs and the server's memory at
+# start and end; fails on any failed request or spurious sign-out.
+#
+#   scripts/soak.sh [CLIENTS=50] [SECONDS=60]
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+clients=${1:-50}
+seconds=${2:-60}
+
+step "building the server and the soak client (release)"
+cargo build --release --quiet --no-default-features --features ssr --bin tokenflight
+cargo build --release --quiet --features native --example soak
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export_site_env
+log="$ROOT/target/soak-server.log"
+# One-second tokens: every client refreshes about once a second. Every client signs in as alice,
+# so the per-user session cap must allow them all.
+ACCESS_TOKEN_TTL_SECS=1 MAX_SESSIONS_PER_USER=1000 STORE_URL=memory:// RUST_LOG=warn \
+  LEPTOS_SITE_ADDR="127.0.0.1:$port" target/release/tokenflight >"$log" 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; true' EXIT
+for _ in $(seq 1 100); do
+  curl -fs -o /dev/null "http://127.0.0.1:$port/login" && break
+  kill -0 "$server" 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.1
+done
+rss() { awk '/^VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$server/status"; }
+
+step "soak: $clients clients × $seconds s against http://127.0.0.1:$port"
+start_rss=$(rss)
+status=0
+target/release/examples/soak "http://127.0.0.1:$port" "$clients" "$seconds" 4 || status=$?
+echo "server memory        $start_rss at start, $(rss) at end"
+exit "$status"
