@@ -29,6 +29,9 @@ pub struct Config {
     pub login_lockout: Duration,
     /// `LOGIN_HASH_CONCURRENCY`, default 2: password hashes computed at once (each takes ~19 MiB).
     pub login_hash_concurrency: usize,
+    /// `LOGIN_QUEUE_TIMEOUT_MS`, default 2000: how long a sign-in waits for a free hashing slot
+    /// before it is answered 503 `temporarily_unavailable` with `Retry-After` (`0`: no waiting).
+    pub login_queue_timeout: Duration,
     /// `COOKIE_SECURE`, `auto` (default), `always` or `never`: the `Secure` flag on cookies.
     pub cookie_secure: CookieSecure,
 }
@@ -99,6 +102,8 @@ impl Config {
             login_max_failures: parse_number(&lookup, "LOGIN_MAX_FAILURES", 5, 1)? as u32,
             login_lockout: secs("LOGIN_LOCKOUT_SECS", 60, 1)?,
             login_hash_concurrency: parse_number(&lookup, "LOGIN_HASH_CONCURRENCY", 2, 1)? as usize,
+            login_queue_timeout: parse_number(&lookup, "LOGIN_QUEUE_TIMEOUT_MS", 2000, 0)
+                .map(Duration::from_millis)?,
             cookie_secure: parse_cookie_secure(&lookup)?,
         };
         if config.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
@@ -141,6 +146,7 @@ impl fmt::Debug for Config {
             .field("login_max_failures", &self.login_max_failures)
             .field("login_lockout", &self.login_lockout)
             .field("login_hash_concurrency", &self.login_hash_concurrency)
+            .field("login_queue_timeout", &self.login_queue_timeout)
             .field("cookie_secure", &self.cookie_secure)
             .finish()
     }
@@ -254,6 +260,7 @@ mod tests {
         assert_eq!(config.login_max_failures, 5);
         assert_eq!(config.login_lockout, Duration::from_secs(60));
         assert_eq!(config.login_hash_concurrency, 2);
+        assert_eq!(config.login_queue_timeout, Duration::from_millis(2000));
         assert_eq!(config.cookie_secure, CookieSecure::Auto);
     }
 

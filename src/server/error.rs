@@ -120,8 +120,15 @@ impl IntoResponse for ApiError {
         {
             headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
-        if let Self::TooManyAttempts { retry_after_secs } = self {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        match self {
+            Self::TooManyAttempts { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            // Busy hashing slots or a store hiccup: both pass within moments.
+            Self::Unavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            }
+            _ => {}
         }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response

@@ -131,6 +131,29 @@ pub fn bearer_request(
     .unwrap()
 }
 
+/// `POST /api/auth/login` as the app's own page sends it, without cookies.
+pub fn login_request(username: &str, password: &str) -> Request<Body> {
+    let body = serde_json::json!({ "username": username, "password": password });
+    let mut request = bearer_request(Method::POST, "/api/auth/login", None, Some(body));
+    request
+        .headers_mut()
+        .insert("sec-fetch-site", "same-origin".parse().unwrap());
+    request
+}
+
+/// Waits (in real time, at most 10 s) until `condition` holds: for work on blocking threads,
+/// which no injected clock can move.
+pub async fn wait_until(condition: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met in 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 /// A cookie jar in front of the app, sending same-origin headers like a real browser would.
 #[derive(Clone)]
 pub struct Browser<'a> {

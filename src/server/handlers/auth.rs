@@ -52,7 +52,15 @@ pub async fn sign_in(
         .throttle
         .begin_attempt(&account)
         .map_err(|retry_after_secs| ApiError::TooManyAttempts { retry_after_secs })?;
-    let Some(user) = state.users.verify(&account, password).await else {
+    let checked = state
+        .users
+        .verify(&account, password, state.config.login_queue_timeout)
+        .await;
+    let Ok(checked) = checked else {
+        tracing::warn!("sign-in refused: every password-hashing slot stayed busy");
+        return Err(ApiError::Unavailable);
+    };
+    let Some(user) = checked else {
         state.throttle.record_failure();
         // Debug-formatted: an attacker-chosen name cannot forge log lines.
         tracing::info!(?account, "sign-in failed");
