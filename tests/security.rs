@@ -3,5 +3,7 @@
 
 mod common;
 
+#[path = "security/brute_force.rs"]
+mod brute_force;
 #[path = "security/disconnect_floods.rs"]
 mod disconnect_floods;

@@ -3,7 +3,7 @@
 //! Read once at start-up: a bad value stops the process with a message naming the variable,
 //! instead of surfacing as odd behaviour hours later. `LEPTOS_*` variables are read by Leptos.
 
-use std::{env, fmt, time::Duration};
+use std::{env, fmt, num::NonZeroU32, time::Duration};
 
 /// Validated server configuration. `Debug` redacts the secret.
 #[derive(Clone)]
@@ -32,6 +32,13 @@ pub struct Config {
     /// `LOGIN_QUEUE_TIMEOUT_MS`, default 2000: how long a sign-in waits for a free hashing slot
     /// before it is answered 503 `temporarily_unavailable` with `Retry-After` (`0`: no waiting).
     pub login_queue_timeout: Duration,
+    /// `LOGIN_PER_CLIENT_PER_MINUTE`, default 60: sign-in attempts one client address may make a
+    /// minute, whatever the usernames. Generous enough for an office behind one address.
+    pub login_per_client_per_minute: NonZeroU32,
+    /// `TRUST_FORWARDED_FOR`, `off` (default) or `on`: take the client address from the last
+    /// `X-Forwarded-For` entry. Only behind a proxy that appends it; otherwise clients could
+    /// pick their own address and escape the per-client limit.
+    pub trust_forwarded_for: bool,
     /// `COOKIE_SECURE`, `auto` (default), `always` or `never`: the `Secure` flag on cookies.
     pub cookie_secure: CookieSecure,
 }
@@ -104,6 +111,12 @@ impl Config {
             login_hash_concurrency: parse_number(&lookup, "LOGIN_HASH_CONCURRENCY", 2, 1)? as usize,
             login_queue_timeout: parse_number(&lookup, "LOGIN_QUEUE_TIMEOUT_MS", 2000, 0)
                 .map(Duration::from_millis)?,
+            login_per_client_per_minute: NonZeroU32::new(
+                parse_number(&lookup, "LOGIN_PER_CLIENT_PER_MINUTE", 60, 1)?.min(u32::MAX.into())
+                    as u32,
+            )
+            .unwrap_or(NonZeroU32::MIN),
+            trust_forwarded_for: parse_switch(&lookup, "TRUST_FORWARDED_FOR", false)?,
             cookie_secure: parse_cookie_secure(&lookup)?,
         };
         if config.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
@@ -147,6 +160,11 @@ impl fmt::Debug for Config {
             .field("login_lockout", &self.login_lockout)
             .field("login_hash_concurrency", &self.login_hash_concurrency)
             .field("login_queue_timeout", &self.login_queue_timeout)
+            .field(
+                "login_per_client_per_minute",
+                &self.login_per_client_per_minute,
+            )
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("cookie_secure", &self.cookie_secure)
             .finish()
     }
@@ -261,6 +279,8 @@ mod tests {
         assert_eq!(config.login_lockout, Duration::from_secs(60));
         assert_eq!(config.login_hash_concurrency, 2);
         assert_eq!(config.login_queue_timeout, Duration::from_millis(2000));
+        assert_eq!(config.login_per_client_per_minute.get(), 60);
+        assert!(!config.trust_forwarded_for);
         assert_eq!(config.cookie_secure, CookieSecure::Auto);
     }
 

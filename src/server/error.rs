@@ -39,6 +39,9 @@ pub enum ApiError {
     InvalidJson,
     #[error("{0}")]
     Validation(String),
+    /// A field the server refuses to even look at (400, unlike a body of the wrong shape).
+    #[error("{0}")]
+    BadField(&'static str),
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -56,7 +59,7 @@ impl ApiError {
             Self::InvalidCredentials | Self::MissingToken | Self::InvalidToken => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::InvalidGrant | Self::InvalidJson => StatusCode::BAD_REQUEST,
+            Self::InvalidGrant | Self::InvalidJson | Self::BadField(_) => StatusCode::BAD_REQUEST,
             Self::InsufficientScope(_) | Self::CrossSite => StatusCode::FORBIDDEN,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -81,7 +84,7 @@ impl ApiError {
             Self::UnsupportedMediaType => codes::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => codes::PAYLOAD_TOO_LARGE,
             Self::InvalidJson => codes::INVALID_JSON,
-            Self::Validation(_) => codes::VALIDATION_FAILED,
+            Self::Validation(_) | Self::BadField(_) => codes::VALIDATION_FAILED,
             Self::NotFound => codes::NOT_FOUND,
             Self::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
             Self::Unavailable => codes::TEMPORARILY_UNAVAILABLE,

@@ -1,6 +1,7 @@
 //! The server half (feature `ssr`): the mock identity provider, the protected API and the
 //! Leptos renderer, assembled by [`router`].
 
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod cookies;
@@ -89,6 +90,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(guard::limit_form_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            client::limit_sign_ins,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             guard::secure_cookies,
         ))
         .layer(CompressionLayer::new())
@@ -149,6 +154,7 @@ pub async fn sweep_expired(state: &AppState) {
         }
     }
     state.throttle.sweep();
+    state.client_limiter.sweep();
 }
 
 fn cookie_duration(duration: Duration) -> tower_sessions::cookie::time::Duration {

@@ -10,6 +10,7 @@ use sha2::Sha256;
 use tower_sessions::MemoryStore;
 
 use super::{
+    client::ClientLimiter,
     clock::{Clock, SystemClock},
     config::Config,
     data::DemoData,
@@ -27,6 +28,7 @@ pub struct AppState {
     pub families: Arc<FamilyRegistry>,
     pub users: Arc<UserStore>,
     pub throttle: Arc<LoginThrottle>,
+    pub client_limiter: Arc<ClientLimiter>,
     pub data: Arc<DemoData>,
     /// tower-sessions' store for the browser session (who is signed in, for the first paint).
     pub session_store: MemoryStore,
@@ -72,6 +74,10 @@ impl AppState {
             throttle: Arc::new(LoginThrottle::new(
                 config.login_max_failures,
                 config.login_lockout,
+                clock.clone(),
+            )),
+            client_limiter: Arc::new(ClientLimiter::new(
+                config.login_per_client_per_minute,
                 clock,
             )),
             data: Arc::new(DemoData::default()),

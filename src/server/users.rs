@@ -12,6 +12,8 @@ use std::{
 };
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use tokio::sync::Semaphore;
 
 use crate::api::auth::User;
@@ -46,6 +48,17 @@ pub struct UserStore {
     hashing: Arc<Semaphore>,
     /// Password checks running now and at most ever (admin stats; proves the bound holds).
     gauge: Arc<HashGauge>,
+    /// Random per process: log tags of unknown names cannot be reversed by hashing guesses.
+    log_key: LogKey,
+}
+
+/// The key behind [`UserStore::log_name`]'s tags, kept out of `Debug`.
+struct LogKey([u8; 32]);
+
+impl fmt::Debug for LogKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LogKey(<redacted>)")
+    }
 }
 
 impl UserStore {
@@ -84,6 +97,7 @@ impl UserStore {
             by_name,
             hashing: Arc::new(Semaphore::new(hash_concurrency)),
             gauge: Arc::default(),
+            log_key: LogKey(rand::random()),
         }
     }
 
@@ -126,6 +140,20 @@ impl UserStore {
         .await
         .unwrap_or(false);
         Ok(record.filter(|_| matches).map(|record| record.user.clone()))
+    }
+
+    /// How a sign-in's account appears in the log: a real account by its name; anything else as
+    /// a short keyed hash, since an unknown "username" is often a password typed in the wrong
+    /// field. Equal inputs give equal tags, so repeated attempts can still be correlated.
+    pub fn log_name(&self, account: &str) -> String {
+        if self.by_name.contains_key(account) {
+            return account.to_owned();
+        }
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.log_key.0).expect("any key size");
+        mac.update(account.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let hex: String = tag[..4].iter().map(|byte| format!("{byte:02x}")).collect();
+        format!("unknown#{hex}")
     }
 
     /// The most password checks that ever ran at once.
@@ -178,9 +206,8 @@ mod tests {
     #[tokio::test]
     async fn the_demo_passwords_verify_and_wrong_ones_do_not() {
         let users = UserStore::demo(2);
-        let check = |name: &'static str, password: &'static str| {
-            users.verify(name, password.into(), WAIT)
-        };
+        let check =
+            |name: &'static str, password: &'static str| users.verify(name, password.into(), WAIT);
         let alice = check("alice", "wonderland").await.unwrap().unwrap();
         assert_eq!(alice.roles, ["user"]);
         let admin = check("admin", "admin-secret").await.unwrap().unwrap();
@@ -197,7 +224,10 @@ mod tests {
         assert_eq!(busy.await, Err(HashingBusy));
         drop(held);
         let free = users.verify("alice", "wonderland".into(), Duration::ZERO);
-        assert!(free.await.unwrap().is_some(), "a free slot is taken at once");
+        assert!(
+            free.await.unwrap().is_some(),
+            "a free slot is taken at once"
+        );
     }
 
     #[test]
@@ -208,6 +238,20 @@ mod tests {
             assert_eq!(params(record.password_hash.0), params(DUMMY_HASH.0));
         }
         assert_eq!(params(DUMMY_HASH.0), "m=19456,t=2,p=1");
+    }
+
+    #[test]
+    fn unknown_names_are_logged_as_a_stable_tag_never_verbatim() {
+        let users = UserStore::demo(1);
+        assert_eq!(users.log_name("alice"), "alice");
+        let tag = users.log_name("hunter2-my-password");
+        assert!(
+            tag.starts_with("unknown#") && !tag.contains("hunter2"),
+            "{tag}"
+        );
+        assert_eq!(tag.len(), "unknown#".len() + 8);
+        assert_eq!(users.log_name("hunter2-my-password"), tag);
+        assert_ne!(users.log_name("hunter3-my-password"), tag);
     }
 
     #[test]

@@ -2,10 +2,11 @@
 
 #![allow(dead_code)] // each test file uses a different part of this helper
 
-use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
+use std::{collections::HashMap, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     body::Body,
+    extract::connect_info::MockConnectInfo,
     http::{header, HeaderMap, Method, Request, StatusCode},
     Router,
 };
@@ -38,7 +39,10 @@ impl TestApp {
         let options = LeptosOptions::builder().output_name("tokenflight").build();
         let state = AppState::with_clock(options, config, Arc::new(clock.clone()));
         Self {
-            router: router(state.clone()),
+            // What `main` gets from `into_make_service_with_connect_info`: one client address,
+            // unless a test sets another on its request.
+            router: router(state.clone())
+                .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000)))),
             clock,
             state,
         }

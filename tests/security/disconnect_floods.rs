@@ -48,7 +48,12 @@ async fn login_when_every_hashing_slot_is_busy_gets_503_with_retry_after() {
     };
     wait_until(|| app.state.users.checks_in_flight() == 1).await;
     let busy = app.send(login_request("admin", "admin-secret")).await;
-    assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE, "{}", busy.body);
+    assert_eq!(
+        busy.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        busy.body
+    );
     assert_eq!(busy.error_code(), "temporarily_unavailable");
     assert_eq!(busy.header("retry-after"), Some("1"));
     assert_eq!(slow.await.unwrap().status, StatusCode::OK);
