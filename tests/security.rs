@@ -5,5 +5,7 @@ mod common;
 
 #[path = "security/brute_force.rs"]
 mod brute_force;
+#[path = "security/cookies.rs"]
+mod cookies;
 #[path = "security/disconnect_floods.rs"]
 mod disconnect_floods;

@@ -8,7 +8,12 @@ use axum::{
     response::Response,
 };
 
-use super::{config::CookieSecure, error::ApiError, state::AppState};
+use super::{
+    config::CookieSecure,
+    cookies::{prefix_set_cookie, unprefix_cookie_header},
+    error::ApiError,
+    state::AppState,
+};
 
 /// Largest body a cookie-authenticated endpoint reads; a login is well under 1 KiB.
 pub const AUTH_BODY_LIMIT: usize = 4 * 1024;
@@ -94,35 +99,60 @@ fn has_content_type(headers: &HeaderMap, essence: &str) -> bool {
         .is_some_and(|found| found.trim().eq_ignore_ascii_case(essence))
 }
 
-/// Adds `Secure` to every cookie we set, per `COOKIE_SECURE`. One place for both our refresh
-/// cookie and tower-sessions' cookie, decided per request so `auto` can follow the scheme.
-pub async fn secure_cookies(
+/// `Secure` and prefixed names on every cookie we set, per `COOKIE_SECURE`, and HSTS on https
+/// responses. One place for both our refresh cookie and tower-sessions' cookie, decided per
+/// request so `auto` can follow the scheme.
+pub async fn secure_transport(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
+    let https = arrived_over_https(&request);
     let secure = match state.config.cookie_secure {
         CookieSecure::Always => true,
         CookieSecure::Never => false,
-        CookieSecure::Auto => arrived_over_https(&request),
+        CookieSecure::Auto => https,
     };
-    let mut response = next.run(request).await;
     if secure {
-        let cookies: Vec<HeaderValue> = response
-            .headers_mut()
+        let headers = request.headers_mut();
+        let cookies = unprefix_cookie_header(
+            headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|value| value.to_str().ok()),
+        );
+        headers.remove(header::COOKIE);
+        if let Ok(value) = HeaderValue::from_str(&cookies) {
+            if !cookies.is_empty() {
+                headers.insert(header::COOKIE, value);
+            }
+        }
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if secure {
+        let cookies: Vec<HeaderValue> = headers
             .get_all(header::SET_COOKIE)
             .iter()
-            .map(|cookie| match cookie.to_str() {
-                Ok(text) if !text.to_ascii_lowercase().contains("; secure") => {
-                    HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or(cookie.clone())
-                }
-                _ => cookie.clone(),
+            .map(|cookie| {
+                cookie
+                    .to_str()
+                    .ok()
+                    .and_then(|text| HeaderValue::from_str(&prefix_set_cookie(text)).ok())
+                    .unwrap_or_else(|| cookie.clone())
             })
             .collect();
-        response.headers_mut().remove(header::SET_COOKIE);
+        headers.remove(header::SET_COOKIE);
         for cookie in cookies {
-            response.headers_mut().append(header::SET_COOKIE, cookie);
+            headers.append(header::SET_COOKIE, cookie);
         }
+    }
+    if https {
+        // RFC 6797: only meaningful (and only honoured) on a response that came over https.
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
     }
     response
 }

@@ -55,7 +55,7 @@ pub fn router(state: AppState) -> Router {
         .with_name(cookies::SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(false) // decided per request by `guard::secure_cookies`
+        .with_secure(false) // decided per request by `guard::secure_transport`
         .with_expiry(Expiry::OnInactivity(cookie_duration(
             state.config.session_idle_timeout,
         )));
@@ -94,7 +94,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            guard::secure_cookies,
+            guard::secure_transport,
         ))
         .layer(CompressionLayer::new())
         // One log line per request at INFO: method, path, status and latency.
