@@ -5,7 +5,11 @@ mod common;
 
 #[path = "security/brute_force.rs"]
 mod brute_force;
+#[path = "security/content_types.rs"]
+mod content_types;
 #[path = "security/cookies.rs"]
 mod cookies;
+#[path = "security/cross_site.rs"]
+mod cross_site;
 #[path = "security/disconnect_floods.rs"]
 mod disconnect_floods;

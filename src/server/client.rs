@@ -13,15 +13,17 @@ use axum::{
     extract::{ConnectInfo, Request, State},
     http::HeaderMap,
     middleware::Next,
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
 };
 use governor::{clock::Clock as GovernorClock, middleware::NoOpMiddleware, Quota, RateLimiter};
 
-use super::{clock::Clock, error::ApiError, guard::FORM_PREFIX, state::AppState};
-use crate::{
-    api::auth::paths as auth_paths,
-    auth::session::{login_path, LoginFailure},
+use super::{
+    clock::Clock,
+    error::ApiError,
+    guard::{back_to_the_form, FORM_PREFIX},
+    state::AppState,
 };
+use crate::{api::auth::paths as auth_paths, auth::session::LoginFailure};
 
 tokio::task_local! {
     /// The address of the client whose sign-in is being handled. Set by [`limit_sign_ins`]
@@ -135,7 +137,7 @@ pub async fn limit_sign_ins(
     if let Err(retry_after_secs) = state.client_limiter.check(client) {
         tracing::info!(%client, "sign-in refused: too many attempts from this address");
         return if is_form {
-            Redirect::to(&login_path("/", Some(LoginFailure::Throttled))).into_response()
+            back_to_the_form(LoginFailure::Throttled)
         } else {
             ApiError::TooManyAttempts { retry_after_secs }.into_response()
         };

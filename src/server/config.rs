@@ -39,6 +39,10 @@ pub struct Config {
     /// `X-Forwarded-For` entry. Only behind a proxy that appends it; otherwise clients could
     /// pick their own address and escape the per-client limit.
     pub trust_forwarded_for: bool,
+    /// `PUBLIC_ORIGIN`, e.g. `https://app.example.com`: the origin browsers see, for the
+    /// cross-site check behind a proxy that rewrites `Host`. Unset: taken from `Host` and the
+    /// request's scheme. Stored as browsers serialise `Origin` (lower case, no default port).
+    pub public_origin: Option<String>,
     /// `COOKIE_SECURE`, `auto` (default), `always` or `never`: the `Secure` flag on cookies.
     pub cookie_secure: CookieSecure,
 }
@@ -117,6 +121,7 @@ impl Config {
             )
             .unwrap_or(NonZeroU32::MIN),
             trust_forwarded_for: parse_switch(&lookup, "TRUST_FORWARDED_FOR", false)?,
+            public_origin: parse_origin(&lookup)?,
             cookie_secure: parse_cookie_secure(&lookup)?,
         };
         if config.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
@@ -165,6 +170,7 @@ impl fmt::Debug for Config {
                 &self.login_per_client_per_minute,
             )
             .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("public_origin", &self.public_origin)
             .field("cookie_secure", &self.cookie_secure)
             .finish()
     }
@@ -241,6 +247,40 @@ fn parse_cookie_secure(
     }
 }
 
+fn parse_origin(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = lookup("PUBLIC_ORIGIN") else {
+        return Ok(None);
+    };
+    let error = |reason| ConfigError {
+        name: "PUBLIC_ORIGIN",
+        value: raw.clone(),
+        reason,
+    };
+    let uri: axum::http::Uri = raw
+        .trim()
+        .parse()
+        .map_err(|_| error("expected scheme://host[:port]"))?;
+    let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
+    let default_port = match scheme.as_deref() {
+        Some("https") => 443,
+        Some("http") => 80,
+        _ => return Err(error("the scheme must be http or https")),
+    };
+    let host = uri.host().ok_or_else(|| error("no host"))?;
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return Err(error("an origin has no path or query"));
+    }
+    let port = match uri.port_u16() {
+        Some(port) if port != default_port => format!(":{port}"),
+        _ => String::new(),
+    };
+    let scheme = scheme.unwrap_or_default();
+    Ok(Some(format!(
+        "{scheme}://{}{port}",
+        host.to_ascii_lowercase()
+    )))
+}
+
 fn parse_secret(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Vec<u8>>, ConfigError> {
     match lookup("JWT_SECRET") {
         None => Ok(None),
@@ -282,6 +322,23 @@ mod tests {
         assert_eq!(config.login_per_client_per_minute.get(), 60);
         assert!(!config.trust_forwarded_for);
         assert_eq!(config.cookie_secure, CookieSecure::Auto);
+        assert_eq!(config.public_origin, None);
+    }
+
+    #[test]
+    fn public_origin_is_normalised_as_browsers_send_origin_and_paths_are_refused() {
+        let origin = |value| config_with(&[("PUBLIC_ORIGIN", value)]).map(|c| c.public_origin);
+        let expected = Some("https://app.example".to_owned());
+        assert_eq!(origin("HTTPS://App.Example:443").unwrap(), expected);
+        let with_port = Some("http://app.example:8080".to_owned());
+        assert_eq!(origin("http://app.example:8080/").unwrap(), with_port);
+        for bad in [
+            "app.example",
+            "ftp://app.example",
+            "https://app.example/login",
+        ] {
+            assert!(origin(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -87,7 +87,10 @@ pub fn router(state: AppState) -> Router {
             first_paint::load_signed_in_user,
         ))
         .layer(session_layer)
-        .layer(middleware::from_fn(guard::limit_form_bodies))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::limit_form_bodies,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             client::limit_sign_ins,
@@ -112,7 +115,10 @@ fn api_router(state: &AppState) -> Router<AppState> {
         .route(auth_paths::REFRESH, post(auth::refresh))
         .route(auth_paths::LOGOUT, post(auth::logout))
         .layer(axum::extract::DefaultBodyLimit::max(guard::AUTH_BODY_LIMIT))
-        .layer(middleware::from_fn(guard::cookie_endpoint_guard));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::cookie_endpoint_guard,
+        ));
     let mut protected = Router::new()
         .route(paths::ME, get(resources::me))
         .route(
