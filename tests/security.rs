@@ -13,3 +13,7 @@ mod cookies;
 mod cross_site;
 #[path = "security/disconnect_floods.rs"]
 mod disconnect_floods;
+#[path = "security/refresh_replay.rs"]
+mod refresh_replay;
+#[path = "security/tokens.rs"]
+mod tokens;

@@ -20,6 +20,10 @@ pub struct Config {
     pub session_absolute_timeout: Duration,
     /// `JWT_SECRET`: at least 32 bytes. `None` means a random key per process.
     pub jwt_secret: Option<Vec<u8>>,
+    /// `JWT_PREVIOUS_SECRETS`: comma-separated earlier secrets, each at least 32 bytes, that
+    /// still verify (access tokens and refresh credentials) but never sign: rotating
+    /// `JWT_SECRET` keeps everyone signed in.
+    pub jwt_previous_secrets: Vec<Vec<u8>>,
     /// `DEMO_CONTROLS`, `on` (default) or `off`: the `/api/demo/*` fault controls.
     pub demo_controls: bool,
     /// `LOGIN_MAX_FAILURES`, default 5: failed logins for one account before it is throttled.
@@ -109,6 +113,7 @@ impl Config {
             session_idle_timeout: secs("SESSION_IDLE_TIMEOUT_SECS", 1800, 1)?,
             session_absolute_timeout: secs("SESSION_ABSOLUTE_TIMEOUT_SECS", 43_200, 1)?,
             jwt_secret: parse_secret(&lookup)?,
+            jwt_previous_secrets: parse_previous_secrets(&lookup)?,
             demo_controls: parse_switch(&lookup, "DEMO_CONTROLS", true)?,
             login_max_failures: parse_number(&lookup, "LOGIN_MAX_FAILURES", 5, 1)? as u32,
             login_lockout: secs("LOGIN_LOCKOUT_SECS", 60, 1)?,
@@ -159,6 +164,10 @@ impl fmt::Debug for Config {
             .field(
                 "jwt_secret",
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "jwt_previous_secrets",
+                &format_args!("<{} redacted>", self.jwt_previous_secrets.len()),
             )
             .field("demo_controls", &self.demo_controls)
             .field("login_max_failures", &self.login_max_failures)
@@ -281,6 +290,29 @@ fn parse_origin(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Strin
     )))
 }
 
+fn parse_previous_secrets(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<Vec<u8>>, ConfigError> {
+    let Some(raw) = lookup("JWT_PREVIOUS_SECRETS") else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|secret| !secret.is_empty())
+        .map(|secret| {
+            if secret.len() >= 32 {
+                Ok(secret.as_bytes().to_vec())
+            } else {
+                Err(ConfigError {
+                    name: "JWT_PREVIOUS_SECRETS",
+                    value: "<redacted>".to_owned(),
+                    reason: "each secret must be at least 32 bytes",
+                })
+            }
+        })
+        .collect()
+}
+
 fn parse_secret(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Vec<u8>>, ConfigError> {
     match lookup("JWT_SECRET") {
         None => Ok(None),
@@ -375,6 +407,18 @@ mod tests {
             message.contains("JWT_SECRET") && !message.contains("hunter2"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn previous_secrets_are_split_on_commas_and_short_ones_refused_unechoed() {
+        let long = "0123456789abcdef0123456789abcdef";
+        let two = format!("{long}, {long}x");
+        let config = config_with(&[("JWT_PREVIOUS_SECRETS", &two)]).unwrap();
+        assert_eq!(config.jwt_previous_secrets.len(), 2);
+        let short = format!("{long},hunter2");
+        let error = config_with(&[("JWT_PREVIOUS_SECRETS", &short)]).unwrap_err();
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        assert!(!format!("{config:?}").contains(long));
     }
 
     #[test]

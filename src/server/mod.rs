@@ -12,6 +12,7 @@ pub mod families;
 pub mod first_paint;
 pub mod guard;
 pub mod handlers;
+pub mod keys;
 pub mod state;
 pub mod throttle;
 pub mod tokens;

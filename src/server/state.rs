@@ -3,10 +3,8 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use hmac::{Hmac, Mac};
 use leptos::config::LeptosOptions;
 use rand::RngCore;
-use sha2::Sha256;
 use tower_sessions::MemoryStore;
 
 use super::{
@@ -15,6 +13,7 @@ use super::{
     config::Config,
     data::DemoData,
     families::{FamilyRegistry, Lifetimes},
+    keys::KeyRing,
     throttle::LoginThrottle,
     tokens::TokenIssuer,
     users::UserStore,
@@ -59,14 +58,15 @@ impl AppState {
             idle: config.session_idle_timeout,
             absolute: config.session_absolute_timeout,
         };
+        let keys = KeyRing::new(master_key, config.jwt_previous_secrets.clone());
         Self {
             tokens: Arc::new(TokenIssuer::new(
-                &derive_key(&master_key, "access-token"),
+                keys.derive("access-token"),
                 config.access_token_ttl,
                 clock.clone(),
             )),
             families: Arc::new(FamilyRegistry::new(
-                derive_key(&master_key, "refresh-credential"),
+                keys.derive("refresh-credential"),
                 lifetimes,
                 clock.clone(),
             )),
@@ -86,12 +86,4 @@ impl AppState {
             leptos_options,
         }
     }
-}
-
-/// One secret, two keys: a leaked refresh MAC key must not mint access tokens, and vice versa.
-fn derive_key(master: &[u8], purpose: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(master).expect("HMAC takes keys of any size");
-    mac.update(b"tokenflight/");
-    mac.update(purpose.as_bytes());
-    mac.finalize().into_bytes().to_vec()
 }

@@ -154,11 +154,14 @@ pub async fn current_user(state: &AppState, session: &Session) -> Option<User> {
         .then_some(browser.user)
 }
 
-/// The JSON answer to login and refresh, with the refresh cookie and `no-store`.
+/// The JSON answer to login and refresh, with the refresh cookie, `no-store` and
+/// `Pragma: no-cache`.
 pub fn token_response(tokens: TokenResponse, grant: &Grant) -> Response {
     let mut response = Json(tokens).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // RFC 6749 §5.1: for HTTP/1.0 caches too.
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     headers.append(header::SET_COOKIE, refresh_cookie(grant));
     response
 }
