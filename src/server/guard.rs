@@ -51,6 +51,16 @@ pub async fn cookie_endpoint_guard(
 
 /// The JavaScript-free login form posts to a server function under this prefix.
 pub const FORM_PREFIX: &str = "/rpc/";
+/// The login form's server function (`auth::session::form_login`).
+const LOGIN_FORM_PATH: &str = "/rpc/login";
+
+/// The fields of the login form, all optional as the server function takes them.
+#[derive(serde::Deserialize, serde::Serialize)]
+struct LoginFormFields {
+    username: Option<String>,
+    password: Option<String>,
+    next: Option<String>,
+}
 
 /// Guards the server functions (the login form sets the same cookies as the JSON login):
 /// cross-site posts go back to the form with `error=cross_site`, form bodies only (415), read
@@ -75,6 +85,19 @@ pub async fn limit_form_bodies(
     let bytes = axum::body::to_bytes(body, AUTH_BODY_LIMIT)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
+    // The server function's decoder reads `a[b]=…` as nested data and fails with a 500 on
+    // what it cannot place; so the login form is re-encoded with exactly its own fields, and a
+    // form that does not even decode goes back to the page like a wrong password.
+    let bytes = if parts.uri.path() == LOGIN_FORM_PATH {
+        let Ok(fields) = serde_urlencoded::from_bytes::<LoginFormFields>(&bytes) else {
+            return Ok(back_to_the_form(LoginFailure::Invalid));
+        };
+        serde_urlencoded::to_string(&fields)
+            .map_err(|error| ApiError::Internal(error.to_string()))?
+            .into()
+    } else {
+        bytes
+    };
     Ok(next.run(Request::from_parts(parts, bytes.into())).await)
 }
 

@@ -117,3 +117,32 @@ async fn oversized_refresh_cookie_is_an_invalid_grant() {
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert_eq!(response.error_code(), "invalid_grant");
 }
+
+/// OWASP REST Security cheat sheet (error handling): a login form whose keys look like nested
+/// data (`username[]=…`, which the server function's decoder cannot place) goes back to the
+/// form like a wrong password, instead of a 500. Found by the arbitrary-bytes property test.
+#[tokio::test]
+async fn form_login_with_nested_keys_goes_back_to_the_form_not_a_500() {
+    let app = TestApp::new();
+    for body in [
+        r#"{"username":[]}"#,
+        "username[]=alice&password=x",
+        "username[a]=1",
+    ] {
+        let request = Request::post("/rpc/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .header(header::ACCEPT, "text/html")
+            .body(Body::from(body))
+            .unwrap();
+        let response = app.send(request).await;
+        assert_eq!(
+            response.status,
+            StatusCode::FOUND,
+            "{body}: {}",
+            response.body
+        );
+        let location = response.header("location").unwrap_or_default();
+        assert!(location.ends_with("error=invalid"), "{body}: {location}");
+    }
+}
