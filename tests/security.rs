@@ -13,6 +13,8 @@ mod cookies;
 mod cross_site;
 #[path = "security/disconnect_floods.rs"]
 mod disconnect_floods;
+#[path = "security/redirects_and_errors.rs"]
+mod redirects_and_errors;
 #[path = "security/refresh_replay.rs"]
 mod refresh_replay;
 #[path = "security/tokens.rs"]
