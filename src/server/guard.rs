@@ -141,7 +141,6 @@ pub fn is_cross_site(headers: &HeaderMap) -> bool {
 /// equal this site's origin, scheme included (`http://` is another origin than `https://`). A
 /// request with neither is refused: browsers send `Origin` on every POST, so only an old
 /// browser or a tool can lack both, and failing closed costs a tool one header.
-
 fn cross_site(headers: &HeaderMap, own_origin: Option<&str>) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         return !matches!(site.as_bytes(), b"same-origin" | b"none");
