@@ -136,3 +136,29 @@ async fn forged_x_forwarded_for_cannot_escape_the_per_client_limit() {
         );
     }
 }
+
+/// OWASP Authentication cheat sheet (one limit for every way in): guesses through the
+/// JavaScript-free form count against the same account+address pair as JSON ones, so
+/// alternating between the two endpoints buys no extra guesses.
+#[tokio::test]
+async fn guessing_through_the_form_login_counts_against_the_same_address() {
+    let app = TestApp::with_env(&[("LOGIN_MAX_FAILURES", "3")]);
+    for _ in 0..3 {
+        let mut request = axum::http::Request::post("/rpc/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "text/html")
+            .header("sec-fetch-site", "same-origin")
+            .body(axum::body::Body::from("username=alice&password=guess"))
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from((ATTACKER, 50_000))));
+        let response = app.send(request).await;
+        let location = response.header("location").unwrap_or_default();
+        assert!(location.ends_with("error=invalid"), "{location}");
+    }
+    let json = login_from(&app, ATTACKER, "alice", "wonderland").await;
+    assert_eq!(json.status, StatusCode::TOO_MANY_REQUESTS);
+    let real_user = login_from(&app, HOME, "alice", "wonderland").await;
+    assert_eq!(real_user.status, StatusCode::OK);
+}
