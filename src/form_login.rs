@@ -117,8 +117,8 @@ impl LoginFailure {
     }
 
     /// The login page again, keeping `next`, with this failure in the query string.
-    #[cfg(any(feature = "ssr", test))] // the server function is its only caller
-    fn form_path(self, next: &str) -> String {
+    #[cfg(any(feature = "ssr", test))] // the server's only: the form function and its guard
+    pub fn form_path(self, next: &str) -> String {
         let page =
             crate::auth::redirect::login_redirect(crate::app::auth_config().login_page, next);
         match self.code() {

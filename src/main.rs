@@ -58,7 +58,9 @@ async fn main() -> std::process::ExitCode {
         }
     };
     tracing::info!("listening on http://{addr}");
-    let served = axum::serve(listener, router(state))
+    // The peer address feeds the per-client sign-in limit.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     match served {

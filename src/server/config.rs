@@ -3,7 +3,7 @@
 //! Read once at start-up: a bad value stops the process with a message naming the variable,
 //! instead of surfacing as odd behaviour hours later. `LEPTOS_*` variables are read by Leptos.
 
-use std::{env, fmt, time::Duration};
+use std::{env, fmt, num::NonZeroU32, time::Duration};
 
 /// Validated server configuration. `Debug` redacts the secret.
 #[derive(Clone)]
@@ -20,6 +20,10 @@ pub struct Config {
     pub session_absolute_timeout: Duration,
     /// `JWT_SECRET`: at least 32 bytes. `None` means a random key per process.
     pub jwt_secret: Option<Vec<u8>>,
+    /// `JWT_PREVIOUS_SECRETS`: comma-separated earlier secrets, each at least 32 bytes, that
+    /// still verify (access tokens and refresh credentials) but never sign: rotating
+    /// `JWT_SECRET` keeps everyone signed in.
+    pub jwt_previous_secrets: Vec<Vec<u8>>,
     /// `DEMO_CONTROLS`, `on` (default) or `off`: the `/api/demo/*` fault controls.
     pub demo_controls: bool,
     /// `LOGIN_MAX_FAILURES`, default 5: failed logins for one account before it is throttled.
@@ -29,6 +33,20 @@ pub struct Config {
     pub login_lockout: Duration,
     /// `LOGIN_HASH_CONCURRENCY`, default 2: password hashes computed at once (each takes ~19 MiB).
     pub login_hash_concurrency: usize,
+    /// `LOGIN_QUEUE_TIMEOUT_MS`, default 2000: how long a sign-in waits for a free hashing slot
+    /// before it is answered 503 `temporarily_unavailable` with `Retry-After` (`0`: no waiting).
+    pub login_queue_timeout: Duration,
+    /// `LOGIN_PER_CLIENT_PER_MINUTE`, default 60: sign-in attempts one client address may make a
+    /// minute, whatever the usernames. Generous enough for an office behind one address.
+    pub login_per_client_per_minute: NonZeroU32,
+    /// `TRUST_FORWARDED_FOR`, `off` (default) or `on`: take the client address from the last
+    /// `X-Forwarded-For` entry. Only behind a proxy that appends it; otherwise clients could
+    /// pick their own address and escape the per-client limit.
+    pub trust_forwarded_for: bool,
+    /// `PUBLIC_ORIGIN`, e.g. `https://app.example.com`: the origin browsers see, for the
+    /// cross-site check behind a proxy that rewrites `Host`. Unset: taken from `Host` and the
+    /// request's scheme. Stored as browsers serialise `Origin` (lower case, no default port).
+    pub public_origin: Option<String>,
     /// `COOKIE_SECURE`, `auto` (default), `always` or `never`: the `Secure` flag on cookies.
     pub cookie_secure: CookieSecure,
 }
@@ -95,10 +113,20 @@ impl Config {
             session_idle_timeout: secs("SESSION_IDLE_TIMEOUT_SECS", 1800, 1)?,
             session_absolute_timeout: secs("SESSION_ABSOLUTE_TIMEOUT_SECS", 43_200, 1)?,
             jwt_secret: parse_secret(&lookup)?,
+            jwt_previous_secrets: parse_previous_secrets(&lookup)?,
             demo_controls: parse_switch(&lookup, "DEMO_CONTROLS", true)?,
             login_max_failures: parse_number(&lookup, "LOGIN_MAX_FAILURES", 5, 1)? as u32,
             login_lockout: secs("LOGIN_LOCKOUT_SECS", 60, 1)?,
             login_hash_concurrency: parse_number(&lookup, "LOGIN_HASH_CONCURRENCY", 2, 1)? as usize,
+            login_queue_timeout: parse_number(&lookup, "LOGIN_QUEUE_TIMEOUT_MS", 2000, 0)
+                .map(Duration::from_millis)?,
+            login_per_client_per_minute: NonZeroU32::new(
+                parse_number(&lookup, "LOGIN_PER_CLIENT_PER_MINUTE", 60, 1)?.min(u32::MAX.into())
+                    as u32,
+            )
+            .unwrap_or(NonZeroU32::MIN),
+            trust_forwarded_for: parse_switch(&lookup, "TRUST_FORWARDED_FOR", false)?,
+            public_origin: parse_origin(&lookup)?,
             cookie_secure: parse_cookie_secure(&lookup)?,
         };
         if config.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
@@ -137,10 +165,21 @@ impl fmt::Debug for Config {
                 "jwt_secret",
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field(
+                "jwt_previous_secrets",
+                &format_args!("<{} redacted>", self.jwt_previous_secrets.len()),
+            )
             .field("demo_controls", &self.demo_controls)
             .field("login_max_failures", &self.login_max_failures)
             .field("login_lockout", &self.login_lockout)
             .field("login_hash_concurrency", &self.login_hash_concurrency)
+            .field("login_queue_timeout", &self.login_queue_timeout)
+            .field(
+                "login_per_client_per_minute",
+                &self.login_per_client_per_minute,
+            )
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("public_origin", &self.public_origin)
             .field("cookie_secure", &self.cookie_secure)
             .finish()
     }
@@ -217,6 +256,63 @@ fn parse_cookie_secure(
     }
 }
 
+fn parse_origin(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = lookup("PUBLIC_ORIGIN") else {
+        return Ok(None);
+    };
+    let error = |reason| ConfigError {
+        name: "PUBLIC_ORIGIN",
+        value: raw.clone(),
+        reason,
+    };
+    let uri: axum::http::Uri = raw
+        .trim()
+        .parse()
+        .map_err(|_| error("expected scheme://host[:port]"))?;
+    let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
+    let default_port = match scheme.as_deref() {
+        Some("https") => 443,
+        Some("http") => 80,
+        _ => return Err(error("the scheme must be http or https")),
+    };
+    let host = uri.host().ok_or_else(|| error("no host"))?;
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return Err(error("an origin has no path or query"));
+    }
+    let port = match uri.port_u16() {
+        Some(port) if port != default_port => format!(":{port}"),
+        _ => String::new(),
+    };
+    let scheme = scheme.unwrap_or_default();
+    Ok(Some(format!(
+        "{scheme}://{}{port}",
+        host.to_ascii_lowercase()
+    )))
+}
+
+fn parse_previous_secrets(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<Vec<u8>>, ConfigError> {
+    let Some(raw) = lookup("JWT_PREVIOUS_SECRETS") else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|secret| !secret.is_empty())
+        .map(|secret| {
+            if secret.len() >= 32 {
+                Ok(secret.as_bytes().to_vec())
+            } else {
+                Err(ConfigError {
+                    name: "JWT_PREVIOUS_SECRETS",
+                    value: "<redacted>".to_owned(),
+                    reason: "each secret must be at least 32 bytes",
+                })
+            }
+        })
+        .collect()
+}
+
 fn parse_secret(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Vec<u8>>, ConfigError> {
     match lookup("JWT_SECRET") {
         None => Ok(None),
@@ -254,7 +350,27 @@ mod tests {
         assert_eq!(config.login_max_failures, 5);
         assert_eq!(config.login_lockout, Duration::from_secs(60));
         assert_eq!(config.login_hash_concurrency, 2);
+        assert_eq!(config.login_queue_timeout, Duration::from_millis(2000));
+        assert_eq!(config.login_per_client_per_minute.get(), 60);
+        assert!(!config.trust_forwarded_for);
         assert_eq!(config.cookie_secure, CookieSecure::Auto);
+        assert_eq!(config.public_origin, None);
+    }
+
+    #[test]
+    fn public_origin_is_normalised_as_browsers_send_origin_and_paths_are_refused() {
+        let origin = |value| config_with(&[("PUBLIC_ORIGIN", value)]).map(|c| c.public_origin);
+        let expected = Some("https://app.example".to_owned());
+        assert_eq!(origin("HTTPS://App.Example:443").unwrap(), expected);
+        let with_port = Some("http://app.example:8080".to_owned());
+        assert_eq!(origin("http://app.example:8080/").unwrap(), with_port);
+        for bad in [
+            "app.example",
+            "ftp://app.example",
+            "https://app.example/login",
+        ] {
+            assert!(origin(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -291,6 +407,18 @@ mod tests {
             message.contains("JWT_SECRET") && !message.contains("hunter2"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn previous_secrets_are_split_on_commas_and_short_ones_refused_unechoed() {
+        let long = "0123456789abcdef0123456789abcdef";
+        let two = format!("{long}, {long}x");
+        let config = config_with(&[("JWT_PREVIOUS_SECRETS", &two)]).unwrap();
+        assert_eq!(config.jwt_previous_secrets.len(), 2);
+        let short = format!("{long},hunter2");
+        let error = config_with(&[("JWT_PREVIOUS_SECRETS", &short)]).unwrap_err();
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        assert!(!format!("{config:?}").contains(long));
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub enum ApiError {
     InvalidJson,
     #[error("{0}")]
     Validation(String),
+    /// A field the server refuses to even look at (400, unlike a body of the wrong shape).
+    #[error("{0}")]
+    BadField(&'static str),
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -56,7 +59,7 @@ impl ApiError {
             Self::InvalidCredentials | Self::MissingToken | Self::InvalidToken => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::InvalidGrant | Self::InvalidJson => StatusCode::BAD_REQUEST,
+            Self::InvalidGrant | Self::InvalidJson | Self::BadField(_) => StatusCode::BAD_REQUEST,
             Self::InsufficientScope(_) | Self::CrossSite => StatusCode::FORBIDDEN,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -81,7 +84,7 @@ impl ApiError {
             Self::UnsupportedMediaType => codes::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => codes::PAYLOAD_TOO_LARGE,
             Self::InvalidJson => codes::INVALID_JSON,
-            Self::Validation(_) => codes::VALIDATION_FAILED,
+            Self::Validation(_) | Self::BadField(_) => codes::VALIDATION_FAILED,
             Self::NotFound => codes::NOT_FOUND,
             Self::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
             Self::Unavailable => codes::TEMPORARILY_UNAVAILABLE,
@@ -120,8 +123,15 @@ impl IntoResponse for ApiError {
         {
             headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
-        if let Self::TooManyAttempts { retry_after_secs } = self {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        match self {
+            Self::TooManyAttempts { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            // Busy hashing slots or a store hiccup: both pass within moments.
+            Self::Unavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            }
+            _ => {}
         }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response

@@ -21,7 +21,7 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
-use super::clock::Clock;
+use super::{clock::Clock, keys::DerivedKeys};
 use crate::api::demo::DemoFaults;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -124,19 +124,20 @@ pub struct FamilyRegistry {
     families: Mutex<HashMap<String, Family>>,
     /// Browser-session records of families removed during a refresh, deleted by the next sweep.
     orphans: Mutex<Vec<tower_sessions::session::Id>>,
-    key: Vec<u8>,
+    keys: DerivedKeys,
     lifetimes: Lifetimes,
     clock: Arc<dyn Clock>,
     pub stats: FamilyStats,
 }
 
 impl FamilyRegistry {
-    /// `key` signs refresh credentials; it must be secret and at least 32 bytes.
-    pub fn new(key: Vec<u8>, lifetimes: Lifetimes, clock: Arc<dyn Clock>) -> Self {
+    /// `keys` sign refresh credentials (the signing key) and verify them (previous keys too, so
+    /// rotating the secret keeps sessions alive); secret, at least 32 bytes.
+    pub fn new(keys: impl Into<DerivedKeys>, lifetimes: Lifetimes, clock: Arc<dyn Clock>) -> Self {
         Self {
             families: Mutex::new(HashMap::new()),
             orphans: Mutex::new(Vec::new()),
-            key,
+            keys: keys.into(),
             lifetimes,
             clock,
             stats: FamilyStats::default(),
@@ -348,12 +349,13 @@ impl FamilyRegistry {
 
     fn credential(&self, session_id: &str, generation: u64) -> RefreshToken {
         let payload = format!("{session_id}.{generation}");
-        let mac = URL_SAFE_NO_PAD.encode(self.mac(&payload).finalize().into_bytes());
+        let mac = self.mac(self.keys.signing(), &payload);
+        let mac = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
         RefreshToken(format!("{payload}.{mac}"))
     }
 
-    fn mac(&self, payload: &str) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes keys of any size");
+    fn mac(&self, key: &[u8], payload: &str) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any size");
         mac.update(payload.as_bytes());
         mac
     }
@@ -366,9 +368,14 @@ impl FamilyRegistry {
         let mac = URL_SAFE_NO_PAD
             .decode(mac)
             .map_err(|_| RefreshRefusal::Malformed)?;
-        self.mac(payload)
-            .verify_slice(&mac)
-            .map_err(|_| RefreshRefusal::Malformed)?;
+        // Each comparison is constant-time; which key matched may show, the MAC never does.
+        if !self
+            .keys
+            .verifying()
+            .any(|key| self.mac(key, payload).verify_slice(&mac).is_ok())
+        {
+            return Err(RefreshRefusal::Malformed);
+        }
         let (session_id, generation) = payload.split_once('.').ok_or(RefreshRefusal::Malformed)?;
         let generation = generation.parse().map_err(|_| RefreshRefusal::Malformed)?;
         Ok((session_id.to_owned(), generation))

@@ -3,12 +3,19 @@
 
 use axum::{
     extract::{Request, State},
-    http::{header, HeaderMap, HeaderValue},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
 };
 
-use super::{config::CookieSecure, error::ApiError, state::AppState};
+use crate::form_login::LoginFailure;
+
+use super::{
+    config::CookieSecure,
+    cookies::{prefix_set_cookie, unprefix_cookie_header},
+    error::ApiError,
+    state::AppState,
+};
 
 /// Largest body a cookie-authenticated endpoint reads; a login is well under 1 KiB.
 pub const AUTH_BODY_LIMIT: usize = 4 * 1024;
@@ -17,11 +24,15 @@ pub const AUTH_BODY_LIMIT: usize = 4 * 1024;
 ///
 /// Refusing `text/plain`, form and multipart bodies matters: those are the content types a
 /// cross-site page can send without a CORS preflight.
-pub async fn cookie_endpoint_guard(request: Request, next: Next) -> Result<Response, ApiError> {
-    let headers = request.headers();
-    if is_cross_site(headers) {
+pub async fn cookie_endpoint_guard(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if is_cross_site_request(&request, state.config.public_origin.as_deref()) {
         return Err(ApiError::CrossSite);
     }
+    let headers = request.headers();
     let content_length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.parse::<usize>().ok());
@@ -40,47 +51,103 @@ pub async fn cookie_endpoint_guard(request: Request, next: Next) -> Result<Respo
 
 /// The JavaScript-free login form posts to a server function under this prefix.
 pub const FORM_PREFIX: &str = "/rpc/";
+/// The login form's server function (`form_login::form_login`).
+const LOGIN_FORM_PATH: &str = "/rpc/login";
 
-/// Guards the server functions (the login form sets the same cookies as the JSON login): form
-/// bodies only (415), read here within [`AUTH_BODY_LIMIT`] (413), so malformed or oversized
-/// input gets our error shape instead of a server-function error.
-pub async fn limit_form_bodies(request: Request, next: Next) -> Result<Response, ApiError> {
+/// The fields of the login form, all optional as the server function takes them.
+#[derive(serde::Deserialize, serde::Serialize)]
+struct LoginFormFields {
+    username: Option<String>,
+    password: Option<String>,
+    next: Option<String>,
+}
+
+/// Guards the server functions (the login form sets the same cookies as the JSON login):
+/// cross-site posts go back to the form with `error=cross_site`, form bodies only (415), read
+/// here within [`AUTH_BODY_LIMIT`] (413), so malformed or oversized input gets our error shape
+/// instead of a server-function error.
+pub async fn limit_form_bodies(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     if !request.uri().path().starts_with(FORM_PREFIX) {
         return Ok(next.run(request).await);
     }
     if !has_content_type(request.headers(), "application/x-www-form-urlencoded") {
         return Err(ApiError::UnsupportedMediaType);
     }
+    if is_cross_site_request(&request, state.config.public_origin.as_deref()) {
+        return Ok(back_to_the_form(LoginFailure::CrossSite));
+    }
     // Buffered here, chunked bodies included: the server function reads whatever it is given.
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, AUTH_BODY_LIMIT)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
+    // The server function's decoder reads `a[b]=…` as nested data and fails with a 500 on
+    // what it cannot place; so the login form is re-encoded with exactly its own fields, and a
+    // form that does not even decode goes back to the page like a wrong password.
+    let bytes = if parts.uri.path() == LOGIN_FORM_PATH {
+        let Ok(fields) = serde_urlencoded::from_bytes::<LoginFormFields>(&bytes) else {
+            return Ok(back_to_the_form(LoginFailure::Invalid));
+        };
+        serde_urlencoded::to_string(&fields)
+            .map_err(|error| ApiError::Internal(error.to_string()))?
+            .into()
+    } else {
+        bytes
+    };
     Ok(next.run(Request::from_parts(parts, bytes.into())).await)
 }
 
-/// True when a browser tells us the request comes from another site.
-///
-/// `Sec-Fetch-Site` is authoritative where sent (every current browser); otherwise `Origin` is
-/// compared with `Host`. Requests with neither come from non-browser clients, which carry no
-/// ambient cookies of a victim, and are let through.
+/// The form login's answer to a refused post: the form again, saying why (as the server
+/// function itself answers).
+pub fn back_to_the_form(failure: LoginFailure) -> Response {
+    let location = failure.form_path("/");
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+}
+
+/// [`is_cross_site`] for a request, against `PUBLIC_ORIGIN` when configured.
+pub fn is_cross_site_request(request: &Request, public_origin: Option<&str>) -> bool {
+    let own_origin = public_origin.map(str::to_owned).or_else(|| {
+        let host = request.headers().get(header::HOST)?.to_str().ok()?;
+        let scheme = if arrived_over_https(request) {
+            "https"
+        } else {
+            "http"
+        };
+        Some(format!("{scheme}://{host}"))
+    });
+    cross_site(request.headers(), own_origin.as_deref())
+}
+
+/// [`is_cross_site_request`] for a caller that holds only the headers (the form login's server
+/// function): without the request's scheme, `Origin` may be `http://` or `https://` + `Host`.
+/// The form path is checked strictly, scheme included, by [`limit_form_bodies`] first.
 pub fn is_cross_site(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return cross_site(headers, None);
+    };
+    ["http", "https"]
+        .iter()
+        .all(|scheme| cross_site(headers, Some(&format!("{scheme}://{host}"))))
+}
+
+/// True unless a browser tells us the request comes from this site (OWASP CSRF cheat sheet,
+/// "Fetch Metadata" then "verifying origin with standard headers").
+///
+/// `Sec-Fetch-Site` is authoritative where sent (every current browser); otherwise `Origin` must
+/// equal this site's origin, scheme included (`http://` is another origin than `https://`). A
+/// request with neither is refused: browsers send `Origin` on every POST, so only an old
+/// browser or a tool can lack both, and failing closed costs a tool one header.
+fn cross_site(headers: &HeaderMap, own_origin: Option<&str>) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         return !matches!(site.as_bytes(), b"same-origin" | b"none");
     }
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return false;
-    };
-    let origin_host = origin
-        .to_str()
-        .ok()
-        .and_then(|origin| origin.split_once("://"))
-        .map(|(_, host)| host);
-    let host = headers
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok());
-    match (origin_host, host) {
-        (Some(origin_host), Some(host)) => !origin_host.eq_ignore_ascii_case(host),
+    let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
+    match (origin, own_origin) {
+        (Some(origin), Some(own)) => !origin.eq_ignore_ascii_case(own),
         _ => true,
     }
 }
@@ -94,35 +161,60 @@ fn has_content_type(headers: &HeaderMap, essence: &str) -> bool {
         .is_some_and(|found| found.trim().eq_ignore_ascii_case(essence))
 }
 
-/// Adds `Secure` to every cookie we set, per `COOKIE_SECURE`. One place for both our refresh
-/// cookie and tower-sessions' cookie, decided per request so `auto` can follow the scheme.
-pub async fn secure_cookies(
+/// `Secure` and prefixed names on every cookie we set, per `COOKIE_SECURE`, and HSTS on https
+/// responses. One place for both our refresh cookie and tower-sessions' cookie, decided per
+/// request so `auto` can follow the scheme.
+pub async fn secure_transport(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
+    let https = arrived_over_https(&request);
     let secure = match state.config.cookie_secure {
         CookieSecure::Always => true,
         CookieSecure::Never => false,
-        CookieSecure::Auto => arrived_over_https(&request),
+        CookieSecure::Auto => https,
     };
-    let mut response = next.run(request).await;
     if secure {
-        let cookies: Vec<HeaderValue> = response
-            .headers_mut()
+        let headers = request.headers_mut();
+        let cookies = unprefix_cookie_header(
+            headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|value| value.to_str().ok()),
+        );
+        headers.remove(header::COOKIE);
+        if let Ok(value) = HeaderValue::from_str(&cookies) {
+            if !cookies.is_empty() {
+                headers.insert(header::COOKIE, value);
+            }
+        }
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if secure {
+        let cookies: Vec<HeaderValue> = headers
             .get_all(header::SET_COOKIE)
             .iter()
-            .map(|cookie| match cookie.to_str() {
-                Ok(text) if !text.to_ascii_lowercase().contains("; secure") => {
-                    HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or(cookie.clone())
-                }
-                _ => cookie.clone(),
+            .map(|cookie| {
+                cookie
+                    .to_str()
+                    .ok()
+                    .and_then(|text| HeaderValue::from_str(&prefix_set_cookie(text)).ok())
+                    .unwrap_or_else(|| cookie.clone())
             })
             .collect();
-        response.headers_mut().remove(header::SET_COOKIE);
+        headers.remove(header::SET_COOKIE);
         for cookie in cookies {
-            response.headers_mut().append(header::SET_COOKIE, cookie);
+            headers.append(header::SET_COOKIE, cookie);
         }
+    }
+    if https {
+        // RFC 6797: only meaningful (and only honoured) on a response that came over https.
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
     }
     response
 }
@@ -159,12 +251,18 @@ mod tests {
     }
 
     #[test]
-    fn origin_must_match_host_when_sec_fetch_site_is_absent() {
+    fn origin_must_match_the_full_origin_when_sec_fetch_site_is_absent() {
         let same = [
             ("origin", "http://127.0.0.1:3000"),
             ("host", "127.0.0.1:3000"),
         ];
         assert!(!is_cross_site(&headers(&same)));
+        let other_scheme = [("origin", "https://127.0.0.1:3000")];
+        let own = Some("http://127.0.0.1:3000");
+        assert!(cross_site(&headers(&other_scheme), own));
+        let public = Some("https://app.example");
+        let behind_proxy = [("origin", "https://app.example"), ("host", "10.0.0.5:3000")];
+        assert!(!cross_site(&headers(&behind_proxy), public));
         let other = [
             ("origin", "https://evil.example"),
             ("host", "127.0.0.1:3000"),
@@ -177,7 +275,8 @@ mod tests {
     }
 
     #[test]
-    fn requests_without_browser_headers_are_not_cross_site() {
-        assert!(!is_cross_site(&HeaderMap::new()));
+    fn requests_with_neither_sec_fetch_site_nor_origin_are_refused() {
+        assert!(is_cross_site(&HeaderMap::new()));
+        assert!(is_cross_site(&headers(&[("host", "127.0.0.1:3000")])));
     }
 }

@@ -2,6 +2,7 @@
 //! Leptos renderer, assembled by [`router`].
 
 pub mod caller;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod cookies;
@@ -12,6 +13,7 @@ pub mod families;
 pub mod first_paint;
 pub mod guard;
 pub mod handlers;
+pub mod keys;
 pub mod state;
 pub mod throttle;
 pub mod tokens;
@@ -55,7 +57,7 @@ pub fn router(state: AppState) -> Router {
         .with_name(cookies::SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(false) // decided per request by `guard::secure_cookies`
+        .with_secure(false) // decided per request by `guard::secure_transport`
         .with_expiry(Expiry::OnInactivity(cookie_duration(
             state.config.session_idle_timeout,
         )));
@@ -87,10 +89,17 @@ pub fn router(state: AppState) -> Router {
             first_paint::load_signed_in_user,
         ))
         .layer(session_layer)
-        .layer(middleware::from_fn(guard::limit_form_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            guard::secure_cookies,
+            guard::limit_form_bodies,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client::limit_sign_ins,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::secure_transport,
         ))
         .layer(CompressionLayer::new())
         // One log line per request at INFO: method, path, status and latency.
@@ -108,7 +117,10 @@ fn api_router(state: &AppState) -> Router<AppState> {
         .route(auth_paths::REFRESH, post(auth::refresh))
         .route(auth_paths::LOGOUT, post(auth::logout))
         .layer(axum::extract::DefaultBodyLimit::max(guard::AUTH_BODY_LIMIT))
-        .layer(middleware::from_fn(guard::cookie_endpoint_guard));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::cookie_endpoint_guard,
+        ));
     let mut protected = Router::new()
         .route(paths::ME, get(resources::me))
         .route(
@@ -150,6 +162,7 @@ pub async fn sweep_expired(state: &AppState) {
         }
     }
     state.throttle.sweep();
+    state.client_limiter.sweep();
 }
 
 fn cookie_duration(duration: Duration) -> tower_sessions::cookie::time::Duration {

@@ -3,17 +3,17 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use hmac::{Hmac, Mac};
 use leptos::config::LeptosOptions;
 use rand::RngCore;
-use sha2::Sha256;
 use tower_sessions::MemoryStore;
 
 use super::{
+    client::ClientLimiter,
     clock::{Clock, SystemClock},
     config::Config,
     data::DemoData,
     families::{FamilyRegistry, Lifetimes},
+    keys::KeyRing,
     throttle::LoginThrottle,
     tokens::TokenIssuer,
     users::UserStore,
@@ -27,6 +27,7 @@ pub struct AppState {
     pub families: Arc<FamilyRegistry>,
     pub users: Arc<UserStore>,
     pub throttle: Arc<LoginThrottle>,
+    pub client_limiter: Arc<ClientLimiter>,
     pub data: Arc<DemoData>,
     /// tower-sessions' store for the browser session (who is signed in, for the first paint).
     pub session_store: MemoryStore,
@@ -57,14 +58,15 @@ impl AppState {
             idle: config.session_idle_timeout,
             absolute: config.session_absolute_timeout,
         };
+        let keys = KeyRing::new(master_key, config.jwt_previous_secrets.clone());
         Self {
             tokens: Arc::new(TokenIssuer::new(
-                &derive_key(&master_key, "access-token"),
+                keys.derive("access-token"),
                 config.access_token_ttl,
                 clock.clone(),
             )),
             families: Arc::new(FamilyRegistry::new(
-                derive_key(&master_key, "refresh-credential"),
+                keys.derive("refresh-credential"),
                 lifetimes,
                 clock.clone(),
             )),
@@ -72,6 +74,10 @@ impl AppState {
             throttle: Arc::new(LoginThrottle::new(
                 config.login_max_failures,
                 config.login_lockout,
+                clock.clone(),
+            )),
+            client_limiter: Arc::new(ClientLimiter::new(
+                config.login_per_client_per_minute,
                 clock,
             )),
             data: Arc::new(DemoData::default()),
@@ -80,12 +86,4 @@ impl AppState {
             leptos_options,
         }
     }
-}
-
-/// One secret, two keys: a leaked refresh MAC key must not mint access tokens, and vice versa.
-fn derive_key(master: &[u8], purpose: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(master).expect("HMAC takes keys of any size");
-    mac.update(b"tokenflight/");
-    mac.update(purpose.as_bytes());
-    mac.finalize().into_bytes().to_vec()
 }

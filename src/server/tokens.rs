@@ -1,12 +1,22 @@
 //! Access tokens: short-lived JWTs, signed with one pinned algorithm and checked strictly
-//! (RFC 8725): `exp`, `iat`, `iss`, `aud`, `sub` and the session id are all required.
+//! (RFC 8725): `exp`, `iat`, `iss`, `aud`, `sub` and the session id are all required, `typ` must
+//! be `at+jwt` (RFC 9068 §2.1, RFC 8725 §3.11: no other JWT can pass for an access token), and
+//! `kid` names the key, so a rotated-out key still verifies what it signed.
 
 use std::{sync::Arc, time::Duration};
 
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
 use serde::{Deserialize, Serialize};
 
-use super::clock::Clock;
+use super::{
+    clock::Clock,
+    keys::{key_id, DerivedKeys},
+};
+
+/// RFC 9068 §2.1: the `typ` of a JWT access token (`application/at+jwt` is the long form).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
 /// `iss` and `aud` of every token; a token minted for another service is refused.
 pub const ISSUER: &str = "tokenflight";
@@ -42,14 +52,17 @@ pub enum TokenError {
 /// Mints and verifies access tokens with the server's key and clock.
 pub struct TokenIssuer {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    signing_kid: String,
+    /// Every key that verifies, by `kid`: the signing key and the previous ones.
+    decoding: Vec<(String, DecodingKey)>,
     validation: Validation,
     ttl: Duration,
     clock: Arc<dyn Clock>,
 }
 
 impl TokenIssuer {
-    pub fn new(secret: &[u8], ttl: Duration, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(keys: impl Into<DerivedKeys>, ttl: Duration, clock: Arc<dyn Clock>) -> Self {
+        let keys = keys.into();
         let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
@@ -59,8 +72,12 @@ impl TokenIssuer {
         validation.validate_exp = false;
         validation.leeway = 0;
         Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            encoding: EncodingKey::from_secret(keys.signing()),
+            signing_kid: key_id(keys.signing()),
+            decoding: keys
+                .verifying()
+                .map(|key| (key_id(key), DecodingKey::from_secret(key)))
+                .collect(),
             validation,
             ttl,
             clock,
@@ -83,12 +100,31 @@ impl TokenIssuer {
             exp: iat + self.ttl.as_secs(),
             ver,
         };
-        encode(&Header::new(ALGORITHM), &claims, &self.encoding)
+        let header = Header {
+            typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
+            kid: Some(self.signing_kid.clone()),
+            ..Header::new(ALGORITHM)
+        };
+        encode(&header, &claims, &self.encoding)
             .expect("HMAC signing of a serialisable struct cannot fail")
     }
 
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        let claims = decode::<AccessClaims>(token, &self.decoding, &self.validation)
+        let invalid = |reason: &str| TokenError::Invalid(reason.to_owned());
+        let header = decode_header(token).map_err(|error| invalid(&error.to_string()))?;
+        let typ = header.typ.as_deref().unwrap_or_default();
+        if !typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE)
+            && !typ.eq_ignore_ascii_case("application/at+jwt")
+        {
+            return Err(invalid("typ is not at+jwt"));
+        }
+        let kid = header.kid.ok_or_else(|| invalid("no kid"))?;
+        let (_, key) = self
+            .decoding
+            .iter()
+            .find(|(id, _)| *id == kid)
+            .ok_or_else(|| invalid("unknown kid"))?;
+        let claims = decode::<AccessClaims>(token, key, &self.validation)
             .map_err(|error| TokenError::Invalid(error.to_string()))?
             .claims;
         if self.clock.now_secs() >= claims.exp {
@@ -101,12 +137,25 @@ impl TokenIssuer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::clock::ManualClock;
+    use crate::server::{clock::ManualClock, keys::KeyRing};
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
     fn issuer(clock: &ManualClock) -> TokenIssuer {
-        TokenIssuer::new(SECRET, Duration::from_secs(60), Arc::new(clock.clone()))
+        TokenIssuer::new(
+            SECRET.to_vec(),
+            Duration::from_secs(60),
+            Arc::new(clock.clone()),
+        )
+    }
+
+    /// A header as ours, so a test changes only what it means to.
+    fn header() -> Header {
+        Header {
+            typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
+            kid: Some(key_id(SECRET)),
+            ..Header::new(ALGORITHM)
+        }
     }
 
     #[test]
@@ -139,7 +188,11 @@ mod tests {
     #[test]
     fn a_token_signed_with_another_key_is_refused() {
         let clock = ManualClock::new();
-        let other = TokenIssuer::new(&[7; 32], Duration::from_secs(60), Arc::new(clock.clone()));
+        let other = TokenIssuer::new(
+            vec![7; 32],
+            Duration::from_secs(60),
+            Arc::new(clock.clone()),
+        );
         assert!(issuer(&clock).verify(&other.issue("u1", "s1", 0)).is_err());
     }
 
@@ -175,11 +228,7 @@ mod tests {
             exp: now + 60,
             ver: 0,
         };
-        let token = encode(
-            &Header::new(ALGORITHM),
-            &claims,
-            &EncodingKey::from_secret(SECRET),
-        );
+        let token = encode(&header(), &claims, &EncodingKey::from_secret(SECRET));
         assert!(issuer(&clock).verify(&token.unwrap()).is_err());
     }
 
@@ -196,11 +245,45 @@ mod tests {
             exp: now + 60,
             ver: 0,
         };
-        let token = encode(
-            &Header::new(ALGORITHM),
-            &claims,
-            &EncodingKey::from_secret(SECRET),
-        );
+        let token = encode(&header(), &claims, &EncodingKey::from_secret(SECRET));
         assert!(issuer(&clock).verify(&token.unwrap()).is_err());
+    }
+
+    #[test]
+    fn tokens_carry_at_jwt_and_a_kid_and_other_types_are_refused() {
+        let clock = ManualClock::new();
+        let issuer = issuer(&clock);
+        let token = issuer.issue("u1", "s1", 0);
+        let issued = decode_header(&token).unwrap();
+        assert_eq!(issued.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(issued.kid, Some(key_id(SECRET)));
+        let claims = issuer.verify(&token).unwrap();
+        for typ in [Some("JWT"), None] {
+            let header = Header {
+                typ: typ.map(str::to_owned),
+                ..header()
+            };
+            let other = encode(&header, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+            assert!(issuer.verify(&other).is_err(), "typ {typ:?}");
+        }
+        let no_kid = Header {
+            kid: None,
+            ..header()
+        };
+        let token = encode(&no_kid, &claims, &EncodingKey::from_secret(SECRET)).unwrap();
+        assert!(issuer.verify(&token).is_err(), "no kid");
+    }
+
+    #[test]
+    fn a_previous_key_still_verifies_but_no_longer_signs() {
+        let clock = ManualClock::new();
+        let ttl = Duration::from_secs(60);
+        let ring = KeyRing::new(vec![2; 32], vec![vec![1; 32]]);
+        let rotated = TokenIssuer::new(ring.derive("t"), ttl, Arc::new(clock.clone()));
+        let old_ring = KeyRing::new(vec![1; 32], vec![]);
+        let old_only = TokenIssuer::new(old_ring.derive("t"), ttl, Arc::new(clock.clone()));
+        assert!(rotated.verify(&old_only.issue("u1", "s1", 0)).is_ok());
+        let fresh = rotated.issue("u1", "s1", 1);
+        assert!(old_only.verify(&fresh).is_err(), "signed with the new key");
     }
 }

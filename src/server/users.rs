@@ -8,9 +8,12 @@ use std::{
         atomic::{AtomicUsize, Ordering},
         Arc,
     },
+    time::Duration,
 };
 
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use tokio::sync::Semaphore;
 
 use crate::api::auth::User;
@@ -43,9 +46,19 @@ pub struct UserStore {
     by_name: HashMap<String, UserRecord>,
     /// Bounds concurrent hashing: each verification holds ~19 MiB and a blocking thread.
     hashing: Arc<Semaphore>,
-    checks_in_flight: AtomicUsize,
-    /// Most password checks ever running at once (admin stats; proves the bound holds).
-    peak_checks: AtomicUsize,
+    /// Password checks running now and at most ever (admin stats; proves the bound holds).
+    gauge: Arc<HashGauge>,
+    /// Random per process: log tags of unknown names cannot be reversed by hashing guesses.
+    log_key: LogKey,
+}
+
+/// The key behind [`UserStore::log_name`]'s tags, kept out of `Debug`.
+struct LogKey([u8; 32]);
+
+impl fmt::Debug for LogKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LogKey(<redacted>)")
+    }
 }
 
 impl UserStore {
@@ -83,8 +96,8 @@ impl UserStore {
         Self {
             by_name,
             hashing: Arc::new(Semaphore::new(hash_concurrency)),
-            checks_in_flight: AtomicUsize::new(0),
-            peak_checks: AtomicUsize::new(0),
+            gauge: Arc::default(),
+            log_key: LogKey(rand::random()),
         }
     }
 
@@ -97,12 +110,27 @@ impl UserStore {
 
     /// Checks a password off the async runtime, with bounded concurrency. Unknown users are
     /// checked against a dummy hash so they cost the same as a wrong password.
-    pub async fn verify(&self, username: &str, password: String) -> Option<User> {
+    ///
+    /// The hashing slot is taken *into* the blocking job and released only when argon2 is done:
+    /// a client that hangs up drops this future, but not the job, so the slot must go with the
+    /// job or disconnect floods would run unbounded hashes. Waiting for a slot is bounded by
+    /// `queue_timeout`, so a saturated server answers "busy" instead of queueing for ever.
+    pub async fn verify(
+        &self,
+        username: &str,
+        password: String,
+        queue_timeout: Duration,
+    ) -> Result<Option<User>, HashingBusy> {
         let record = self.by_name.get(username);
         let hash = record.map_or(DUMMY_HASH, |record| record.password_hash.clone());
-        let _permit = self.hashing.acquire().await.ok()?;
-        let _running = CheckInFlight::start(self);
+        let permit = tokio::time::timeout(queue_timeout, self.hashing.clone().acquire_owned())
+            .await
+            .map_err(|_| HashingBusy)?
+            .map_err(|_| HashingBusy)?;
+        let gauge = self.gauge.clone();
         let matches = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let _running = gauge.start();
             PasswordHash::new(hash.0).is_ok_and(|parsed| {
                 Argon2::default()
                     .verify_password(password.as_bytes(), &parsed)
@@ -111,29 +139,61 @@ impl UserStore {
         })
         .await
         .unwrap_or(false);
-        record.filter(|_| matches).map(|record| record.user.clone())
+        Ok(record.filter(|_| matches).map(|record| record.user.clone()))
+    }
+
+    /// How a sign-in's account appears in the log: a real account by its name; anything else as
+    /// a short keyed hash, since an unknown "username" is often a password typed in the wrong
+    /// field. Equal inputs give equal tags, so repeated attempts can still be correlated.
+    pub fn log_name(&self, account: &str) -> String {
+        if self.by_name.contains_key(account) {
+            return account.to_owned();
+        }
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.log_key.0).expect("any key size");
+        mac.update(account.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let hex: String = tag[..4].iter().map(|byte| format!("{byte:02x}")).collect();
+        format!("unknown#{hex}")
     }
 
     /// The most password checks that ever ran at once.
     pub fn peak_concurrent_checks(&self) -> u64 {
-        self.peak_checks.load(Ordering::SeqCst) as u64
+        self.gauge.peak.load(Ordering::SeqCst) as u64
+    }
+
+    /// Password checks running right now (argon2 jobs, whether or not their client is still
+    /// there).
+    pub fn checks_in_flight(&self) -> usize {
+        self.gauge.running.load(Ordering::SeqCst)
     }
 }
 
-/// Counts a password check while it runs, also when the request is dropped half-way.
-struct CheckInFlight<'a>(&'a AtomicUsize);
+/// No hashing slot came free within the queue timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashingBusy;
 
-impl<'a> CheckInFlight<'a> {
-    fn start(users: &'a UserStore) -> Self {
-        let running = users.checks_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        users.peak_checks.fetch_max(running, Ordering::SeqCst);
-        Self(&users.checks_in_flight)
+/// Counts argon2 jobs while they run, measured inside the blocking job itself so that jobs
+/// orphaned by a disconnected client are still counted.
+#[derive(Debug, Default)]
+struct HashGauge {
+    running: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl HashGauge {
+    fn start(self: Arc<Self>) -> CheckInFlight {
+        let running = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(running, Ordering::SeqCst);
+        CheckInFlight(self)
     }
 }
 
-impl Drop for CheckInFlight<'_> {
+/// One running check; un-counts itself when the job ends, however it ends.
+struct CheckInFlight(Arc<HashGauge>);
+
+impl Drop for CheckInFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -141,18 +201,33 @@ impl Drop for CheckInFlight<'_> {
 mod tests {
     use super::*;
 
+    const WAIT: Duration = Duration::from_secs(10);
+
     #[tokio::test]
     async fn the_demo_passwords_verify_and_wrong_ones_do_not() {
         let users = UserStore::demo(2);
-        let alice = users.verify("alice", "wonderland".into()).await.unwrap();
+        let check =
+            |name: &'static str, password: &'static str| users.verify(name, password.into(), WAIT);
+        let alice = check("alice", "wonderland").await.unwrap().unwrap();
         assert_eq!(alice.roles, ["user"]);
-        assert!(users
-            .verify("admin", "admin-secret".into())
-            .await
-            .unwrap()
-            .has_role("admin"));
-        assert!(users.verify("alice", "admin-secret".into()).await.is_none());
-        assert!(users.verify("mallory", "wonderland".into()).await.is_none());
+        let admin = check("admin", "admin-secret").await.unwrap().unwrap();
+        assert!(admin.has_role("admin"));
+        assert_eq!(check("alice", "admin-secret").await, Ok(None));
+        assert_eq!(check("mallory", "wonderland").await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn a_check_that_finds_no_free_slot_in_time_is_refused_as_busy() {
+        let users = UserStore::demo(1);
+        let held = users.hashing.clone().try_acquire_owned().unwrap();
+        let busy = users.verify("alice", "wonderland".into(), Duration::from_millis(5));
+        assert_eq!(busy.await, Err(HashingBusy));
+        drop(held);
+        let free = users.verify("alice", "wonderland".into(), Duration::ZERO);
+        assert!(
+            free.await.unwrap().is_some(),
+            "a free slot is taken at once"
+        );
     }
 
     #[test]
@@ -163,6 +238,20 @@ mod tests {
             assert_eq!(params(record.password_hash.0), params(DUMMY_HASH.0));
         }
         assert_eq!(params(DUMMY_HASH.0), "m=19456,t=2,p=1");
+    }
+
+    #[test]
+    fn unknown_names_are_logged_as_a_stable_tag_never_verbatim() {
+        let users = UserStore::demo(1);
+        assert_eq!(users.log_name("alice"), "alice");
+        let tag = users.log_name("hunter2-my-password");
+        assert!(
+            tag.starts_with("unknown#") && !tag.contains("hunter2"),
+            "{tag}"
+        );
+        assert_eq!(tag.len(), "unknown#".len() + 8);
+        assert_eq!(users.log_name("hunter2-my-password"), tag);
+        assert_ne!(users.log_name("hunter3-my-password"), tag);
     }
 
     #[test]

@@ -2,10 +2,11 @@
 
 #![allow(dead_code)] // each test file uses a different part of this helper
 
-use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
+use std::{collections::HashMap, future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     body::Body,
+    extract::connect_info::MockConnectInfo,
     http::{header, HeaderMap, Method, Request, StatusCode},
     Router,
 };
@@ -38,7 +39,10 @@ impl TestApp {
         let options = LeptosOptions::builder().output_name("tokenflight").build();
         let state = AppState::with_clock(options, config, Arc::new(clock.clone()));
         Self {
-            router: router(state.clone()),
+            // What `main` gets from `into_make_service_with_connect_info`: one client address,
+            // unless a test sets another on its request.
+            router: router(state.clone())
+                .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000)))),
             clock,
             state,
         }
@@ -129,6 +133,29 @@ pub fn bearer_request(
         None => builder.body(Body::empty()),
     }
     .unwrap()
+}
+
+/// `POST /api/auth/login` as the app's own page sends it, without cookies.
+pub fn login_request(username: &str, password: &str) -> Request<Body> {
+    let body = serde_json::json!({ "username": username, "password": password });
+    let mut request = bearer_request(Method::POST, "/api/auth/login", None, Some(body));
+    request
+        .headers_mut()
+        .insert("sec-fetch-site", "same-origin".parse().unwrap());
+    request
+}
+
+/// Waits (in real time, at most 10 s) until `condition` holds: for work on blocking threads,
+/// which no injected clock can move.
+pub async fn wait_until(condition: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met in 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 /// A cookie jar in front of the app, sending same-origin headers like a real browser would.

@@ -12,6 +12,7 @@ use tower_sessions::Session;
 use crate::{
     api::auth::{LoginRequest, TokenResponse, User},
     server::{
+        client::current_client,
         cookies::{clear_refresh_cookie, read_refresh_cookie, set_refresh_cookie},
         error::ApiError,
         extract::{ApiJson, Authenticated},
@@ -28,6 +29,10 @@ pub struct BrowserSession {
 }
 
 const BROWSER_SESSION_KEY: &str = "auth";
+
+/// Longest username considered; RFC 5321 caps an e-mail address at 254, so 256 fits every
+/// real name and keeps attacker-chosen throttle keys small.
+pub const MAX_USERNAME_CHARS: usize = 256;
 
 /// `POST /api/auth/login`.
 pub async fn login(
@@ -46,19 +51,34 @@ pub async fn sign_in(
     session: &Session,
     LoginRequest { username, password }: LoginRequest,
 ) -> Result<(TokenResponse, Grant), ApiError> {
+    // Checked before anything is keyed on it: no throttle entry, log line or hash per megabyte.
+    if username.chars().count() > MAX_USERNAME_CHARS {
+        return Err(ApiError::BadField("the username is too long"));
+    }
     let account = username.trim().to_lowercase();
+    let client = current_client();
     // Counted before the (slow) hash, so parallel guesses cannot all slip past the limit.
     state
         .throttle
-        .begin_attempt(&account)
+        .begin_attempt(&account, client)
         .map_err(|retry_after_secs| ApiError::TooManyAttempts { retry_after_secs })?;
-    let Some(user) = state.users.verify(&account, password).await else {
-        state.throttle.record_failure();
-        // Debug-formatted: an attacker-chosen name cannot forge log lines.
-        tracing::info!(?account, "sign-in failed");
+    let checked = state
+        .users
+        .verify(&account, password, state.config.login_queue_timeout)
+        .await;
+    let Ok(checked) = checked else {
+        state.throttle.abandon_attempt(&account, client);
+        tracing::warn!("sign-in refused: every password-hashing slot stayed busy");
+        return Err(ApiError::Unavailable);
+    };
+    let Some(user) = checked else {
+        state.throttle.record_failure(&account);
+        // Never the name as typed: people type passwords into that field.
+        let account = state.users.log_name(&account);
+        tracing::info!(%account, %client, "sign-in failed");
         return Err(ApiError::InvalidCredentials);
     };
-    state.throttle.record_success(&account);
+    state.throttle.record_success(&account, client);
     // A new login in this browser ends the previous session there.
     if let Some(previous) = browser_session(session).await {
         revoke(state, &previous.session_id).await;
@@ -138,11 +158,14 @@ pub async fn current_caller(state: &AppState, session: &Session) -> Option<Authe
         })
 }
 
-/// The JSON answer to login and refresh, with the refresh cookie and `no-store`.
+/// The JSON answer to login and refresh, with the refresh cookie, `no-store` and
+/// `Pragma: no-cache`.
 pub fn token_response(tokens: TokenResponse, grant: &Grant) -> Response {
     let mut response = Json(tokens).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // RFC 6749 §5.1: for HTTP/1.0 caches too.
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     headers.append(header::SET_COOKIE, refresh_cookie(grant));
     response
 }

@@ -1,0 +1,21 @@
+//! The security suite: one test per attack, grouped by area, each naming the attack it tries and
+//! the RFC or OWASP text it checks against. The README's checklist maps attacks to these tests.
+
+mod common;
+
+#[path = "security/brute_force.rs"]
+mod brute_force;
+#[path = "security/content_types.rs"]
+mod content_types;
+#[path = "security/cookies.rs"]
+mod cookies;
+#[path = "security/cross_site.rs"]
+mod cross_site;
+#[path = "security/disconnect_floods.rs"]
+mod disconnect_floods;
+#[path = "security/redirects_and_errors.rs"]
+mod redirects_and_errors;
+#[path = "security/refresh_replay.rs"]
+mod refresh_replay;
+#[path = "security/tokens.rs"]
+mod tokens;
