@@ -161,6 +161,11 @@ impl UserStore {
         self.gauge.peak.load(Ordering::SeqCst) as u64
     }
 
+    /// Password checks begun since start-up (argon2 jobs that got a slot).
+    pub fn checks_started(&self) -> usize {
+        self.gauge.started.load(Ordering::SeqCst)
+    }
+
     /// Password checks running right now (argon2 jobs, whether or not their client is still
     /// there).
     pub fn checks_in_flight(&self) -> usize {
@@ -178,10 +183,12 @@ pub struct HashingBusy;
 struct HashGauge {
     running: AtomicUsize,
     peak: AtomicUsize,
+    started: AtomicUsize,
 }
 
 impl HashGauge {
     fn start(self: Arc<Self>) -> CheckInFlight {
+        self.started.fetch_add(1, Ordering::SeqCst);
         let running = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(running, Ordering::SeqCst);
         CheckInFlight(self)

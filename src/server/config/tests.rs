@@ -1,0 +1,121 @@
+//! Every variable: its default, its validation, and that secrets are never echoed.
+
+use super::*;
+
+fn config_with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::from_lookup(|name| {
+        vars.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_string())
+    })
+}
+
+#[test]
+fn defaults_match_the_readme() {
+    let config = config_with(&[]).unwrap();
+    assert_eq!(config.access_token_ttl, Duration::from_secs(60));
+    assert_eq!(config.refresh_grace, Duration::from_secs(10));
+    assert_eq!(config.session_idle_timeout, Duration::from_secs(1800));
+    assert_eq!(config.session_absolute_timeout, Duration::from_secs(43_200));
+    assert!(config.jwt_secret.is_none());
+    assert!(config.demo_controls);
+    assert_eq!(config.login_max_failures, 5);
+    assert_eq!(config.login_lockout, Duration::from_secs(60));
+    assert_eq!(config.login_hash_concurrency, 2);
+    assert_eq!(config.login_queue_timeout, Duration::from_millis(2000));
+    assert_eq!(config.login_per_client_per_minute.get(), 60);
+    assert!(!config.trust_forwarded_for);
+    assert_eq!(config.cookie_secure, CookieSecure::Auto);
+    assert_eq!(config.public_origin, None);
+}
+
+#[test]
+fn public_origin_is_normalised_as_browsers_send_origin_and_paths_are_refused() {
+    let origin = |value| config_with(&[("PUBLIC_ORIGIN", value)]).map(|c| c.public_origin);
+    let expected = Some("https://app.example".to_owned());
+    assert_eq!(origin("HTTPS://App.Example:443").unwrap(), expected);
+    let with_port = Some("http://app.example:8080".to_owned());
+    assert_eq!(origin("http://app.example:8080/").unwrap(), with_port);
+    for bad in [
+        "app.example",
+        "ftp://app.example",
+        "https://app.example/login",
+    ] {
+        assert!(origin(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn a_non_numeric_ttl_names_the_variable() {
+    let error = config_with(&[("ACCESS_TOKEN_TTL_SECS", "soon")]).unwrap_err();
+    assert!(
+        error.to_string().contains("ACCESS_TOKEN_TTL_SECS"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_access_token_ttl_beyond_a_day_is_refused() {
+    assert!(config_with(&[("ACCESS_TOKEN_TTL_SECS", "86400")]).is_ok());
+    let error = config_with(&[("ACCESS_TOKEN_TTL_SECS", "86401")]).unwrap_err();
+    assert!(
+        error.to_string().contains("ACCESS_TOKEN_TTL_SECS"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_zero_ttl_is_refused_but_a_zero_grace_window_is_allowed() {
+    assert!(config_with(&[("ACCESS_TOKEN_TTL_SECS", "0")]).is_err());
+    let config = config_with(&[("REFRESH_GRACE_SECS", "0")]).unwrap();
+    assert_eq!(config.refresh_grace, Duration::ZERO);
+}
+
+#[test]
+fn a_short_jwt_secret_is_refused_without_echoing_it() {
+    let error = config_with(&[("JWT_SECRET", "hunter2")]).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("JWT_SECRET") && !message.contains("hunter2"),
+        "{message}"
+    );
+}
+
+#[test]
+fn previous_secrets_are_split_on_commas_and_short_ones_refused_unechoed() {
+    let long = "0123456789abcdef0123456789abcdef";
+    let two = format!("{long}, {long}x");
+    let config = config_with(&[("JWT_PREVIOUS_SECRETS", &two)]).unwrap();
+    assert_eq!(config.jwt_previous_secrets.len(), 2);
+    let short = format!("{long},hunter2");
+    let error = config_with(&[("JWT_PREVIOUS_SECRETS", &short)]).unwrap_err();
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+    assert!(!format!("{config:?}").contains(long));
+}
+
+#[test]
+fn demo_controls_can_be_switched_off_and_typos_are_refused() {
+    assert!(
+        !config_with(&[("DEMO_CONTROLS", "off")])
+            .unwrap()
+            .demo_controls
+    );
+    assert!(config_with(&[("DEMO_CONTROLS", "of")]).is_err());
+}
+
+#[test]
+fn log_format_defaults_to_text_and_knows_json() {
+    assert_eq!(LogFormat::from_lookup(|_| None).unwrap(), LogFormat::Text);
+    let json = LogFormat::from_lookup(|_| Some("json".into())).unwrap();
+    assert_eq!(json, LogFormat::Json);
+    assert!(LogFormat::from_lookup(|_| Some("xml".into())).is_err());
+}
+
+#[test]
+fn an_absolute_lifetime_shorter_than_the_idle_one_is_refused() {
+    let vars = [
+        ("SESSION_IDLE_TIMEOUT_SECS", "600"),
+        ("SESSION_ABSOLUTE_TIMEOUT_SECS", "60"),
+    ];
+    assert!(config_with(&vars).is_err());
+}
