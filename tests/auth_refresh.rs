@@ -1,6 +1,7 @@
 #![cfg(feature = "ssr")]
 //! `POST /api/auth/refresh`: rotation, the grace window, reuse detection and atomicity.
 
+#[macro_use]
 mod common;
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
@@ -8,9 +9,10 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 use axum::http::StatusCode;
 use common::{all_at_once, TestApp, TestResponse};
 
+for_each_backend! {
 #[tokio::test]
 async fn refresh_rotates_the_credential_and_returns_a_working_token() {
-    let app = TestApp::new();
+    let app = app().await;
     let (mut browser, _) = app.signed_in("alice").await;
     let before = browser.refresh_cookie().unwrap();
     let response = browser.refresh().await;
@@ -28,7 +30,7 @@ async fn refresh_rotates_the_credential_and_returns_a_working_token() {
 
 #[tokio::test]
 async fn refresh_without_a_cookie_is_invalid_grant() {
-    let app = TestApp::new();
+    let app = app().await;
     let response = app.browser().refresh().await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert_eq!(response.error_code(), "invalid_grant");
@@ -36,7 +38,7 @@ async fn refresh_without_a_cookie_is_invalid_grant() {
 
 #[tokio::test]
 async fn a_forged_cookie_is_invalid_grant() {
-    let app = TestApp::new();
+    let app = app().await;
     let mut browser = app.browser();
     browser
         .cookies
@@ -46,7 +48,7 @@ async fn a_forged_cookie_is_invalid_grant() {
 
 #[tokio::test]
 async fn replayed_refresh_token_revokes_the_family() {
-    let app = TestApp::with_env(&[("REFRESH_GRACE_SECS", "10")]);
+    let app = app_with(&[("REFRESH_GRACE_SECS", "10")]).await;
     let (mut browser, _) = app.signed_in("alice").await;
     let stolen = browser.clone();
     let newest = browser.refresh().await;
@@ -66,7 +68,7 @@ async fn replayed_refresh_token_revokes_the_family() {
 #[tokio::test]
 async fn the_previous_credential_inside_the_grace_window_gets_the_current_one_and_rotates_nothing()
 {
-    let app = TestApp::with_env(&[("REFRESH_GRACE_SECS", "10")]);
+    let app = app_with(&[("REFRESH_GRACE_SECS", "10")]).await;
     let (mut browser, _) = app.signed_in("alice").await;
     let mut other_tab = browser.clone();
     browser.refresh().await;
@@ -91,7 +93,7 @@ async fn the_previous_credential_inside_the_grace_window_gets_the_current_one_an
 
 #[tokio::test]
 async fn an_older_credential_is_reuse_even_inside_the_grace_window() {
-    let app = TestApp::with_env(&[("REFRESH_GRACE_SECS", "10")]);
+    let app = app_with(&[("REFRESH_GRACE_SECS", "10")]).await;
     let (mut browser, _) = app.signed_in("alice").await;
     let mut oldest = browser.clone();
     browser.refresh().await;
@@ -115,7 +117,7 @@ async fn parallel_refreshes(app: &Arc<TestApp>, cookies: &str, n: usize) -> Vec<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_refreshes_inside_the_grace_window_all_succeed_with_one_credential() {
-    let app = Arc::new(TestApp::with_env(&[("REFRESH_GRACE_SECS", "10")]));
+    let app = Arc::new(app_with(&[("REFRESH_GRACE_SECS", "10")]).await);
     let cookies = app.signed_in("alice").await.0.cookie_header();
     let responses = parallel_refreshes(&app, &cookies, 16).await;
     assert!(
@@ -128,12 +130,12 @@ async fn concurrent_refreshes_inside_the_grace_window_all_succeed_with_one_crede
         1,
         "the family forked into {credentials:?}"
     );
-    assert_eq!(app.state.families.active_count(), 1);
+    assert_eq!(app.state.families.active_count().await.unwrap(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_refreshes_outside_the_grace_window_never_mint_two_successors() {
-    let app = Arc::new(TestApp::with_env(&[("REFRESH_GRACE_SECS", "0")]));
+    let app = Arc::new(app_with(&[("REFRESH_GRACE_SECS", "0")]).await);
     let cookies = app.signed_in("alice").await.0.cookie_header();
     let responses = parallel_refreshes(&app, &cookies, 16).await;
     let ok = responses
@@ -144,7 +146,7 @@ async fn concurrent_refreshes_outside_the_grace_window_never_mint_two_successors
     // family, and everything after finds no session. Never two successors.
     assert_eq!(ok, 1, "{responses:?}");
     assert_eq!(
-        app.state.families.active_count(),
+        app.state.families.active_count().await.unwrap(),
         0,
         "reuse must revoke the family"
     );
@@ -152,7 +154,7 @@ async fn concurrent_refreshes_outside_the_grace_window_never_mint_two_successors
 
 #[tokio::test]
 async fn a_session_idle_past_its_timeout_cannot_refresh() {
-    let app = TestApp::with_env(&[("SESSION_IDLE_TIMEOUT_SECS", "300")]);
+    let app = app_with(&[("SESSION_IDLE_TIMEOUT_SECS", "300")]).await;
     let (mut browser, _) = app.signed_in("alice").await;
     app.advance(Duration::from_secs(299));
     assert_eq!(browser.refresh().await.status, StatusCode::OK);
@@ -162,10 +164,10 @@ async fn a_session_idle_past_its_timeout_cannot_refresh() {
 
 #[tokio::test]
 async fn a_session_ends_at_its_absolute_lifetime_even_when_active() {
-    let app = TestApp::with_env(&[
+    let app = app_with(&[
         ("SESSION_IDLE_TIMEOUT_SECS", "300"),
         ("SESSION_ABSOLUTE_TIMEOUT_SECS", "600"),
-    ]);
+    ]).await;
     let (mut browser, _) = app.signed_in("alice").await;
     app.advance(Duration::from_secs(250));
     assert_eq!(browser.refresh().await.status, StatusCode::OK);
@@ -177,7 +179,7 @@ async fn a_session_ends_at_its_absolute_lifetime_even_when_active() {
 
 #[tokio::test]
 async fn a_refused_refresh_clears_the_refresh_cookie() {
-    let app = TestApp::new();
+    let app = app().await;
     let mut browser = app.browser();
     browser
         .cookies
@@ -188,4 +190,5 @@ async fn a_refused_refresh_clears_the_refresh_cookie() {
         .iter()
         .any(|l| l.starts_with("tf_refresh=;")));
     assert!(browser.refresh_cookie().is_none());
+}
 }

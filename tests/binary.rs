@@ -15,6 +15,8 @@ fn server(addr: &str, extra_env: &[(&str, &str)]) -> Command {
         .env("LEPTOS_SITE_ROOT", "target/site")
         .env("LEPTOS_SITE_ADDR", addr)
         .env("RUST_LOG", "info")
+        // Never the default file in the working tree; tests that need a store pass their own.
+        .env("STORE_URL", "memory://")
         .envs(extra_env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -1,14 +1,15 @@
 #![cfg(feature = "ssr")]
 //! Login, refresh and logout refuse cross-site requests, non-JSON bodies and large bodies.
 
+#[macro_use]
 mod common;
 
 use axum::{
     body::Body,
     http::{header, Request, StatusCode},
 };
-use common::TestApp;
 
+for_each_backend! {
 fn login_request(content_type: &str, body: &str) -> Request<Body> {
     Request::post("/api/auth/login")
         .header(header::CONTENT_TYPE, content_type)
@@ -20,7 +21,7 @@ const ALICE: &str = r#"{"username":"alice","password":"wonderland"}"#;
 
 #[tokio::test]
 async fn a_cross_site_login_is_refused_with_403_and_sets_no_cookie() {
-    let app = TestApp::new();
+    let app = app().await;
     let mut request = login_request("application/json", ALICE);
     request
         .headers_mut()
@@ -33,7 +34,7 @@ async fn a_cross_site_login_is_refused_with_403_and_sets_no_cookie() {
 
 #[tokio::test]
 async fn a_foreign_origin_cannot_refresh_or_log_out() {
-    let app = TestApp::new();
+    let app = app().await;
     let (mut browser, token) = app.signed_in("alice").await;
     for path in ["/api/auth/refresh", "/api/auth/logout"] {
         let request = Request::post(path)
@@ -54,7 +55,7 @@ async fn a_foreign_origin_cannot_refresh_or_log_out() {
 
 #[tokio::test]
 async fn a_same_origin_request_by_origin_header_is_accepted() {
-    let app = TestApp::new();
+    let app = app().await;
     let mut request = login_request("application/json", ALICE);
     request
         .headers_mut()
@@ -67,7 +68,7 @@ async fn a_same_origin_request_by_origin_header_is_accepted() {
 
 #[tokio::test]
 async fn text_plain_and_form_bodies_are_refused_with_415() {
-    let app = TestApp::new();
+    let app = app().await;
     for content_type in [
         "text/plain",
         "application/x-www-form-urlencoded",
@@ -93,7 +94,7 @@ async fn text_plain_and_form_bodies_are_refused_with_415() {
 
 #[tokio::test]
 async fn a_json_body_with_a_charset_is_accepted() {
-    let app = TestApp::new();
+    let app = app().await;
     let response = app
         .send(login_request("application/json; charset=utf-8", ALICE))
         .await;
@@ -102,7 +103,7 @@ async fn a_json_body_with_a_charset_is_accepted() {
 
 #[tokio::test]
 async fn an_oversized_body_is_refused_with_413() {
-    let app = TestApp::new();
+    let app = app().await;
     let padding = "x".repeat(10_000);
     let body = format!(r#"{{"username":"alice","password":"{padding}"}}"#);
     let response = app.send(login_request("application/json", &body)).await;
@@ -112,7 +113,7 @@ async fn an_oversized_body_is_refused_with_413() {
 
 #[tokio::test]
 async fn broken_json_is_400_and_a_missing_field_is_422() {
-    let app = TestApp::new();
+    let app = app().await;
     let broken = app
         .send(login_request("application/json", "{\"username\":"))
         .await;
@@ -127,8 +128,9 @@ async fn broken_json_is_400_and_a_missing_field_is_422() {
 
 #[tokio::test]
 async fn a_get_on_login_is_405_with_a_json_body() {
-    let app = TestApp::new();
+    let app = app().await;
     let response = app.get("/api/auth/login", None).await;
     assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.error_code(), "method_not_allowed");
+}
 }

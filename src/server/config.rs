@@ -3,7 +3,9 @@
 //! Read once at start-up: a bad value stops the process with a message naming the variable,
 //! instead of surfacing as odd behaviour hours later. `LEPTOS_*` variables are read by Leptos.
 
-use std::{env, fmt, time::Duration};
+use std::{env, fmt, net::SocketAddr, time::Duration};
+
+use super::store::{StoreUrl, DEFAULT_STORE_URL};
 
 /// Validated server configuration. `Debug` redacts the secret.
 #[derive(Clone)]
@@ -31,6 +33,17 @@ pub struct Config {
     pub login_hash_concurrency: usize,
     /// `COOKIE_SECURE`, `auto` (default), `always` or `never`: the `Secure` flag on cookies.
     pub cookie_secure: CookieSecure,
+    /// `STORE_URL`, default `sqlite://tokenflight.db`: where sessions live (`memory://`,
+    /// `sqlite://<file>` or `redis://host:port/db`).
+    pub store_url: StoreUrl,
+    /// `STORE_TIMEOUT_MS`, default 500: the longest any store call may take before the request
+    /// answers 503, so a hung store cannot hang requests.
+    pub store_timeout: Duration,
+    /// `MAX_SESSIONS_PER_USER`, default 10: signing in once more revokes the user's oldest.
+    pub max_sessions_per_user: usize,
+    /// `METRICS_ADDR`, default `off`: where `GET /metrics` listens, apart from the public
+    /// address so it stays off the internet (e.g. `127.0.0.1:9100`).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// `LOG_FORMAT`, `text` (default; coloured on a terminal) or `json` (one object per line, for
@@ -100,6 +113,15 @@ impl Config {
             login_lockout: secs("LOGIN_LOCKOUT_SECS", 60, 1)?,
             login_hash_concurrency: parse_number(&lookup, "LOGIN_HASH_CONCURRENCY", 2, 1)? as usize,
             cookie_secure: parse_cookie_secure(&lookup)?,
+            store_url: parse_store_url(&lookup)?,
+            store_timeout: Duration::from_millis(parse_number(
+                &lookup,
+                "STORE_TIMEOUT_MS",
+                500,
+                1,
+            )?),
+            max_sessions_per_user: parse_number(&lookup, "MAX_SESSIONS_PER_USER", 10, 1)? as usize,
+            metrics_addr: parse_metrics_addr(&lookup)?,
         };
         if config.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
             return Err(ConfigError {
@@ -142,6 +164,10 @@ impl fmt::Debug for Config {
             .field("login_lockout", &self.login_lockout)
             .field("login_hash_concurrency", &self.login_hash_concurrency)
             .field("cookie_secure", &self.cookie_secure)
+            .field("store_url", &self.store_url)
+            .field("store_timeout", &self.store_timeout)
+            .field("max_sessions_per_user", &self.max_sessions_per_user)
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }
@@ -217,6 +243,33 @@ fn parse_cookie_secure(
     }
 }
 
+fn parse_store_url(lookup: &impl Fn(&str) -> Option<String>) -> Result<StoreUrl, ConfigError> {
+    let raw = lookup("STORE_URL").unwrap_or_else(|| DEFAULT_STORE_URL.to_owned());
+    StoreUrl::parse(&raw).map_err(|reason| ConfigError {
+        name: "STORE_URL",
+        // A Redis URL may carry a password.
+        value: if raw.contains('@') {
+            "<redacted>".to_owned()
+        } else {
+            raw.clone()
+        },
+        reason,
+    })
+}
+
+fn parse_metrics_addr(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    match lookup("METRICS_ADDR").as_deref().map(str::trim) {
+        None | Some("off") => Ok(None),
+        Some(addr) => addr.parse().map(Some).map_err(|_| ConfigError {
+            name: "METRICS_ADDR",
+            value: addr.to_owned(),
+            reason: "expected off or an address such as 127.0.0.1:9100",
+        }),
+    }
+}
+
 fn parse_secret(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Vec<u8>>, ConfigError> {
     match lookup("JWT_SECRET") {
         None => Ok(None),
@@ -255,6 +308,24 @@ mod tests {
         assert_eq!(config.login_lockout, Duration::from_secs(60));
         assert_eq!(config.login_hash_concurrency, 2);
         assert_eq!(config.cookie_secure, CookieSecure::Auto);
+        assert!(
+            matches!(config.store_url, StoreUrl::Sqlite(ref url) if url == "sqlite://tokenflight.db")
+        );
+        assert_eq!(config.store_timeout, Duration::from_millis(500));
+        assert_eq!(config.max_sessions_per_user, 10);
+        assert_eq!(config.metrics_addr, None);
+    }
+
+    #[test]
+    fn store_and_metrics_settings_are_validated() {
+        assert!(config_with(&[("STORE_URL", "postgres://x")]).is_err());
+        let error = config_with(&[("STORE_URL", "mysql://:hunter2@db")]).unwrap_err();
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        assert!(config_with(&[("STORE_TIMEOUT_MS", "0")]).is_err());
+        assert!(config_with(&[("MAX_SESSIONS_PER_USER", "0")]).is_err());
+        assert!(config_with(&[("METRICS_ADDR", "9100")]).is_err());
+        let config = config_with(&[("METRICS_ADDR", "127.0.0.1:9100")]).unwrap();
+        assert_eq!(config.metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
     }
 
     #[test]

@@ -50,6 +50,18 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// How long a client should wait after a 503 before trying again: store timeouts are short
+/// and a reconnecting store is usually back within a second or two.
+pub const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 1;
+
+impl From<crate::server::store::StoreError> for ApiError {
+    /// The store failing is never the client's fault, nor a bug of ours: 503, retry later.
+    /// The detail was logged where it happened (`store::timed`).
+    fn from(_: crate::server::store::StoreError) -> Self {
+        Self::Unavailable
+    }
+}
+
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
@@ -120,8 +132,17 @@ impl IntoResponse for ApiError {
         {
             headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
-        if let Self::TooManyAttempts { retry_after_secs } = self {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        match self {
+            Self::TooManyAttempts { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            Self::Unavailable => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(RETRY_AFTER_UNAVAILABLE_SECS),
+                );
+            }
+            _ => {}
         }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response

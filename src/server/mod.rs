@@ -11,7 +11,9 @@ pub mod families;
 pub mod first_paint;
 pub mod guard;
 pub mod handlers;
+pub mod ops;
 pub mod state;
+pub mod store;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
@@ -32,7 +34,7 @@ use tower_http::{
     set_header::SetResponseHeaderLayer,
     trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer},
 };
-use tower_sessions::{cookie::SameSite, session::Expiry, SessionManagerLayer, SessionStore};
+use tower_sessions::{cookie::SameSite, session::Expiry, SessionManagerLayer};
 use tracing::Level;
 
 use crate::{
@@ -125,27 +127,45 @@ fn api_router(state: &AppState) -> Router<AppState> {
     }
     cookie_endpoints
         .merge(protected)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         // Unknown API paths get our JSON 404, not the HTML page.
         .route("/api/{*rest}", any(|| async { ApiError::NotFound }))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }
 
-/// Runs [`sweep_expired`] every minute, so memory stays bounded however many sessions come and go.
+/// How often each instance reads the revocation log: a logout or reuse on one instance reaches
+/// the others' protected requests within this (well inside the promised second).
+pub const REVOCATION_POLL: Duration = Duration::from_millis(250);
+
+/// Runs [`sweep_expired`] every minute, so the store stays bounded however many sessions come
+/// and go, and reads other instances' revocations every [`REVOCATION_POLL`].
 pub fn spawn_housekeeping(state: AppState) {
+    let sweeper = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            sweep_expired(&state).await;
+            sweep_expired(&sweeper).await;
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(REVOCATION_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            // A failure is logged by the store wrapper; the next poll catches up.
+            let _ = state.families.sync_revocations().await;
         }
     });
 }
 
-/// Drops expired and orphaned sessions, their tower-sessions records, and stale throttle entries.
+/// Purges expired sessions and records from the store, and stale throttle entries.
 pub async fn sweep_expired(state: &AppState) {
-    for record in state.families.sweep() {
-        if let Err(error) = state.session_store.delete(&record).await {
-            tracing::warn!(%error, "could not delete an expired session record");
+    // Failures are logged by the store wrapper; the next sweep catches up.
+    if state.families.sweep().await.is_ok() {
+        if let Ok(active) = state.families.active_count().await {
+            metrics::gauge!("tokenflight_active_sessions").set(active as f64);
         }
     }
     state.throttle.sweep();

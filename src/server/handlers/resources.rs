@@ -63,12 +63,15 @@ pub async fn notifications(
 }
 
 /// `GET /api/usage`.
-pub async fn usage(State(state): State<AppState>, auth: Authenticated) -> Json<Usage> {
-    Json(Usage {
+pub async fn usage(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<Usage>, ApiError> {
+    Ok(Json(Usage {
         requests_today: state.data.count_request(&auth.user.id),
         quota: DAILY_QUOTA,
-        refreshes_this_session: state.families.refresh_count(&auth.session_id),
-    })
+        refreshes_this_session: state.families.refresh_count(&auth.session_id).await?,
+    }))
 }
 
 /// `GET /api/admin/stats`: `admin` role only (403 `insufficient_scope` otherwise).
@@ -79,7 +82,7 @@ pub async fn admin_stats(
     auth.require_role("admin")?;
     use std::sync::atomic::Ordering::Relaxed;
     Ok(Json(AdminStats {
-        active_sessions: state.families.active_count(),
+        active_sessions: state.families.active_count().await?,
         refreshes: state.families.stats.refreshes.load(Relaxed),
         reuse_detected: state.families.stats.reuse_detected.load(Relaxed),
         failed_logins: state.throttle.total_failures(),
