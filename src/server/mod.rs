@@ -21,8 +21,9 @@ pub mod users;
 use std::time::Duration;
 
 use axum::{
-    http::{header, HeaderValue},
+    http::{header, HeaderValue, StatusCode},
     middleware,
+    response::{IntoResponse, Response},
     routing::{any, get, post},
     Router,
 };
@@ -88,6 +89,9 @@ pub fn router(state: AppState) -> Router {
             first_paint::load_signed_in_user,
         ))
         .layer(session_layer)
+        .layer(middleware::map_response(
+            session_store_failure_is_unavailable,
+        ))
         .layer(middleware::from_fn(guard::limit_form_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -169,6 +173,19 @@ pub async fn sweep_expired(state: &AppState) {
         }
     }
     state.throttle.sweep();
+}
+
+/// tower-sessions answers a bare 500 when saving the session fails at the end of a request,
+/// which only happens when the store is down or slow: that is our 503, not a bug. (Every 500
+/// of ours carries a JSON body, so a bodiless one can only come from there.)
+async fn session_store_failure_is_unavailable(response: Response) -> Response {
+    if response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        tracing::warn!("saving the browser session failed");
+        return ApiError::Unavailable.into_response();
+    }
+    response
 }
 
 fn cookie_duration(duration: Duration) -> tower_sessions::cookie::time::Duration {

@@ -30,6 +30,7 @@ use tokenflight::server::{
 };
 use tower::ServiceExt;
 
+#[path = "../process/redis.rs"]
 mod redis_server;
 
 /// The store backends the contract suite runs against; see [`for_each_backend!`].

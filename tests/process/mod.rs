@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses a different part of this helper
 
+pub mod redis;
+
 use std::{
     io::{Read, Write},
     net::{TcpListener, TcpStream},
@@ -49,7 +51,7 @@ pub fn wait_until_listening(addr: &str, child: &mut Child) {
     }
 }
 
-/// A started server, stopped (SIGTERM, then waited for) when dropped.
+/// A started server, killed when dropped; its log is in `<CARGO_TARGET_TMPDIR>/server-logs/`.
 pub struct Running {
     pub addr: String,
     pub child: Child,
@@ -58,9 +60,14 @@ pub struct Running {
 impl Running {
     pub fn start(extra_env: &[(&str, &str)]) -> Self {
         let addr = free_addr();
+        // The server's log, for reading after a failure: target/test-logs/<port>.log.
+        let logs = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-logs");
+        std::fs::create_dir_all(&logs).unwrap();
+        let port = addr.rsplit(':').next().unwrap();
+        let log = std::fs::File::create(logs.join(format!("{port}.log"))).unwrap();
         let mut child = server(&addr, extra_env)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
             .spawn()
             .unwrap();
         wait_until_listening(&addr, &mut child);

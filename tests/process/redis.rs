@@ -1,11 +1,15 @@
-//! The Redis the `redis` test modules use: `TEST_REDIS_URL` when set (scripts/test.sh starts
-//! one), otherwise one `redis-server` from PATH that this test process starts on a free port
-//! and that dies with it. No Redis at all is a failure, never a skip.
+//! Real Redis servers for tests. [`url`]: the shared one the contract suite uses —
+//! `TEST_REDIS_URL` when set (scripts/test.sh starts one), otherwise a `redis-server` from PATH
+//! that this test process starts on a free port and that dies with it. [`OwnRedis`]: a private
+//! one a test may stop, hang and restart. No Redis at all is a failure, never a skip.
+
+#![allow(dead_code)] // each test file uses a different part of this helper
 
 use std::{
     net::{TcpListener, TcpStream},
     os::unix::process::CommandExt,
-    process::{Command, Stdio},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
     sync::OnceLock,
     thread,
     time::{Duration, Instant},
@@ -89,4 +93,60 @@ fn start_own() -> String {
     }
     wait_until_listening(port);
     format!("redis://127.0.0.1:{port}/0")
+}
+
+/// A redis-server of one test's own, with an append-only file synced on every write, so a
+/// `kill -9` and restart keeps the data (as a production Redis holding sessions should).
+pub struct OwnRedis {
+    pub port: u16,
+    dir: PathBuf,
+    child: Child,
+}
+
+impl OwnRedis {
+    pub fn start() -> Self {
+        let port = free_port();
+        let dir =
+            std::env::temp_dir().join(format!("tokenflight-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = Self::spawn(port, &dir);
+        Self { port, dir, child }
+    }
+
+    fn spawn(port: u16, dir: &std::path::Path) -> Child {
+        let child = command(port, dir)
+            .args(["--appendonly", "yes", "--appendfsync", "always"])
+            .spawn()
+            .expect("redis-server on PATH (apt-get install -y redis-server)");
+        wait_until_listening(port);
+        child
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Sends a signal (`STOP`, `CONT`, `KILL`) to the server.
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// `kill -9`, then a new server on the same port and data directory.
+    pub fn kill_and_restart(&mut self) {
+        self.signal("KILL");
+        let _ = self.child.wait();
+        self.child = Self::spawn(self.port, &self.dir);
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
