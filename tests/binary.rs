@@ -81,3 +81,33 @@ fn a_restart_keeps_every_session_with_the_default_store_and_no_jwt_secret() {
     after.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn health_readiness_and_metrics_answer_with_metrics_on_their_own_address() {
+    let metrics = free_addr();
+    let server = Running::start(&[("METRICS_ADDR", metrics.as_str())]);
+    assert_eq!(server.get("/healthz", None).status, 200);
+    assert_eq!(server.get("/readyz", None).status, 200);
+    assert_eq!(server.login("alice", "wonderland").status, 200);
+    assert_eq!(server.login("alice", "wrong").status, 401);
+    assert_eq!(
+        server.get("/metrics", None).status,
+        404,
+        "metrics must not be on the public address"
+    );
+
+    let scrape = process::request(&metrics, "GET", "/metrics", "", "");
+    assert_eq!(scrape.status, 200);
+    for line in [
+        r#"tokenflight_logins_total{outcome="success"} 1"#,
+        r#"tokenflight_logins_total{outcome="invalid_credentials"} 1"#,
+        "tokenflight_store_seconds",
+    ] {
+        assert!(
+            scrape.body.contains(line),
+            "{line} missing from:\n{}",
+            scrape.body
+        );
+    }
+    server.stop();
+}

@@ -1,0 +1,55 @@
+#![cfg(feature = "ssr")]
+//! The store stays bounded: per-user session limits, purging of what expired, and no record
+//! per refresh from a browser that lost its session cookie. On every backend.
+
+#[macro_use]
+mod common;
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+
+for_each_backend! {
+#[tokio::test]
+async fn refreshing_without_the_session_cookie_leaves_the_store_flat() {
+    let app = app().await;
+    let (mut browser, _) = app.signed_in("alice").await;
+    let records = app.state.store.count_records().await.unwrap();
+    for _ in 0..50 {
+        browser.cookies.remove("tf_session");
+        assert_eq!(browser.refresh().await.status, StatusCode::OK);
+    }
+    assert_eq!(app.state.store.count_records().await.unwrap(), records);
+    assert_eq!(app.state.families.active_count().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn signing_in_beyond_the_per_user_limit_revokes_the_oldest_session() {
+    let app = app_with(&[("MAX_SESSIONS_PER_USER", "2")]).await;
+    let (mut oldest, oldest_token) = app.signed_in("alice").await;
+    app.advance(Duration::from_millis(1));
+    let (mut middle, _) = app.signed_in("alice").await;
+    app.advance(Duration::from_millis(1));
+    let (_newest, newest_token) = app.signed_in("alice").await;
+    let (_admin, _) = app.signed_in("admin").await;
+
+    assert_eq!(app.get("/api/me", Some(&oldest_token)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(oldest.refresh().await.error_code(), "invalid_grant");
+    assert_eq!(middle.refresh().await.status, StatusCode::OK);
+    assert_eq!(app.get("/api/me", Some(&newest_token)).await.status, StatusCode::OK);
+    assert_eq!(app.state.families.active_count().await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn expired_sessions_and_their_records_are_purged_by_the_sweep() {
+    let app = app_with(&[("SESSION_IDLE_TIMEOUT_SECS", "300")]).await;
+    for _ in 0..5 {
+        app.signed_in("alice").await;
+    }
+    assert_eq!(app.state.store.count_records().await.unwrap(), 5);
+    app.advance(Duration::from_secs(300));
+    tokenflight::server::sweep_expired(&app.state).await;
+    assert_eq!(app.state.families.active_count().await.unwrap(), 0);
+    assert_eq!(app.state.store.count_records().await.unwrap(), 0);
+}
+}
