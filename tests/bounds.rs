@@ -53,3 +53,57 @@ async fn expired_sessions_and_their_records_are_purged_by_the_sweep() {
     assert_eq!(app.state.store.count_records().await.unwrap(), 0);
 }
 }
+
+/// Bytes on disk of a SQLite database: (the file, its write-ahead log).
+fn sqlite_bytes(path: &std::path::Path) -> (u64, u64) {
+    let size = |suffix: &str| {
+        std::fs::metadata(format!("{}{suffix}", path.display())).map_or(0, |meta| meta.len())
+    };
+    (size(""), size("-wal"))
+}
+
+/// A measurement for the README, run by hand (its figures are in docs/store-measurements.md):
+/// `cargo test --features ssr --test bounds -- --ignored --nocapture`. 10,000 sign-ins of
+/// distinct users (each a family and a browser-session record, as `sign_in` makes them, minus
+/// the password hash), all live at once, then all expired and swept.
+#[tokio::test]
+#[ignore = "a measurement, not a check; run by hand"]
+async fn measure_the_sqlite_file_after_10000_sign_ins_and_their_expiry() {
+    use tower_sessions::{
+        cookie::time::OffsetDateTime,
+        session::{Id, Record},
+        SessionStore,
+    };
+
+    let app = common::TestApp::start(common::Backend::Sqlite, &[]).await;
+    let file = app.sqlite_file().unwrap().clone();
+    let empty = sqlite_bytes(&file);
+    for i in 0..10_000 {
+        let user = format!("u-{i}");
+        let grant = app.state.families.start(&user).await.unwrap();
+        let data = serde_json::json!({ "auth": {
+            "user": { "id": user, "username": user, "roles": ["user"] },
+            "session_id": grant.session_id,
+        }});
+        let mut record = Record {
+            id: Id::default(),
+            data: serde_json::from_value(data).unwrap(),
+            expiry_date: OffsetDateTime::now_utc() + Duration::from_secs(1800),
+        };
+        app.state.session_store.create(&mut record).await.unwrap();
+        app.state
+            .families
+            .attach_browser_session(&grant.session_id, record.id.0)
+            .await
+            .unwrap();
+    }
+    let full = sqlite_bytes(&file);
+    app.advance(Duration::from_secs(43_200));
+    tokenflight::server::sweep_expired(&app.state).await;
+    let swept = sqlite_bytes(&file);
+    println!(
+        "SQLite (file, WAL) bytes: empty {empty:?}, after 10000 sign-ins {full:?}, \
+         after their expiry and a sweep {swept:?}"
+    );
+    assert_eq!(app.state.families.active_count().await.unwrap(), 0);
+}

@@ -36,8 +36,9 @@ pub struct Config {
     /// `STORE_URL`, default `sqlite://tokenflight.db`: where sessions live (`memory://`,
     /// `sqlite://<file>` or `redis://host:port/db`).
     pub store_url: StoreUrl,
-    /// `STORE_TIMEOUT_MS`, default 500: the longest any store call may take before the request
-    /// answers 503, so a hung store cannot hang requests.
+    /// `STORE_TIMEOUT_MS`, default 2000: the longest any store call may take before the request
+    /// answers 503, so a hung store cannot hang requests. Not much lower: a SQLite write that
+    /// triggers a WAL checkpoint on a busy disk was measured taking over 500 ms here.
     pub store_timeout: Duration,
     /// `MAX_SESSIONS_PER_USER`, default 10: signing in once more revokes the user's oldest.
     pub max_sessions_per_user: usize,
@@ -117,7 +118,7 @@ impl Config {
             store_timeout: Duration::from_millis(parse_number(
                 &lookup,
                 "STORE_TIMEOUT_MS",
-                500,
+                2000,
                 1,
             )?),
             max_sessions_per_user: parse_number(&lookup, "MAX_SESSIONS_PER_USER", 10, 1)? as usize,
@@ -311,7 +312,7 @@ mod tests {
         assert!(
             matches!(config.store_url, StoreUrl::Sqlite(ref url) if url == "sqlite://tokenflight.db")
         );
-        assert_eq!(config.store_timeout, Duration::from_millis(500));
+        assert_eq!(config.store_timeout, Duration::from_millis(2000));
         assert_eq!(config.max_sessions_per_user, 10);
         assert_eq!(config.metrics_addr, None);
     }

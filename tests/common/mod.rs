@@ -134,6 +134,11 @@ impl TestApp {
         }
     }
 
+    /// The SQLite file of a `Backend::Sqlite` app.
+    pub fn sqlite_file(&self) -> Option<&PathBuf> {
+        self.sqlite_file.as_ref()
+    }
+
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }

@@ -7,7 +7,10 @@
 use std::{str::FromStr, time::Duration};
 
 use sqlx::{
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    sqlite::{
+        SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions,
+        SqliteSynchronous,
+    },
     Row, SqlitePool,
 };
 
@@ -27,6 +30,9 @@ impl SqliteBackend {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(backend)?
             .create_if_missing(true)
+            // Set before the first table exists (a new file), so the sweep can hand freed pages
+            // back to the file system: the file shrinks after a wave of sessions expires.
+            .auto_vacuum(SqliteAutoVacuum::Incremental)
             .journal_mode(SqliteJournalMode::Wal)
             // WAL with NORMAL syncs at checkpoints only: a power cut may lose the last
             // commits, never corrupt the file; sessions are cheap to redo, latency is not.
@@ -273,6 +279,17 @@ impl Store for SqliteBackend {
         ] {
             sqlx::query(statement)
                 .bind(int(bound))
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
+        }
+        // Freed pages back to the file system, then the write-ahead log (which now holds the
+        // deletions) folded in and truncated: after a wave of expiries both files shrink.
+        for pragma in [
+            "PRAGMA incremental_vacuum",
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+        ] {
+            sqlx::query(pragma)
                 .execute(&self.pool)
                 .await
                 .map_err(backend)?;
