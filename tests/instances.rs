@@ -81,6 +81,26 @@ fn logout_on_one_instance_refuses_the_access_token_on_the_other_within_a_second(
 }
 
 #[test]
+fn expire_access_on_one_instance_refuses_earlier_tokens_on_the_other_within_a_second() {
+    let redis = OwnRedis::start();
+    let (a, b) = two_instances(&redis);
+    let login = a.login("alice", "wonderland");
+    let token = login.access_token();
+    assert_eq!(b.get("/api/me", Some(&token)).status, 200);
+
+    assert_eq!(a.post_bearer("/api/demo/expire-access", &token).status, 204);
+    assert!(
+        within_a_second(|| b.get("/api/me", Some(&token)).status == 401),
+        "the other instance still accepts the cut-off token"
+    );
+    let refreshed = refresh(&b, &login.cookie("tf_refresh").unwrap());
+    assert_eq!(
+        b.get("/api/me", Some(&refreshed.access_token())).status,
+        200
+    );
+}
+
+#[test]
 fn reuse_detected_on_one_instance_revokes_the_session_on_both() {
     let redis = OwnRedis::start();
     let (a, b) = two_instances(&redis);

@@ -378,7 +378,8 @@ impl FamilyRegistry {
     }
 
     pub async fn set_faults(&self, session_id: &str, faults: DemoFaults) -> StoreResult<bool> {
-        self.revoked.set_latency(session_id, faults.latency_ms);
+        self.revoked
+            .set_latency(session_id, faults.latency_ms, self.clock.now_ms());
         self.update(session_id, |family| family.faults = faults.clone())
             .await
     }
@@ -407,7 +408,8 @@ impl FamilyRegistry {
     pub async fn sweep(&self) -> StoreResult<()> {
         let now = self.clock.now_ms();
         let horizon = now.saturating_sub(self.lifetimes.access.as_millis() as u64 + 1000);
-        self.revoked.forget_before(horizon);
+        let ended = now.saturating_sub(self.lifetimes.absolute.as_millis() as u64);
+        self.revoked.forget_before(horizon, ended);
         for family in self.store.sweep(now, horizon).await? {
             if let Some(record) = family.browser_session {
                 self.store.delete_record(record).await?;

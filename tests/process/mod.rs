@@ -98,6 +98,12 @@ impl Running {
         request(&self.addr, "POST", path, &headers, json)
     }
 
+    /// A POST with a Bearer token and no body, as the demo controls take.
+    pub fn post_bearer(&self, path: &str, token: &str) -> Response {
+        let headers = format!("Authorization: Bearer {token}\r\n");
+        request(&self.addr, "POST", path, &headers, "")
+    }
+
     pub fn login(&self, username: &str, password: &str) -> Response {
         let body = format!(r#"{{"username":"{username}","password":"{password}"}}"#);
         self.post("/api/auth/login", "", &body)

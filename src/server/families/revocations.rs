@@ -31,8 +31,8 @@ pub(super) struct RevocationCache {
 struct Inner {
     /// session id → (floor, when it was set)
     floors: HashMap<String, (u64, u64)>,
-    /// Demo latency per session, as set on this instance.
-    latency: HashMap<String, u64>,
+    /// Demo latency per session, as set on this instance: (latency, when it was set).
+    latency: HashMap<String, (u64, u64)>,
 }
 
 impl RevocationCache {
@@ -76,20 +76,29 @@ impl RevocationCache {
         Ok(())
     }
 
-    pub(super) fn forget_before(&self, horizon_ms: u64) {
-        self.lock().floors.retain(|_, (_, at)| *at >= horizon_ms);
+    /// Forgets floors set before `floor_horizon_ms` (no token they bind is alive any more) and
+    /// latencies set before `latency_horizon_ms` (their session has ended by now).
+    pub(super) fn forget_before(&self, floor_horizon_ms: u64, latency_horizon_ms: u64) {
+        let mut inner = self.lock();
+        inner.floors.retain(|_, (_, at)| *at >= floor_horizon_ms);
+        inner.latency.retain(|_, (_, at)| *at >= latency_horizon_ms);
     }
 
-    pub(super) fn set_latency(&self, session_id: &str, latency_ms: u64) {
+    pub(super) fn set_latency(&self, session_id: &str, latency_ms: u64, now_ms: u64) {
         let mut inner = self.lock();
         if latency_ms == 0 {
             inner.latency.remove(session_id);
         } else {
-            inner.latency.insert(session_id.to_owned(), latency_ms);
+            inner
+                .latency
+                .insert(session_id.to_owned(), (latency_ms, now_ms));
         }
     }
 
     pub(super) fn latency(&self, session_id: &str) -> u64 {
-        self.lock().latency.get(session_id).copied().unwrap_or(0)
+        self.lock()
+            .latency
+            .get(session_id)
+            .map_or(0, |(latency, _)| *latency)
     }
 }

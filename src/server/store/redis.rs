@@ -5,7 +5,9 @@
 //! expiry (`PEXPIREAT`), so Redis itself purges what nobody sweeps. Key layout, under a prefix:
 //! `family:<id>` (hash: rev, body), `families` and `records` (sorted sets by expiry, for counts
 //! and sweeps), `user:<id>` (sorted set of a user's families by creation), `record:<id>`,
-//! `signing-key`, `revocations` (a stream other instances poll).
+//! `signing-key`, `revocations` (a stream other instances poll). The remove script touches the
+//! user's set through a key it derives, so this needs a standalone Redis (or a replica set), not
+//! Redis Cluster.
 
 use std::collections::HashMap;
 
