@@ -43,11 +43,9 @@ pub enum ApiError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The store is unreachable or slow (or a demo fault): retry after `Retry-After`.
     #[error("temporarily unavailable, try again")]
     Unavailable,
-    /// A bug or an unexpected failure. The detail is logged, never sent.
-    #[error("internal error")]
-    Internal(String),
 }
 
 /// How long a client should wait after a 503 before trying again: store timeouts are short
@@ -77,7 +75,6 @@ impl ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -97,7 +94,6 @@ impl ApiError {
             Self::NotFound => codes::NOT_FOUND,
             Self::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
             Self::Unavailable => codes::TEMPORARILY_UNAVAILABLE,
-            Self::Internal(_) => codes::INTERNAL,
         }
     }
 
@@ -117,9 +113,6 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Internal(detail) = &self {
-            tracing::error!(%detail, "request failed");
-        }
         let body = ApiErrorBody {
             error: self.code().to_owned(),
             message: self.to_string(),

@@ -176,8 +176,8 @@ pub async fn sweep_expired(state: &AppState) {
 }
 
 /// tower-sessions answers a bare 500 when saving the session fails at the end of a request,
-/// which only happens when the store is down or slow: that is our 503, not a bug. (Every 500
-/// of ours carries a JSON body, so a bodiless one can only come from there.)
+/// which only happens when the store is down or slow: that is our 503, not a bug. (Our own
+/// errors all carry a JSON body, so a bodiless 500 can only come from there.)
 async fn session_store_failure_is_unavailable(response: Response) -> Response {
     if response.status() == StatusCode::INTERNAL_SERVER_ERROR
         && !response.headers().contains_key(header::CONTENT_TYPE)
