@@ -59,6 +59,20 @@ ensure_chromium() {
   $sudo apt-get install -y -qq chromium chromium-driver
 }
 
+# Debian's redis-server (7.x): the Redis store's tests run against a real one.
+ensure_redis() {
+  command -v redis-server >/dev/null && return
+  step "installing Debian's redis-server"
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq redis-server
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 ensure_playwright() {
   [[ -d "$ROOT/end2end/node_modules/@playwright/test" ]] && return
   step "installing Playwright (no browser download: it drives /usr/bin/chromium)"

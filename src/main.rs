@@ -8,6 +8,7 @@ async fn main() -> std::process::ExitCode {
     use leptos::config::get_configuration;
     use tokenflight::server::{
         config::{Config, LogFormat},
+        ops::serve_metrics,
         router, spawn_housekeeping, AppState,
     };
     use tracing_subscriber::EnvFilter;
@@ -44,7 +45,21 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let addr = leptos_options.site_addr;
-    let state = AppState::new(leptos_options, config);
+    if let Some(metrics_addr) = config.metrics_addr {
+        if let Err(error) = serve_metrics(metrics_addr).await {
+            eprintln!("tokenflight: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let store_url = format!("{:?}", config.store_url);
+    let state = match AppState::new(leptos_options, config).await {
+        Ok(state) => state,
+        Err(error) => {
+            eprintln!("tokenflight: cannot open the store {store_url}: {error}. Check STORE_URL.");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(store = %store_url, "store open");
     spawn_housekeeping(state.clone());
 
     let listener = match tokio::net::TcpListener::bind(addr).await {

@@ -40,9 +40,9 @@ pub async fn load_notifications() -> Result<Vec<Notification>, ApiErrorBody> {
 #[server(prefix = "/api/fn", endpoint = "usage", client = AuthClient)]
 pub async fn load_usage() -> Result<Usage, ApiErrorBody> {
     let (state, caller) = caller().await?;
-    Ok(crate::server::handlers::resources::usage_of(
-        &state, &caller,
-    ))
+    crate::server::handlers::resources::usage_of(&state, &caller)
+        .await
+        .map_err(crate::server::caller::refuse)
 }
 
 /// `admin` role only: 403 `insufficient_scope` for anyone else, and never a refresh.
@@ -50,7 +50,9 @@ pub async fn load_usage() -> Result<Usage, ApiErrorBody> {
 pub async fn load_admin_stats() -> Result<AdminStats, ApiErrorBody> {
     crate::server::caller::caller_with_role("admin").await?;
     let state = expect_context::<crate::server::AppState>();
-    Ok(crate::server::handlers::resources::stats(&state))
+    crate::server::handlers::resources::stats(&state)
+        .await
+        .map_err(crate::server::caller::refuse)
 }
 
 /// The app state and whoever is calling (see `server::caller`).

@@ -1,16 +1,18 @@
 #![cfg(feature = "ssr")]
 //! `POST /api/auth/login`: credentials, cookies, throttling and the shape of the answer.
 
+#[macro_use]
 mod common;
 
 use std::{sync::Arc, time::Duration};
 
 use axum::http::StatusCode;
-use common::{all_at_once, TestApp};
+use common::all_at_once;
 
+for_each_backend! {
 #[tokio::test]
 async fn login_returns_a_bearer_token_and_the_user_but_never_the_refresh_credential() {
-    let app = TestApp::new();
+    let app = app().await;
     let mut browser = app.browser();
     let response = browser.login("alice", "wonderland").await;
     assert_eq!(response.status, StatusCode::OK);
@@ -38,7 +40,7 @@ async fn login_returns_a_bearer_token_and_the_user_but_never_the_refresh_credent
 
 #[tokio::test]
 async fn the_refresh_cookie_is_http_only_same_site_and_scoped_to_the_auth_endpoints() {
-    let app = TestApp::new();
+    let app = app().await;
     let response = app.browser().login("alice", "wonderland").await;
     let line = response
         .set_cookie_lines()
@@ -65,7 +67,7 @@ async fn the_refresh_cookie_is_http_only_same_site_and_scoped_to_the_auth_endpoi
 
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_401() {
-    let app = TestApp::new();
+    let app = app().await;
     let wrong = app.browser().login("alice", "not-it").await;
     let unknown = app.browser().login("mallory", "wonderland").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
@@ -77,7 +79,7 @@ async fn wrong_password_and_unknown_user_get_the_same_401() {
 
 #[tokio::test]
 async fn every_login_starts_a_new_session_id() {
-    let app = TestApp::new();
+    let app = app().await;
     let mut browser = app.browser();
     browser.login("alice", "wonderland").await;
     let first = browser.cookies["tf_session"].clone();
@@ -88,7 +90,7 @@ async fn every_login_starts_a_new_session_id() {
 
 #[tokio::test]
 async fn a_planted_session_cookie_is_not_adopted_by_login() {
-    let app = TestApp::new();
+    let app = app().await;
     let mut browser = app.browser();
     browser
         .cookies
@@ -99,7 +101,7 @@ async fn a_planted_session_cookie_is_not_adopted_by_login() {
 
 #[tokio::test]
 async fn a_second_login_in_the_same_browser_ends_the_first_session() {
-    let app = TestApp::new();
+    let app = app().await;
     let (mut browser, first_token) = app.signed_in("alice").await;
     browser.login("alice", "wonderland").await;
     assert_eq!(
@@ -110,7 +112,7 @@ async fn a_second_login_in_the_same_browser_ends_the_first_session() {
 
 #[tokio::test]
 async fn repeated_failures_throttle_the_account_with_retry_after() {
-    let app = TestApp::with_env(&[("LOGIN_MAX_FAILURES", "3"), ("LOGIN_LOCKOUT_SECS", "60")]);
+    let app = app_with(&[("LOGIN_MAX_FAILURES", "3"), ("LOGIN_LOCKOUT_SECS", "60")]).await;
     for _ in 0..3 {
         assert_eq!(
             app.browser().login("alice", "guess").await.status,
@@ -135,7 +137,7 @@ async fn repeated_failures_throttle_the_account_with_retry_after() {
 
 #[tokio::test]
 async fn unknown_accounts_are_throttled_like_real_ones() {
-    let app = TestApp::with_env(&[("LOGIN_MAX_FAILURES", "2")]);
+    let app = app_with(&[("LOGIN_MAX_FAILURES", "2")]).await;
     for _ in 0..2 {
         app.browser().login("nobody", "x").await;
     }
@@ -147,10 +149,10 @@ async fn unknown_accounts_are_throttled_like_real_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_login_storm_is_served_with_bounded_hashing_and_no_errors() {
-    let app = Arc::new(TestApp::with_env(&[
+    let app = Arc::new(app_with(&[
         ("LOGIN_HASH_CONCURRENCY", "2"),
         ("LOGIN_MAX_FAILURES", "100"),
-    ]));
+    ]).await);
     let statuses = all_at_once(8, |n| {
         let app = app.clone();
         let password = if n % 2 == 0 { "wonderland" } else { "wrong" };
@@ -172,7 +174,7 @@ async fn a_login_storm_is_served_with_bounded_hashing_and_no_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_guesses_cannot_slip_past_the_throttle() {
-    let app = Arc::new(TestApp::with_env(&[("LOGIN_MAX_FAILURES", "3")]));
+    let app = Arc::new(app_with(&[("LOGIN_MAX_FAILURES", "3")]).await);
     let statuses = all_at_once(10, |n| {
         let app = app.clone();
         async move {
@@ -192,4 +194,5 @@ async fn parallel_guesses_cannot_slip_past_the_throttle() {
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
         .count();
     assert_eq!((checked, throttled), (3, 7), "{statuses:?}");
+}
 }

@@ -1,16 +1,17 @@
 #![cfg(feature = "ssr")]
 //! `POST /api/auth/refresh`: rotation, the grace window, reuse detection and atomicity.
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use common::TestApp;
 
+for_each_backend! {
 #[tokio::test]
 async fn refresh_rotates_the_credential_and_returns_a_working_token() {
-    let app = TestApp::new();
+    let app = app().await;
     let (mut browser, _) = app.signed_in("alice").await;
     let before = browser.refresh_cookie().unwrap();
     let response = browser.refresh().await;
@@ -28,7 +29,7 @@ async fn refresh_rotates_the_credential_and_returns_a_working_token() {
 
 #[tokio::test]
 async fn refresh_without_a_cookie_is_invalid_grant() {
-    let app = TestApp::new();
+    let app = app().await;
     let response = app.browser().refresh().await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert_eq!(response.error_code(), "invalid_grant");
@@ -36,7 +37,7 @@ async fn refresh_without_a_cookie_is_invalid_grant() {
 
 #[tokio::test]
 async fn a_session_idle_past_its_timeout_cannot_refresh() {
-    let app = TestApp::with_env(&[("SESSION_IDLE_TIMEOUT_SECS", "300")]);
+    let app = app_with(&[("SESSION_IDLE_TIMEOUT_SECS", "300")]).await;
     let (mut browser, _) = app.signed_in("alice").await;
     app.advance(Duration::from_secs(299));
     assert_eq!(browser.refresh().await.status, StatusCode::OK);
@@ -46,10 +47,10 @@ async fn a_session_idle_past_its_timeout_cannot_refresh() {
 
 #[tokio::test]
 async fn a_session_ends_at_its_absolute_lifetime_even_when_active() {
-    let app = TestApp::with_env(&[
+    let app = app_with(&[
         ("SESSION_IDLE_TIMEOUT_SECS", "300"),
         ("SESSION_ABSOLUTE_TIMEOUT_SECS", "600"),
-    ]);
+    ]).await;
     let (mut browser, _) = app.signed_in("alice").await;
     app.advance(Duration::from_secs(250));
     assert_eq!(browser.refresh().await.status, StatusCode::OK);
@@ -61,7 +62,7 @@ async fn a_session_ends_at_its_absolute_lifetime_even_when_active() {
 
 #[tokio::test]
 async fn a_refused_refresh_clears_the_refresh_cookie() {
-    let app = TestApp::new();
+    let app = app().await;
     let mut browser = app.browser();
     browser
         .cookies
@@ -72,4 +73,5 @@ async fn a_refused_refresh_clears_the_refresh_cookie() {
         .iter()
         .any(|l| l.starts_with("tf_refresh=;")));
     assert!(browser.refresh_cookie().is_none());
+}
 }

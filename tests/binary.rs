@@ -1,45 +1,14 @@
 #![cfg(feature = "ssr")]
 //! The server binary itself: start-up failures are clear and non-zero, shutdown is graceful.
 
+mod process;
+
 use std::{
-    net::{TcpListener, TcpStream},
-    process::{Child, Command, Output, Stdio},
-    thread::sleep,
-    time::{Duration, Instant},
+    net::TcpListener,
+    process::{Command, Output},
 };
 
-fn server(addr: &str, extra_env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tokenflight"));
-    command
-        .env("LEPTOS_OUTPUT_NAME", "tokenflight")
-        .env("LEPTOS_SITE_ROOT", "target/site")
-        .env("LEPTOS_SITE_ADDR", addr)
-        .env("RUST_LOG", "info")
-        .envs(extra_env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-fn free_addr() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
-
-fn wait_until_listening(addr: &str, child: &mut Child) {
-    let started = Instant::now();
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the server exited early"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the server never listened"
-        );
-        sleep(Duration::from_millis(50));
-    }
-}
+use process::{free_addr, server, wait_until_listening, Running};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -83,4 +52,62 @@ fn sigterm_shuts_the_server_down_cleanly() {
     assert!(output.status.success(), "{}", stderr(&output));
     let log = String::from_utf8_lossy(&output.stdout);
     assert!(log.contains("shut down cleanly"), "{log}");
+}
+
+#[test]
+fn a_restart_keeps_every_session_with_the_default_store_and_no_jwt_secret() {
+    let dir = std::env::temp_dir().join(format!("tokenflight-restart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = format!("sqlite://{}/sessions.db", dir.display());
+    let env = [("STORE_URL", store.as_str())];
+
+    let before = Running::start(&env);
+    let login = before.login("alice", "wonderland");
+    assert_eq!(login.status, 200, "{}", login.body);
+    let access = login.access_token();
+    let refresh = login.cookie("tf_refresh").expect("a refresh cookie");
+    before.stop();
+
+    let after = Running::start(&env);
+    let me = after.get("/api/me", Some(&access));
+    assert_eq!(
+        me.status, 200,
+        "the old access token was refused: {}",
+        me.body
+    );
+    let refreshed = after.post("/api/auth/refresh", &format!("tf_refresh={refresh}"), "");
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    assert_ne!(refreshed.cookie("tf_refresh"), Some(refresh));
+    after.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn health_readiness_and_metrics_answer_with_metrics_on_their_own_address() {
+    let metrics = free_addr();
+    let server = Running::start(&[("METRICS_ADDR", metrics.as_str())]);
+    assert_eq!(server.get("/healthz", None).status, 200);
+    assert_eq!(server.get("/readyz", None).status, 200);
+    assert_eq!(server.login("alice", "wonderland").status, 200);
+    assert_eq!(server.login("alice", "wrong").status, 401);
+    assert_eq!(
+        server.get("/metrics", None).status,
+        404,
+        "metrics must not be on the public address"
+    );
+
+    let scrape = process::request(&metrics, "GET", "/metrics", "", "");
+    assert_eq!(scrape.status, 200);
+    for line in [
+        r#"tokenflight_logins_total{outcome="success"} 1"#,
+        r#"tokenflight_logins_total{outcome="invalid_credentials"} 1"#,
+        "tokenflight_store_seconds",
+    ] {
+        assert!(
+            scrape.body.contains(line),
+            "{line} missing from:\n{}",
+            scrape.body
+        );
+    }
+    server.stop();
 }

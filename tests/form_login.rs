@@ -1,14 +1,16 @@
 #![cfg(feature = "ssr")]
 //! The JavaScript-free login form (`POST /rpc/login`, a server function).
 
+#[macro_use]
 mod common;
 
 use axum::{
     body::Body,
     http::{header, Request, StatusCode},
 };
-use common::{TestApp, TestResponse};
+use common::TestResponse;
 
+for_each_backend! {
 fn form_post(body: &str, site: &str) -> Request<Body> {
     Request::post("/rpc/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -33,7 +35,7 @@ fn assert_back_at_the_form_signed_out(response: &TestResponse, error: &str) {
 
 #[tokio::test]
 async fn a_form_login_sets_the_cookies_and_redirects_to_next() {
-    let app = TestApp::new();
+    let app = app().await;
     let mut browser = app.browser();
     let response = browser
         .send(form_post(
@@ -54,7 +56,7 @@ async fn a_form_login_sets_the_cookies_and_redirects_to_next() {
 
 #[tokio::test]
 async fn a_wrong_password_redirects_back_with_an_error_and_sets_nothing() {
-    let app = TestApp::new();
+    let app = app().await;
     let response = app
         .send(form_post(
             "username=alice&password=nope&next=%2F",
@@ -66,7 +68,7 @@ async fn a_wrong_password_redirects_back_with_an_error_and_sets_nothing() {
 
 #[tokio::test]
 async fn a_cross_site_form_login_is_refused_without_cookies() {
-    let app = TestApp::new();
+    let app = app().await;
     let response = app
         .send(form_post(
             "username=alice&password=wonderland&next=%2F",
@@ -82,7 +84,7 @@ async fn a_cross_site_form_login_is_refused_without_cookies() {
 
 #[tokio::test]
 async fn an_off_site_next_is_replaced_by_the_home_page() {
-    let app = TestApp::new();
+    let app = app().await;
     let body = "username=alice&password=wonderland&next=%2F%09%2Fevil.example";
     let response = app.send(form_post(body, "same-origin")).await;
     assert_eq!(response.header("location"), Some("/"));
@@ -90,7 +92,7 @@ async fn an_off_site_next_is_replaced_by_the_home_page() {
 
 #[tokio::test]
 async fn an_oversized_form_is_413() {
-    let app = TestApp::new();
+    let app = app().await;
     let body = format!("username=alice&password={}", "x".repeat(10_000));
     let response = app.send(form_post(&body, "same-origin")).await;
     assert_eq!(
@@ -105,14 +107,14 @@ async fn an_oversized_form_is_413() {
 
 #[tokio::test]
 async fn a_form_with_a_missing_field_goes_back_to_the_form_with_an_error() {
-    let app = TestApp::new();
+    let app = app().await;
     let response = app.send(form_post("username=alice", "same-origin")).await;
     assert_back_at_the_form_signed_out(&response, "invalid");
 }
 
 #[tokio::test]
 async fn a_chunked_oversized_form_is_413_too() {
-    let app = TestApp::new();
+    let app = app().await;
     let mut request = form_post(&"x".repeat(10_000), "same-origin");
     request.headers_mut().remove(header::CONTENT_LENGTH);
     let response = app.send(request).await;
@@ -121,7 +123,7 @@ async fn a_chunked_oversized_form_is_413_too() {
 
 #[tokio::test]
 async fn a_json_body_to_the_form_endpoint_is_415() {
-    let app = TestApp::new();
+    let app = app().await;
     let request = Request::post("/rpc/login")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(
@@ -135,8 +137,9 @@ async fn a_json_body_to_the_form_endpoint_is_415() {
 
 #[tokio::test]
 async fn pages_are_kept_out_of_shared_caches() {
-    let app = TestApp::new();
+    let app = app().await;
     let response = app.browser().get_page("/login").await;
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.header("cache-control"), Some("private, no-cache"));
+}
 }

@@ -1,17 +1,18 @@
 #![cfg(feature = "ssr")]
 //! Logout and the demo controls.
 
+#[macro_use]
 mod common;
 
 use std::time::Instant;
 
 use axum::http::StatusCode;
-use common::TestApp;
 use serde_json::json;
 
+for_each_backend! {
 #[tokio::test]
 async fn logout_revokes_the_session_its_tokens_and_clears_the_cookies() {
-    let app = TestApp::new();
+    let app = app().await;
     let (mut browser, token) = app.signed_in("alice").await;
     let mut stolen = browser.clone();
     let response = browser.logout().await;
@@ -32,13 +33,13 @@ async fn logout_revokes_the_session_its_tokens_and_clears_the_cookies() {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(stolen.refresh().await.error_code(), "invalid_grant");
-    assert_eq!(app.state.families.active_count(), 0);
+    assert_eq!(app.state.families.active_count().await.unwrap(), 0);
 }
 
 #[tokio::test]
 async fn session_records_are_deleted_on_logout_and_by_the_sweep_when_expired() {
     use tower_sessions::{session::Id, SessionStore};
-    let app = TestApp::with_env(&[("SESSION_IDLE_TIMEOUT_SECS", "300")]);
+    let app = app_with(&[("SESSION_IDLE_TIMEOUT_SECS", "300")]).await;
     let store = &app.state.session_store;
 
     let (mut browser, _) = app.signed_in("alice").await;
@@ -58,12 +59,12 @@ async fn session_records_are_deleted_on_logout_and_by_the_sweep_when_expired() {
         store.load(&record).await.unwrap().is_none(),
         "the sweep leaves expired records"
     );
-    assert_eq!(app.state.families.active_count(), 0);
+    assert_eq!(app.state.families.active_count().await.unwrap(), 0);
 }
 
 #[tokio::test]
 async fn logging_out_twice_is_harmless() {
-    let app = TestApp::new();
+    let app = app().await;
     let (mut browser, _) = app.signed_in("alice").await;
     assert_eq!(browser.logout().await.status, StatusCode::NO_CONTENT);
     assert_eq!(browser.logout().await.status, StatusCode::NO_CONTENT);
@@ -72,7 +73,7 @@ async fn logging_out_twice_is_harmless() {
 
 #[tokio::test]
 async fn expire_access_refuses_earlier_tokens_while_refresh_still_works() {
-    let app = TestApp::new();
+    let app = app().await;
     let (mut browser, token) = app.signed_in("alice").await;
     let response = app
         .post_json("/api/demo/expire-access", Some(&token), json!({}))
@@ -92,7 +93,7 @@ async fn expire_access_refuses_earlier_tokens_while_refresh_still_works() {
 
 #[tokio::test]
 async fn revoke_session_ends_refresh_and_access() {
-    let app = TestApp::new();
+    let app = app().await;
     let (mut browser, token) = app.signed_in("alice").await;
     let response = app
         .post_json("/api/demo/revoke-session", Some(&token), json!({}))
@@ -107,7 +108,7 @@ async fn revoke_session_ends_refresh_and_access() {
 
 #[tokio::test]
 async fn failing_refresh_fault_answers_503_n_times_then_recovers() {
-    let app = TestApp::new();
+    let app = app().await;
     let (mut browser, token) = app.signed_in("alice").await;
     let faults = json!({"failing_refreshes": 2});
     assert_eq!(
@@ -126,7 +127,7 @@ async fn failing_refresh_fault_answers_503_n_times_then_recovers() {
 
 #[tokio::test]
 async fn latency_fault_slows_this_sessions_api_calls() {
-    let app = TestApp::new();
+    let app = app().await;
     let (_, token) = app.signed_in("alice").await;
     app.post_json("/api/demo/faults", Some(&token), json!({"latency_ms": 200}))
         .await;
@@ -140,7 +141,7 @@ async fn latency_fault_slows_this_sessions_api_calls() {
 
 #[tokio::test]
 async fn out_of_range_faults_are_422() {
-    let app = TestApp::new();
+    let app = app().await;
     let (_, token) = app.signed_in("alice").await;
     let response = app
         .post_json(
@@ -154,7 +155,7 @@ async fn out_of_range_faults_are_422() {
 
 #[tokio::test]
 async fn demo_controls_need_a_bearer_token() {
-    let app = TestApp::new();
+    let app = app().await;
     let response = app
         .post_json("/api/demo/revoke-session", None, json!({}))
         .await;
@@ -163,7 +164,7 @@ async fn demo_controls_need_a_bearer_token() {
 
 #[tokio::test]
 async fn demo_controls_off_means_404() {
-    let app = TestApp::with_env(&[("DEMO_CONTROLS", "off")]);
+    let app = app_with(&[("DEMO_CONTROLS", "off")]).await;
     let (_, token) = app.signed_in("alice").await;
     for path in [
         "/api/demo/expire-access",
@@ -174,4 +175,5 @@ async fn demo_controls_off_means_404() {
         assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(response.error_code(), "not_found");
     }
+}
 }

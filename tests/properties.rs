@@ -82,7 +82,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
 #[test]
 fn any_mutation_of_a_refresh_credential_is_refused() {
     let rt = runtime();
-    let app = TestApp::new();
+    let app = rt.block_on(TestApp::new());
     let credential =
         rt.block_on(async { app.signed_in("alice").await.0.refresh_cookie().unwrap() });
     let mut runner = TestRunner::new(config(300));
@@ -156,10 +156,10 @@ const CONTENT_TYPES: [Option<&str>; 5] = [
 #[test]
 fn arbitrary_bytes_to_every_json_endpoint_never_give_a_500() {
     let rt = runtime();
-    let app = TestApp::with_env(&[
+    let app = rt.block_on(TestApp::with_env(&[
         ("LOGIN_PER_CLIENT_PER_MINUTE", "1000000"),
         ("LOGIN_MAX_FAILURES", "1000000"),
-    ]);
+    ]));
     let (_, token) = rt.block_on(app.signed_in("alice"));
     let strategy = (
         0..ENDPOINTS.len(),

@@ -1,6 +1,7 @@
 #![cfg(feature = "ssr")]
 //! The protected API and its RFC 6750 semantics.
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
@@ -9,12 +10,12 @@ use axum::{
     body::Body,
     http::{header, Request, StatusCode},
 };
-use common::TestApp;
 use serde_json::json;
 
+for_each_backend! {
 #[tokio::test]
 async fn no_credentials_get_a_bare_bearer_challenge() {
-    let app = TestApp::new();
+    let app = app().await;
     let response = app.get("/api/me", None).await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -25,7 +26,7 @@ async fn no_credentials_get_a_bare_bearer_challenge() {
 
 #[tokio::test]
 async fn a_garbage_token_is_401_invalid_token_never_400() {
-    let app = TestApp::new();
+    let app = app().await;
     let response = app.get("/api/me", Some("not.a.jwt")).await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
     assert_eq!(response.error_code(), "invalid_token");
@@ -38,7 +39,7 @@ async fn a_garbage_token_is_401_invalid_token_never_400() {
 
 #[tokio::test]
 async fn an_expired_token_is_invalid_token() {
-    let app = TestApp::with_env(&[("ACCESS_TOKEN_TTL_SECS", "60")]);
+    let app = app_with(&[("ACCESS_TOKEN_TTL_SECS", "60")]).await;
     let (_, token) = app.signed_in("alice").await;
     app.advance(Duration::from_secs(59));
     assert_eq!(
@@ -56,7 +57,7 @@ async fn an_expired_token_is_invalid_token() {
 
 #[tokio::test]
 async fn a_token_in_the_query_string_is_ignored() {
-    let app = TestApp::new();
+    let app = app().await;
     let (_, token) = app.signed_in("alice").await;
     let response = app
         .get(&format!("/api/me?access_token={token}"), None)
@@ -70,7 +71,7 @@ async fn a_token_in_the_query_string_is_ignored() {
 
 #[tokio::test]
 async fn a_basic_credential_counts_as_no_bearer_credential() {
-    let app = TestApp::new();
+    let app = app().await;
     let request = Request::get("/api/me")
         .header(header::AUTHORIZATION, "Basic YWxpY2U6d29uZGVybGFuZA==")
         .body(Body::empty())
@@ -85,7 +86,7 @@ async fn a_basic_credential_counts_as_no_bearer_credential() {
 
 #[tokio::test]
 async fn me_items_notifications_and_usage_answer_for_a_signed_in_user() {
-    let app = TestApp::new();
+    let app = app().await;
     let (_, token) = app.signed_in("alice").await;
     let me = app.get("/api/me", Some(&token)).await;
     assert_eq!(me.json()["username"], "alice");
@@ -103,7 +104,7 @@ async fn me_items_notifications_and_usage_answer_for_a_signed_in_user() {
 
 #[tokio::test]
 async fn creating_an_item_returns_201_and_lists_it() {
-    let app = TestApp::new();
+    let app = app().await;
     let (_, token) = app.signed_in("alice").await;
     let created = app
         .post_json(
@@ -124,7 +125,7 @@ async fn creating_an_item_returns_201_and_lists_it() {
 
 #[tokio::test]
 async fn an_empty_or_overlong_title_is_422() {
-    let app = TestApp::new();
+    let app = app().await;
     let (_, token) = app.signed_in("alice").await;
     for title in ["   ".to_owned(), "x".repeat(121)] {
         let response = app
@@ -145,7 +146,7 @@ async fn an_empty_or_overlong_title_is_422() {
 
 #[tokio::test]
 async fn a_user_cannot_keep_more_than_a_hundred_items() {
-    let app = TestApp::new();
+    let app = app().await;
     let (_, token) = app.signed_in("alice").await;
     let seeded = app
         .get("/api/items", Some(&token))
@@ -173,7 +174,7 @@ async fn a_user_cannot_keep_more_than_a_hundred_items() {
 
 #[tokio::test]
 async fn items_are_private_to_their_user() {
-    let app = TestApp::new();
+    let app = app().await;
     let (_, alice) = app.signed_in("alice").await;
     let (_, admin) = app.signed_in("admin").await;
     app.post_json("/api/items", Some(&alice), json!({"title": "alice only"}))
@@ -184,7 +185,7 @@ async fn items_are_private_to_their_user() {
 
 #[tokio::test]
 async fn admin_stats_are_403_insufficient_scope_for_a_user_and_200_for_admin() {
-    let app = TestApp::new();
+    let app = app().await;
     let (_, alice) = app.signed_in("alice").await;
     let refused = app.get("/api/admin/stats", Some(&alice)).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
@@ -201,7 +202,7 @@ async fn admin_stats_are_403_insufficient_scope_for_a_user_and_200_for_admin() {
 
 #[tokio::test]
 async fn unknown_api_paths_are_a_json_404() {
-    let app = TestApp::new();
+    let app = app().await;
     let response = app.get("/api/nope", None).await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
     assert_eq!(response.error_code(), "not_found");
@@ -209,9 +210,10 @@ async fn unknown_api_paths_are_a_json_404() {
 
 #[tokio::test]
 async fn error_bodies_carry_a_code_and_a_message_and_nothing_else() {
-    let app = TestApp::new();
+    let app = app().await;
     let body = app.get("/api/me", Some("x")).await.json();
     let object = body.as_object().unwrap();
     assert_eq!(object.len(), 2, "{body}");
     assert!(object["message"].as_str().unwrap().len() > 5);
+}
 }

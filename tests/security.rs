@@ -1,6 +1,7 @@
 //! The security suite: one test per attack, grouped by area, each naming the attack it tries and
 //! the RFC or OWASP text it checks against. The README's checklist maps attacks to these tests.
 
+#[macro_use]
 mod common;
 
 #[path = "security/brute_force.rs"]

@@ -34,7 +34,7 @@ async fn call(
 
 #[tokio::test]
 async fn a_bearer_token_calls_a_server_function() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, token) = app.signed_in("alice").await;
     let response = call(&app, "items", Some(&token), None).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
@@ -48,7 +48,7 @@ async fn a_bearer_token_calls_a_server_function() {
 
 #[tokio::test]
 async fn no_token_is_401_with_a_bare_bearer_challenge() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let response = call(&app, "items", None, None).await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -60,7 +60,7 @@ async fn no_token_is_401_with_a_bare_bearer_challenge() {
 
 #[tokio::test]
 async fn an_expired_token_is_401_invalid_token() {
-    let app = TestApp::with_env(&[("ACCESS_TOKEN_TTL_SECS", "60")]);
+    let app = TestApp::with_env(&[("ACCESS_TOKEN_TTL_SECS", "60")]).await;
     let (_, token) = app.signed_in("alice").await;
     app.advance(Duration::from_secs(60));
     let response = call(&app, "usage", Some(&token), None).await;
@@ -72,7 +72,7 @@ async fn an_expired_token_is_401_invalid_token() {
 
 #[tokio::test]
 async fn the_wrong_role_is_403_insufficient_scope() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, alice) = app.signed_in("alice").await;
     let refused = call(&app, "admin_stats", Some(&alice), None).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
@@ -88,7 +88,7 @@ async fn the_wrong_role_is_403_insufficient_scope() {
 
 #[tokio::test]
 async fn the_session_cookie_alone_never_authenticates_a_server_function_over_http() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (browser, _) = app.signed_in("alice").await;
     // The page session works for the page itself…
     let cookies = browser.cookie_header();
@@ -102,7 +102,7 @@ async fn the_session_cookie_alone_never_authenticates_a_server_function_over_htt
 
 #[tokio::test]
 async fn the_signed_in_first_paint_already_holds_the_protected_data() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (mut browser, _) = app.signed_in("alice").await;
     let page = browser.get_page("/").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -117,7 +117,7 @@ async fn the_signed_in_first_paint_already_holds_the_protected_data() {
 
 #[tokio::test]
 async fn the_admin_page_renders_forbidden_for_a_user_without_the_role() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (mut alice, _) = app.signed_in("alice").await;
     let page = alice.get_page("/admin").await;
     assert!(page.body.contains("Forbidden"), "{}", page.body);

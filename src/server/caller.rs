@@ -50,7 +50,7 @@ fn rendering_a_page() -> bool {
 
 /// `error` as a server function's answer: over HTTP its status, challenge and `no-store` go on
 /// the response; during a render the page's own status is left alone.
-fn refuse(error: ApiError) -> ApiErrorBody {
+pub fn refuse(error: ApiError) -> ApiErrorBody {
     if !rendering_a_page() {
         if let Some(response) = use_context::<ResponseOptions>() {
             response.set_status(error.status());

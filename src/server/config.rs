@@ -3,7 +3,9 @@
 //! Read once at start-up: a bad value stops the process with a message naming the variable,
 //! instead of surfacing as odd behaviour hours later. `LEPTOS_*` variables are read by Leptos.
 
-use std::{env, fmt, num::NonZeroU32, time::Duration};
+use std::{env, fmt, net::SocketAddr, num::NonZeroU32, time::Duration};
+
+use super::store::{StoreUrl, DEFAULT_STORE_URL};
 
 /// Validated server configuration. `Debug` redacts the secret.
 #[derive(Clone)]
@@ -49,6 +51,18 @@ pub struct Config {
     pub public_origin: Option<String>,
     /// `COOKIE_SECURE`, `auto` (default), `always` or `never`: the `Secure` flag on cookies.
     pub cookie_secure: CookieSecure,
+    /// `STORE_URL`, default `sqlite://tokenflight.db`: where sessions live (`memory://`,
+    /// `sqlite://<file>` or `redis://host:port/db`).
+    pub store_url: StoreUrl,
+    /// `STORE_TIMEOUT_MS`, default 2000: the longest any store call may take before the request
+    /// answers 503, so a hung store cannot hang requests. Not much lower: a SQLite write that
+    /// triggers a WAL checkpoint on a busy disk was measured taking over 500 ms here.
+    pub store_timeout: Duration,
+    /// `MAX_SESSIONS_PER_USER`, default 10: signing in once more revokes the user's oldest.
+    pub max_sessions_per_user: usize,
+    /// `METRICS_ADDR`, default `off`: where `GET /metrics` listens, apart from the public
+    /// address so it stays off the internet (e.g. `127.0.0.1:9100`).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// `LOG_FORMAT`, `text` (default; coloured on a terminal) or `json` (one object per line, for
@@ -128,6 +142,15 @@ impl Config {
             trust_forwarded_for: parse_switch(&lookup, "TRUST_FORWARDED_FOR", false)?,
             public_origin: parse_origin(&lookup)?,
             cookie_secure: parse_cookie_secure(&lookup)?,
+            store_url: parse_store_url(&lookup)?,
+            store_timeout: Duration::from_millis(parse_number(
+                &lookup,
+                "STORE_TIMEOUT_MS",
+                2000,
+                1,
+            )?),
+            max_sessions_per_user: parse_number(&lookup, "MAX_SESSIONS_PER_USER", 10, 1)? as usize,
+            metrics_addr: parse_metrics_addr(&lookup)?,
         };
         if config.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
             return Err(ConfigError {
@@ -181,6 +204,10 @@ impl fmt::Debug for Config {
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("public_origin", &self.public_origin)
             .field("cookie_secure", &self.cookie_secure)
+            .field("store_url", &self.store_url)
+            .field("store_timeout", &self.store_timeout)
+            .field("max_sessions_per_user", &self.max_sessions_per_user)
+            .field("metrics_addr", &self.metrics_addr)
             .finish()
     }
 }
@@ -311,6 +338,33 @@ fn parse_previous_secrets(
             }
         })
         .collect()
+}
+
+fn parse_store_url(lookup: &impl Fn(&str) -> Option<String>) -> Result<StoreUrl, ConfigError> {
+    let raw = lookup("STORE_URL").unwrap_or_else(|| DEFAULT_STORE_URL.to_owned());
+    StoreUrl::parse(&raw).map_err(|reason| ConfigError {
+        name: "STORE_URL",
+        // A Redis URL may carry a password.
+        value: if raw.contains('@') {
+            "<redacted>".to_owned()
+        } else {
+            raw.clone()
+        },
+        reason,
+    })
+}
+
+fn parse_metrics_addr(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    match lookup("METRICS_ADDR").as_deref().map(str::trim) {
+        None | Some("off") => Ok(None),
+        Some(addr) => addr.parse().map(Some).map_err(|_| ConfigError {
+            name: "METRICS_ADDR",
+            value: addr.to_owned(),
+            reason: "expected off or an address such as 127.0.0.1:9100",
+        }),
+    }
 }
 
 fn parse_secret(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Vec<u8>>, ConfigError> {

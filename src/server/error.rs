@@ -46,11 +46,21 @@ pub enum ApiError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The store is unreachable or slow (or a demo fault): retry after `Retry-After`.
     #[error("temporarily unavailable, try again")]
     Unavailable,
-    /// A bug or an unexpected failure. The detail is logged, never sent.
-    #[error("internal error")]
-    Internal(String),
+}
+
+/// How long a client should wait after a 503 before trying again: store timeouts are short
+/// and a reconnecting store is usually back within a second or two.
+pub const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 1;
+
+impl From<crate::server::store::StoreError> for ApiError {
+    /// The store failing is never the client's fault, nor a bug of ours: 503, retry later.
+    /// The detail was logged where it happened (`store::timed`).
+    fn from(_: crate::server::store::StoreError) -> Self {
+        Self::Unavailable
+    }
 }
 
 impl ApiError {
@@ -68,7 +78,6 @@ impl ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -88,7 +97,6 @@ impl ApiError {
             Self::NotFound => codes::NOT_FOUND,
             Self::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
             Self::Unavailable => codes::TEMPORARILY_UNAVAILABLE,
-            Self::Internal(_) => codes::INTERNAL,
         }
     }
 
@@ -108,9 +116,6 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Internal(detail) = &self {
-            tracing::error!(%detail, "request failed");
-        }
         let body = ApiErrorBody {
             error: self.code().to_owned(),
             message: self.to_string(),
@@ -127,9 +132,11 @@ impl IntoResponse for ApiError {
             Self::TooManyAttempts { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
-            // Busy hashing slots or a store hiccup: both pass within moments.
             Self::Unavailable => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(RETRY_AFTER_UNAVAILABLE_SECS),
+                );
             }
             _ => {}
         }

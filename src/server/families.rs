@@ -1,17 +1,21 @@
 //! Sessions as refresh families: rotation, a grace window for the previous credential, reuse
-//! detection (RFC 9700 §4.14.2) and revocation, all decided under one lock.
+//! detection (RFC 9700 §4.14.2) and revocation, decided here and committed to the store with a
+//! compare-and-swap, so parallel refreshes on any number of instances never fork a family.
 //!
 //! A refresh credential is `<session id>.<generation>.<mac>`, where the MAC is an HMAC over the
 //! first two parts. Nothing secret is stored: the server re-derives the credential of any
 //! generation, so it can hand back the family's *current* one during a grace replay, and the
 //! generation alone tells current, previous and older credentials apart.
 
+mod revocations;
+#[cfg(test)]
+mod tests;
+
 use std::{
-    collections::HashMap,
     fmt,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc, Mutex, MutexGuard,
+        Arc,
     },
     time::Duration,
 };
@@ -21,10 +25,21 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
 
-use super::{clock::Clock, keys::DerivedKeys};
+use super::{
+    clock::Clock,
+    keys::DerivedKeys,
+    store::{FamilyRecord, Revocation, Store, StoreError, StoreResult},
+};
 use crate::api::demo::DemoFaults;
+pub use revocations::AccessRefusal;
+use revocations::RevocationCache;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// How often one refresh may lose a compare-and-swap to a concurrent one before it gives up
+/// with a 503. Each loss means another refresh of the family succeeded, so this is only
+/// reached under a storm of far more parallel refreshes than any client sends.
+const MAX_RACES: usize = 64;
 
 /// A refresh credential. Its `Debug` is redacted so it cannot leak into a log line.
 #[derive(Clone, PartialEq, Eq)]
@@ -55,7 +70,7 @@ pub struct Grant {
     pub session_left: Duration,
 }
 
-/// Why a refresh was refused. The client sees `invalid_grant` for all but `Unavailable`.
+/// Why a refresh was refused. The client sees `invalid_grant` for all but the two 503s.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RefreshRefusal {
     #[error("malformed or forged credential")]
@@ -69,15 +84,16 @@ pub enum RefreshRefusal {
     /// A demo fault: the refresh endpoint pretends to be down.
     #[error("refresh temporarily unavailable (demo fault)")]
     Unavailable,
+    /// The store timed out or failed; the family is untouched and may be refreshed later.
+    #[error("the session store is unavailable")]
+    StoreUnavailable,
 }
 
-/// Why an access token's session no longer backs it.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum AccessRefusal {
-    #[error("no such session")]
-    UnknownSession,
-    #[error("token predates an expire-access cut-off")]
-    CutOff,
+impl From<StoreError> for RefreshRefusal {
+    fn from(_: StoreError) -> Self {
+        // The detail was logged where it happened (store::timed).
+        Self::StoreUnavailable
+    }
 }
 
 /// Lifetimes that govern every family.
@@ -86,89 +102,95 @@ pub struct Lifetimes {
     pub grace: Duration,
     pub idle: Duration,
     pub absolute: Duration,
+    /// How long an access token lives: revocations are remembered that long.
+    pub access: Duration,
 }
 
-/// Counters for `GET /api/admin/stats`.
+/// Counters for `GET /api/admin/stats` (this instance's share).
 #[derive(Debug, Default)]
 pub struct FamilyStats {
     pub refreshes: AtomicU64,
     pub reuse_detected: AtomicU64,
 }
 
-struct Family {
-    user_id: String,
-    /// Generation of the current credential; every rotation adds one.
-    generation: u64,
-    rotated_at_ms: u64,
-    created_at_ms: u64,
-    last_refresh_ms: u64,
-    /// Access tokens with `ver` below this are refused (demo: "expire access token").
-    access_floor: u64,
-    next_access_ver: u64,
-    refreshes: u64,
-    faults: DemoFaults,
-    /// The tower-sessions record that mirrors this family, deleted with it.
-    browser_session: Option<tower_sessions::session::Id>,
+/// What a presented credential means for its family right now.
+enum Decision {
+    Rotate,
+    Replay,
+    Reused,
+    Expired,
+    Failing,
 }
 
-impl Family {
-    fn mint_access_ver(&mut self) -> u64 {
-        let ver = self.next_access_ver;
-        self.next_access_ver += 1;
-        ver
-    }
-}
-
-/// All live refresh families.
+/// All refresh families, in the store, with this process's view of revocations.
 pub struct FamilyRegistry {
-    families: Mutex<HashMap<String, Family>>,
-    /// Browser-session records of families removed during a refresh, deleted by the next sweep.
-    orphans: Mutex<Vec<tower_sessions::session::Id>>,
+    store: Arc<dyn Store>,
     keys: DerivedKeys,
     lifetimes: Lifetimes,
+    max_per_user: usize,
     clock: Arc<dyn Clock>,
+    revoked: RevocationCache,
     pub stats: FamilyStats,
 }
 
 impl FamilyRegistry {
     /// `keys` sign refresh credentials (the signing key) and verify them (previous keys too, so
-    /// rotating the secret keeps sessions alive); secret, at least 32 bytes.
-    pub fn new(keys: impl Into<DerivedKeys>, lifetimes: Lifetimes, clock: Arc<dyn Clock>) -> Self {
+    /// rotating the secret keeps sessions alive); secret, at least 32 bytes. A user keeps at most
+    /// `max_per_user` live sessions.
+    pub fn new(
+        store: Arc<dyn Store>,
+        keys: impl Into<DerivedKeys>,
+        lifetimes: Lifetimes,
+        max_per_user: usize,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
-            families: Mutex::new(HashMap::new()),
-            orphans: Mutex::new(Vec::new()),
+            store,
             keys: keys.into(),
             lifetimes,
+            max_per_user,
             clock,
+            revoked: RevocationCache::default(),
             stats: FamilyStats::default(),
         }
     }
 
-    /// Starts a new family for a user who just proved their password.
-    pub fn start(&self, user_id: &str) -> Grant {
+    /// Starts a new family for a user who just proved their password; beyond
+    /// `MAX_SESSIONS_PER_USER`, the user's oldest sessions are revoked.
+    pub async fn start(&self, user_id: &str) -> StoreResult<Grant> {
         let now = self.clock.now_ms();
         let session_id = random_id();
-        let mut family = Family {
+        let mut family = FamilyRecord {
             user_id: user_id.to_owned(),
             generation: 0,
             rotated_at_ms: now,
             created_at_ms: now,
             last_refresh_ms: now,
-            access_floor: 0,
             next_access_ver: 0,
             refreshes: 0,
             faults: DemoFaults::default(),
             browser_session: None,
         };
-        let access_ver = family.mint_access_ver();
-        self.lock().insert(session_id.clone(), family);
-        Grant {
+        let access_ver = mint_access_ver(&mut family);
+        self.store
+            .insert_family(&session_id, &family, self.expires_at(&family))
+            .await?;
+        let mut sessions = self.store.user_families(user_id).await?;
+        if sessions.len() > self.max_per_user {
+            sessions.sort_by_key(|(id, created)| (*created, id != &session_id));
+            let excess = sessions.len() - self.max_per_user;
+            for (oldest, _) in sessions.into_iter().take(excess) {
+                tracing::info!(session_id = %oldest, "session limit reached; oldest revoked");
+                self.revoke(&oldest).await?;
+            }
+        }
+        Ok(Grant {
             refresh_token: self.credential(&session_id, 0),
             session_id,
             user_id: user_id.to_owned(),
             access_ver,
             session_left: self.lifetimes.absolute,
-        }
+        })
     }
 
     /// Exchanges a refresh credential, atomically:
@@ -176,98 +198,151 @@ impl FamilyRegistry {
     /// - the immediately previous one, inside the grace window, gets the current one back and
     ///   rotates nothing (concurrent tabs, a lost response);
     /// - anything older, or the previous one after the window, is reuse: the family is revoked.
-    pub fn refresh(&self, presented: &str) -> Result<Grant, RefreshRefusal> {
+    ///
+    /// The decision is committed with a compare-and-swap on the family's revision; losing it
+    /// means a concurrent refresh won, and the decision is taken again on what it wrote.
+    pub async fn refresh(&self, presented: &str) -> Result<Grant, RefreshRefusal> {
         let (session_id, generation) = self.authenticate(presented)?;
-        let now = self.clock.now_ms();
-        let mut families = self.lock();
-        let family = families
-            .get_mut(&session_id)
-            .ok_or(RefreshRefusal::UnknownSession)?;
-        if self.is_expired(family, now) {
-            self.remove(&mut families, &session_id);
-            return Err(RefreshRefusal::Expired);
+        for _ in 0..MAX_RACES {
+            let now = self.clock.now_ms();
+            let Some(stored) = self.store.load_family(&session_id).await? else {
+                return Err(RefreshRefusal::UnknownSession);
+            };
+            let mut family = stored.family;
+            match self.decide(&family, generation, now) {
+                Decision::Expired => {
+                    self.remove(&session_id).await?;
+                    return Err(RefreshRefusal::Expired);
+                }
+                Decision::Reused => {
+                    // Decided before any demo fault, so a replayed credential can never hide
+                    // behind a 503.
+                    self.revoke(&session_id).await?;
+                    self.stats.reuse_detected.fetch_add(1, Ordering::Relaxed);
+                    metrics::counter!("tokenflight_refreshes_total", "outcome" => "reuse_revoked")
+                        .increment(1);
+                    tracing::warn!(%session_id, "refresh credential reuse detected; session revoked");
+                    return Err(RefreshRefusal::Reused);
+                }
+                Decision::Failing => {
+                    family.faults.failing_refreshes -= 1;
+                    if self.swap(&session_id, stored.rev, &family).await? {
+                        return Err(RefreshRefusal::Unavailable);
+                    }
+                }
+                decision @ (Decision::Rotate | Decision::Replay) => {
+                    if let Decision::Rotate = decision {
+                        family.generation += 1;
+                        family.rotated_at_ms = now;
+                    }
+                    // A grace replay rotates nothing: it gets the current credential back.
+                    family.last_refresh_ms = now;
+                    family.refreshes += 1;
+                    let access_ver = mint_access_ver(&mut family);
+                    if self.swap(&session_id, stored.rev, &family).await? {
+                        self.stats.refreshes.fetch_add(1, Ordering::Relaxed);
+                        let outcome = match decision {
+                            Decision::Rotate => "rotated",
+                            _ => "grace_replay",
+                        };
+                        metrics::counter!("tokenflight_refreshes_total", "outcome" => outcome)
+                            .increment(1);
+                        return Ok(Grant {
+                            refresh_token: self.credential(&session_id, family.generation),
+                            session_left: self.remaining_lifetime(&family, now),
+                            session_id,
+                            user_id: family.user_id,
+                            access_ver,
+                        });
+                    }
+                }
+            }
+        }
+        tracing::warn!(%session_id, "refresh lost {MAX_RACES} races in a row");
+        Err(RefreshRefusal::StoreUnavailable)
+    }
+
+    fn decide(&self, family: &FamilyRecord, generation: u64, now: u64) -> Decision {
+        if now >= self.expires_at(family) {
+            return Decision::Expired;
         }
         let grace_ms = self.lifetimes.grace.as_millis() as u64;
         let rotate = generation == family.generation;
         let replay = generation + 1 == family.generation && now < family.rotated_at_ms + grace_ms;
         if !rotate && !replay {
-            // Reuse is decided before any demo fault, so a replayed credential can never hide
-            // behind a 503.
-            self.remove(&mut families, &session_id);
-            self.stats.reuse_detected.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(%session_id, "refresh credential reuse detected; session revoked");
-            return Err(RefreshRefusal::Reused);
+            Decision::Reused
+        } else if family.faults.failing_refreshes > 0 {
+            Decision::Failing
+        } else if rotate {
+            Decision::Rotate
+        } else {
+            Decision::Replay
         }
-        if family.faults.failing_refreshes > 0 {
-            family.faults.failing_refreshes -= 1;
-            return Err(RefreshRefusal::Unavailable);
-        }
-        if rotate {
-            family.generation += 1;
-            family.rotated_at_ms = now;
-        }
-        // A grace replay rotates nothing: it gets the current credential back.
-        family.last_refresh_ms = now;
-        family.refreshes += 1;
-        self.stats.refreshes.fetch_add(1, Ordering::Relaxed);
-        let access_ver = family.mint_access_ver();
-        let current = family.generation;
-        let user_id = family.user_id.clone();
-        let session_left = self.remaining_lifetime(family, now);
-        drop(families);
-        Ok(Grant {
-            refresh_token: self.credential(&session_id, current),
-            session_id,
-            user_id,
-            access_ver,
-            session_left,
-        })
     }
 
     /// Whether an access token with sequence number `ver` is still backed by its session.
+    /// Answered from this process's memory: no store round trip on a protected request.
     pub fn check_access(&self, session_id: &str, ver: u64) -> Result<(), AccessRefusal> {
+        self.revoked.check(session_id, ver)
+    }
+
+    /// Whether the session exists and has not expired (used to render the first paint).
+    pub async fn is_active(&self, session_id: &str) -> StoreResult<bool> {
         let now = self.clock.now_ms();
-        let families = self.lock();
-        let family = families
-            .get(session_id)
-            .filter(|family| !self.is_expired(family, now))
-            .ok_or(AccessRefusal::UnknownSession)?;
-        if ver < family.access_floor {
-            return Err(AccessRefusal::CutOff);
+        Ok(self
+            .store
+            .load_family(session_id)
+            .await?
+            .is_some_and(|stored| now < self.expires_at(&stored.family)))
+    }
+
+    /// Ends a session everywhere: its refresh credentials stop working at once, its access
+    /// tokens here at once and on other instances at their next revocation poll.
+    pub async fn revoke(&self, session_id: &str) -> StoreResult<()> {
+        self.cut_off(session_id, u64::MAX).await?;
+        self.remove(session_id).await
+    }
+
+    /// Deletes a family and the browser-session record that mirrors it.
+    async fn remove(&self, session_id: &str) -> StoreResult<()> {
+        if let Some(record) = self
+            .store
+            .remove_family(session_id)
+            .await?
+            .and_then(|family| family.browser_session)
+        {
+            self.store.delete_record(record).await?;
         }
         Ok(())
     }
 
-    /// Whether the session exists and has not expired (used to render the first paint).
-    pub fn is_active(&self, session_id: &str) -> bool {
-        let now = self.clock.now_ms();
-        self.lock()
-            .get(session_id)
-            .is_some_and(|family| !self.is_expired(family, now))
+    /// Refuses the session's access tokens below `floor`, here at once and elsewhere via the log.
+    async fn cut_off(&self, session_id: &str, floor: u64) -> StoreResult<()> {
+        let revocation = Revocation {
+            session_id: session_id.to_owned(),
+            floor,
+            at_ms: self.clock.now_ms(),
+        };
+        self.revoked.apply(&revocation);
+        self.store.publish_revocation(&revocation).await
     }
 
-    /// Ends a session: its refresh credentials and access tokens stop working at once.
-    /// Returns the browser-session record to delete, if any.
-    pub fn revoke(&self, session_id: &str) -> Option<tower_sessions::session::Id> {
-        self.lock()
-            .remove(session_id)
-            .and_then(|family| family.browser_session)
+    /// Reads revocations published by any instance since the last call (see `spawn_housekeeping`).
+    pub async fn sync_revocations(&self) -> StoreResult<()> {
+        self.revoked.sync(self.store.as_ref()).await
     }
 
-    /// Removes a family whose end nobody is waiting to clean up (expiry or reuse found during a
-    /// refresh): its browser-session record is queued for the next [`FamilyRegistry::sweep`].
-    fn remove(&self, families: &mut HashMap<String, Family>, session_id: &str) {
-        if let Some(record) = families.remove(session_id).and_then(|f| f.browser_session) {
-            self.orphans
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(record);
-        }
-    }
-
-    fn remaining_lifetime(&self, family: &Family, now: u64) -> Duration {
+    fn remaining_lifetime(&self, family: &FamilyRecord, now: u64) -> Duration {
         let ends_at = family.created_at_ms + self.lifetimes.absolute.as_millis() as u64;
         Duration::from_millis(ends_at.saturating_sub(now))
+    }
+
+    /// When the family ends unless refreshed: idle timeout or absolute lifetime, whichever
+    /// comes first. Also the store's expiry for it.
+    fn expires_at(&self, family: &FamilyRecord) -> u64 {
+        let idle = family.last_refresh_ms + self.lifetimes.idle.as_millis() as u64;
+        let absolute = family.created_at_ms + self.lifetimes.absolute.as_millis() as u64;
+        idle.min(absolute)
     }
 
     /// The session id a credential names, if its MAC is genuine (used by logout, which must
@@ -279,72 +354,98 @@ impl FamilyRegistry {
     }
 
     /// Refuses every access token of the session issued so far; refresh still works.
-    pub fn expire_access(&self, session_id: &str) -> bool {
-        self.with_family(session_id, |family| {
-            family.access_floor = family.next_access_ver
+    pub async fn expire_access(&self, session_id: &str) -> StoreResult<bool> {
+        let Some(stored) = self.store.load_family(session_id).await? else {
+            return Ok(false);
+        };
+        // Tokens are numbered in order, so the floor only needs to be at least this high; a
+        // concurrent refresh minting one more changes nothing for the tokens that exist now.
+        self.cut_off(session_id, stored.family.next_access_ver)
+            .await?;
+        Ok(true)
+    }
+
+    /// Remembers which tower-sessions record mirrors the family, and deletes the one it
+    /// replaces: a browser that lost its session cookie must not leave a record per refresh.
+    pub async fn attach_browser_session(&self, session_id: &str, id: i128) -> StoreResult<()> {
+        let mut replaced = None;
+        self.update(session_id, |family| {
+            replaced = family.browser_session.replace(id).filter(|old| *old != id);
         })
+        .await?;
+        match replaced {
+            Some(old) => self.store.delete_record(old).await,
+            None => Ok(()),
+        }
     }
 
-    /// Remembers which tower-sessions record mirrors the family.
-    pub fn attach_browser_session(&self, session_id: &str, id: tower_sessions::session::Id) {
-        self.with_family(session_id, |family| family.browser_session = Some(id));
+    pub async fn set_faults(&self, session_id: &str, faults: DemoFaults) -> StoreResult<bool> {
+        self.revoked
+            .set_latency(session_id, faults.latency_ms, self.clock.now_ms());
+        self.update(session_id, |family| family.faults = faults.clone())
+            .await
     }
 
-    pub fn set_faults(&self, session_id: &str, faults: DemoFaults) -> bool {
-        self.with_family(session_id, |family| family.faults = faults)
-    }
-
-    pub fn faults(&self, session_id: &str) -> DemoFaults {
-        self.lock()
-            .get(session_id)
-            .map(|family| family.faults.clone())
-            .unwrap_or_default()
+    /// Demo latency for this session's API calls, as set on this instance (kept in memory so a
+    /// protected request needs no store round trip).
+    pub fn latency_ms(&self, session_id: &str) -> u64 {
+        self.revoked.latency(session_id)
     }
 
     /// Refreshes performed in this session so far.
-    pub fn refresh_count(&self, session_id: &str) -> u64 {
-        self.lock()
-            .get(session_id)
-            .map_or(0, |family| family.refreshes)
+    pub async fn refresh_count(&self, session_id: &str) -> StoreResult<u64> {
+        Ok(self
+            .store
+            .load_family(session_id)
+            .await?
+            .map_or(0, |stored| stored.family.refreshes))
     }
 
-    pub fn active_count(&self) -> u64 {
-        self.lock().len() as u64
+    pub async fn active_count(&self) -> StoreResult<u64> {
+        self.store.count_families().await
     }
 
-    /// Drops expired families; returns their browser-session records so the caller can delete
-    /// them from the session store too.
-    pub fn sweep(&self) -> Vec<tower_sessions::session::Id> {
+    /// Purges expired families and records from the store and forgets revocations no live
+    /// access token can be affected by.
+    pub async fn sweep(&self) -> StoreResult<()> {
         let now = self.clock.now_ms();
-        let mut orphans =
-            std::mem::take(&mut *self.orphans.lock().unwrap_or_else(|p| p.into_inner()));
-        let mut families = self.lock();
-        families.retain(|_, family| {
-            let keep = !self.is_expired(family, now);
-            if !keep {
-                orphans.extend(family.browser_session);
+        let horizon = now.saturating_sub(self.lifetimes.access.as_millis() as u64 + 1000);
+        let ended = now.saturating_sub(self.lifetimes.absolute.as_millis() as u64);
+        self.revoked.forget_before(horizon, ended);
+        for family in self.store.sweep(now, horizon).await? {
+            if let Some(record) = family.browser_session {
+                self.store.delete_record(record).await?;
             }
-            keep
-        });
-        orphans
+        }
+        Ok(())
     }
 
-    fn is_expired(&self, family: &Family, now: u64) -> bool {
-        let idle = self.lifetimes.idle.as_millis() as u64;
-        let absolute = self.lifetimes.absolute.as_millis() as u64;
-        now >= family.last_refresh_ms + idle || now >= family.created_at_ms + absolute
+    /// Applies `change` with a compare-and-swap, retrying on a concurrent write. `false` when
+    /// there is no such family.
+    async fn update(
+        &self,
+        session_id: &str,
+        mut change: impl FnMut(&mut FamilyRecord),
+    ) -> StoreResult<bool> {
+        for _ in 0..MAX_RACES {
+            let Some(stored) = self.store.load_family(session_id).await? else {
+                return Ok(false);
+            };
+            let mut family = stored.family;
+            change(&mut family);
+            if self.swap(session_id, stored.rev, &family).await? {
+                return Ok(true);
+            }
+        }
+        Err(StoreError::Backend(format!(
+            "family update lost {MAX_RACES} races in a row"
+        )))
     }
 
-    fn with_family(&self, session_id: &str, change: impl FnOnce(&mut Family)) -> bool {
-        self.lock().get_mut(session_id).map(change).is_some()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Family>> {
-        // A panic while holding the lock leaves plain data behind, still consistent enough to
-        // serve; refusing every later request would be worse.
-        self.families
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    async fn swap(&self, session_id: &str, rev: u64, family: &FamilyRecord) -> StoreResult<bool> {
+        self.store
+            .replace_family(session_id, rev, family, self.expires_at(family))
+            .await
     }
 
     fn credential(&self, session_id: &str, generation: u64) -> RefreshToken {
@@ -382,227 +483,15 @@ impl FamilyRegistry {
     }
 }
 
+fn mint_access_ver(family: &mut FamilyRecord) -> u64 {
+    let ver = family.next_access_ver;
+    family.next_access_ver += 1;
+    ver
+}
+
 /// 128 random bits, URL-safe.
 fn random_id() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::server::clock::ManualClock;
-
-    const GRACE: Duration = Duration::from_secs(10);
-
-    fn registry(clock: &ManualClock) -> FamilyRegistry {
-        let lifetimes = Lifetimes {
-            grace: GRACE,
-            idle: Duration::from_secs(1800),
-            absolute: Duration::from_secs(43_200),
-        };
-        FamilyRegistry::new(vec![42; 32], lifetimes, Arc::new(clock.clone()))
-    }
-
-    #[test]
-    fn the_current_credential_rotates_to_a_new_one() {
-        let registry = registry(&ManualClock::new());
-        let login = registry.start("u1");
-        let first = registry.refresh(login.refresh_token.as_str()).unwrap();
-        assert_ne!(first.refresh_token, login.refresh_token);
-        let second = registry.refresh(first.refresh_token.as_str()).unwrap();
-        assert_ne!(second.refresh_token, first.refresh_token);
-        assert!(second.access_ver > first.access_ver);
-    }
-
-    #[test]
-    fn the_previous_credential_inside_the_grace_window_gets_the_current_one_back() {
-        let clock = ManualClock::new();
-        let registry = registry(&clock);
-        let login = registry.start("u1");
-        let rotated = registry.refresh(login.refresh_token.as_str()).unwrap();
-        clock.advance(GRACE - Duration::from_millis(1));
-        let replay = registry.refresh(login.refresh_token.as_str()).unwrap();
-        assert_eq!(replay.refresh_token, rotated.refresh_token);
-        // The replay rotated nothing: the current credential still works.
-        assert!(registry.refresh(rotated.refresh_token.as_str()).is_ok());
-    }
-
-    #[test]
-    fn the_previous_credential_after_the_grace_window_revokes_the_family() {
-        let clock = ManualClock::new();
-        let registry = registry(&clock);
-        let login = registry.start("u1");
-        let rotated = registry.refresh(login.refresh_token.as_str()).unwrap();
-        clock.advance(GRACE);
-        assert_eq!(
-            registry.refresh(login.refresh_token.as_str()).unwrap_err(),
-            RefreshRefusal::Reused
-        );
-        assert_eq!(
-            registry
-                .refresh(rotated.refresh_token.as_str())
-                .unwrap_err(),
-            RefreshRefusal::UnknownSession
-        );
-        assert!(registry
-            .check_access(&login.session_id, rotated.access_ver)
-            .is_err());
-    }
-
-    #[test]
-    fn an_older_credential_is_reuse_even_inside_the_grace_window() {
-        let registry = registry(&ManualClock::new());
-        let login = registry.start("u1");
-        let first = registry.refresh(login.refresh_token.as_str()).unwrap();
-        registry.refresh(first.refresh_token.as_str()).unwrap();
-        assert_eq!(
-            registry.refresh(login.refresh_token.as_str()).unwrap_err(),
-            RefreshRefusal::Reused
-        );
-        assert_eq!(registry.stats.reuse_detected.load(Ordering::Relaxed), 1);
-    }
-
-    #[test]
-    fn a_forged_or_truncated_credential_is_malformed() {
-        let registry = registry(&ManualClock::new());
-        let login = registry.start("u1");
-        let token = login.refresh_token.as_str();
-        let (session_id, _) = token.split_once('.').unwrap();
-        for forged in [
-            "",
-            "x",
-            "a.b.c",
-            &format!("{session_id}.0.AAAA"),
-            &token[..token.len() - 1],
-        ] {
-            assert_eq!(
-                registry.refresh(forged).unwrap_err(),
-                RefreshRefusal::Malformed,
-                "{forged}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_session_idle_for_too_long_cannot_refresh() {
-        let clock = ManualClock::new();
-        let registry = registry(&clock);
-        let login = registry.start("u1");
-        clock.advance(Duration::from_secs(1800));
-        assert_eq!(
-            registry.refresh(login.refresh_token.as_str()).unwrap_err(),
-            RefreshRefusal::Expired
-        );
-    }
-
-    #[test]
-    fn a_session_ends_at_its_absolute_lifetime_however_active() {
-        let clock = ManualClock::new();
-        let registry = registry(&clock);
-        let mut token = registry.start("u1").refresh_token;
-        for _ in 0..(43_200 / 1200) {
-            clock.advance(Duration::from_secs(1200));
-            match registry.refresh(token.as_str()) {
-                Ok(grant) => token = grant.refresh_token,
-                Err(refusal) => return assert_eq!(refusal, RefreshRefusal::Expired),
-            }
-        }
-        panic!("the session outlived its absolute lifetime");
-    }
-
-    #[test]
-    fn expire_access_cuts_off_tokens_issued_so_far_but_not_later_ones() {
-        let registry = registry(&ManualClock::new());
-        let login = registry.start("u1");
-        assert!(registry.expire_access(&login.session_id));
-        assert_eq!(
-            registry.check_access(&login.session_id, login.access_ver),
-            Err(AccessRefusal::CutOff)
-        );
-        let refreshed = registry.refresh(login.refresh_token.as_str()).unwrap();
-        assert_eq!(
-            registry.check_access(&login.session_id, refreshed.access_ver),
-            Ok(())
-        );
-    }
-
-    #[test]
-    fn a_failing_refresh_fault_answers_unavailable_n_times_and_rotates_nothing() {
-        let registry = registry(&ManualClock::new());
-        let login = registry.start("u1");
-        let faults = DemoFaults {
-            latency_ms: 0,
-            failing_refreshes: 2,
-        };
-        registry.set_faults(&login.session_id, faults);
-        for _ in 0..2 {
-            assert_eq!(
-                registry.refresh(login.refresh_token.as_str()).unwrap_err(),
-                RefreshRefusal::Unavailable
-            );
-        }
-        assert!(registry.refresh(login.refresh_token.as_str()).is_ok());
-    }
-
-    #[test]
-    fn reuse_is_detected_even_while_refreshes_are_failing() {
-        let registry = registry(&ManualClock::new());
-        let login = registry.start("u1");
-        let rotated = registry.refresh(login.refresh_token.as_str()).unwrap();
-        registry.refresh(rotated.refresh_token.as_str()).unwrap();
-        registry.set_faults(
-            &login.session_id,
-            DemoFaults {
-                latency_ms: 0,
-                failing_refreshes: 5,
-            },
-        );
-        assert_eq!(
-            registry.refresh(login.refresh_token.as_str()).unwrap_err(),
-            RefreshRefusal::Reused
-        );
-    }
-
-    #[test]
-    fn a_grant_knows_how_long_the_session_has_left() {
-        let clock = ManualClock::new();
-        let registry = registry(&clock);
-        let login = registry.start("u1");
-        assert_eq!(login.session_left, Duration::from_secs(43_200));
-        clock.advance(Duration::from_secs(200));
-        let refreshed = registry.refresh(login.refresh_token.as_str()).unwrap();
-        assert_eq!(refreshed.session_left, Duration::from_secs(43_000));
-    }
-
-    #[test]
-    fn a_family_removed_by_reuse_leaves_its_browser_session_for_the_sweep() {
-        let registry = registry(&ManualClock::new());
-        let login = registry.start("u1");
-        let record = tower_sessions::session::Id::default();
-        registry.attach_browser_session(&login.session_id, record);
-        let rotated = registry.refresh(login.refresh_token.as_str()).unwrap();
-        registry.refresh(rotated.refresh_token.as_str()).unwrap();
-        assert!(registry.refresh(login.refresh_token.as_str()).is_err());
-        assert_eq!(registry.sweep(), vec![record]);
-        assert!(
-            registry.sweep().is_empty(),
-            "each record is handed out once"
-        );
-    }
-
-    #[test]
-    fn sweep_drops_expired_families_only() {
-        let clock = ManualClock::new();
-        let registry = registry(&clock);
-        let old = registry.start("u1");
-        clock.advance(Duration::from_secs(1000));
-        let fresh = registry.start("u2");
-        clock.advance(Duration::from_secs(900));
-        registry.sweep();
-        assert!(!registry.is_active(&old.session_id));
-        assert!(registry.is_active(&fresh.session_id));
-        assert_eq!(registry.active_count(), 1);
-    }
 }

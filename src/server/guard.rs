@@ -92,9 +92,10 @@ pub async fn limit_form_bodies(
         let Ok(fields) = serde_urlencoded::from_bytes::<LoginFormFields>(&bytes) else {
             return Ok(back_to_the_form(LoginFailure::Invalid));
         };
-        serde_urlencoded::to_string(&fields)
-            .map_err(|error| ApiError::Internal(error.to_string()))?
-            .into()
+        let Ok(encoded) = serde_urlencoded::to_string(&fields) else {
+            return Ok(back_to_the_form(LoginFailure::Invalid));
+        };
+        encoded.into()
     } else {
         bytes
     };

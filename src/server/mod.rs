@@ -14,7 +14,9 @@ pub mod first_paint;
 pub mod guard;
 pub mod handlers;
 pub mod keys;
+pub mod ops;
 pub mod state;
+pub mod store;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
@@ -22,8 +24,9 @@ pub mod users;
 use std::time::Duration;
 
 use axum::{
-    http::{header, HeaderValue},
+    http::{header, HeaderValue, StatusCode},
     middleware,
+    response::{IntoResponse, Response},
     routing::{any, get, post},
     Router,
 };
@@ -35,7 +38,7 @@ use tower_http::{
     set_header::SetResponseHeaderLayer,
     trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer},
 };
-use tower_sessions::{cookie::SameSite, session::Expiry, SessionManagerLayer, SessionStore};
+use tower_sessions::{cookie::SameSite, session::Expiry, SessionManagerLayer};
 use tracing::Level;
 
 use crate::{
@@ -89,6 +92,9 @@ pub fn router(state: AppState) -> Router {
             first_paint::load_signed_in_user,
         ))
         .layer(session_layer)
+        .layer(middleware::map_response(
+            session_store_failure_is_unavailable,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             guard::limit_form_bodies,
@@ -138,31 +144,62 @@ fn api_router(state: &AppState) -> Router<AppState> {
     }
     cookie_endpoints
         .merge(protected)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         // Unknown API paths get our JSON 404, not the HTML page.
         .route("/api/{*rest}", any(|| async { ApiError::NotFound }))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }
 
-/// Runs [`sweep_expired`] every minute, so memory stays bounded however many sessions come and go.
+/// How often each instance reads the revocation log: a logout or reuse on one instance reaches
+/// the others' protected requests within this (well inside the promised second).
+pub const REVOCATION_POLL: Duration = Duration::from_millis(250);
+
+/// Runs [`sweep_expired`] every minute, so the store stays bounded however many sessions come
+/// and go, and reads other instances' revocations every [`REVOCATION_POLL`].
 pub fn spawn_housekeeping(state: AppState) {
+    let sweeper = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            sweep_expired(&state).await;
+            sweep_expired(&sweeper).await;
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(REVOCATION_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            // A failure is logged by the store wrapper; the next poll catches up.
+            let _ = state.families.sync_revocations().await;
         }
     });
 }
 
-/// Drops expired and orphaned sessions, their tower-sessions records, and stale throttle entries.
+/// Purges expired sessions and records from the store, and stale throttle entries.
 pub async fn sweep_expired(state: &AppState) {
-    for record in state.families.sweep() {
-        if let Err(error) = state.session_store.delete(&record).await {
-            tracing::warn!(%error, "could not delete an expired session record");
+    // Failures are logged by the store wrapper; the next sweep catches up.
+    if state.families.sweep().await.is_ok() {
+        if let Ok(active) = state.families.active_count().await {
+            metrics::gauge!("tokenflight_active_sessions").set(active as f64);
         }
     }
     state.throttle.sweep();
     state.client_limiter.sweep();
+}
+
+/// tower-sessions answers a bare 500 when saving the session fails at the end of a request,
+/// which only happens when the store is down or slow: that is our 503, not a bug. (Our own
+/// errors all carry a JSON body, so a bodiless 500 can only come from there.)
+async fn session_store_failure_is_unavailable(response: Response) -> Response {
+    if response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && !response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        tracing::warn!("saving the browser session failed");
+        return ApiError::Unavailable.into_response();
+    }
+    response
 }
 
 fn cookie_duration(duration: Duration) -> tower_sessions::cookie::time::Duration {

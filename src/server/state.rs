@@ -5,7 +5,6 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use rand::RngCore;
-use tower_sessions::MemoryStore;
 
 use super::{
     client::ClientLimiter,
@@ -14,6 +13,7 @@ use super::{
     data::DemoData,
     families::{FamilyRegistry, Lifetimes},
     keys::KeyRing,
+    store::{records::SessionRecords, timed::Timed, Store, StoreResult},
     throttle::LoginThrottle,
     tokens::TokenIssuer,
     users::UserStore,
@@ -26,50 +26,72 @@ pub struct AppState {
     pub tokens: Arc<TokenIssuer>,
     pub families: Arc<FamilyRegistry>,
     pub users: Arc<UserStore>,
+    /// Per-process on purpose for now: the throttle is being reworked separately (#12), which
+    /// will decide whether its state moves into the store.
     pub throttle: Arc<LoginThrottle>,
     pub client_limiter: Arc<ClientLimiter>,
     pub data: Arc<DemoData>,
+    /// The store every call goes through (bounded by `STORE_TIMEOUT_MS`, measured).
+    pub store: Arc<dyn Store>,
     /// tower-sessions' store for the browser session (who is signed in, for the first paint).
-    pub session_store: MemoryStore,
+    pub session_store: SessionRecords,
 }
 
 impl AppState {
-    /// The production state: the real clock.
-    pub fn new(leptos_options: LeptosOptions, config: Config) -> Self {
-        Self::with_clock(leptos_options, config, Arc::new(SystemClock))
+    /// The production state: the configured store and the real clock.
+    pub async fn new(leptos_options: LeptosOptions, config: Config) -> StoreResult<Self> {
+        let store = config.store_url.open().await?;
+        Self::with_store(leptos_options, config, store, Arc::new(SystemClock)).await
     }
 
-    /// Like [`AppState::new`] with an injected clock, so tests can move time.
-    pub fn with_clock(
+    /// Like [`AppState::new`] with an opened store and an injected clock, so tests can pick the
+    /// backend and move time.
+    pub async fn with_store(
         leptos_options: LeptosOptions,
         config: Config,
+        store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-    ) -> Self {
-        let master_key = config.jwt_secret.clone().unwrap_or_else(|| {
-            tracing::warn!(
-                "JWT_SECRET is not set: using a random key, so tokens die with this process"
-            );
-            let mut key = vec![0u8; 32];
-            rand::thread_rng().fill_bytes(&mut key);
-            key
-        });
+    ) -> StoreResult<Self> {
+        let store: Arc<dyn Store> = Arc::new(Timed::new(store, config.store_timeout));
+        let master_key = match &config.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => {
+                // Generated once per store, so restarts and every instance sharing the store
+                // agree on it; the first to start wins.
+                let mut candidate = vec![0u8; 32];
+                rand::thread_rng().fill_bytes(&mut candidate);
+                let key = store.signing_key(&candidate).await?;
+                if key == candidate {
+                    tracing::info!(
+                        "JWT_SECRET is not set: generated a signing key, kept in the store"
+                    );
+                }
+                key
+            }
+        };
         let lifetimes = Lifetimes {
             grace: config.refresh_grace,
             idle: config.session_idle_timeout,
             absolute: config.session_absolute_timeout,
+            access: config.access_token_ttl,
         };
         let keys = KeyRing::new(master_key, config.jwt_previous_secrets.clone());
-        Self {
+        let families = FamilyRegistry::new(
+            store.clone(),
+            keys.derive("refresh-credential"),
+            lifetimes,
+            config.max_sessions_per_user,
+            clock.clone(),
+        );
+        // Revocations made before this process started still bind the tokens they name.
+        families.sync_revocations().await?;
+        Ok(Self {
             tokens: Arc::new(TokenIssuer::new(
                 keys.derive("access-token"),
                 config.access_token_ttl,
                 clock.clone(),
             )),
-            families: Arc::new(FamilyRegistry::new(
-                keys.derive("refresh-credential"),
-                lifetimes,
-                clock.clone(),
-            )),
+            families: Arc::new(families),
             users: Arc::new(UserStore::demo(config.login_hash_concurrency)),
             throttle: Arc::new(LoginThrottle::new(
                 config.login_max_failures,
@@ -81,9 +103,10 @@ impl AppState {
                 clock,
             )),
             data: Arc::new(DemoData::default()),
-            session_store: MemoryStore::default(),
+            session_store: SessionRecords::new(store.clone()),
+            store,
             config: Arc::new(config),
             leptos_options,
-        }
+        })
     }
 }

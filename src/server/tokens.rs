@@ -84,20 +84,29 @@ impl TokenIssuer {
         }
     }
 
-    /// Lifetime of a new token, as sent in `expires_in`.
-    pub fn ttl(&self) -> Duration {
-        self.ttl
+    pub fn issue(&self, user_id: &str, session_id: &str, ver: u64) -> String {
+        self.issue_within(user_id, session_id, ver, self.ttl).0
     }
 
-    pub fn issue(&self, user_id: &str, session_id: &str, ver: u64) -> String {
+    /// A token for a session that ends in `session_left`, and its lifetime in seconds (the
+    /// `expires_in`): it never outlives its session, so no instance needs a store lookup to
+    /// refuse it after the session's absolute end.
+    pub fn issue_within(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        ver: u64,
+        session_left: Duration,
+    ) -> (String, u64) {
         let iat = self.clock.now_secs();
+        let lifetime = self.ttl.min(session_left).as_secs();
         let claims = AccessClaims {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             sub: user_id.to_owned(),
             sid: session_id.to_owned(),
             iat,
-            exp: iat + self.ttl.as_secs(),
+            exp: iat + lifetime,
             ver,
         };
         let header = Header {
@@ -105,8 +114,9 @@ impl TokenIssuer {
             kid: Some(self.signing_kid.clone()),
             ..Header::new(ALGORITHM)
         };
-        encode(&header, &claims, &self.encoding)
-            .expect("HMAC signing of a serialisable struct cannot fail")
+        let token = encode(&header, &claims, &self.encoding)
+            .expect("HMAC signing of a serialisable struct cannot fail");
+        (token, lifetime)
     }
 
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {

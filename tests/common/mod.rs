@@ -2,7 +2,17 @@
 
 #![allow(dead_code)] // each test file uses a different part of this helper
 
-use std::{collections::HashMap, future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    future::Future,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use axum::{
     body::Body,
@@ -13,31 +23,123 @@ use axum::{
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use serde_json::Value;
-use tokenflight::server::{clock::ManualClock, config::Config, router, AppState};
+use tokenflight::server::{
+    clock::ManualClock,
+    config::Config,
+    router,
+    store::{redis::RedisBackend, Store, StoreUrl},
+    AppState,
+};
 use tower::ServiceExt;
+
+#[path = "../process/redis.rs"]
+mod redis_server;
+
+/// The store backends the contract suite runs against; see [`for_each_backend!`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Sqlite,
+    Redis,
+}
+
+/// Expands the given test items once per backend, in modules `memory`, `sqlite` and `redis`,
+/// each with `app()` / `app_with(vars)` building a [`TestApp`] on that backend. One suite,
+/// every backend: a test is written once and named e.g. `sqlite::refresh_rotates…`.
+#[allow(unused_macros)] // suites that need no store use `TestApp::new`
+macro_rules! for_each_backend {
+    (@one $name:ident, $backend:ident, $($item:item)*) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[allow(dead_code)]
+            async fn app() -> common::TestApp {
+                common::TestApp::start(common::Backend::$backend, &[]).await
+            }
+
+            #[allow(dead_code)]
+            async fn app_with(vars: &[(&str, &str)]) -> common::TestApp {
+                common::TestApp::start(common::Backend::$backend, vars).await
+            }
+
+            $($item)*
+        }
+    };
+    ($($item:item)*) => {
+        for_each_backend!(@one memory, Memory, $($item)*);
+        for_each_backend!(@one sqlite, Sqlite, $($item)*);
+        for_each_backend!(@one redis, Redis, $($item)*);
+    };
+}
 
 pub struct TestApp {
     router: Router,
     pub clock: ManualClock,
     pub state: AppState,
+    /// The SQLite file (and its WAL companions), deleted when the app is dropped.
+    sqlite_file: Option<PathBuf>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(path) = &self.sqlite_file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
+/// A name no other test in any test process uses.
+pub fn unique_name(kind: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("tokenflight-{kind}-{}-{n}", std::process::id())
 }
 
 impl TestApp {
-    pub fn new() -> Self {
-        Self::with_env(&[])
+    /// On the in-memory store: for suites about HTTP behaviour rather than storage (the store
+    /// contract runs on every backend through [`for_each_backend!`]).
+    pub async fn new() -> Self {
+        Self::start(Backend::Memory, &[]).await
     }
 
-    /// An app configured as by these environment variables (on top of the defaults).
-    pub fn with_env(vars: &[(&str, &str)]) -> Self {
+    /// [`TestApp::new`] with these variables set.
+    pub async fn with_env(vars: &[(&str, &str)]) -> Self {
+        Self::start(Backend::Memory, vars).await
+    }
+
+    /// An app on `backend`, configured as by these environment variables (on top of the
+    /// defaults), on a manual clock.
+    pub async fn start(backend: Backend, vars: &[(&str, &str)]) -> Self {
         let config = Config::from_lookup(|name| {
             vars.iter()
                 .find(|(key, _)| *key == name)
                 .map(|(_, value)| value.to_string())
         })
         .expect("valid test configuration");
+        let mut sqlite_file = None;
+        let store: Arc<dyn Store> = match backend {
+            Backend::Memory => StoreUrl::Memory.open().await.unwrap(),
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{}.db", unique_name("test")));
+                let url = format!("sqlite://{}", path.display());
+                sqlite_file = Some(path);
+                StoreUrl::Sqlite(url).open().await.expect("a SQLite store")
+            }
+            // Each app gets its own key prefix on the shared test Redis.
+            Backend::Redis => Arc::new(
+                RedisBackend::connect(&redis_server::url(), &unique_name("test"))
+                    .await
+                    .expect("a Redis store"),
+            ),
+        };
         let clock = ManualClock::new();
         let options = LeptosOptions::builder().output_name("tokenflight").build();
-        let state = AppState::with_clock(options, config, Arc::new(clock.clone()));
+        let state = AppState::with_store(options, config, store, Arc::new(clock.clone()))
+            .await
+            .expect("the store answers");
         Self {
             // What `main` gets from `into_make_service_with_connect_info`: one client address,
             // unless a test sets another on its request.
@@ -45,7 +147,13 @@ impl TestApp {
                 .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000)))),
             clock,
             state,
+            sqlite_file,
         }
+    }
+
+    /// The SQLite file of a `Backend::Sqlite` app.
+    pub fn sqlite_file(&self) -> Option<&PathBuf> {
+        self.sqlite_file.as_ref()
     }
 
     pub fn advance(&self, by: Duration) {

@@ -22,7 +22,7 @@ const HOME: [u8; 4] = [192, 0, 2, 1];
 /// per-address limit can stop it.
 #[tokio::test]
 async fn username_spray_from_one_address_meets_429_from_the_per_client_limit() {
-    let app = TestApp::with_env(&[("LOGIN_PER_CLIENT_PER_MINUTE", "5")]);
+    let app = TestApp::with_env(&[("LOGIN_PER_CLIENT_PER_MINUTE", "5")]).await;
     for n in 0..5 {
         let response = login_from(&app, ATTACKER, &format!("made-up-{n}"), "x").await;
         assert_eq!(response.status, StatusCode::UNAUTHORIZED);
@@ -44,7 +44,7 @@ async fn username_spray_from_one_address_meets_429_from_the_per_client_limit() {
 /// locks only that address out of it.
 #[tokio::test]
 async fn lockout_abuse_from_another_address_cannot_lock_the_real_user_out() {
-    let app = TestApp::with_env(&[("LOGIN_MAX_FAILURES", "3")]);
+    let app = TestApp::with_env(&[("LOGIN_MAX_FAILURES", "3")]).await;
     for _ in 0..3 {
         let guess = login_from(&app, ATTACKER, "alice", "guess").await;
         assert_eq!(guess.status, StatusCode::UNAUTHORIZED);
@@ -63,7 +63,7 @@ async fn lockout_abuse_from_another_address_cannot_lock_the_real_user_out() {
 /// addresses meets the account-wide backoff, which spares addresses that never failed.
 #[tokio::test]
 async fn distributed_guessing_meets_the_bounded_account_backoff() {
-    let app = TestApp::with_env(&[("LOGIN_MAX_FAILURES", "3")]);
+    let app = TestApp::with_env(&[("LOGIN_MAX_FAILURES", "3")]).await;
     for n in 1..=6 {
         let guess = login_from(&app, [198, 51, 100, n], "alice", "guess").await;
         assert_eq!(guess.status, StatusCode::UNAUTHORIZED);
@@ -80,7 +80,7 @@ async fn distributed_guessing_meets_the_bounded_account_backoff() {
 /// refused with 400 before it is hashed, throttled or logged.
 #[tokio::test]
 async fn oversized_username_is_refused_with_400_validation_failed() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let long = "a".repeat(257);
     let refused = login_from(&app, ATTACKER, &long, "x").await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
@@ -97,7 +97,7 @@ async fn oversized_username_is_refused_with_400_validation_failed() {
 /// are the same account, so case and space variants cannot multiply an attacker's guesses.
 #[tokio::test]
 async fn username_case_and_space_variants_share_one_throttle_bucket() {
-    let app = TestApp::with_env(&[("LOGIN_MAX_FAILURES", "3")]);
+    let app = TestApp::with_env(&[("LOGIN_MAX_FAILURES", "3")]).await;
     for variant in ["alice", "ALICE", " Alice "] {
         let guess = login_from(&app, ATTACKER, variant, "guess").await;
         assert_eq!(guess.status, StatusCode::UNAUTHORIZED);
@@ -110,7 +110,7 @@ async fn username_case_and_space_variants_share_one_throttle_bucket() {
 /// unless a proxy we trust appended it, so by default it cannot buy a fresh quota.
 #[tokio::test]
 async fn forged_x_forwarded_for_cannot_escape_the_per_client_limit() {
-    let app = TestApp::with_env(&[("LOGIN_PER_CLIENT_PER_MINUTE", "2")]);
+    let app = TestApp::with_env(&[("LOGIN_PER_CLIENT_PER_MINUTE", "2")]).await;
     let spoofed = |n: u8| {
         let mut request = login_request("nobody", "x");
         let forged = format!("10.9.8.{n}").parse().unwrap();
@@ -128,7 +128,8 @@ async fn forged_x_forwarded_for_cannot_escape_the_per_client_limit() {
     let proxied = TestApp::with_env(&[
         ("LOGIN_PER_CLIENT_PER_MINUTE", "2"),
         ("TRUST_FORWARDED_FOR", "on"),
-    ]);
+    ])
+    .await;
     for n in 1..=3 {
         assert_eq!(
             proxied.send(spoofed(n)).await.status,
@@ -142,7 +143,7 @@ async fn forged_x_forwarded_for_cannot_escape_the_per_client_limit() {
 /// alternating between the two endpoints buys no extra guesses.
 #[tokio::test]
 async fn guessing_through_the_form_login_counts_against_the_same_address() {
-    let app = TestApp::with_env(&[("LOGIN_MAX_FAILURES", "3")]);
+    let app = TestApp::with_env(&[("LOGIN_MAX_FAILURES", "3")]).await;
     for _ in 0..3 {
         let mut request = axum::http::Request::post("/rpc/login")
             .header("content-type", "application/x-www-form-urlencoded")

@@ -22,7 +22,7 @@ const ALICE: &str = r#"{"username":"alice","password":"wonderland"}"#;
 /// CORS preflight, so a cookie endpoint accepts JSON only (415).
 #[tokio::test]
 async fn simple_request_content_types_are_refused_with_415() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for content_type in [
         "text/plain",
         "application/x-www-form-urlencoded",
@@ -50,7 +50,7 @@ async fn simple_request_content_types_are_refused_with_415() {
 /// RFC 8259 §11 (`application/json` with parameters is still JSON): not a bypass, just accepted.
 #[tokio::test]
 async fn json_with_a_charset_parameter_is_accepted() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let response = app
         .send(login_with("application/json; charset=utf-8", ALICE))
         .await;
@@ -60,7 +60,7 @@ async fn json_with_a_charset_parameter_is_accepted() {
 /// OWASP Denial of Service cheat sheet (limit request sizes): a 10 KB login body is 413.
 #[tokio::test]
 async fn oversized_login_body_is_refused_with_413() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let padding = "x".repeat(10_000);
     let body = format!(r#"{{"username":"alice","password":"{padding}"}}"#);
     let response = app.send(login_with("application/json", &body)).await;
@@ -72,7 +72,7 @@ async fn oversized_login_body_is_refused_with_413() {
 /// 400 `invalid_json`, a missing field 422 `validation_failed`, never a 500.
 #[tokio::test]
 async fn malformed_json_gets_a_client_error_not_a_500() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let broken = app
         .send(login_with("application/json", "{\"username\":"))
         .await;
@@ -88,7 +88,7 @@ async fn malformed_json_gets_a_client_error_not_a_500() {
 /// OWASP REST Security cheat sheet ("restrict HTTP methods"): GET on login is 405 in JSON.
 #[tokio::test]
 async fn get_on_the_login_endpoint_is_405_with_a_json_body() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let response = app.get("/api/auth/login", None).await;
     assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.error_code(), "method_not_allowed");
@@ -98,7 +98,7 @@ async fn get_on_the_login_endpoint_is_405_with_a_json_body() {
 /// token (401), not a crash or a 500.
 #[tokio::test]
 async fn oversized_authorization_header_is_an_invalid_token() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let huge = "a".repeat(64 * 1024);
     let response = app
         .send(bearer_request(Method::GET, "/api/me", Some(&huge), None))
@@ -111,7 +111,7 @@ async fn oversized_authorization_header_is_an_invalid_token() {
 /// invalid grant (400), not a crash or a 500.
 #[tokio::test]
 async fn oversized_refresh_cookie_is_an_invalid_grant() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let cookie = format!("tf_refresh={}", "a".repeat(64 * 1024));
     let response = app.post_with_cookies("/api/auth/refresh", &cookie).await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
@@ -123,7 +123,7 @@ async fn oversized_refresh_cookie_is_an_invalid_grant() {
 /// form like a wrong password, instead of a 500. Found by the arbitrary-bytes property test.
 #[tokio::test]
 async fn form_login_with_nested_keys_goes_back_to_the_form_not_a_500() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for body in [
         r#"{"username":[]}"#,
         "username[]=alice&password=x",

@@ -31,7 +31,7 @@ fn refresh_request() -> Request<Body> {
 /// Domain) and the refresh cookie `__Secure-` (its Path `/api/auth` rules out `__Host-`).
 #[tokio::test]
 async fn cookies_over_https_are_secure_and_carry_host_and_secure_prefixes() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let response = app
         .send(over_https(login_request("alice", "wonderland")))
         .await;
@@ -54,7 +54,7 @@ async fn cookies_over_https_are_secure_and_carry_host_and_secure_prefixes() {
 /// that does not say `X-Forwarded-Proto`.
 #[tokio::test]
 async fn cookie_secure_always_marks_and_prefixes_cookies_even_over_http() {
-    let app = TestApp::with_env(&[("COOKIE_SECURE", "always")]);
+    let app = TestApp::with_env(&[("COOKIE_SECURE", "always")]).await;
     let response = app.browser().login("alice", "wonderland").await;
     let lines = response.set_cookie_lines();
     assert!(
@@ -70,7 +70,7 @@ async fn cookie_secure_always_marks_and_prefixes_cookies_even_over_http() {
 /// `Domain=.example.com` is ignored; the prefixed name set by login is read back.
 #[tokio::test]
 async fn planted_unprefixed_refresh_cookie_is_ignored_over_https() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let login = app
         .send(over_https(login_request("alice", "wonderland")))
         .await;
@@ -101,7 +101,7 @@ async fn planted_unprefixed_refresh_cookie_is_ignored_over_https() {
 /// over https (here: via the proxy's `X-Forwarded-Proto`), never on plain http.
 #[tokio::test]
 async fn ssl_stripping_is_prevented_by_hsts_on_https_responses_only() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let https = app
         .send(over_https(login_request("alice", "wonderland")))
         .await;
@@ -115,7 +115,7 @@ async fn ssl_stripping_is_prevented_by_hsts_on_https_responses_only() {
 /// their plain names and no `Secure` (the local demo), but always HttpOnly and SameSite.
 #[tokio::test]
 async fn cookies_over_plain_http_are_still_http_only_and_same_site() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let response = app.send(login_request("alice", "wonderland")).await;
     let lines = response.set_cookie_lines();
     assert!(

@@ -33,7 +33,7 @@ fn json_login(headers: &[(&str, &str)]) -> Request<Body> {
 /// attacker's account): a cross-site login is refused with 403 and sets no cookie.
 #[tokio::test]
 async fn cross_site_login_is_refused_with_403_and_sets_no_cookie() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let response = app
         .send(json_login(&[("sec-fetch-site", "cross-site")]))
         .await;
@@ -46,7 +46,7 @@ async fn cross_site_login_is_refused_with_403_and_sets_no_cookie() {
 /// cannot refresh (and read the token) or log the victim out; nothing changes.
 #[tokio::test]
 async fn cross_site_refresh_and_logout_from_a_foreign_origin_are_refused() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (mut browser, token) = app.signed_in("alice").await;
     for path in ["/api/auth/refresh", "/api/auth/logout"] {
         let foreign = [
@@ -66,7 +66,7 @@ async fn cross_site_refresh_and_logout_from_a_foreign_origin_are_refused() {
 /// OWASP CSRF cheat sheet, "Fetch Metadata": `same-site` is a sibling subdomain, not us.
 #[tokio::test]
 async fn same_site_sibling_subdomain_refresh_is_refused() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (mut browser, _) = app.signed_in("alice").await;
     let sibling = post("/api/auth/refresh", &[("sec-fetch-site", "same-site")]);
     assert_eq!(browser.send(sibling).await.status, StatusCode::FORBIDDEN);
@@ -76,7 +76,7 @@ async fn same_site_sibling_subdomain_refresh_is_refused() {
 /// with neither `Sec-Fetch-Site` nor `Origin` fails closed.
 #[tokio::test]
 async fn refresh_and_login_without_sec_fetch_site_or_origin_are_refused() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (mut browser, _) = app.signed_in("alice").await;
     let bare = post("/api/auth/refresh", &[("host", "127.0.0.1:3000")]);
     let response = browser.send(bare).await;
@@ -92,7 +92,7 @@ async fn refresh_and_login_without_sec_fetch_site_or_origin_are_refused() {
 /// is another origin, so the scheme is compared too.
 #[tokio::test]
 async fn origin_with_another_scheme_is_cross_site() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let other_scheme = [
         ("origin", "https://127.0.0.1:3000"),
         ("host", "127.0.0.1:3000"),
@@ -113,7 +113,7 @@ async fn origin_with_another_scheme_is_cross_site() {
 /// `PUBLIC_ORIGIN`, `Origin` is compared with it, not with the rewritten `Host`.
 #[tokio::test]
 async fn behind_a_host_rewriting_proxy_only_the_public_origin_is_same_site() {
-    let app = TestApp::with_env(&[("PUBLIC_ORIGIN", "https://app.example")]);
+    let app = TestApp::with_env(&[("PUBLIC_ORIGIN", "https://app.example")]).await;
     let public = [("origin", "https://app.example"), ("host", "10.0.0.5:3000")];
     let response = app.send(json_login(&public)).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);

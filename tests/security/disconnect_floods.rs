@@ -10,11 +10,14 @@ use crate::common::{login_request, wait_until, TestApp};
 /// a dropped request must not free its hashing slot while argon2 still runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn login_flood_that_hangs_up_mid_hash_never_exceeds_the_hashing_limit() {
-    let app = Arc::new(TestApp::with_env(&[
-        ("LOGIN_HASH_CONCURRENCY", "2"),
-        ("LOGIN_QUEUE_TIMEOUT_MS", "10000"),
-        ("LOGIN_PER_CLIENT_PER_MINUTE", "100000"),
-    ]));
+    let app = Arc::new(
+        TestApp::with_env(&[
+            ("LOGIN_HASH_CONCURRENCY", "2"),
+            ("LOGIN_QUEUE_TIMEOUT_MS", "10000"),
+            ("LOGIN_PER_CLIENT_PER_MINUTE", "100000"),
+        ])
+        .await,
+    );
     for wave in 0..6 {
         let requests: Vec<_> = (0..8)
             .map(|n| {
@@ -44,10 +47,13 @@ async fn login_flood_that_hangs_up_mid_hash_never_exceeds_the_hashing_limit() {
 /// a sign-in that finds every hashing slot busy is answered 503 with `Retry-After`, not queued.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn login_when_every_hashing_slot_is_busy_gets_503_with_retry_after() {
-    let app = Arc::new(TestApp::with_env(&[
-        ("LOGIN_HASH_CONCURRENCY", "1"),
-        ("LOGIN_QUEUE_TIMEOUT_MS", "0"),
-    ]));
+    let app = Arc::new(
+        TestApp::with_env(&[
+            ("LOGIN_HASH_CONCURRENCY", "1"),
+            ("LOGIN_QUEUE_TIMEOUT_MS", "0"),
+        ])
+        .await,
+    );
     let slow = {
         let app = app.clone();
         tokio::spawn(async move { app.send(login_request("alice", "wonderland")).await })

@@ -27,7 +27,7 @@ fn form_login(next: &str) -> Request<Body> {
 /// spaces or `javascript:` — lands on `/`, while a local path is honoured.
 #[tokio::test]
 async fn open_redirect_through_next_lands_on_the_home_page() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for hostile in [
         "https://evil.example",
         "//evil.example",
@@ -51,7 +51,7 @@ async fn open_redirect_through_next_lands_on_the_home_page() {
 /// refusal is `{"error", "message"}` with a fixed message that repeats none of what was sent.
 #[tokio::test]
 async fn error_bodies_leak_no_input_secret_or_internal_detail() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let secret_guess = "hunter2-secret-guess";
     let garbage_token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
     let responses = [

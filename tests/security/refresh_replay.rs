@@ -1,15 +1,17 @@
-//! Refresh-credential replay: rotation, the grace window, reuse detection, parallel refresh.
+//! Refresh-credential replay: rotation, the grace window, reuse detection, parallel refresh —
+//! decided by the store, so every test runs on every backend (`memory::`, `sqlite::`, `redis::`).
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use axum::http::StatusCode;
 
-use crate::common::{all_at_once, TestApp, TestResponse};
+use crate::common::{self, all_at_once, TestApp, TestResponse};
 
+for_each_backend! {
 /// RFC 6749 §5.2 (`invalid_grant`), RFC 9700 §4.14: a made-up credential is refused.
 #[tokio::test]
 async fn forged_refresh_credential_is_invalid_grant() {
-    let app = TestApp::new();
+    let app = app().await;
     let mut browser = app.browser();
     browser
         .cookies
@@ -21,7 +23,7 @@ async fn forged_refresh_credential_is_invalid_grant() {
 /// credential replayed after the grace window revokes the whole family, access tokens included.
 #[tokio::test]
 async fn replayed_refresh_credential_outside_grace_revokes_the_family() {
-    let app = TestApp::with_env(&[("REFRESH_GRACE_SECS", "10")]);
+    let app = app_with(&[("REFRESH_GRACE_SECS", "10")]).await;
     let (mut browser, _) = app.signed_in("alice").await;
     let stolen = browser.clone();
     let newest = browser.refresh().await;
@@ -42,7 +44,7 @@ async fn replayed_refresh_credential_outside_grace_revokes_the_family() {
 /// the immediately previous credential gets the current one back and forks nothing.
 #[tokio::test]
 async fn replayed_previous_credential_inside_grace_gets_the_current_one_and_rotates_nothing() {
-    let app = TestApp::with_env(&[("REFRESH_GRACE_SECS", "10")]);
+    let app = app_with(&[("REFRESH_GRACE_SECS", "10")]).await;
     let (mut browser, _) = app.signed_in("alice").await;
     let mut other_tab = browser.clone();
     browser.refresh().await;
@@ -68,7 +70,7 @@ async fn replayed_previous_credential_inside_grace_gets_the_current_one_and_rota
 /// RFC 9700 §4.14.2: only the *immediately* previous credential has a grace window.
 #[tokio::test]
 async fn replayed_older_credential_inside_grace_is_reuse() {
-    let app = TestApp::with_env(&[("REFRESH_GRACE_SECS", "10")]);
+    let app = app_with(&[("REFRESH_GRACE_SECS", "10")]).await;
     let (mut browser, _) = app.signed_in("alice").await;
     let mut oldest = browser.clone();
     browser.refresh().await;
@@ -93,7 +95,7 @@ async fn parallel_refreshes(app: &Arc<TestApp>, cookies: &str, n: usize) -> Vec<
 /// RFC 9700 §4.14.2 (atomic rotation): sixteen tabs refreshing at once get one credential.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_refresh_inside_grace_never_forks_the_family() {
-    let app = Arc::new(TestApp::with_env(&[("REFRESH_GRACE_SECS", "10")]));
+    let app = Arc::new(app_with(&[("REFRESH_GRACE_SECS", "10")]).await);
     let cookies = app.signed_in("alice").await.0.cookie_header();
     let responses = parallel_refreshes(&app, &cookies, 16).await;
     assert!(
@@ -106,13 +108,13 @@ async fn parallel_refresh_inside_grace_never_forks_the_family() {
         1,
         "the family forked into {credentials:?}"
     );
-    assert_eq!(app.state.families.active_count(), 1);
+    assert_eq!(app.state.families.active_count().await.unwrap(), 1);
 }
 
 /// RFC 9700 §4.14.2 (atomic rotation): without a grace window, one winner, then reuse.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_refresh_outside_grace_never_mints_two_successors() {
-    let app = Arc::new(TestApp::with_env(&[("REFRESH_GRACE_SECS", "0")]));
+    let app = Arc::new(app_with(&[("REFRESH_GRACE_SECS", "0")]).await);
     let cookies = app.signed_in("alice").await.0.cookie_header();
     let responses = parallel_refreshes(&app, &cookies, 16).await;
     let ok = responses
@@ -123,8 +125,9 @@ async fn parallel_refresh_outside_grace_never_mints_two_successors() {
     // family, and everything after finds no session. Never two successors.
     assert_eq!(ok, 1, "{responses:?}");
     assert_eq!(
-        app.state.families.active_count(),
+        app.state.families.active_count().await.unwrap(),
         0,
         "reuse must revoke the family"
     );
+}
 }

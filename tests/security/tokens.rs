@@ -47,7 +47,7 @@ async fn me_status(app: &TestApp, token: &str) -> StatusCode {
 /// RFC 7515 §5.2 (signature validation): a token signed with another key is refused.
 #[tokio::test]
 async fn forged_access_token_signed_with_another_key_is_refused() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]);
+    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
     let claims = live_claims(&app).await;
     let other = access_key("another-secret-that-is-32-bytes-long");
     let forged = encode(
@@ -64,7 +64,7 @@ async fn forged_access_token_signed_with_another_key_is_refused() {
 /// RFC 7515 §5.2: a payload changed after signing (alice becomes admin) breaks the signature.
 #[tokio::test]
 async fn tampered_access_token_payload_is_refused() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]);
+    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
     let (_, token) = app.signed_in("alice").await;
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
@@ -77,7 +77,7 @@ async fn tampered_access_token_payload_is_refused() {
 /// RFC 8725 §2.1 and §3.1 (`alg: none`): an unsigned token is refused.
 #[tokio::test]
 async fn alg_none_access_token_is_refused() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]);
+    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
     let (_, token) = app.signed_in("alice").await;
     let payload = token.split('.').nth(1).unwrap();
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#);
@@ -89,7 +89,7 @@ async fn alg_none_access_token_is_refused() {
 /// right key is still refused; only HS256 is accepted.
 #[tokio::test]
 async fn other_algorithm_with_the_right_key_is_refused() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]);
+    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
     let claims = live_claims(&app).await;
     let key = access_key(SECRET);
     for alg in [Algorithm::HS384, Algorithm::HS512] {
@@ -110,7 +110,7 @@ async fn other_algorithm_with_the_right_key_is_refused() {
 /// another audience or by another issuer is refused.
 #[tokio::test]
 async fn access_token_for_another_audience_or_issuer_is_refused() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]);
+    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
     let claims = live_claims(&app).await;
     let key = access_key(SECRET);
     let sign = |claims: &AccessClaims| {
@@ -144,7 +144,7 @@ async fn access_token_for_another_audience_or_issuer_is_refused() {
 /// signed with our key, e.g. an ID token, cannot pass for an access token.
 #[tokio::test]
 async fn jwt_of_another_type_cannot_pass_for_an_access_token() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]);
+    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
     let claims = live_claims(&app).await;
     let key = access_key(SECRET);
     let header = Header {
@@ -159,7 +159,7 @@ async fn jwt_of_another_type_cannot_pass_for_an_access_token() {
 /// the exact second it expires, with no leeway.
 #[tokio::test]
 async fn access_token_is_refused_at_the_exact_second_it_expires() {
-    let app = TestApp::with_env(&[("ACCESS_TOKEN_TTL_SECS", "60")]);
+    let app = TestApp::with_env(&[("ACCESS_TOKEN_TTL_SECS", "60")]).await;
     let (_, token) = app.signed_in("alice").await;
     let exp_ms = app.state.tokens.verify(&token).unwrap().exp * 1000;
     let now_ms = tokenflight::server::clock::Clock::now_ms(&app.clock);
@@ -173,7 +173,7 @@ async fn access_token_is_refused_at_the_exact_second_it_expires() {
 /// token still inside its lifetime dies with its session at logout.
 #[tokio::test]
 async fn access_token_after_logout_is_refused() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (mut browser, token) = app.signed_in("alice").await;
     assert_eq!(browser.logout().await.status, StatusCode::NO_CONTENT);
     assert_eq!(me_status(&app, &token).await, StatusCode::UNAUTHORIZED);
@@ -187,7 +187,8 @@ async fn tokens_after_the_session_expired_are_refused() {
         ("SESSION_IDLE_TIMEOUT_SECS", "60"),
         ("SESSION_ABSOLUTE_TIMEOUT_SECS", "120"),
         ("ACCESS_TOKEN_TTL_SECS", "3600"),
-    ]);
+    ])
+    .await;
     let (mut browser, token) = app.signed_in("alice").await;
     app.advance(Duration::from_secs(120));
     assert_eq!(me_status(&app, &token).await, StatusCode::UNAUTHORIZED);
@@ -198,7 +199,7 @@ async fn tokens_after_the_session_expired_are_refused() {
 /// cache, HTTP/1.0 ones included, keeps a copy of an access token.
 #[tokio::test]
 async fn token_responses_forbid_caching_for_http_1_0_and_1_1_caches() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (mut browser, _) = app.signed_in("alice").await;
     let login = browser.login("alice", "wonderland").await;
     let refresh = browser.refresh().await;
@@ -223,7 +224,7 @@ async fn key_rotation_keeps_access_tokens_and_refresh_cookies_alive() {
             StatusCode::BAD_REQUEST,
         ),
     ] {
-        let app = TestApp::with_env(env);
+        let app = TestApp::with_env(env).await;
         let claims = live_claims(&app).await;
         // What the server signed before the rotation, with the old secret.
         let old_key = access_key(OLD_SECRET);

@@ -27,6 +27,24 @@ fn defaults_match_the_readme() {
     assert!(!config.trust_forwarded_for);
     assert_eq!(config.cookie_secure, CookieSecure::Auto);
     assert_eq!(config.public_origin, None);
+    assert!(
+        matches!(config.store_url, StoreUrl::Sqlite(ref url) if url == "sqlite://tokenflight.db")
+    );
+    assert_eq!(config.store_timeout, Duration::from_millis(2000));
+    assert_eq!(config.max_sessions_per_user, 10);
+    assert_eq!(config.metrics_addr, None);
+}
+
+#[test]
+fn store_and_metrics_settings_are_validated() {
+    assert!(config_with(&[("STORE_URL", "postgres://x")]).is_err());
+    let error = config_with(&[("STORE_URL", "mysql://:hunter2@db")]).unwrap_err();
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+    assert!(config_with(&[("STORE_TIMEOUT_MS", "0")]).is_err());
+    assert!(config_with(&[("MAX_SESSIONS_PER_USER", "0")]).is_err());
+    assert!(config_with(&[("METRICS_ADDR", "9100")]).is_err());
+    let config = config_with(&[("METRICS_ADDR", "127.0.0.1:9100")]).unwrap();
+    assert_eq!(config.metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
 }
 
 #[test]

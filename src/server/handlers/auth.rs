@@ -61,34 +61,57 @@ pub async fn sign_in(
     state
         .throttle
         .begin_attempt(&account, client)
-        .map_err(|retry_after_secs| ApiError::TooManyAttempts { retry_after_secs })?;
+        .map_err(|retry_after_secs| {
+            metrics::counter!("tokenflight_logins_total", "outcome" => "throttled").increment(1);
+            ApiError::TooManyAttempts { retry_after_secs }
+        })?;
     let checked = state
         .users
         .verify(&account, password, state.config.login_queue_timeout)
         .await;
     let Ok(checked) = checked else {
         state.throttle.abandon_attempt(&account, client);
+        metrics::counter!("tokenflight_logins_total", "outcome" => "unavailable").increment(1);
         tracing::warn!("sign-in refused: every password-hashing slot stayed busy");
         return Err(ApiError::Unavailable);
     };
     let Some(user) = checked else {
         state.throttle.record_failure(&account);
+        metrics::counter!("tokenflight_logins_total", "outcome" => "invalid_credentials")
+            .increment(1);
         // Never the name as typed: people type passwords into that field.
         let account = state.users.log_name(&account);
         tracing::info!(%account, %client, "sign-in failed");
         return Err(ApiError::InvalidCredentials);
     };
     state.throttle.record_success(&account, client);
-    // A new login in this browser ends the previous session there.
-    if let Some(previous) = browser_session(session).await {
-        revoke(state, &previous.session_id).await;
-    }
-    // A fresh session id on every login: no session fixation.
-    session.cycle_id().await.map_err(internal)?;
-    let grant = state.families.start(&user.id);
-    remember_browser_session(state, session, &user, &grant).await?;
+    let started = start_session(state, session, &user).await;
+    let outcome = if started.is_ok() {
+        "success"
+    } else {
+        "unavailable"
+    };
+    metrics::counter!("tokenflight_logins_total", "outcome" => outcome).increment(1);
+    let grant = started?;
     tracing::info!(user = %user.username, session_id = %grant.session_id, "signed in");
     Ok((tokens_for(state, user, &grant), grant))
+}
+
+/// Ends this browser's previous session and starts a new one, in the store.
+async fn start_session(
+    state: &AppState,
+    session: &Session,
+    user: &User,
+) -> Result<Grant, ApiError> {
+    // A new login in this browser ends the previous session there.
+    if let Some(previous) = browser_session(session).await {
+        revoke(state, &previous.session_id).await?;
+    }
+    // A fresh session id on every login: no session fixation.
+    session.cycle_id().await.map_err(unavailable)?;
+    let grant = state.families.start(&user.id).await?;
+    remember_browser_session(state, session, user, &grant).await?;
+    Ok(grant)
 }
 
 /// `POST /api/auth/refresh`: exchanges the refresh cookie for a new access token.
@@ -98,10 +121,18 @@ pub async fn refresh(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let presented = read_refresh_cookie(&headers).ok_or(ApiError::InvalidGrant)?;
-    let grant = match state.families.refresh(&presented) {
+    let grant = match state.families.refresh(&presented).await {
         Ok(grant) => grant,
-        Err(RefreshRefusal::Unavailable) => return Err(ApiError::Unavailable),
+        Err(RefreshRefusal::Unavailable | RefreshRefusal::StoreUnavailable) => {
+            metrics::counter!("tokenflight_refreshes_total", "outcome" => "unavailable")
+                .increment(1);
+            return Err(ApiError::Unavailable);
+        }
         Err(refusal) => {
+            if refusal != RefreshRefusal::Reused {
+                metrics::counter!("tokenflight_refreshes_total", "outcome" => "refused")
+                    .increment(1);
+            }
             tracing::info!(%refusal, "refresh refused");
             // Best effort: the refusal must reach the client even if the store hiccups.
             let _ = session.flush().await;
@@ -135,9 +166,9 @@ pub async fn logout(
         read_refresh_cookie(&headers).and_then(|token| state.families.session_of(&token));
     let from_browser = browser_session(&session).await.map(|s| s.session_id);
     for session_id in from_cookie.iter().chain(from_browser.iter()) {
-        revoke(&state, session_id).await;
+        revoke(&state, session_id).await?;
     }
-    session.flush().await.map_err(internal)?;
+    session.flush().await.map_err(unavailable)?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()
@@ -149,13 +180,12 @@ pub async fn logout(
 /// paint and by server functions called during the render.
 pub async fn current_caller(state: &AppState, session: &Session) -> Option<Authenticated> {
     let browser = browser_session(session).await?;
-    state
-        .families
-        .is_active(&browser.session_id)
-        .then_some(Authenticated {
-            user: browser.user,
-            session_id: browser.session_id,
-        })
+    // A store outage renders the page signed out; the client recovers the session by refresh.
+    let active = state.families.is_active(&browser.session_id).await;
+    active.unwrap_or(false).then_some(Authenticated {
+        user: browser.user,
+        session_id: browser.session_id,
+    })
 }
 
 /// The JSON answer to login and refresh, with the refresh cookie, `no-store` and
@@ -176,12 +206,16 @@ pub fn refresh_cookie(grant: &Grant) -> HeaderValue {
 }
 
 fn tokens_for(state: &AppState, user: User, grant: &Grant) -> TokenResponse {
+    let (access_token, expires_in) = state.tokens.issue_within(
+        &user.id,
+        &grant.session_id,
+        grant.access_ver,
+        grant.session_left,
+    );
     TokenResponse {
-        access_token: state
-            .tokens
-            .issue(&user.id, &grant.session_id, grant.access_ver),
+        access_token,
         token_type: "Bearer".to_owned(),
-        expires_in: state.tokens.ttl().as_secs(),
+        expires_in,
         user,
     }
 }
@@ -203,25 +237,25 @@ async fn remember_browser_session(
     session
         .insert(BROWSER_SESSION_KEY, record)
         .await
-        .map_err(internal)?;
+        .map_err(unavailable)?;
     // Saving now assigns the record its id, which the family keeps so both expire together.
-    session.save().await.map_err(internal)?;
+    session.save().await.map_err(unavailable)?;
     if let Some(id) = session.id() {
-        state.families.attach_browser_session(&grant.session_id, id);
+        state
+            .families
+            .attach_browser_session(&grant.session_id, id.0)
+            .await?;
     }
     Ok(())
 }
 
 /// Revokes a family and deletes the browser-session record that mirrors it.
-pub async fn revoke(state: &AppState, session_id: &str) {
-    if let Some(record) = state.families.revoke(session_id) {
-        use tower_sessions::SessionStore;
-        if let Err(error) = state.session_store.delete(&record).await {
-            tracing::warn!(%error, "could not delete a browser session record");
-        }
-    }
+pub async fn revoke(state: &AppState, session_id: &str) -> Result<(), ApiError> {
+    Ok(state.families.revoke(session_id).await?)
 }
 
-fn internal(error: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(error.to_string())
+/// tower-sessions fails only when its store does: a 503, never a 500 (the detail is logged).
+fn unavailable(error: impl std::fmt::Display) -> ApiError {
+    tracing::warn!(%error, "browser session store failed");
+    ApiError::Unavailable
 }

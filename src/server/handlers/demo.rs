@@ -15,16 +15,22 @@ use crate::{
 
 /// `POST /api/demo/expire-access`: every access token of this session issued so far is refused
 /// from now on; the refresh credential still works.
-pub async fn expire_access(State(state): State<AppState>, auth: Authenticated) -> StatusCode {
-    state.families.expire_access(&auth.session_id);
-    StatusCode::NO_CONTENT
+pub async fn expire_access(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<StatusCode, ApiError> {
+    state.families.expire_access(&auth.session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /api/demo/revoke-session`: the session's refresh family is revoked, as an
 /// administrator or a reuse detection would.
-pub async fn revoke_session(State(state): State<AppState>, auth: Authenticated) -> StatusCode {
-    revoke(&state, &auth.session_id).await;
-    StatusCode::NO_CONTENT
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<StatusCode, ApiError> {
+    revoke(&state, &auth.session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /api/demo/faults`: added latency and failing refreshes for this session.
@@ -43,6 +49,9 @@ pub async fn set_faults(
             "failing_refreshes must be at most {MAX_DEMO_FAILING_REFRESHES}"
         )));
     }
-    state.families.set_faults(&auth.session_id, faults.clone());
+    state
+        .families
+        .set_faults(&auth.session_id, faults.clone())
+        .await?;
     Ok(Json(faults))
 }

@@ -60,8 +60,11 @@ pub async fn notifications(
 }
 
 /// `GET /api/usage`.
-pub async fn usage(State(state): State<AppState>, auth: Authenticated) -> Json<Usage> {
-    Json(usage_of(&state, &auth))
+pub async fn usage(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<Usage>, ApiError> {
+    Ok(Json(usage_of(&state, &auth).await?))
 }
 
 /// `GET /api/admin/stats`: `admin` role only (403 `insufficient_scope` otherwise).
@@ -70,7 +73,7 @@ pub async fn admin_stats(
     auth: Authenticated,
 ) -> Result<Json<AdminStats>, ApiError> {
     auth.require_role("admin")?;
-    Ok(Json(stats(&state)))
+    Ok(Json(stats(&state).await?))
 }
 
 // The data itself, shared by the REST handlers above and the server functions in
@@ -91,22 +94,22 @@ pub fn notifications_of(state: &AppState, auth: &Authenticated) -> Vec<Notificat
     state.data.notifications(&auth.user.username)
 }
 
-pub fn usage_of(state: &AppState, auth: &Authenticated) -> Usage {
-    Usage {
+pub async fn usage_of(state: &AppState, auth: &Authenticated) -> Result<Usage, ApiError> {
+    Ok(Usage {
         requests_today: state.data.count_request(&auth.user.id),
         quota: DAILY_QUOTA,
-        refreshes_this_session: state.families.refresh_count(&auth.session_id),
-    }
+        refreshes_this_session: state.families.refresh_count(&auth.session_id).await?,
+    })
 }
 
 /// For callers that checked the `admin` role.
-pub fn stats(state: &AppState) -> AdminStats {
+pub async fn stats(state: &AppState) -> Result<AdminStats, ApiError> {
     use std::sync::atomic::Ordering::Relaxed;
-    AdminStats {
-        active_sessions: state.families.active_count(),
+    Ok(AdminStats {
+        active_sessions: state.families.active_count().await?,
         refreshes: state.families.stats.refreshes.load(Relaxed),
         reuse_detected: state.families.stats.reuse_detected.load(Relaxed),
         failed_logins: state.throttle.total_failures(),
         peak_password_checks: state.users.peak_concurrent_checks(),
-    }
+    })
 }

@@ -1,0 +1,104 @@
+//! This process's view of revoked sessions, so a protected request is checked in memory.
+//!
+//! Every instance appends its revocations to the store's log and reads everyone's back every
+//! [`REVOCATION_POLL`](crate::server::REVOCATION_POLL); its own take effect here at once. An
+//! entry is kept only as long as an access token it could affect may live.
+
+use std::{
+    collections::HashMap,
+    sync::{Mutex, MutexGuard},
+};
+
+use crate::server::store::{Cursor, Revocation, Store, StoreResult};
+
+/// Why an access token's session no longer backs it.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AccessRefusal {
+    #[error("the session was revoked")]
+    Revoked,
+    #[error("token predates an expire-access cut-off")]
+    CutOff,
+}
+
+#[derive(Default)]
+pub(super) struct RevocationCache {
+    inner: Mutex<Inner>,
+    /// Held across the poll's store call, so two polls never apply the log twice.
+    cursor: tokio::sync::Mutex<Cursor>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// session id → (floor, when it was set)
+    floors: HashMap<String, (u64, u64)>,
+    /// Demo latency per session, as set on this instance: (latency, when it was set).
+    latency: HashMap<String, (u64, u64)>,
+}
+
+impl RevocationCache {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Plain data: still consistent after a panic elsewhere.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(super) fn check(&self, session_id: &str, ver: u64) -> Result<(), AccessRefusal> {
+        match self.lock().floors.get(session_id) {
+            Some((u64::MAX, _)) => Err(AccessRefusal::Revoked),
+            Some((floor, _)) if ver < *floor => Err(AccessRefusal::CutOff),
+            _ => Ok(()),
+        }
+    }
+
+    /// Raises the session's floor (floors never go down: entries may arrive twice or late).
+    pub(super) fn apply(&self, revocation: &Revocation) {
+        let mut inner = self.lock();
+        let entry = inner
+            .floors
+            .entry(revocation.session_id.clone())
+            .or_insert((0, revocation.at_ms));
+        if revocation.floor >= entry.0 {
+            *entry = (revocation.floor, revocation.at_ms.max(entry.1));
+        }
+        if revocation.floor == u64::MAX {
+            inner.latency.remove(&revocation.session_id);
+        }
+    }
+
+    pub(super) async fn sync(&self, store: &dyn Store) -> StoreResult<()> {
+        let mut cursor = self.cursor.lock().await;
+        let (entries, next) = store.revocations_after(&cursor).await?;
+        for entry in &entries {
+            self.apply(entry);
+        }
+        *cursor = next;
+        Ok(())
+    }
+
+    /// Forgets floors set before `floor_horizon_ms` (no token they bind is alive any more) and
+    /// latencies set before `latency_horizon_ms` (their session has ended by now).
+    pub(super) fn forget_before(&self, floor_horizon_ms: u64, latency_horizon_ms: u64) {
+        let mut inner = self.lock();
+        inner.floors.retain(|_, (_, at)| *at >= floor_horizon_ms);
+        inner.latency.retain(|_, (_, at)| *at >= latency_horizon_ms);
+    }
+
+    pub(super) fn set_latency(&self, session_id: &str, latency_ms: u64, now_ms: u64) {
+        let mut inner = self.lock();
+        if latency_ms == 0 {
+            inner.latency.remove(session_id);
+        } else {
+            inner
+                .latency
+                .insert(session_id.to_owned(), (latency_ms, now_ms));
+        }
+    }
+
+    pub(super) fn latency(&self, session_id: &str) -> u64 {
+        self.lock()
+            .latency
+            .get(session_id)
+            .map_or(0, |(latency, _)| *latency)
+    }
+}

@@ -1,0 +1,212 @@
+//! Where sessions live: refresh families, tower-sessions records, the generated signing key and
+//! the revocation log, behind one small trait with three backends chosen by `STORE_URL`.
+//!
+//! The trait offers primitives only (load, compare-and-swap, delete, append). Every *decision*
+//! — rotate, grace replay, reuse — is taken once, in `families.rs`, and committed with a
+//! conditional write that fails when another writer (another task, another instance) got
+//! there first. So rotation is atomic in every backend without three copies of the policy.
+
+pub mod memory;
+pub mod records;
+pub mod redis;
+pub mod sqlite;
+pub mod timed;
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::demo::DemoFaults;
+
+/// The default: an embedded file next to the binary's working directory; nothing to install.
+pub const DEFAULT_STORE_URL: &str = "sqlite://tokenflight.db";
+
+/// A refresh family as the store keeps it: plain data, serialised whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FamilyRecord {
+    pub user_id: String,
+    /// Generation of the current credential; every rotation adds one.
+    pub generation: u64,
+    pub rotated_at_ms: u64,
+    pub created_at_ms: u64,
+    pub last_refresh_ms: u64,
+    pub next_access_ver: u64,
+    pub refreshes: u64,
+    pub faults: DemoFaults,
+    /// The tower-sessions record that mirrors this family, deleted with it.
+    pub browser_session: Option<i128>,
+}
+
+/// A family with the revision its compare-and-swap must name.
+#[derive(Clone, Debug)]
+pub struct Versioned {
+    pub family: FamilyRecord,
+    pub rev: u64,
+}
+
+/// A tower-sessions record: its data as JSON and when it expires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub data: String,
+    pub expires_at_ms: u64,
+}
+
+/// One entry of the revocation log: access tokens of `session_id` with `ver < floor` are dead.
+/// `u64::MAX` revokes them all (logout, reuse, revoke-session).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    pub session_id: String,
+    pub floor: u64,
+    pub at_ms: u64,
+}
+
+/// Where a reader of the revocation log stopped; opaque to everyone but its backend.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cursor(pub String);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the store failed: {0}")]
+    Backend(String),
+    #[error("the store holds data this version cannot read: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The store's primitives. Timeouts and metrics are added once, by [`timed::Timed`].
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn load_family(&self, id: &str) -> StoreResult<Option<Versioned>>;
+    /// Adds a new family at revision 1.
+    async fn insert_family(
+        &self,
+        id: &str,
+        family: &FamilyRecord,
+        expires_at_ms: u64,
+    ) -> StoreResult<()>;
+    /// Replaces the family only if its stored revision is still `rev` (the conditional
+    /// `UPDATE … WHERE rev = ?`); `false` when another writer got there first or it is gone.
+    async fn replace_family(
+        &self,
+        id: &str,
+        rev: u64,
+        family: &FamilyRecord,
+        expires_at_ms: u64,
+    ) -> StoreResult<bool>;
+    /// Deletes a family whatever its revision; returns it if it existed.
+    async fn remove_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>>;
+    /// The user's families as (id, created_at_ms), for `MAX_SESSIONS_PER_USER`.
+    async fn user_families(&self, user_id: &str) -> StoreResult<Vec<(String, u64)>>;
+    /// Families not yet swept (expired ones may linger until the next sweep).
+    async fn count_families(&self) -> StoreResult<u64>;
+
+    async fn load_record(&self, id: i128) -> StoreResult<Option<StoredRecord>>;
+    /// Adds a record unless the id is taken; `false` when it is.
+    async fn create_record(&self, id: i128, record: &StoredRecord) -> StoreResult<bool>;
+    async fn save_record(&self, id: i128, record: &StoredRecord) -> StoreResult<()>;
+    async fn delete_record(&self, id: i128) -> StoreResult<()>;
+    async fn count_records(&self) -> StoreResult<u64>;
+
+    async fn publish_revocation(&self, revocation: &Revocation) -> StoreResult<()>;
+    /// Log entries after `cursor` (all retained ones for the default cursor), and the new cursor.
+    async fn revocations_after(&self, cursor: &Cursor) -> StoreResult<(Vec<Revocation>, Cursor)>;
+
+    /// Stores `candidate` as the signing key unless one is stored already; returns the stored
+    /// one. So every instance and every restart agrees on the key without set-up.
+    async fn signing_key(&self, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+
+    /// Deletes families and records that expired by `now_ms`, and log entries older than
+    /// `log_horizon_ms` (no access token they could affect is still alive). Returns the deleted
+    /// families, whose browser-session records the caller deletes with them.
+    async fn sweep(&self, now_ms: u64, log_horizon_ms: u64) -> StoreResult<Vec<FamilyRecord>>;
+    /// A cheap round trip, for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// The parsed `STORE_URL`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    Memory,
+    /// The sqlx connection URL, e.g. `sqlite://tokenflight.db`.
+    Sqlite(String),
+    /// e.g. `redis://127.0.0.1:6379/0`.
+    Redis(String),
+}
+
+impl StoreUrl {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let raw = raw.trim();
+        if raw == "memory://" {
+            return Ok(Self::Memory);
+        }
+        if let Some(path) = raw.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path, e.g. sqlite://tokenflight.db");
+            }
+            return Ok(Self::Sqlite(raw.to_owned()));
+        }
+        if raw.starts_with("redis://") || raw.starts_with("rediss://") {
+            ::redis::Client::open(raw).map_err(|_| "not a valid redis:// URL")?;
+            return Ok(Self::Redis(raw.to_owned()));
+        }
+        Err("expected memory://, sqlite://<file> or redis://host:port/db")
+    }
+
+    /// Opens the store (creating the SQLite file and applying migrations if needed).
+    pub async fn open(&self) -> StoreResult<Arc<dyn Store>> {
+        Ok(match self {
+            Self::Memory => Arc::new(memory::MemoryBackend::default()),
+            Self::Sqlite(url) => Arc::new(sqlite::SqliteBackend::open(url).await?),
+            Self::Redis(url) => Arc::new(redis::RedisBackend::connect(url, "tf").await?),
+        })
+    }
+}
+
+impl fmt::Debug for StoreUrl {
+    /// A Redis URL may carry a password: only the scheme is shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Memory => f.write_str("memory://"),
+            Self::Sqlite(url) => f.write_str(url),
+            Self::Redis(_) => f.write_str("redis://<redacted>"),
+        }
+    }
+}
+
+fn encode(family: &FamilyRecord) -> StoreResult<String> {
+    serde_json::to_string(family).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+fn decode(body: &str) -> StoreResult<FamilyRecord> {
+    serde_json::from_str(body).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_urls_parse_to_their_backend() {
+        assert!(matches!(StoreUrl::parse("memory://"), Ok(StoreUrl::Memory)));
+        assert!(matches!(
+            StoreUrl::parse("sqlite://tokenflight.db"),
+            Ok(StoreUrl::Sqlite(_))
+        ));
+        assert!(matches!(
+            StoreUrl::parse("redis://127.0.0.1:6379/0"),
+            Ok(StoreUrl::Redis(_))
+        ));
+        for bad in ["", "sqlite://", "postgres://x", "memory"] {
+            assert!(StoreUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_redis_url_never_shows_its_password() {
+        let url = StoreUrl::parse("redis://:hunter2@127.0.0.1:6379/0").unwrap();
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+}

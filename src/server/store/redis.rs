@@ -1,0 +1,393 @@
+//! `redis://host:port/db`: the shared store for several instances (Redis 7).
+//!
+//! Every write that must be atomic is one Lua script, which Redis runs without interleaving:
+//! the family compare-and-swap checks `rev` and writes in the same step. Keys carry their
+//! expiry (`PEXPIREAT`), so Redis itself purges what nobody sweeps. Key layout, under a prefix:
+//! `family:<id>` (hash: rev, body), `families` and `records` (sorted sets by expiry, for counts
+//! and sweeps), `user:<id>` (sorted set of a user's families by creation), `record:<id>`,
+//! `signing-key`, `revocations` (a stream other instances poll). The remove script touches the
+//! user's set through a key it derives, so this needs a standalone Redis (or a replica set), not
+//! Redis Cluster.
+
+use std::collections::HashMap;
+
+use redis::{aio::ConnectionManager, AsyncCommands, Script};
+
+use super::{
+    decode, encode, Cursor, FamilyRecord, Revocation, Store, StoreError, StoreResult, StoredRecord,
+    Versioned,
+};
+
+pub struct RedisBackend {
+    connection: ConnectionManager,
+    prefix: String,
+    insert: Script,
+    replace: Script,
+    remove: Script,
+}
+
+/// KEYS: family, families, user. ARGV: body, expires_at_ms, id, created_at_ms.
+const INSERT: &str = r"
+redis.call('HSET', KEYS[1], 'rev', '1', 'body', ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+if redis.call('PEXPIRETIME', KEYS[3]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIREAT', KEYS[3], ARGV[2])
+end
+return 1
+";
+
+/// The compare-and-swap. KEYS: family, families, user. ARGV: rev, body, expires_at_ms, id.
+const REPLACE: &str = r"
+if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(ARGV[1]) + 1), 'body', ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+if redis.call('PEXPIRETIME', KEYS[3]) < tonumber(ARGV[3]) then
+  redis.call('PEXPIREAT', KEYS[3], ARGV[3])
+end
+return 1
+";
+
+/// KEYS: family, families. ARGV: id, user-key prefix. Returns the body, or nil.
+const REMOVE: &str = r"
+local body = redis.call('HGET', KEYS[1], 'body')
+if not body then return false end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', ARGV[2] .. cjson.decode(body).user_id, ARGV[1])
+return body
+";
+
+impl RedisBackend {
+    /// Connects with a connection manager, which reconnects by itself after Redis comes back.
+    /// `prefix` namespaces every key (tests give each app its own).
+    pub async fn connect(url: &str, prefix: &str) -> StoreResult<Self> {
+        let client = redis::Client::open(url).map_err(backend)?;
+        let connection = ConnectionManager::new(client).await.map_err(backend)?;
+        Ok(Self {
+            connection,
+            prefix: prefix.to_owned(),
+            insert: Script::new(INSERT),
+            replace: Script::new(REPLACE),
+            remove: Script::new(REMOVE),
+        })
+    }
+
+    fn key(&self, parts: &[&str]) -> String {
+        let mut key = self.prefix.clone();
+        for part in parts {
+            key.push(':');
+            key.push_str(part);
+        }
+        key
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+}
+
+fn backend(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+#[async_trait::async_trait]
+impl Store for RedisBackend {
+    async fn load_family(&self, id: &str) -> StoreResult<Option<Versioned>> {
+        let fields: HashMap<String, String> = self
+            .conn()
+            .hgetall(self.key(&["family", id]))
+            .await
+            .map_err(backend)?;
+        let (Some(rev), Some(body)) = (fields.get("rev"), fields.get("body")) else {
+            return Ok(None);
+        };
+        Ok(Some(Versioned {
+            family: decode(body)?,
+            rev: rev
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("family revision {rev:?}")))?,
+        }))
+    }
+
+    async fn insert_family(
+        &self,
+        id: &str,
+        family: &FamilyRecord,
+        expires_at_ms: u64,
+    ) -> StoreResult<()> {
+        let _: i64 = self
+            .insert
+            .key(self.key(&["family", id]))
+            .key(self.key(&["families"]))
+            .key(self.key(&["user", &family.user_id]))
+            .arg(encode(family)?)
+            .arg(expires_at_ms)
+            .arg(id)
+            .arg(family.created_at_ms)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn replace_family(
+        &self,
+        id: &str,
+        rev: u64,
+        family: &FamilyRecord,
+        expires_at_ms: u64,
+    ) -> StoreResult<bool> {
+        let swapped: i64 = self
+            .replace
+            .key(self.key(&["family", id]))
+            .key(self.key(&["families"]))
+            .key(self.key(&["user", &family.user_id]))
+            .arg(rev.to_string())
+            .arg(encode(family)?)
+            .arg(expires_at_ms)
+            .arg(id)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(swapped == 1)
+    }
+
+    async fn remove_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>> {
+        let body: Option<String> = self
+            .remove
+            .key(self.key(&["family", id]))
+            .key(self.key(&["families"]))
+            .arg(id)
+            .arg(self.key(&["user", ""]))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        body.as_deref().map(decode).transpose()
+    }
+
+    async fn user_families(&self, user_id: &str) -> StoreResult<Vec<(String, u64)>> {
+        let user_key = self.key(&["user", user_id]);
+        let members: Vec<(String, u64)> = self
+            .conn()
+            .zrange_withscores(&user_key, 0, -1)
+            .await
+            .map_err(backend)?;
+        // Families that Redis expired by TTL leave their member behind: drop those here.
+        let mut live = Vec::with_capacity(members.len());
+        for (id, created) in members {
+            let exists: bool = self
+                .conn()
+                .exists(self.key(&["family", &id]))
+                .await
+                .map_err(backend)?;
+            if exists {
+                live.push((id, created));
+            } else {
+                let _: i64 = self.conn().zrem(&user_key, &id).await.map_err(backend)?;
+            }
+        }
+        Ok(live)
+    }
+
+    async fn count_families(&self) -> StoreResult<u64> {
+        self.conn()
+            .zcard(self.key(&["families"]))
+            .await
+            .map_err(backend)
+    }
+
+    async fn load_record(&self, id: i128) -> StoreResult<Option<StoredRecord>> {
+        let key = self.key(&["record", &id.to_string()]);
+        let (data, expires): (Option<String>, i64) = redis::pipe()
+            .get(&key)
+            .cmd("PEXPIRETIME")
+            .arg(&key)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(data.map(|data| StoredRecord {
+            data,
+            expires_at_ms: expires.max(0) as u64,
+        }))
+    }
+
+    async fn create_record(&self, id: i128, record: &StoredRecord) -> StoreResult<bool> {
+        let key = self.key(&["record", &id.to_string()]);
+        let created: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(&record.data)
+            .arg("NX")
+            .arg("PXAT")
+            .arg(record.expires_at_ms)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        if created.is_some() {
+            let _: i64 = self
+                .conn()
+                .zadd(self.key(&["records"]), id.to_string(), record.expires_at_ms)
+                .await
+                .map_err(backend)?;
+        }
+        Ok(created.is_some())
+    }
+
+    async fn save_record(&self, id: i128, record: &StoredRecord) -> StoreResult<()> {
+        let key = self.key(&["record", &id.to_string()]);
+        let _: () = redis::pipe()
+            .atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(&record.data)
+            .arg("PXAT")
+            .arg(record.expires_at_ms)
+            .ignore()
+            .zadd(self.key(&["records"]), id.to_string(), record.expires_at_ms)
+            .ignore()
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn delete_record(&self, id: i128) -> StoreResult<()> {
+        let _: () = redis::pipe()
+            .atomic()
+            .del(self.key(&["record", &id.to_string()]))
+            .ignore()
+            .zrem(self.key(&["records"]), id.to_string())
+            .ignore()
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn count_records(&self) -> StoreResult<u64> {
+        self.conn()
+            .zcard(self.key(&["records"]))
+            .await
+            .map_err(backend)
+    }
+
+    async fn publish_revocation(&self, revocation: &Revocation) -> StoreResult<()> {
+        let _: String = redis::cmd("XADD")
+            .arg(self.key(&["revocations"]))
+            .arg("*")
+            .arg("sid")
+            .arg(&revocation.session_id)
+            .arg("floor")
+            .arg(revocation.floor.to_string())
+            .arg("at")
+            .arg(revocation.at_ms)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn revocations_after(&self, cursor: &Cursor) -> StoreResult<(Vec<Revocation>, Cursor)> {
+        let start = if cursor.0.is_empty() {
+            "-".to_owned()
+        } else {
+            format!("({}", cursor.0)
+        };
+        let entries: Vec<(String, HashMap<String, String>)> = redis::cmd("XRANGE")
+            .arg(self.key(&["revocations"]))
+            .arg(start)
+            .arg("+")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        let mut last = cursor.clone();
+        let mut revocations = Vec::with_capacity(entries.len());
+        for (id, fields) in entries {
+            let field = |name: &str| {
+                fields
+                    .get(name)
+                    .ok_or_else(|| StoreError::Corrupt(format!("revocation without {name}")))
+            };
+            let number = |name: &str| -> StoreResult<u64> {
+                field(name)?
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("revocation {name}")))
+            };
+            revocations.push(Revocation {
+                session_id: field("sid")?.clone(),
+                floor: number("floor")?,
+                at_ms: number("at")?,
+            });
+            last = Cursor(id);
+        }
+        Ok((revocations, last))
+    }
+
+    async fn signing_key(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        let key = self.key(&["signing-key"]);
+        let _: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(candidate)
+            .arg("NX")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        self.conn().get(&key).await.map_err(backend)
+    }
+
+    async fn sweep(&self, now_ms: u64, log_horizon_ms: u64) -> StoreResult<Vec<FamilyRecord>> {
+        // Redis drops expired keys by itself (PEXPIREAT); this catches what it has not yet,
+        // keeps the sorted-set indexes in step, and hands back the families it removed.
+        let mut removed = Vec::new();
+        let expired: Vec<String> = self
+            .conn()
+            .zrangebyscore(self.key(&["families"]), "-inf", now_ms)
+            .await
+            .map_err(backend)?;
+        for id in expired {
+            removed.extend(self.remove_family(&id).await?);
+        }
+        let records = self.key(&["records"]);
+        let expired: Vec<String> = self
+            .conn()
+            .zrangebyscore(&records, "-inf", now_ms)
+            .await
+            .map_err(backend)?;
+        if !expired.is_empty() {
+            let keys: Vec<String> = expired.iter().map(|id| self.key(&["record", id])).collect();
+            let _: () = redis::pipe()
+                .atomic()
+                .del(keys)
+                .ignore()
+                .zrembyscore(&records, "-inf", now_ms)
+                .ignore()
+                .query_async(&mut self.conn())
+                .await
+                .map_err(backend)?;
+        }
+        // Families Redis expired by TTL leave their index entry: drop those too.
+        let _: i64 = self
+            .conn()
+            .zrembyscore(self.key(&["families"]), "-inf", now_ms)
+            .await
+            .map_err(backend)?;
+        let _: i64 = redis::cmd("XTRIM")
+            .arg(self.key(&["revocations"]))
+            .arg("MINID")
+            .arg(log_horizon_ms)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(removed)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
