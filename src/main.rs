@@ -47,7 +47,7 @@ async fn main() -> std::process::ExitCode {
     let state = AppState::new(leptos_options, config);
     spawn_housekeeping(state.clone());
 
-    let listener = match tokio::net::TcpListener::bind(addr).await {
+    let listener = match tokenflight::server::listener::bind(addr).await {
         Ok(listener) => listener,
         Err(error) => {
             eprintln!(

@@ -11,6 +11,7 @@ pub mod families;
 pub mod first_paint;
 pub mod guard;
 pub mod handlers;
+pub mod listener;
 pub mod state;
 pub mod throttle;
 pub mod tokens;
