@@ -41,7 +41,7 @@ use crate::{
     app::{shell, App},
 };
 use error::ApiError;
-use handlers::{auth, demo, resources};
+use handlers::{auth, demo, ping, resources};
 pub use state::AppState;
 
 /// The whole application: JSON API, server functions, pages and static files.
@@ -117,7 +117,8 @@ fn api_router(state: &AppState) -> Router<AppState> {
         )
         .route(paths::NOTIFICATIONS, get(resources::notifications))
         .route(paths::USAGE, get(resources::usage))
-        .route(paths::ADMIN_STATS, get(resources::admin_stats));
+        .route(paths::ADMIN_STATS, get(resources::admin_stats))
+        .route(paths::PROTECTED_PING, get(ping::protected));
     if state.config.demo_controls {
         protected = protected
             .route(demo_paths::EXPIRE_ACCESS, post(demo::expire_access))
@@ -126,6 +127,7 @@ fn api_router(state: &AppState) -> Router<AppState> {
     }
     cookie_endpoints
         .merge(protected)
+        .route(paths::PING, get(ping::public))
         // Unknown API paths get our JSON 404, not the HTML page.
         .route("/api/{*rest}", any(|| async { ApiError::NotFound }))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
