@@ -11,7 +11,9 @@ use axum::serve::{Listener, ListenerExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Binds `addr`; each connection it accepts sends without Nagle's delay.
-pub async fn bind(addr: SocketAddr) -> io::Result<impl Listener<Io = TcpStream, Addr = SocketAddr>> {
+pub async fn bind(
+    addr: SocketAddr,
+) -> io::Result<impl Listener<Io = TcpStream, Addr = SocketAddr>> {
     Ok(TcpListener::bind(addr).await?.tap_io(|stream| {
         if let Err(error) = stream.set_nodelay(true) {
             // The connection still works, only slower; nothing for the client to act on.
