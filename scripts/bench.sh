@@ -24,8 +24,8 @@ ensure_chromium
 ensure_playwright
 command -v wrk >/dev/null || { echo "bench.sh needs wrk (apt-get install -y wrk)"; exit 1; }
 
-step "release build (server, bundle, load driver)"
-cargo leptos build --release
+build_release
+step "the load driver"
 cargo build --release --features ssr --example loadgen
 LOADGEN="$ROOT/target/release/examples/loadgen"
 
@@ -112,7 +112,9 @@ done
 
 step "static files over kept-alive connections"
 start_server memory
-css=$(cd target/site && ls pkg/*.css | head -1)
+# Content-hashed names: the newest file of a kind is this build's.
+newest() { (cd target/site && ls -t pkg/tokenflight*."$1" | head -1); }
+css=$(newest css)
 row "static \`/$css\`, 1 kept-alive connection (wrk -t1 -c1)" \
   "$(timeout "$LIMIT" wrk -t1 -c1 -d"${BENCH_SECS}s" "$BASE/$css" \
      | awk '/^Requests\/sec:/ { printf "%.0f", $2 }') req/s"
@@ -151,9 +153,10 @@ awk -F'│' '/[├╰]─/ && NF >= 6 {
 }' "$WORK/divan.txt" >>"$ROWS"
 
 step "bundle size"
-for file in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do
-  row "bundle \`${file#target/site/}\`: raw / gzip -9 / brotli" \
-    "$(wc -c <"$file") / $(gzip -9 -c "$file" | wc -c) / $( (brotli -c "$file" 2>/dev/null || echo) | wc -c) B"
+for kind in wasm js css; do
+  file="target/site/$(newest "$kind")"
+  row "bundle \`${file#target/site/}\`: raw / gzip -9 / brotli (as served)" \
+    "$(wc -c <"$file") / $(gzip -9 -c "$file" | wc -c) / $(wc -c <"$file.br") B"
 done
 
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)

@@ -21,8 +21,7 @@ cargo test --features ssr
 step "unit tests (hydrate, native)"
 cargo test --lib --features hydrate
 
-step "release build"
-cargo leptos build --release
+build_release
 scripts/budget.sh
 
 step "end-to-end tests in headless Chromium"

@@ -71,15 +71,20 @@ pub fn router(state: AppState) -> Router {
                 move || shell(options.clone())
             },
         )
-        // The bundle's file names carry no hash, so browsers revalidate (a cheap 304) each load.
         .nest_service(
             &format!("/{}", leptos_options.site_pkg_dir),
             tower::ServiceBuilder::new()
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::CACHE_CONTROL,
-                    HeaderValue::from_static("no-cache"),
+                    bundle_cache_control(leptos_options.hash_files),
                 ))
-                .service(ServeDir::new(pkg_dir)),
+                // `.br` / `.gz` siblings are written by `scripts/lib.sh` after the release
+                // build; without them (debug builds) the compression layer compresses on the fly.
+                .service(
+                    ServeDir::new(pkg_dir)
+                        .precompressed_br()
+                        .precompressed_gzip(),
+                ),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
@@ -152,6 +157,24 @@ pub async fn sweep_expired(state: &AppState) {
         }
     }
     state.throttle.sweep();
+}
+
+/// A content-hashed name never changes meaning, so a returning visitor downloads nothing; an
+/// unhashed one (a build without `hash-files`) must be revalidated on every load (a cheap 304).
+/// Only found files are cached: a 404 for a name a newer deploy will serve must not stick.
+fn bundle_cache_control<B>(
+    hashed_names: bool,
+) -> impl Fn(&axum::http::Response<B>) -> Option<HeaderValue> + Clone {
+    let value = HeaderValue::from_static(if hashed_names {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    });
+    move |response| {
+        let status = response.status();
+        (status.is_success() || status == axum::http::StatusCode::NOT_MODIFIED)
+            .then(|| value.clone())
+    }
 }
 
 fn cookie_duration(duration: Duration) -> tower_sessions::cookie::time::Duration {
