@@ -145,12 +145,24 @@ done
 
 step "micro-benchmarks (divan)"
 timeout "$LIMIT" cargo bench --features ssr --bench auth -- --max-time 1 | tee "$WORK/divan.txt"
-# divan prints "├─ name  fastest │ slowest │ median │ mean │ samples │ iters"; keep the median.
-awk -F'│' '/[├╰]─/ && NF >= 6 {
-  name = $1; sub(/^[^─]*─ */, "", name); sub(/ +[0-9.]+ [a-zµ]+s *$/, "", name)
-  gsub(/^ +| +$/, "", $3)
-  printf "| micro: `%s` (median) | %s |\n", name, $3
-}' "$WORK/divan.txt" >>"$ROWS"
+# divan prints "├─ name  fastest │ slowest │ median │ mean │ samples │ iters", a group's
+# arguments one level deeper; keep the median.
+python3 - "$WORK/divan.txt" >>"$ROWS" <<'PY'
+import re, sys
+group = ""
+for line in open(sys.argv[1], encoding="utf-8"):
+    nested = line.startswith("│")
+    cols = line.rstrip("\n").split("│")[1 if nested else 0:]
+    m = re.match(r"^(\s*)[├╰]─ (\S+)\s*(.*)$", cols[0].replace("│", ""))
+    if len(cols) < 6 or not m:
+        continue
+    name, fastest = m.group(2), m.group(3).strip()
+    if not fastest:
+        group = name
+        continue
+    label = f"{group}({name})" if nested else name
+    print(f"| micro: `{label}` (median of divan samples) | {cols[2].strip()} |")
+PY
 
 step "bundle size"
 for kind in wasm js css; do
