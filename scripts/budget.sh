@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-WASM=target/site/pkg/tokenflight.wasm
-JS=target/site/pkg/tokenflight.js
+# The names carry a content hash (cargo-leptos `hash-files`): the newest file is this build's.
+newest() { ls -t target/site/pkg/tokenflight*."$1" | head -1; }
+WASM=$(newest wasm)
+JS=$(newest js)
 # Measured 2026-11-25: 804 KB raw, 310 KB gzip -9. The budgets leave ~15 % headroom.
 WASM_GZIP_BUDGET=356000
 WASM_RAW_BUDGET=925000

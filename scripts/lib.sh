@@ -79,10 +79,20 @@ ensure_playwright() {
   npm ci --prefix "$ROOT/end2end" --no-audit --no-fund
 }
 
+# The release build, then brotli and gzip siblings of the bundle files, which the server sends
+# as they are (see scripts/precompress.mjs).
+build_release() {
+  step "release build"
+  cargo leptos build --release
+  node "$ROOT/scripts/precompress.mjs" "$ROOT/target/site/pkg"
+}
+
 # The environment the server binary needs outside cargo-leptos (see README, Deploy).
 export_site_env() {
   export LEPTOS_OUTPUT_NAME=tokenflight
   export LEPTOS_SITE_ROOT="$ROOT/target/site"
   export LEPTOS_SITE_PKG_DIR=pkg
   export LEPTOS_ENV=PROD
+  # The bundle's names carry content hashes, listed in target/release/hash.txt.
+  export LEPTOS_HASH_FILES=true
 }

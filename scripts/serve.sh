@@ -4,8 +4,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ensure_build_tools
-step "building the release"
-cargo leptos build --release
+build_release
 export_site_env
 export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
 step "serving http://$LEPTOS_SITE_ADDR (Ctrl-C stops)"

@@ -51,8 +51,7 @@ cargo test --features ssr
 step "unit tests (hydrate, native)"
 cargo test --lib --features hydrate
 
-step "release build"
-cargo leptos build --release
+build_release
 scripts/budget.sh
 
 step "soak (10 s): native coordinators against the release server, one-second tokens"

@@ -62,7 +62,7 @@ async fn main() -> std::process::ExitCode {
     tracing::info!(store = %store_url, "store open");
     spawn_housekeeping(state.clone());
 
-    let listener = match tokio::net::TcpListener::bind(addr).await {
+    let listener = match tokenflight::server::listener::bind(addr).await {
         Ok(listener) => listener,
         Err(error) => {
             eprintln!(

@@ -216,4 +216,21 @@ async fn error_bodies_carry_a_code_and_a_message_and_nothing_else() {
     assert_eq!(object.len(), 2, "{body}");
     assert!(object["message"].as_str().unwrap().len() > 5);
 }
+
+#[tokio::test]
+async fn the_ping_twins_give_the_same_answer_one_behind_the_bearer_check() {
+    let app = app().await;
+    let public = app.get("/api/ping", None).await;
+    assert_eq!(public.status, StatusCode::OK);
+    assert_eq!(public.header("content-type"), Some("application/json"));
+
+    let refused = app.get("/api/me/ping", None).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.error_code(), "unauthenticated");
+
+    let (_, token) = app.signed_in("alice").await;
+    let protected = app.get("/api/me/ping", Some(&token)).await;
+    assert_eq!(protected.status, StatusCode::OK);
+    assert_eq!(protected.body, public.body);
+}
 }

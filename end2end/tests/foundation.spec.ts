@@ -28,11 +28,14 @@ test("the page hydrates without console warnings or errors, and its form then ru
   expect(problems).toEqual([]);
 });
 
-test("static assets carry cache headers and are compressed", async ({ request }) => {
-  const css = await request.get("/pkg/tokenflight.css", { headers: { "accept-encoding": "br, gzip" } });
+test("static assets have content-hashed names, are cached for good and precompressed", async ({ page, request }) => {
+  await page.goto("/login");
+  const href = await page.locator('link#leptos[rel="stylesheet"]').getAttribute("href");
+  expect(href).toMatch(/^\/pkg\/tokenflight\.[^/]+\.css$/);
+  const css = await request.get(href!, { headers: { "accept-encoding": "br, gzip" } });
   expect(css.status()).toBe(200);
-  expect(css.headers()["cache-control"]).toBe("no-cache");
-  expect(css.headers()["content-encoding"]).toMatch(/br|gzip/);
+  expect(css.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  expect(css.headers()["content-encoding"]).toBe("br");
 });
 
 test("signed-in pages hydrate without console warnings or errors", async ({ page }) => {

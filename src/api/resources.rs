@@ -9,6 +9,9 @@ pub mod paths {
     pub const NOTIFICATIONS: &str = "/api/notifications";
     pub const USAGE: &str = "/api/usage";
     pub const ADMIN_STATS: &str = "/api/admin/stats";
+    /// Unauthenticated twin of [`PROTECTED_PING`], same answer: a benchmark pair.
+    pub const PING: &str = "/api/ping";
+    pub const PROTECTED_PING: &str = "/api/me/ping";
 }
 
 /// One of the user's items (`GET /api/items`).

@@ -14,6 +14,7 @@ pub mod first_paint;
 pub mod guard;
 pub mod handlers;
 pub mod keys;
+pub mod listener;
 pub mod ops;
 pub mod state;
 pub mod store;
@@ -46,7 +47,7 @@ use crate::{
     app::{shell, App},
 };
 use error::ApiError;
-use handlers::{auth, demo, resources};
+use handlers::{auth, demo, ping, resources};
 pub use state::AppState;
 
 /// The whole application: JSON API, server functions, pages and static files.
@@ -76,15 +77,20 @@ pub fn router(state: AppState) -> Router {
                 move || shell(options.clone())
             },
         )
-        // The bundle's file names carry no hash, so browsers revalidate (a cheap 304) each load.
         .nest_service(
             &format!("/{}", leptos_options.site_pkg_dir),
             tower::ServiceBuilder::new()
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::CACHE_CONTROL,
-                    HeaderValue::from_static("no-cache"),
+                    bundle_cache_control(leptos_options.hash_files),
                 ))
-                .service(ServeDir::new(pkg_dir)),
+                // `.br` / `.gz` siblings are written by `scripts/lib.sh` after the release
+                // build; without them (debug builds) the compression layer compresses on the fly.
+                .service(
+                    ServeDir::new(pkg_dir)
+                        .precompressed_br()
+                        .precompressed_gzip(),
+                ),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
@@ -135,7 +141,8 @@ fn api_router(state: &AppState) -> Router<AppState> {
         )
         .route(paths::NOTIFICATIONS, get(resources::notifications))
         .route(paths::USAGE, get(resources::usage))
-        .route(paths::ADMIN_STATS, get(resources::admin_stats));
+        .route(paths::ADMIN_STATS, get(resources::admin_stats))
+        .route(paths::PROTECTED_PING, get(ping::protected));
     if state.config.demo_controls {
         protected = protected
             .route(demo_paths::EXPIRE_ACCESS, post(demo::expire_access))
@@ -146,6 +153,7 @@ fn api_router(state: &AppState) -> Router<AppState> {
         .merge(protected)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
+        .route(paths::PING, get(ping::public))
         // Unknown API paths get our JSON 404, not the HTML page.
         .route("/api/{*rest}", any(|| async { ApiError::NotFound }))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -200,6 +208,24 @@ async fn session_store_failure_is_unavailable(response: Response) -> Response {
         return ApiError::Unavailable.into_response();
     }
     response
+}
+
+/// A content-hashed name never changes meaning, so a returning visitor downloads nothing; an
+/// unhashed one (a build without `hash-files`) must be revalidated on every load (a cheap 304).
+/// Only found files are cached: a 404 for a name a newer deploy will serve must not stick.
+fn bundle_cache_control<B>(
+    hashed_names: bool,
+) -> impl Fn(&axum::http::Response<B>) -> Option<HeaderValue> + Clone {
+    let value = HeaderValue::from_static(if hashed_names {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    });
+    move |response| {
+        let status = response.status();
+        (status.is_success() || status == axum::http::StatusCode::NOT_MODIFIED)
+            .then(|| value.clone())
+    }
 }
 
 fn cookie_duration(duration: Duration) -> tower_sessions::cookie::time::Duration {

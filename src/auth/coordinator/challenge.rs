@@ -3,14 +3,14 @@
 
 /// The parts of a `Bearer` challenge the coordinator uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct BearerChallenge {
-    pub(super) error: Option<String>,
-    pub(super) description: Option<String>,
+pub struct BearerChallenge {
+    pub error: Option<String>,
+    pub description: Option<String>,
 }
 
 /// Finds the `Bearer` challenge in a `WWW-Authenticate` value (which may list several schemes),
 /// with case-insensitive scheme and parameter names and quoted values with `\` escapes.
-pub(super) fn parse_bearer_challenge(header: &str) -> Option<BearerChallenge> {
+pub fn parse_bearer_challenge(header: &str) -> Option<BearerChallenge> {
     let mut lexer = Lexer {
         rest: header.chars().peekable(),
     };

@@ -32,7 +32,7 @@ use super::tab_sync::{TabMessage, TabSync};
 use crate::api::auth::{TokenResponse, User};
 
 mod answers;
-mod challenge;
+pub mod challenge;
 pub mod config;
 pub mod errors;
 pub mod events;

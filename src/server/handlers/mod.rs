@@ -2,4 +2,5 @@
 
 pub mod auth;
 pub mod demo;
+pub mod ping;
 pub mod resources;

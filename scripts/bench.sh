@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Measures what Tokenflight costs and writes the figures to docs/benchmarks.md: builds the
+# release, starts the server on free loopback ports, runs every benchmark with a bounded time,
+# and stops whatever it started, even on failure. Benchmarks are not tests: nothing here fails
+# on a time; it fails only when a benchmark sees wrong answers (non-2xx under wrk, a login
+# answered other than 200/429/503, a refused refresh).
+#
+#   BENCH_SECS=10           duration of each throughput run, in seconds
+#   BENCH_STORES="memory"   store backends for the per-backend rows: `memory` is the built-in
+#                           one; any other word is passed to the server as STORE_URL
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+BENCH_SECS=${BENCH_SECS:-10}
+BENCH_STORES=${BENCH_STORES:-memory}
+# Each command gets at most this long, whatever happens to the server.
+LIMIT=$((BENCH_SECS * 3 + 60))
+OUT="$ROOT/docs/benchmarks.md"
+WORK=$(mktemp -d)
+ROWS="$WORK/rows.md"
+
+ensure_build_tools
+ensure_chromium
+ensure_playwright
+command -v wrk >/dev/null || { echo "bench.sh needs wrk (apt-get install -y wrk)"; exit 1; }
+
+build_release
+step "the load driver"
+cargo build --release --features ssr --example loadgen
+LOADGEN="$ROOT/target/release/examples/loadgen"
+
+server=""
+stop_server() {
+  [[ -n "$server" ]] || return 0
+  kill "$server" 2>/dev/null
+  wait "$server" 2>/dev/null
+  server=""
+}
+stop_started() {
+  # Clean-up only: nothing here may change the script's exit status.
+  set +e
+  stop_server
+  rm -rf "$WORK"
+  return 0
+}
+trap stop_started EXIT
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_server STORE: a fresh release server (so peak memory is this benchmark's), in $BASE.
+start_server() {
+  local store=$1 port
+  port=$(free_port)
+  BASE="http://127.0.0.1:$port"
+  (
+    export_site_env
+    export LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=warn
+    export JWT_SECRET="bench-only-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    # Long enough for every run; the throttle raised so a login burst measures hashing, not
+    # the lock-out (tests pin the throttle's behaviour).
+    export ACCESS_TOKEN_TTL_SECS=3600 LOGIN_MAX_FAILURES=1000000
+    if [[ "$store" == memory ]]; then unset STORE_URL; else export STORE_URL="$store"; fi
+    exec target/release/tokenflight
+  ) >"$WORK/server.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "$BASE/api/ping" && return 0
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$WORK/server.log"
+  echo "the server did not start"
+  exit 1
+}
+
+row() { printf '| %s | %s |\n' "$1" "$2" >>"$ROWS"; }
+
+# wrk_rate CONNECTIONS URL [wrk args…]: requests per second, after checking every answer was 2xx.
+wrk_rate() {
+  local connections=$1 url=$2 out
+  shift 2
+  out=$(timeout "$LIMIT" wrk -t2 -c"$connections" -d"${BENCH_SECS}s" --latency "$@" "$url")
+  if grep -q "Non-2xx" <<<"$out"; then
+    echo "$out"
+    echo "wrong answers from $url"
+    exit 1
+  fi
+  awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out"
+}
+
+wrk_p99() { awk '$1 == "99%" { print $2 }'; }
+
+step "protected vs unauthenticated (wrk -t2 -c32, ${BENCH_SECS}s each, 3 pairs)"
+for store in $BENCH_STORES; do
+  start_server "$store"
+  token=$(timeout "$LIMIT" "$LOADGEN" token "$BASE")
+  ratios=()
+  for pair in 1 2 3; do
+    public=$(wrk_rate 32 "$BASE/api/ping")
+    protected=$(wrk_rate 32 "$BASE/api/me/ping" -H "Authorization: Bearer $token")
+    ratios+=("$(awk -v p="$protected" -v u="$public" 'BEGIN { printf "%.2f", p / u }')")
+    echo "pair $pair: public $public req/s, protected $protected req/s"
+    row "[$store] pair $pair: \`GET /api/ping\` / Bearer \`GET /api/me/ping\`" \
+      "$public / $protected req/s"
+  done
+  median=$(printf '%s\n' "${ratios[@]}" | sort -n | sed -n 2p)
+  row "[$store] **protected / unauthenticated ratio** (median of ${ratios[*]})" "**$median**"
+  stop_server
+done
+
+step "static files over kept-alive connections"
+start_server memory
+# Content-hashed names: the newest file of a kind is this build's.
+newest() { (cd target/site && ls -t pkg/tokenflight*."$1" | head -1); }
+css=$(newest css)
+row "static \`/$css\`, 1 kept-alive connection (wrk -t1 -c1)" \
+  "$(timeout "$LIMIT" wrk -t1 -c1 -d"${BENCH_SECS}s" "$BASE/$css" \
+     | awk '/^Requests\/sec:/ { printf "%.0f", $2 }') req/s"
+row "static \`/$css\`, 16 connections" "$(wrk_rate 16 "$BASE/$css") req/s"
+stop_server
+
+step "page load in Chromium (signed-in dashboard, cold and warm cache)"
+start_server memory
+BASE_URL="$BASE" timeout "$LIMIT" node end2end/bench/page-load.mjs 5 >>"$ROWS"
+stop_server
+
+step "sign-in under load (200 concurrent logins)"
+start_server memory
+rss_before=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server/status")
+timeout "$LIMIT" "$LOADGEN" logins "$BASE" 200 >>"$ROWS"
+# VmHWM: the kernel's own record of the process's peak resident memory.
+rss_peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server/status")
+row "sign-in: server memory before → peak (VmRSS → VmHWM)" \
+  "$((rss_before / 1024)) MiB → $((rss_peak / 1024)) MiB"
+stop_server
+
+step "refresh throughput (64 families in parallel, ${BENCH_SECS}s)"
+for store in $BENCH_STORES; do
+  start_server "$store"
+  timeout "$LIMIT" "$LOADGEN" refresh "$BASE" 64 "$BENCH_SECS" | sed "s/^| /| [$store] /" >>"$ROWS"
+  stop_server
+done
+
+step "micro-benchmarks (divan)"
+timeout "$LIMIT" cargo bench --features ssr --bench auth -- --max-time 1 | tee "$WORK/divan.txt"
+# divan prints "├─ name  fastest │ slowest │ median │ mean │ samples │ iters", a group's
+# arguments one level deeper; keep the median.
+python3 - "$WORK/divan.txt" >>"$ROWS" <<'PY'
+import re, sys
+group = ""
+for line in open(sys.argv[1], encoding="utf-8"):
+    nested = line.startswith("│")
+    cols = line.rstrip("\n").split("│")[1 if nested else 0:]
+    m = re.match(r"^(\s*)[├╰]─ (\S+)\s*(.*)$", cols[0].replace("│", ""))
+    if len(cols) < 6 or not m:
+        continue
+    name, fastest = m.group(2), m.group(3).strip()
+    if not fastest:
+        group = name
+        continue
+    label = f"{group}({name})" if nested else name
+    print(f"| micro: `{label}` (median of divan samples) | {cols[2].strip()} |")
+PY
+
+step "bundle size"
+for kind in wasm js css; do
+  file="target/site/$(newest "$kind")"
+  row "bundle \`${file#target/site/}\`: raw / gzip -9 / brotli (as served)" \
+    "$(wc -c <"$file") / $(gzip -9 -c "$file" | wc -c) / $(wc -c <"$file.br") B"
+done
+
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+memory=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+{
+  echo "# Benchmarks"
+  echo
+  echo "Written by \`./scripts/bench.sh\` — do not edit by hand. Figures from one run on one machine;"
+  echo "compare rows of the same run, not runs of different machines."
+  echo
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit \`$(git rev-parse --short HEAD)\`"
+  echo "- machine: $(nproc) cores ($cpu), $memory memory; load generators share those cores"
+  echo "- server: release build, \`RUST_LOG=warn\`, loopback; each throughput run ${BENCH_SECS} s"
+  echo
+  echo "| benchmark | result |"
+  echo "|---|---|"
+  cat "$ROWS"
+} >"$OUT"
+step "wrote ${OUT#"$ROOT"/}"
+cat "$OUT"
