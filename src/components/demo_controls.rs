@@ -20,7 +20,7 @@ pub fn DemoControls() -> impl IntoView {
     let auth = use_auth();
     let counters = use_flow_log().counters;
     let status = RwSignal::new(String::new());
-    let slow_api = RwSignal::new(false);
+    let faults = RwSignal::new(DemoFaults::default());
     let report = move |result: Result<(), crate::auth::AuthError>, done: &str| match result {
         Ok(()) => status.set(done.to_owned()),
         Err(error) => status.set(format!("Failed: {error}")),
@@ -55,35 +55,28 @@ pub fn DemoControls() -> impl IntoView {
             ));
         })
     };
-    let set_faults = move |faults: DemoFaults, done: &'static str| {
+    // The session's faults, posted whole on every change, so one switch never resets another.
+    let set_faults = move |change: fn(&mut DemoFaults), done: &'static str| {
+        faults.update(change);
+        let body = faults.get_untracked();
         spawn_local(async move {
-            let result = auth.post_json(demo_paths::FAULTS, &faults).await;
+            let result = auth.post_json(demo_paths::FAULTS, &body).await;
             report(result, done);
         })
     };
     let toggle_latency = move |_| {
-        let slow = !slow_api.get_untracked();
-        slow_api.set(slow);
-        let faults = DemoFaults {
-            latency_ms: if slow { 1000 } else { 0 },
-            failing_refreshes: 0,
-        };
-        set_faults(
-            faults,
-            if slow {
-                "API calls now take 1 s longer."
-            } else {
-                "Latency removed."
-            },
-        );
+        let slow = faults.get_untracked().latency_ms == 0;
+        if slow {
+            set_faults(|f| f.latency_ms = 1000, "API calls now take 1 s longer.");
+        } else {
+            set_faults(|f| f.latency_ms = 0, "Latency removed.");
+        }
     };
     let fail_refresh = move |_| {
-        let latency_ms = if slow_api.get_untracked() { 1000 } else { 0 };
-        let faults = DemoFaults {
-            latency_ms,
-            failing_refreshes: 2,
-        };
-        set_faults(faults, "The next 2 refresh calls will answer 503.");
+        set_faults(
+            |f| f.failing_refreshes = 2,
+            "The next 2 refresh calls will answer 503.",
+        )
     };
     view! {
         <section class="card controls" aria-label="Demo controls">
@@ -93,7 +86,7 @@ pub fn DemoControls() -> impl IntoView {
                 <button type="button" on:click=burst>"Burst requests"</button>
                 <button type="button" on:click=move |_| auth.reload()>"Reload data"</button>
                 <button type="button" on:click=fail_refresh>"Fail next refresh"</button>
-                <button type="button" aria-pressed=move || slow_api.get().to_string() on:click=toggle_latency>
+                <button type="button" aria-pressed=move || (faults.get().latency_ms > 0).to_string() on:click=toggle_latency>
                     "Slow API"
                 </button>
                 <button type="button" class="danger" on:click=revoke>"Revoke session"</button>

@@ -188,7 +188,10 @@ impl FamilyRegistry {
         }
         let grace_ms = self.lifetimes.grace.as_millis() as u64;
         let rotate = generation == family.generation;
-        let replay = generation + 1 == family.generation && now < family.rotated_at_ms + grace_ms;
+        // The demo can switch the grace window off for one family (`DemoFaults::grace_window`).
+        let replay = family.faults.grace_window
+            && generation + 1 == family.generation
+            && now < family.rotated_at_ms + grace_ms;
         if !rotate && !replay {
             // Reuse is decided before any demo fault, so a replayed credential can never hide
             // behind a 503.
@@ -526,8 +529,8 @@ mod tests {
         let registry = registry(&ManualClock::new());
         let login = registry.start("u1");
         let faults = DemoFaults {
-            latency_ms: 0,
             failing_refreshes: 2,
+            ..DemoFaults::default()
         };
         registry.set_faults(&login.session_id, faults);
         for _ in 0..2 {
@@ -548,8 +551,8 @@ mod tests {
         registry.set_faults(
             &login.session_id,
             DemoFaults {
-                latency_ms: 0,
                 failing_refreshes: 5,
+                ..DemoFaults::default()
             },
         );
         assert_eq!(
