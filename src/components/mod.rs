@@ -6,3 +6,4 @@ pub mod header;
 pub mod inspector;
 pub mod require_auth;
 pub mod resource_card;
+pub mod waterfall;
