@@ -87,6 +87,7 @@ pub struct FlowLog {
     pub run: RwSignal<Run>,
     /// Bumped at most once per frame after the timeline changed.
     pub frame: RwSignal<u64>,
+    #[cfg(feature = "hydrate")]
     frame_scheduled: StoredValue<bool>,
 }
 
@@ -100,6 +101,7 @@ pub fn provide_flow_log(auth: AuthContext) -> FlowLog {
             first_seq: 0,
         }),
         frame: RwSignal::new(0),
+        #[cfg(feature = "hydrate")]
         frame_scheduled: StoredValue::new(false),
     };
     auth.subscribe(move |event| log.record(FlowSource::Coordinator, auth.now_ms(), event));
@@ -133,11 +135,8 @@ impl FlowLog {
     /// Bumps [`FlowLog::frame`] once, a frame from now, however often it is called meanwhile
     /// (also by a view that is still animating something on the wire).
     pub fn next_frame(self) {
-        if self.frame_scheduled.get_value() {
-            return;
-        }
         #[cfg(feature = "hydrate")]
-        {
+        if !self.frame_scheduled.get_value() {
             self.frame_scheduled.set_value(true);
             set_timeout(
                 move || {

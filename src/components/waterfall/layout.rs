@@ -471,7 +471,7 @@ fn row_of(chunk: &[Request]) -> Row {
             None => outcomes.push((request.outcome, 1)),
         }
     }
-    outcomes.sort_by(|a, b| b.1.cmp(&a.1));
+    outcomes.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     let phases = match chunk {
         [single] => single.phases.clone(),
         _ => merged_phases(chunk),
