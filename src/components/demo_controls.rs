@@ -1,5 +1,6 @@
 //! Buttons that make the failure modes happen: an expired token, a revoked session, a burst of
-//! parallel requests, latency and a failing refresh endpoint.
+//! parallel requests, latency and a failing refresh endpoint; and the comparison switches: the
+//! naive interceptor instead of the auth client, and the server's grace window.
 
 use leptos::{prelude::*, task::spawn_local};
 
@@ -9,18 +10,24 @@ use crate::{
         resources::{paths, Item},
     },
     auth::use_auth,
-    components::flow_log::use_flow_log,
+    components::{explainer::Explainer, flow_log::use_flow_log, naive},
 };
 
-/// Requests fired by "Burst requests".
+/// Requests fired by "Burst requests", unless "Burst size" says otherwise.
 pub const BURST_SIZE: usize = 20;
+/// The large burst, to see grouping and drawing speed.
+pub const LARGE_BURST_SIZE: usize = 200;
 
 #[component]
 pub fn DemoControls() -> impl IntoView {
     let auth = use_auth();
-    let counters = use_flow_log().counters;
+    let log = use_flow_log();
+    let counters = log.counters;
     let status = RwSignal::new(String::new());
     let faults = RwSignal::new(DemoFaults::default());
+    // Off on every page load: the naive strategy never runs unless someone asks for it.
+    let naive_mode = RwSignal::new(false);
+    let burst_size = RwSignal::new(BURST_SIZE);
     let report = move |result: Result<(), crate::auth::AuthError>, done: &str| match result {
         Ok(()) => status.set(done.to_owned()),
         Err(error) => status.set(format!("Failed: {error}")),
@@ -42,15 +49,22 @@ pub fn DemoControls() -> impl IntoView {
         })
     };
     let burst = move |_| {
+        let size = burst_size.get_untracked();
+        if naive_mode.get_untracked() {
+            log.begin_run(format!("Naive interceptor, {size} requests"));
+            naive::spawn_burst(auth, log, status, size);
+            return;
+        }
+        log.begin_run(format!("Auth client, {size} requests"));
         spawn_local(async move {
-            status.set(format!("Firing {BURST_SIZE} requests…"));
+            status.set(format!("Firing {size} requests…"));
             let refreshes_before = counters.get_untracked().refreshes;
-            let requests = (0..BURST_SIZE).map(|_| auth.get_json::<Vec<Item>>(paths::ITEMS));
+            let requests = (0..size).map(|_| auth.get_json::<Vec<Item>>(paths::ITEMS));
             let results = futures::future::join_all(requests).await;
             let ok = results.iter().filter(|result| result.is_ok()).count();
             let refreshes = counters.get_untracked().refreshes - refreshes_before;
             status.set(format!(
-                "{ok}/{BURST_SIZE} succeeded · {refreshes} refresh{}",
+                "{ok}/{size} succeeded · {refreshes} refresh{}",
                 if refreshes == 1 { "" } else { "es" }
             ));
         })
@@ -78,6 +92,19 @@ pub fn DemoControls() -> impl IntoView {
             "The next 2 refresh calls will answer 503.",
         )
     };
+    let toggle_grace = move |on: bool| {
+        if on {
+            set_faults(
+                |f| f.grace_window = true,
+                "Grace window on: the previous refresh credential is honoured for a few seconds.",
+            );
+        } else {
+            set_faults(
+                |f| f.grace_window = false,
+                "Grace window off for this session: a replayed refresh credential is reuse.",
+            );
+        }
+    };
     view! {
         <section class="card controls" aria-label="Demo controls">
             <h2>"Demo controls"</h2>
@@ -91,7 +118,33 @@ pub fn DemoControls() -> impl IntoView {
                 </button>
                 <button type="button" class="danger" on:click=revoke>"Revoke session"</button>
             </div>
+            <div class="switches">
+                <label class="switch">
+                    <input type="checkbox" role="switch"
+                        prop:checked=move || naive_mode.get()
+                        on:change=move |ev| naive_mode.set(event_target_checked(&ev))/>
+                    "Naive interceptor"
+                </label>
+                <label class="switch">
+                    <input type="checkbox" role="switch"
+                        checked=true
+                        prop:checked=move || faults.get().grace_window
+                        on:change=move |ev| toggle_grace(event_target_checked(&ev))/>
+                    "Grace window"
+                </label>
+                <label>
+                    "Burst size "
+                    <select on:change=move |ev| {
+                        burst_size.set(event_target_value(&ev).parse().unwrap_or(BURST_SIZE))
+                    }>
+                        <option value=BURST_SIZE.to_string() selected=true>{BURST_SIZE}</option>
+                        <option value=LARGE_BURST_SIZE.to_string()>{LARGE_BURST_SIZE}</option>
+                    </select>
+                </label>
+            </div>
             <p class="status" role="status" data-testid="demo-status">{move || status.get()}</p>
+            <Explainer/>
         </section>
     }
+    .into_any()
 }

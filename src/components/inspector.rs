@@ -82,6 +82,7 @@ pub fn Inspector() -> impl IntoView {
             </details>
         </section>
     }
+    .into_any()
 }
 
 /// The text table shows this many of the latest events.

@@ -247,7 +247,10 @@ impl Builder {
             AuthEvent::Retried { request_id, .. } => {
                 let key = (source, *request_id);
                 if let Some(refresh_id) = self.waiting_on.remove(&key) {
-                    self.served.entry((source, refresh_id)).or_default().push(key.1);
+                    self.served
+                        .entry((source, refresh_id))
+                        .or_default()
+                        .push(key.1);
                 }
                 self.close(key, at, None, Outcome::Pending);
             }
@@ -392,11 +395,10 @@ impl Builder {
             let mut served: Vec<u64> = waited.cloned().unwrap_or_default();
             if let RefreshOutcome::Got(version) | RefreshOutcome::Adopted(version) = bar.outcome {
                 let carried = self.requests.iter().filter(|request| {
-                    request.source == bar.source
-                        && request.phases.iter().any(|phase| {
-                            matches!(phase.kind, PhaseKind::Attempt { token_version, retry: true, .. }
+                    request.source == bar.source && request.phases.iter().any(|phase| {
+                        matches!(phase.kind, PhaseKind::Attempt { token_version, retry: true, .. }
                                 if token_version == version)
-                        })
+                    })
                 });
                 served.extend(carried.map(|request| request.id));
             }

@@ -94,9 +94,7 @@ fn coordinator_burst(n: u64, waiting: u64) -> Script {
     }
     script.c(20.0, refreshed(1, 2, (1..=waiting).collect()));
     for id in waiting + 1..=n {
-        script
-            .c(25.0, responded(id, 401))
-            .c(25.0, unauthorized(id));
+        script.c(25.0, responded(id, 401)).c(25.0, unauthorized(id));
     }
     for id in 1..=n {
         let with_refresh = id <= waiting;
@@ -152,7 +150,9 @@ fn a_row_has_its_phases_in_order_first_attempt_wait_retry() {
     );
     assert_eq!(layout.rows[0].outcomes, vec![(Outcome::Status(200), 1)]);
     assert!(layout.rows[0].detail.contains("sent with token v1 → 401"));
-    assert!(layout.rows[0].detail.contains("retried with token v2 → 200"));
+    assert!(layout.rows[0]
+        .detail
+        .contains("retried with token v2 → 200"));
 }
 
 #[test]

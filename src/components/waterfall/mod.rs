@@ -69,6 +69,7 @@ pub fn Waterfall() -> impl IntoView {
             <Legend/>
         </figure>
     }
+    .into_any()
 }
 
 fn row_height(layout: &Layout) -> f64 {
@@ -122,7 +123,13 @@ fn chart(layout: &Layout, detail: RwSignal<String>) -> impl IntoView {
     }
 }
 
-fn row_view(layout: &Layout, row: &Row, top: f64, row_h: f64, detail: RwSignal<String>) -> impl IntoView {
+fn row_view(
+    layout: &Layout,
+    row: &Row,
+    top: f64,
+    row_h: f64,
+    detail: RwSignal<String>,
+) -> impl IntoView {
     let x = |ms: f64| layout.x(ms) * WIDTH;
     let bar_h = row_h * 0.75;
     let phases = row
@@ -166,13 +173,22 @@ fn phase_class(phase: &Phase) -> (&'static str, bool) {
     match phase.kind {
         PhaseKind::Waiting { .. } => ("wf-wait", true),
         PhaseKind::Attempt { status: None, .. } => ("wf-pending", false),
-        PhaseKind::Attempt { status: Some(401), .. } => ("wf-401", false),
-        PhaseKind::Attempt { status: Some(s), .. } if s < 400 => ("wf-ok", false),
+        PhaseKind::Attempt {
+            status: Some(401), ..
+        } => ("wf-401", false),
+        PhaseKind::Attempt {
+            status: Some(s), ..
+        } if s < 400 => ("wf-ok", false),
         PhaseKind::Attempt { .. } => ("wf-fail", false),
     }
 }
 
-fn refresh_view(layout: &Layout, bar: &RefreshBar, top: f64, detail: RwSignal<String>) -> impl IntoView {
+fn refresh_view(
+    layout: &Layout,
+    bar: &RefreshBar,
+    top: f64,
+    detail: RwSignal<String>,
+) -> impl IntoView {
     let x = |ms: f64| layout.x(ms) * WIDTH;
     let class = match (bar.source, bar.outcome) {
         (_, RefreshOutcome::Pending) => "wf-refresh wf-pending",
@@ -240,4 +256,5 @@ fn Legend() -> impl IntoView {
             {item("wf-refresh wf-refresh-failed", false, "refresh refused")}
         </ul>
     }
+    .into_any()
 }
