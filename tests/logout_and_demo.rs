@@ -176,4 +176,51 @@ async fn demo_controls_off_means_404() {
         assert_eq!(response.error_code(), "not_found");
     }
 }
+
+#[tokio::test]
+async fn grace_window_off_turns_a_replay_of_the_previous_credential_into_reuse() {
+    let app = app_with(&[("REFRESH_GRACE_SECS", "10")]).await;
+    let (mut browser, token) = app.signed_in("alice").await;
+    let faults = json!({"grace_window": false});
+    let response = app
+        .post_json("/api/demo/faults", Some(&token), faults)
+        .await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.json()["grace_window"], false);
+    let mut racing = browser.clone();
+    let first = browser.refresh().await;
+    assert_eq!(first.status, StatusCode::OK);
+    // Same cookie, well inside the 10 s window: with the window off, this is reuse.
+    let second = racing.refresh().await;
+    assert_eq!(second.status, StatusCode::BAD_REQUEST);
+    assert_eq!(second.error_code(), "invalid_grant");
+    assert_eq!(
+        app.state.families.active_count().await.unwrap(),
+        0,
+        "reuse revokes the family"
+    );
+    let me = app.get("/api/me", Some(&first.access_token())).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn grace_window_off_is_per_session_and_on_by_default() {
+    let app = app_with(&[("REFRESH_GRACE_SECS", "10")]).await;
+    let (_, other_token) = app.signed_in("alice").await;
+    app.post_json(
+        "/api/demo/faults",
+        Some(&other_token),
+        json!({"grace_window": false}),
+    )
+    .await;
+    // Another session (same user, another login) keeps its grace window; so does a faults body
+    // that does not mention it.
+    let (mut browser, token) = app.signed_in("alice").await;
+    app.post_json("/api/demo/faults", Some(&token), json!({"latency_ms": 0}))
+        .await;
+    let mut racing = browser.clone();
+    assert_eq!(browser.refresh().await.status, StatusCode::OK);
+    assert_eq!(racing.refresh().await.status, StatusCode::OK);
+    assert_eq!(app.state.families.active_count().await.unwrap(), 2);
+}
 }

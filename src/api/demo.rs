@@ -10,7 +10,8 @@ pub mod paths {
 }
 
 /// `POST /api/demo/faults`: failure modes the demo can switch on for the caller's own session.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A field left out of the body takes its default (no fault), so older clients keep working.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemoFaults {
     /// Extra latency added to every protected API response, in milliseconds (at most 5000).
     #[serde(default)]
@@ -18,6 +19,25 @@ pub struct DemoFaults {
     /// How many upcoming refresh calls answer 503 before refresh works again (at most 10).
     #[serde(default)]
     pub failing_refreshes: u32,
+    /// Whether the immediately previous refresh credential is honoured within
+    /// `REFRESH_GRACE_SECS` (on by default). Off, the naive-interceptor demo can show reuse
+    /// detection revoking the family when N refreshes race with one cookie.
+    #[serde(default = "grace_window_on")]
+    pub grace_window: bool,
+}
+
+impl Default for DemoFaults {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            failing_refreshes: 0,
+            grace_window: true,
+        }
+    }
+}
+
+fn grace_window_on() -> bool {
+    true
 }
 
 /// Upper bounds for [`DemoFaults`], checked by the server and shown by the UI.

@@ -1,5 +1,7 @@
 //! Buttons that make the failure modes happen: an expired token, a revoked session, a burst of
-//! parallel REST requests or server-function calls, latency and a failing refresh endpoint.
+//! parallel REST requests or server-function calls, latency and a failing refresh endpoint; and
+//! the comparison switches: the naive interceptor instead of the auth client, and the server's
+//! grace window.
 
 use futures::future::{join_all, FutureExt, LocalBoxFuture};
 use leptos::{prelude::*, task::spawn_local};
@@ -10,19 +12,25 @@ use crate::{
         resources::{paths, Item},
     },
     auth::use_auth,
-    components::flow_log::use_flow_log,
+    components::{explainer::Explainer, flow_log::use_flow_log, naive},
     server_fns::load_items,
 };
 
-/// Requests fired by "Burst requests".
+/// Requests fired by "Burst requests", unless "Burst size" says otherwise.
 pub const BURST_SIZE: usize = 20;
+/// The large burst, to see grouping and drawing speed.
+pub const LARGE_BURST_SIZE: usize = 200;
 
 #[component]
 pub fn DemoControls() -> impl IntoView {
     let auth = use_auth();
-    let counters = use_flow_log().counters;
+    let log = use_flow_log();
+    let counters = log.counters;
     let status = RwSignal::new(String::new());
-    let slow_api = RwSignal::new(false);
+    let faults = RwSignal::new(DemoFaults::default());
+    // Off on every page load: the naive strategy never runs unless someone asks for it.
+    let naive_mode = RwSignal::new(false);
+    let burst_size = RwSignal::new(BURST_SIZE);
     let report = move |result: Result<(), crate::auth::AuthError>, done: &str| match result {
         Ok(()) => status.set(done.to_owned()),
         Err(error) => status.set(format!("Failed: {error}")),
@@ -45,19 +53,27 @@ pub fn DemoControls() -> impl IntoView {
     };
     // Fires `calls` at once and reports how many succeeded and how many refresh calls they cost.
     let burst_of = move |what: &'static str, calls: Vec<LocalBoxFuture<'static, bool>>| {
+        let size = calls.len();
+        log.begin_run(format!("Auth client, {size} {what}"));
         spawn_local(async move {
-            status.set(format!("Firing {BURST_SIZE} {what}…"));
+            status.set(format!("Firing {size} {what}…"));
             let refreshes_before = counters.get_untracked().refreshes;
             let ok = join_all(calls).await.into_iter().filter(|ok| *ok).count();
             let refreshes = counters.get_untracked().refreshes - refreshes_before;
             status.set(format!(
-                "{ok}/{BURST_SIZE} succeeded · {refreshes} refresh{}",
+                "{ok}/{size} succeeded · {refreshes} refresh{}",
                 if refreshes == 1 { "" } else { "es" }
             ));
         })
     };
     let burst = move |_| {
-        let calls = (0..BURST_SIZE)
+        let size = burst_size.get_untracked();
+        if naive_mode.get_untracked() {
+            log.begin_run(format!("Naive interceptor, {size} requests"));
+            naive::spawn_burst(auth, log, status, size);
+            return;
+        }
+        let calls = (0..size)
             .map(|_| {
                 let call = auth.get_json::<Vec<Item>>(paths::ITEMS);
                 async move { call.await.is_ok() }.boxed_local()
@@ -66,40 +82,46 @@ pub fn DemoControls() -> impl IntoView {
         burst_of("requests", calls);
     };
     let burst_server_fns = move |_| {
-        let calls = (0..BURST_SIZE)
+        let calls = (0..burst_size.get_untracked())
             .map(|_| async { load_items().await.is_ok() }.boxed_local())
             .collect();
         burst_of("server function calls", calls);
     };
-    let set_faults = move |faults: DemoFaults, done: &'static str| {
+    // The session's faults, posted whole on every change, so one switch never resets another.
+    let set_faults = move |change: fn(&mut DemoFaults), done: &'static str| {
+        faults.update(change);
+        let body = faults.get_untracked();
         spawn_local(async move {
-            let result = auth.post_json(demo_paths::FAULTS, &faults).await;
+            let result = auth.post_json(demo_paths::FAULTS, &body).await;
             report(result, done);
         })
     };
     let toggle_latency = move |_| {
-        let slow = !slow_api.get_untracked();
-        slow_api.set(slow);
-        let faults = DemoFaults {
-            latency_ms: if slow { 1000 } else { 0 },
-            failing_refreshes: 0,
-        };
-        set_faults(
-            faults,
-            if slow {
-                "API calls now take 1 s longer."
-            } else {
-                "Latency removed."
-            },
-        );
+        let slow = faults.get_untracked().latency_ms == 0;
+        if slow {
+            set_faults(|f| f.latency_ms = 1000, "API calls now take 1 s longer.");
+        } else {
+            set_faults(|f| f.latency_ms = 0, "Latency removed.");
+        }
     };
     let fail_refresh = move |_| {
-        let latency_ms = if slow_api.get_untracked() { 1000 } else { 0 };
-        let faults = DemoFaults {
-            latency_ms,
-            failing_refreshes: 2,
-        };
-        set_faults(faults, "The next 2 refresh calls will answer 503.");
+        set_faults(
+            |f| f.failing_refreshes = 2,
+            "The next 2 refresh calls will answer 503.",
+        )
+    };
+    let toggle_grace = move |on: bool| {
+        if on {
+            set_faults(
+                |f| f.grace_window = true,
+                "Grace window on: the previous refresh credential is honoured for a few seconds.",
+            );
+        } else {
+            set_faults(
+                |f| f.grace_window = false,
+                "Grace window off for this session: a replayed refresh credential is reuse.",
+            );
+        }
     };
     view! {
         <section class="card controls" aria-label="Demo controls">
@@ -110,12 +132,38 @@ pub fn DemoControls() -> impl IntoView {
                 <button type="button" on:click=burst_server_fns>"Burst server functions"</button>
                 <button type="button" on:click=move |_| auth.reload()>"Reload data"</button>
                 <button type="button" on:click=fail_refresh>"Fail next refresh"</button>
-                <button type="button" aria-pressed=move || slow_api.get().to_string() on:click=toggle_latency>
+                <button type="button" aria-pressed=move || (faults.get().latency_ms > 0).to_string() on:click=toggle_latency>
                     "Slow API"
                 </button>
                 <button type="button" class="danger" on:click=revoke>"Revoke session"</button>
             </div>
+            <div class="switches">
+                <label class="switch">
+                    <input type="checkbox" role="switch"
+                        prop:checked=move || naive_mode.get()
+                        on:change=move |ev| naive_mode.set(event_target_checked(&ev))/>
+                    "Naive interceptor"
+                </label>
+                <label class="switch">
+                    <input type="checkbox" role="switch"
+                        checked=true
+                        prop:checked=move || faults.get().grace_window
+                        on:change=move |ev| toggle_grace(event_target_checked(&ev))/>
+                    "Grace window"
+                </label>
+                <label>
+                    "Burst size "
+                    <select on:change=move |ev| {
+                        burst_size.set(event_target_value(&ev).parse().unwrap_or(BURST_SIZE))
+                    }>
+                        <option value=BURST_SIZE.to_string() selected=true>{BURST_SIZE}</option>
+                        <option value=LARGE_BURST_SIZE.to_string()>{LARGE_BURST_SIZE}</option>
+                    </select>
+                </label>
+            </div>
             <p class="status" role="status" data-testid="demo-status">{move || status.get()}</p>
+            <Explainer/>
         </section>
     }
+    .into_any()
 }

@@ -1,9 +1,13 @@
-//! The inspector: counters, the token's countdown, and a live timeline of requests, 401s,
-//! refreshes, the waiters each refresh served, retries and sign-outs.
+//! The inspector: counters, the token's countdown, the waterfall of the latest run, and the same
+//! events as a text table (for screen readers and for copying): requests, 401s, refreshes, the
+//! waiters each refresh served, retries and sign-outs.
 
 use leptos::prelude::*;
 
-use super::flow_log::{use_flow_log, TimelineEntry};
+use super::{
+    flow_log::{use_flow_log, FlowSource, TimelineEntry},
+    waterfall::Waterfall,
+};
 use crate::auth::{
     coordinator::{AuthEvent, RefreshFailureKind, SignOutReason},
     use_auth,
@@ -32,7 +36,8 @@ pub fn Inspector() -> impl IntoView {
     };
     // The headline: how many failed requests the latest refresh call served.
     let last_refresh = move || {
-        log.timeline.with(|timeline| {
+        log.frame.track();
+        log.timeline.with_untracked(|timeline| {
             timeline.iter().rev().find_map(|entry| match &entry.event {
                 AuthEvent::RefreshSucceeded { refresh_id, waiters, adopted: false, .. } => Some(format!(
                     "Refresh {refresh_id}: one call to /api/auth/refresh served {} waiting request{}.",
@@ -56,26 +61,47 @@ pub fn Inspector() -> impl IntoView {
             <p class="callout" data-testid="last-refresh">
                 {move || last_refresh().unwrap_or_else(|| "No refresh yet.".to_owned())}
             </p>
-            <ol class="timeline" aria-label="Timeline" aria-live="off">
-                <For
-                    each=move || log.timeline.get().into_iter().rev().take(200)
-                    key=|entry| entry.seq
-                    children=|entry| view! { <TimelineRow entry/> }
-                />
-            </ol>
+            <Waterfall/>
+            <details class="timeline-details">
+                <summary>"Timeline as text (latest " {TABLE_ROWS} " events)"</summary>
+                <table class="timeline" aria-label="Timeline">
+                    <thead><tr><th scope="col">"Time"</th><th scope="col">"By"</th><th scope="col">"Kind"</th><th scope="col">"Event"</th></tr></thead>
+                    <tbody>
+                        <For
+                            each=move || {
+                                log.frame.track();
+                                log.timeline.with_untracked(|timeline| {
+                                    timeline.iter().rev().take(TABLE_ROWS).cloned().collect::<Vec<_>>()
+                                })
+                            }
+                            key=|entry| entry.seq
+                            children=|entry| view! { <TimelineRow entry/> }
+                        />
+                    </tbody>
+                </table>
+            </details>
         </section>
     }
+    .into_any()
 }
+
+/// The text table shows this many of the latest events.
+const TABLE_ROWS: usize = 200;
 
 #[component]
 fn TimelineRow(entry: TimelineEntry) -> impl IntoView {
     let (kind, text) = describe(&entry.event);
+    let by = match entry.source {
+        FlowSource::Coordinator => "client",
+        FlowSource::Naive => "naive",
+    };
     view! {
-        <li class=format!("event {kind}")>
-            <time>{format!("{:>8.3} s", entry.at_ms / 1000.0)}</time>
-            <span class="badge">{kind}</span>
-            <span class="text">{text}</span>
-        </li>
+        <tr class=format!("event {kind}")>
+            <td><time>{format!("{:>8.3} s", entry.at_ms / 1000.0)}</time></td>
+            <td>{by}</td>
+            <td><span class="badge">{kind}</span></td>
+            <td class="text">{text}</td>
+        </tr>
     }
 }
 

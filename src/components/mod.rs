@@ -1,8 +1,11 @@
 //! Reusable view pieces.
 
 pub mod demo_controls;
+pub mod explainer;
 pub mod flow_log;
 pub mod header;
 pub mod inspector;
+pub mod naive;
 pub mod require_auth;
 pub mod resource_card;
+pub mod waterfall;

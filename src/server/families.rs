@@ -268,7 +268,10 @@ impl FamilyRegistry {
         }
         let grace_ms = self.lifetimes.grace.as_millis() as u64;
         let rotate = generation == family.generation;
-        let replay = generation + 1 == family.generation && now < family.rotated_at_ms + grace_ms;
+        // The demo can switch the grace window off for one family (`DemoFaults::grace_window`).
+        let replay = family.faults.grace_window
+            && generation + 1 == family.generation
+            && now < family.rotated_at_ms + grace_ms;
         if !rotate && !replay {
             Decision::Reused
         } else if family.faults.failing_refreshes > 0 {

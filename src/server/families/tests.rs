@@ -190,8 +190,8 @@ async fn a_failing_refresh_fault_answers_unavailable_n_times_and_rotates_nothing
     let registry = registry(&ManualClock::new());
     let login = registry.start("u1").await.unwrap();
     let faults = DemoFaults {
-        latency_ms: 0,
         failing_refreshes: 2,
+        ..DemoFaults::default()
     };
     registry
         .set_faults(&login.session_id, faults)
@@ -222,8 +222,8 @@ async fn reuse_is_detected_even_while_refreshes_are_failing() {
         .await
         .unwrap();
     let faults = DemoFaults {
-        latency_ms: 0,
         failing_refreshes: 5,
+        ..DemoFaults::default()
     };
     registry
         .set_faults(&login.session_id, faults)
