@@ -2,7 +2,8 @@
 //! an expired token (N = 20, 200, 1000) and a storm across 8 in-process tabs sharing one tab
 //! channel and one cookie jar. For each: refresh calls on the wire (target: exactly 1), the time
 //! until every request has its answer, and the p50/p99 latency the storm adds compared with the
-//! same requests on a valid token. Prints markdown table rows; run by `scripts/bench.sh`.
+//! same requests on a valid token. Prints rows of `docs/benchmarks.md`'s table; run by
+//! `scripts/bench.sh`.
 //!
 //! `storm <base-url>`; the server needs `DEMO_CONTROLS=on` (the default) to expire tokens.
 
@@ -29,8 +30,6 @@ fn main() {
         .expect("a tokio runtime");
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
-        println!("| storm | refresh calls | all answered (ms) | added p50 (ms) | added p99 (ms) | failed |");
-        println!("|---|---:|---:|---:|---:|---:|");
         for n in [20, 200, 1000] {
             one_tab_storm(&base_url, n).await;
         }
@@ -133,7 +132,11 @@ fn report(
 ) {
     let mut added = |p| percentile(storm, p) - percentile(baseline, p);
     let (p50, p99) = (added(50.0), added(99.0));
-    println!("| {name} | {refresh_calls} | {elapsed_ms:.0} | {p50:.1} | {p99:.1} | {failed} |");
+    println!(
+        "| refresh storm: {name} on an expired token | {refresh_calls} refresh call(s) · all \
+         answered in {elapsed_ms:.0} ms · added latency p50 {p50:.1} ms, p99 {p99:.1} ms · \
+         {failed} failed |"
+    );
 }
 
 /// The `p`-th percentile (0–100) of `samples`, sorted in place.

@@ -6,13 +6,15 @@
 # answered other than 200/429/503, a refused refresh).
 #
 #   BENCH_SECS=10           duration of each throughput run, in seconds
-#   BENCH_STORES="memory"   store backends for the per-backend rows: `memory` is the built-in
-#                           one; any other word is passed to the server as STORE_URL
+#   BENCH_STORES="memory sqlite redis"
+#                           store backends for the per-backend rows: `memory`, `sqlite` (a fresh
+#                           file), `redis` (a redis-server this script starts on a free port);
+#                           any other word is passed to the server as STORE_URL
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
 BENCH_SECS=${BENCH_SECS:-10}
-BENCH_STORES=${BENCH_STORES:-memory}
+BENCH_STORES=${BENCH_STORES:-memory sqlite redis}
 # Each command gets at most this long, whatever happens to the server.
 LIMIT=$((BENCH_SECS * 3 + 60))
 OUT="$ROOT/docs/benchmarks.md"
@@ -22,14 +24,21 @@ ROWS="$WORK/rows.md"
 ensure_build_tools
 ensure_chromium
 ensure_playwright
-command -v wrk >/dev/null || { echo "bench.sh needs wrk (apt-get install -y wrk)"; exit 1; }
+if ! command -v wrk >/dev/null; then
+  step "installing Debian's wrk"
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo apt-get install -y -qq wrk
+fi
 
 build_release
-step "the load driver"
+step "the load driver and the storm client"
 cargo build --release --features ssr --example loadgen
+cargo build --release --features native --example storm
 LOADGEN="$ROOT/target/release/examples/loadgen"
 
 server=""
+redis=""
 stop_server() {
   [[ -n "$server" ]] || return 0
   kill "$server" 2>/dev/null
@@ -40,18 +49,43 @@ stop_started() {
   # Clean-up only: nothing here may change the script's exit status.
   set +e
   stop_server
+  [[ -n "$redis" ]] && kill "$redis" 2>/dev/null && wait "$redis" 2>/dev/null
   rm -rf "$WORK"
   return 0
 }
 trap stop_started EXIT
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# Our own Redis on a free port, started the first time a benchmark needs it.
+start_redis() {
+  [[ -n "$redis" ]] && return 0
+  ensure_redis
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+  redis=$!
+  for _ in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  cat "$WORK/redis.log"
+  exit 1
+}
+
+# store_url STORE: the STORE_URL for a backend name.
+store_url() {
+  case "$1" in
+    memory) echo "memory://" ;;
+    sqlite) echo "sqlite://$WORK/bench-$RANDOM.db" ;;
+    redis) echo "redis://127.0.0.1:$redis_port/0" ;;
+    *) echo "$1" ;;
+  esac
 }
 
 # start_server STORE: a fresh release server (so peak memory is this benchmark's), in $BASE.
 start_server() {
-  local store=$1 port
+  local store=$1 port url
+  [[ "$store" == redis ]] && start_redis
+  url=$(store_url "$store")
   port=$(free_port)
   BASE="http://127.0.0.1:$port"
   (
@@ -61,7 +95,7 @@ start_server() {
     # Long enough for every run; the throttle raised so a login burst measures hashing, not
     # the lock-out (tests pin the throttle's behaviour).
     export ACCESS_TOKEN_TTL_SECS=3600 LOGIN_MAX_FAILURES=1000000
-    if [[ "$store" == memory ]]; then unset STORE_URL; else export STORE_URL="$store"; fi
+    export STORE_URL="$url"
     exec target/release/tokenflight
   ) >"$WORK/server.log" 2>&1 &
   server=$!
@@ -142,6 +176,11 @@ for store in $BENCH_STORES; do
   timeout "$LIMIT" "$LOADGEN" refresh "$BASE" 64 "$BENCH_SECS" | sed "s/^| /| [$store] /" >>"$ROWS"
   stop_server
 done
+
+step "refresh storms through the real coordinator (native, memory store)"
+start_server memory
+timeout "$LIMIT" target/release/examples/storm "$BASE" >>"$ROWS"
+stop_server
 
 step "micro-benchmarks (divan)"
 timeout "$LIMIT" cargo bench --features ssr --bench auth -- --max-time 1 | tee "$WORK/divan.txt"

@@ -10,7 +10,7 @@ use axum::{
 };
 use common::TestApp;
 use proptest::{prelude::*, test_runner::TestRunner};
-use tokenflight::auth::redirect::safe_next;
+use tokenflight::auth::{coordinator::challenge::parse_bearer_challenge, redirect::safe_next};
 
 /// `cases` generated inputs; failures are reported, not saved to a file (`TestRunner` has no
 /// source file to save them beside).
@@ -194,6 +194,46 @@ fn arbitrary_bytes_to_every_json_endpoint_never_give_a_500() {
             if path.starts_with("/api/") && !response.status.is_success() {
                 prop_assert!(response.json()["error"].is_string(), "{}", response.body);
             }
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// RFC 6750 §3 / RFC 9110 §11.6.1: the client reads `WWW-Authenticate` from whatever a server or
+/// proxy sends. Any string parses without a panic; and wherever the `Bearer` challenge sits
+/// among others, with any quoted description, its `error` and `error_description` come back
+/// exactly — the coordinator's refresh-or-not decision rests on that code.
+#[test]
+fn www_authenticate_parsing_never_panics_and_reads_the_bearer_error_exactly() {
+    let mut runner = TestRunner::new(config(2000));
+    runner
+        .run(&any::<String>(), |header| {
+            let _ = parse_bearer_challenge(&header);
+            Ok(())
+        })
+        .unwrap();
+    let challenge = (
+        "[A-Za-z][A-Za-z0-9_-]{0,9}",
+        "[a-z_]{1,20}",
+        "[ -~]{0,40}",
+        any::<bool>(),
+    );
+    runner
+        .run(&challenge, |(other, code, description, bearer_first)| {
+            prop_assume!(!other.eq_ignore_ascii_case("bearer"));
+            let quoted = description.replace('\\', "\\\\").replace('"', "\\\"");
+            let bearer = format!(
+                r#"Bearer realm="tokenflight", error="{code}", error_description="{quoted}""#
+            );
+            let other = format!(r#"{other} realm="x, y""#);
+            let header = if bearer_first {
+                format!("{bearer}, {other}")
+            } else {
+                format!("{other}, {bearer}")
+            };
+            let parsed = parse_bearer_challenge(&header).expect("a Bearer challenge");
+            prop_assert_eq!(parsed.error.as_deref(), Some(code.as_str()));
+            prop_assert_eq!(parsed.description.as_deref(), Some(description.as_str()));
             Ok(())
         })
         .unwrap();
