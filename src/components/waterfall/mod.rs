@@ -55,6 +55,7 @@ pub fn Waterfall() -> impl IntoView {
                 role="img"
                 aria-label=label
                 data-testid="waterfall"
+                data-pending=move || layout.with(|layout| layout.pending.to_string())
                 viewBox=move || format!("0 0 {WIDTH} {}", layout.with(height))
             >
                 <Patterns/>
