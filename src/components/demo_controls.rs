@@ -146,5 +146,4 @@ pub fn DemoControls() -> impl IntoView {
             <Explainer/>
         </section>
     }
-    .into_any()
 }

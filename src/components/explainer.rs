@@ -49,5 +49,4 @@ pub fn Explainer() -> impl IntoView {
             </p>
         </details>
     }
-    .into_any()
 }

@@ -77,7 +77,6 @@ pub fn Waterfall() -> impl IntoView {
             <Legend/>
         </figure>
     }
-    .into_any()
 }
 
 /// What each mark means, in words and with the same shapes.
@@ -104,5 +103,4 @@ fn Legend() -> impl IntoView {
             {item("wf-refresh wf-refresh-failed", false, "refresh refused")}
         </ul>
     }
-    .into_any()
 }

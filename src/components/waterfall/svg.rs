@@ -103,7 +103,12 @@ fn row_markup(out: &mut String, layout: &Layout, row: &Row, top: f64, row_h: f64
     }
     let end = row.phases.last().map_or(0.0, |phase| x(phase.end_ms));
     let (cx, cy, r) = (end + bar_h / 2.0 + 2.0, top + row_h / 2.0, bar_h / 2.5);
-    match row.outcomes.first().map(|(outcome, _)| *outcome) {
+    // A group ends in a cross if any of its requests failed.
+    let failed = row
+        .outcomes
+        .iter()
+        .find(|(outcome, _)| !matches!(outcome, Outcome::Status(s) if *s < 400));
+    match failed.or(row.outcomes.first()).map(|(outcome, _)| *outcome) {
         Some(Outcome::Status(status)) if status < 400 => {
             let _ = write!(
                 out,
