@@ -87,7 +87,6 @@ pub fn Inspector() -> impl IntoView {
             </details>
         </section>
     }
-    .into_any()
 }
 
 /// The text table shows this many of the latest events.
