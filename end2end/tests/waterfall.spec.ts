@@ -61,10 +61,10 @@ test("after a burst the waterfall shows 20 request rows and one refresh bar serv
   // Focusing a bar tells its story in words.
   await bars.focus();
   await expect(page.getByTestId("waterfall-detail")).toContainText("served 20 requests");
+  await picture(page, "waterfall-coordinator.png");
   // The text timeline is still there, folded away.
   await page.getByText("Timeline as text").click();
   await expect(page.getByRole("table", { name: "Timeline" })).toContainText("retried");
-  await picture(page, "waterfall-coordinator.png");
 });
 
 test("the naive interceptor makes one refresh call per 401, on the wire and in the chart", async ({ page }) => {

@@ -165,5 +165,4 @@ pub fn DemoControls() -> impl IntoView {
             <Explainer/>
         </section>
     }
-    .into_any()
 }

@@ -2,7 +2,7 @@
 //! requests when a burst is large), its phases on a time axis, and a lane per overlapping refresh
 //! call. No Leptos and no browser here, so every rule is unit-tested natively.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::{
     auth::coordinator::{AuthEvent, RefreshFailureKind, RefreshReason},
@@ -61,7 +61,7 @@ pub struct Row {
     /// Requests on this row (1 unless grouped).
     pub requests: usize,
     pub phases: Vec<Phase>,
-    /// How many of the row's requests ended in each outcome, most frequent first.
+    /// How many of the row's requests ended in each outcome, in order of first appearance.
     pub outcomes: Vec<(Outcome, usize)>,
     /// A sentence for the tooltip and the focus line.
     pub detail: String,
@@ -392,7 +392,7 @@ impl Builder {
     fn count_served(&mut self) {
         for bar in &mut self.refreshes {
             let waited = self.served.get(&(bar.source, bar.id));
-            let mut served: Vec<u64> = waited.cloned().unwrap_or_default();
+            let mut served: HashSet<u64> = waited.into_iter().flatten().copied().collect();
             if let RefreshOutcome::Got(version) | RefreshOutcome::Adopted(version) = bar.outcome {
                 let carried = self.requests.iter().filter(|request| {
                     request.source == bar.source && request.phases.iter().any(|phase| {
@@ -402,8 +402,6 @@ impl Builder {
                 });
                 served.extend(carried.map(|request| request.id));
             }
-            served.sort_unstable();
-            served.dedup();
             bar.served = served.len();
             bar.detail = refresh_detail(bar);
         }
@@ -441,11 +439,9 @@ fn refresh_detail(bar: &RefreshBar) -> String {
 /// Greedy interval partitioning: each bar takes the first lane free at its start; past
 /// [`MAX_LANES`] it shares the lane that frees first. Returns the number of lanes used.
 fn assign_lanes(bars: &mut [RefreshBar]) -> usize {
+    // Bars are recorded as their refreshes start, so they are already in order of start.
     let mut lane_ends: Vec<f64> = Vec::new();
-    let mut order: Vec<usize> = (0..bars.len()).collect();
-    order.sort_by(|a, b| bars[*a].start_ms.total_cmp(&bars[*b].start_ms));
-    for index in order {
-        let bar = &mut bars[index];
+    for bar in bars.iter_mut() {
         let free = lane_ends.iter().position(|end| *end <= bar.start_ms);
         let lane = match free {
             Some(lane) => lane,
@@ -473,7 +469,6 @@ fn row_of(chunk: &[Request]) -> Row {
             None => outcomes.push((request.outcome, 1)),
         }
     }
-    outcomes.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     let phases = match chunk {
         [single] => single.phases.clone(),
         _ => merged_phases(chunk),
@@ -513,7 +508,7 @@ fn merged_phases(chunk: &[Request]) -> Vec<Phase> {
             }),
         }
     }
-    merged.sort_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
+    merged.sort_unstable_by(|a, b| a.start_ms.total_cmp(&b.start_ms));
     merged
 }
 
