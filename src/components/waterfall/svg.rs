@@ -2,7 +2,7 @@
 //!
 //! A string rather than typed views: one `innerHTML` write per frame is cheaper than diffing
 //! hundreds of nodes, the browser parses `<title>` as SVG (so tooltips work), and it keeps the
-//! wasm bundle inside its budget (typed views for every bar cost ~180 KB). Every text that goes
+//! wasm bundle smaller (typed views for every bar cost ~45 KB of wasm). Every text that goes
 //! into the markup is escaped.
 
 use std::fmt::Write;
