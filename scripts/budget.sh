@@ -8,9 +8,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 newest() { ls -t target/site/pkg/tokenflight*."$1" | head -1; }
 WASM=$(newest wasm)
 JS=$(newest js)
-# Measured 2026-11-25: 804 KB raw, 310 KB gzip -9. The budgets leave ~15 % headroom.
-WASM_GZIP_BUDGET=356000
-WASM_RAW_BUDGET=925000
+# Measured 2026-11-26 after server functions, the waterfall and the naive mode: 1,000 KB raw,
+# 388 KB gzip -9. A regression guard with ~5 % headroom — not yet issue #13's 200 KB target
+# (see the README's Performance section).
+WASM_GZIP_BUDGET=405000
+WASM_RAW_BUDGET=1050000
 JS_RAW_BUDGET=40000
 
 wasm_raw=$(wc -c <"$WASM")
