@@ -10,9 +10,10 @@ cd "$ROOT"
 clients=${1:-50}
 seconds=${2:-60}
 
-step "building the server and the soak client (release)"
-cargo build --release --quiet --no-default-features --features ssr --bin tokenflight
-cargo build --release --quiet --features native --example soak
+step "building the soak client (release; the server too unless test.sh just built it)"
+[[ -x target/release/tokenflight ]] || { ensure_build_tools; build_release; }
+# With `ssr` too, so it reuses the dependencies the server's release build compiled.
+cargo build --release --quiet --features ssr,native --example soak
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export_site_env
