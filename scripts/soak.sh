@@ -34,6 +34,6 @@ rss() { awk '/^VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$server/status"; 
 step "soak: $clients clients × $seconds s against http://127.0.0.1:$port"
 start_rss=$(rss)
 status=0
-target/release/examples/soak "http://127.0.0.1:$port" "$clients" "$seconds" 4 || status=$?
-echo "server memory        $start_rss at start, $(rss) at end"
+target/release/examples/soak "http://127.0.0.1:$port" "$clients" "$seconds" 4 "$server" || status=$?
+echo "server memory        $start_rss before anyone signed in"
 exit "$status"

@@ -46,5 +46,6 @@ test("a burst of 20 server functions on an expired token makes exactly one refre
   expect(requests.refreshes()).toBe(1);
   // 20 first calls and 20 retries, each a server function carrying the Bearer token.
   expect(requests.count("POST /api/fn/items")).toBe(40);
-  await expect(page.getByRole("list", { name: "Timeline" })).toContainText("/api/fn/items");
+  await page.getByText("Timeline as text").click();
+  await expect(page.getByRole("table", { name: "Timeline" })).toContainText("/api/fn/items");
 });

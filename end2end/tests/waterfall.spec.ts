@@ -75,8 +75,21 @@ test("the naive interceptor makes one refresh call per 401, on the wire and in t
   await expireAccessToken(page);
   const requests = countRequests(page);
   await page.getByRole("button", { name: "Burst requests" }).click();
-  await expect(page.getByTestId("demo-status")).toContainText(/^Naive interceptor: \d+\/20 succeeded · \d+ refresh calls/);
+  // Browsers queue calls beyond six per host, and a queued refresh may leave with a cookie two
+  // rotations old: then even the grace window sees reuse and the session ends (the explanation
+  // says so). Either way the storm is on the wire; the chart is checked when the run completes.
+  const finished = /^Naive interceptor: \d+\/20 succeeded · \d+ refresh calls/;
+  const outcome = async () => {
+    if (new URL(page.url()).pathname === "/login") return "signed out";
+    const text = await page.getByTestId("demo-status").textContent({ timeout: 200 }).catch(() => "");
+    return finished.test(text ?? "") ? "completed" : "running";
+  };
+  await expect.poll(outcome, { timeout: 15_000 }).not.toBe("running");
   expect(requests.refreshes()).toBeGreaterThan(1);
+  if ((await outcome()) === "signed out") {
+    expect(requests.refreshes()).toBeLessThanOrEqual(20);
+    return;
+  }
   const chart = page.getByRole("img", { name: /requests/ });
   await expect(chart.getByTestId("waterfall-row")).toHaveCount(20);
   // Every refresh call the browser sent is a bar: the chart hides none of them.
