@@ -160,6 +160,14 @@ start_server memory
 BASE_URL="$BASE" timeout "$LIMIT" node end2end/bench/page-load.mjs 5 >>"$ROWS"
 stop_server
 
+step "drawing a 200-request burst in the waterfall (docs/waterfall-bench.txt)"
+start_server memory
+BASE_URL="$BASE" timeout "$LIMIT" npx --prefix end2end playwright test \
+  --config end2end/bench/playwright.config.ts waterfall
+row "waterfall: time to draw a 200-request burst (see docs/waterfall-bench.txt)" \
+  "$(grep -m1 -i 'median' docs/waterfall-bench.txt || echo 'see file')"
+stop_server
+
 step "sign-in under load (200 concurrent logins)"
 start_server memory
 rss_before=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server/status")

@@ -1,15 +1,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect, type Page, test } from "@playwright/test";
-import { signIn } from "./helpers";
+import { signIn } from "../tests/helpers";
 
-// A measurement, not a test: it runs only with BENCH=1 and writes docs/waterfall-bench.txt.
+// A measurement, not a test: outside the test suite's folder, run by scripts/bench.sh with
+// end2end/bench/playwright.config.ts, and written to docs/waterfall-bench.txt.
 // Time to draw a 200-request burst = from the click on "Burst requests" to the frame in which
 // the chart has every request answered (its accessible name reports the whole run and nothing is
 // pending any more), measured in the page with performance.now();
 // long tasks (> 50 ms, PerformanceObserver "longtask") over the same span show whether the
 // page stalled while drawing.
-test.skip(!process.env.BENCH, "set BENCH=1 to measure");
 test.setTimeout(180_000);
 
 const RUNS = 5;
