@@ -34,7 +34,7 @@ fi
 build_release
 step "the load driver and the storm client"
 cargo build --release --features ssr --example loadgen
-cargo build --release --features native --example storm
+cargo build --release --features ssr,native --example storm
 LOADGEN="$ROOT/target/release/examples/loadgen"
 
 server=""
