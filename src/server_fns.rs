@@ -1,7 +1,8 @@
 //! The dashboard's and the admin page's data as Leptos server functions, declared with the auth
 //! client: in the browser every call goes through the coordinator (Bearer token, one refresh,
 //! retry once); during the server render they run in-process for the page's session, so the
-//! first paint already holds the data. Errors are the API's `{"error", "message"}` envelope.
+//! first paint already holds the data. Errors are the API's `{"error", "message"}` envelope. They
+//! live under `/api/fn/`, so they get the API's treatment: no page session is loaded for them.
 
 use leptos::prelude::*;
 
@@ -12,10 +13,6 @@ use crate::{
     },
     auth::AuthClient,
 };
-
-/// The URL prefix of these server functions: under `/api/`, so they get the API's treatment
-/// (no page session is loaded for them, JSON 404s around them).
-pub const PREFIX: &str = "/api/fn";
 
 #[server(prefix = "/api/fn", endpoint = "profile", client = AuthClient)]
 pub async fn load_profile() -> Result<User, ApiErrorBody> {
