@@ -94,7 +94,7 @@ start_server() {
     export JWT_SECRET="bench-only-secret-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     # Long enough for every run; the throttle raised so a login burst measures hashing, not
     # the lock-out (tests pin the throttle's behaviour).
-    export ACCESS_TOKEN_TTL_SECS=3600 LOGIN_MAX_FAILURES=1000000
+    export ACCESS_TOKEN_TTL_SECS=3600 LOGIN_MAX_FAILURES=1000000 LOGIN_PER_CLIENT_PER_MINUTE=1000000
     export STORE_URL="$url"
     exec target/release/tokenflight
   ) >"$WORK/server.log" 2>&1 &
