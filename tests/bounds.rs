@@ -109,7 +109,13 @@ async fn the_sqlite_file_shrinks_back_after_sign_ins_expire() {
          after their expiry and a sweep {swept:?}"
     );
     assert_eq!(app.state.families.active_count().await.unwrap(), 0);
-    assert!(full.0 + full.1 > empty.0 + empty.1, "the sign-ins took room");
-    assert!(swept.0 * 4 < full.0, "the file gives its pages back: {swept:?} vs {full:?}");
+    assert!(
+        full.0 + full.1 > empty.0 + empty.1,
+        "the sign-ins took room"
+    );
+    assert!(
+        swept.0 * 4 < full.0,
+        "the file gives its pages back: {swept:?} vs {full:?}"
+    );
     assert_eq!(swept.1, 0, "the sweep empties the write-ahead log");
 }
