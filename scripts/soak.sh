@@ -15,7 +15,7 @@ step "building the soak client (release; the server too unless test.sh just buil
 # With `ssr` too, so it reuses the dependencies the server's release build compiled.
 cargo build --release --quiet --features ssr,native --example soak
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 export_site_env
 log="$ROOT/target/soak-server.log"
 # One-second tokens: every client refreshes about once a second. Every client signs in as alice,
