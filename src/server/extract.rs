@@ -90,7 +90,7 @@ impl FromRequestParts<AppState> for Authenticated {
         }
         Ok(Self {
             user,
-            session_id: claims.sid,
+            session_id: claims.sid.clone(),
         })
     }
 }

@@ -37,7 +37,7 @@ fn our_header(key: &[u8]) -> Header {
 /// A signed-in app with a known secret, and the claims of alice's live token.
 async fn live_claims(app: &TestApp) -> AccessClaims {
     let (_, token) = app.signed_in("alice").await;
-    app.state.tokens.verify(&token).unwrap()
+    AccessClaims::clone(&app.state.tokens.verify(&token).unwrap())
 }
 
 async fn me_status(app: &TestApp, token: &str) -> StatusCode {
