@@ -214,11 +214,49 @@ for line in open(sys.argv[1], encoding="utf-8"):
 PY
 
 step "bundle size"
-for kind in wasm js css; do
-  file="target/site/$(newest "$kind")"
-  row "bundle \`${file#target/site/}\`: raw / gzip -9 / brotli (as served)" \
-    "$(wc -c <"$file") / $(gzip -9 -c "$file" | wc -c) / $(wc -c <"$file.br") B"
+main_wasm=$(cd target/site && ls -t pkg/tokenflight.*.wasm | head -1)
+chunks=$(python3 -c '
+import json, sys
+stems = {stem for chunks in json.load(open(sys.argv[1])).values() for stem in chunks}
+print(" ".join(sorted(f"pkg/{stem}.wasm" for stem in stems)))
+' "target/site/$(cd target/site && ls -t pkg/__wasm_split_manifest.*.json | head -1)")
+for file in "$main_wasm" $chunks "$(newest js)" "$(newest css)"; do
+  row "bundle \`$file\`: raw / gzip -9 / brotli (as served)" \
+    "$(wc -c <"target/site/$file") / $(gzip -9 -c "target/site/$file" | wc -c) / $(wc -c <"target/site/$file.br") B"
 done
+
+step "what the main wasm is made of (twiggy, on a build that keeps names)"
+if ! command -v twiggy >/dev/null; then
+  cargo install twiggy --locked
+fi
+# The same split build with wasm-opt told to keep the names section, into a folder of its own;
+# cargo-leptos rewrites hash.txt even for a frontend-only build, so it is put back after.
+cp target/release/hash.txt "$WORK/hash.txt"
+LEPTOS_SITE_ROOT=target/site-named \
+  LEPTOS_WASM_OPT_FEATURES="-Oz,--debuginfo,--enable-bulk-memory,--enable-nontrapping-float-to-int" \
+  cargo leptos build --release --split --frontend-only
+cp "$WORK/hash.txt" target/release/hash.txt
+named=$(ls -t target/site-named/pkg/tokenflight.*.wasm | head -1)
+twiggy top -n 1000000 -f csv "$named" >"$WORK/twiggy.csv"
+# Code size by crate (a generic function counts for the crate that defines it), top 12.
+python3 - "$WORK/twiggy.csv" >>"$ROWS" <<'PY'
+import collections, csv, re, sys
+by_crate = collections.Counter()
+for row in csv.DictReader(open(sys.argv[1], encoding="utf-8")):
+    name = re.sub(r"\[[0-9a-f]+\]", "", row["Name"])
+    if "section" in name or name.startswith("export "):
+        continue
+    if name.startswith("data segment"):
+        crate = "(static data)"
+    else:
+        crate = next(iter(re.findall(r"([a-z_][a-z0-9_]*)::", name)), "(other)")
+        if crate == "tokenflight":
+            crate = "tokenflight::" + re.search(r"tokenflight::([a-z_]+)", name).group(1)
+    by_crate[crate] += int(row["ShallowSize"])
+total = sum(by_crate.values())
+top = ", ".join(f"{crate} {100 * size / total:.0f} %" for crate, size in by_crate.most_common(12))
+print(f"| main wasm by crate (twiggy, {total:,} B of code and data before compression) | {top} |")
+PY
 
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 memory=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)

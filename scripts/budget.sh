@@ -1,27 +1,50 @@
 #!/usr/bin/env bash
 # Size budget for the release bundle: fails when the browser download grows past it.
-# Run after `cargo leptos build --release` (test.sh does).
+# Run after `cargo leptos build --release --split` (test.sh does).
+#
+# Two figures matter. The *main* wasm is what a visitor downloads before the dashboard is
+# interactive. The lazy chunks (the demo panels, the login and admin pages; see
+# `__wasm_split_manifest.*.json`) arrive after hydration or with their page, so they get a budget
+# of their own: moving code out of the main wasm must not hide growth.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # The names carry a content hash (cargo-leptos `hash-files`): the newest file is this build's.
-newest() { ls -t target/site/pkg/tokenflight*."$1" | head -1; }
-WASM=$(newest wasm)
-JS=$(newest js)
-# Measured 2026-11-26 after server functions, the waterfall and the naive mode: 1,000 KB raw,
-# 388 KB gzip -9. A regression guard with ~5 % headroom — not yet issue #13's 200 KB target
-# (see the README's Performance section).
-WASM_GZIP_BUDGET=405000
-WASM_RAW_BUDGET=1050000
+newest() { ls -t target/site/pkg/$1 | head -1; }
+MAIN_WASM=$(newest 'tokenflight.*.wasm')
+JS=$(newest 'tokenflight.*.js')
+MANIFEST=$(newest '__wasm_split_manifest.*.json')
+# Every chunk this build's manifest names, once.
+mapfile -t CHUNKS < <(python3 -c '
+import json, sys
+stems = {stem for chunks in json.load(open(sys.argv[1])).values() for stem in chunks}
+print("\n".join(sorted(f"target/site/pkg/{stem}.wasm" for stem in stems)))
+' "$MANIFEST")
+
+# Measured 2026-11-26 with the split build: main 772,078 B raw / 299,176 B gzip -9 (before the
+# split, one wasm of 1,000,222 / 387,537); 5 chunks, 125,269 B gzip in all. ~5 % headroom.
+# Issue #13 asked for ≤ 200 KB gzip; see the README's Performance section for why this is not it.
+MAIN_WASM_GZIP_BUDGET=315000
+MAIN_WASM_RAW_BUDGET=810000
+CHUNKS_GZIP_BUDGET=132000
 JS_RAW_BUDGET=40000
 
-wasm_raw=$(wc -c <"$WASM")
-wasm_gzip=$(gzip -9 -c "$WASM" | wc -c)
+gzip_size() { gzip -9 -c "$1" | wc -c; }
+main_raw=$(wc -c <"$MAIN_WASM")
+main_gzip=$(gzip_size "$MAIN_WASM")
+chunks_gzip=0
+for chunk in "${CHUNKS[@]}"; do
+  chunks_gzip=$((chunks_gzip + $(gzip_size "$chunk")))
+done
 js_raw=$(wc -c <"$JS")
-printf 'bundle: wasm %d B raw, %d B gzip -9 (budgets %d, %d); js %d B (budget %d)\n' \
-  "$wasm_raw" "$wasm_gzip" "$WASM_RAW_BUDGET" "$WASM_GZIP_BUDGET" "$js_raw" "$JS_RAW_BUDGET"
+printf 'bundle: main wasm %d B raw, %d B gzip -9 (budgets %d, %d)\n' \
+  "$main_raw" "$main_gzip" "$MAIN_WASM_RAW_BUDGET" "$MAIN_WASM_GZIP_BUDGET"
+printf '        %d lazy chunks %d B gzip -9 (budget %d); js %d B (budget %d)\n' \
+  "${#CHUNKS[@]}" "$chunks_gzip" "$CHUNKS_GZIP_BUDGET" "$js_raw" "$JS_RAW_BUDGET"
 fail=0
-(( wasm_raw <= WASM_RAW_BUDGET )) || { echo "over budget: wasm raw"; fail=1; }
-(( wasm_gzip <= WASM_GZIP_BUDGET )) || { echo "over budget: wasm gzip"; fail=1; }
+(( ${#CHUNKS[@]} > 0 )) || { echo "no lazy chunks: was the build made with --split?"; fail=1; }
+(( main_raw <= MAIN_WASM_RAW_BUDGET )) || { echo "over budget: main wasm raw"; fail=1; }
+(( main_gzip <= MAIN_WASM_GZIP_BUDGET )) || { echo "over budget: main wasm gzip"; fail=1; }
+(( chunks_gzip <= CHUNKS_GZIP_BUDGET )) || { echo "over budget: lazy chunks"; fail=1; }
 (( js_raw <= JS_RAW_BUDGET )) || { echo "over budget: js"; fail=1; }
 exit $fail

@@ -83,7 +83,7 @@ ensure_playwright() {
 # as they are (see scripts/precompress.mjs).
 build_release() {
   step "release build"
-  cargo leptos build --release
+  cargo leptos build --release --split
   node "$ROOT/scripts/precompress.mjs" "$ROOT/target/site/pkg"
 }
 

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
 
 use crate::{
@@ -70,8 +70,9 @@ fn AuthRoot() -> impl IntoView {
                 // Async: the server waits for the protected data, so the first paint holds it even
                 // with JavaScript off (streamed fragments would need a script to be placed).
                 <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
-                <Route path=path!("/login") view=LoginPage/>
-                <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
+                // Lazy: each view is its own wasm chunk (`cargo leptos build --split`).
+                <Route path=path!("/login") view={Lazy::<LoginPage>::new()}/>
+                <Route path=path!("/admin") view={Lazy::<AdminPage>::new()} ssr=SsrMode::Async/>
             </Routes>
         </main>
     }

@@ -15,14 +15,21 @@ pub mod pages;
 pub mod server;
 pub mod server_fns;
 
-/// Browser entry point: hydrates the server-rendered HTML.
+/// Browser entry point: hydrates the server-rendered HTML. Asynchronously, because a lazy
+/// route's view (a separate wasm chunk) may have to arrive before its part of the page hydrates.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // A marker for people and end-to-end tests: from now on, clicks run Rust.
-    if let Some(body) = leptos::prelude::document().body() {
+    // wasm-bindgen's executor directly: Leptos' own is set up by `hydrate_from_async`.
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = leptos::prelude::document().body() else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body.clone(), app::App)
+            .await
+            .forget();
+        // A marker for people and end-to-end tests: from now on, clicks run Rust.
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }

@@ -87,7 +87,9 @@ test("the naive interceptor makes one refresh call per 401, on the wire and in t
   await expect.poll(outcome, { timeout: 15_000 }).not.toBe("running");
   expect(requests.refreshes()).toBeGreaterThan(1);
   if ((await outcome()) === "signed out") {
-    expect(requests.refreshes()).toBeLessThanOrEqual(20);
+    // At most one per request, plus the auth client's own single refresh that finds the
+    // session ended when the page reloads its data: bounded, no loop.
+    expect(requests.refreshes()).toBeLessThanOrEqual(20 + 1);
     return;
   }
   const chart = page.getByRole("img", { name: /requests/ });

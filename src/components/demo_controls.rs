@@ -12,7 +12,7 @@ use crate::{
         resources::{paths, Item},
     },
     auth::use_auth,
-    components::{explainer::Explainer, flow_log::use_flow_log, naive},
+    components::{flow_log::use_flow_log, naive},
     server_fns::load_items,
 };
 
@@ -162,7 +162,6 @@ pub fn DemoControls() -> impl IntoView {
                 </label>
             </div>
             <p class="status" role="status" data-testid="demo-status">{move || status.get()}</p>
-            <Explainer/>
         </section>
     }
 }

@@ -1,8 +1,10 @@
 //! `/admin`: the admin stats, a server function that needs the `admin` role. The server decides:
 //! for a user without the role its 403 shows as "Forbidden" — never as a sign-out or a refresh.
+//! A lazy route: its view is a separate wasm chunk, fetched when someone opens the page.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::{lazy_route, LazyRoute};
 
 use crate::{
     api::resources::AdminStats,
@@ -11,13 +13,22 @@ use crate::{
     server_fns::load_admin_stats,
 };
 
-#[component]
-pub fn AdminPage() -> impl IntoView {
-    view! {
-        <Title text="Admin"/>
-        <RequireAuth>
-            <Admin/>
-        </RequireAuth>
+pub struct AdminPage;
+
+#[lazy_route]
+impl LazyRoute for AdminPage {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_page: Self) -> AnyView {
+        view! {
+            <Title text="Admin"/>
+            <RequireAuth>
+                <Admin/>
+            </RequireAuth>
+        }
+        .into_any()
     }
 }
 

@@ -1,7 +1,11 @@
 //! `/`: four protected resources (server functions, already in the server's HTML for a signed-in
-//! user), the demo controls and the inspector.
+//! user), the lesson, and the demo controls with the inspector.
+//!
+//! The controls and the inspector (with the waterfall and the naive interceptor) are most of the
+//! app's own code but nothing a reader needs to see the data: they are a separate wasm chunk
+//! (`#[lazy]`, split by `cargo leptos build --split`), fetched once the page is interactive.
 
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
 
 use crate::{
@@ -11,8 +15,8 @@ use crate::{
     },
     auth::use_auth,
     components::{
-        demo_controls::DemoControls, inspector::Inspector, require_auth::RequireAuth,
-        resource_card::ResourceCard,
+        demo_controls::DemoControls, explainer::Explainer, inspector::Inspector,
+        require_auth::RequireAuth, resource_card::ResourceCard,
     },
     server_fns::{load_items, load_notifications, load_profile, load_usage},
 };
@@ -57,8 +61,41 @@ fn Dashboard() -> impl IntoView {
             <ResourceCard title="Notifications" resource=notifications render=notifications_view/>
             <ResourceCard title="Usage" resource=usage render=usage_view/>
         </div>
+        <DemoPanels/>
+        <section class="card" aria-label="Lesson">
+            <Explainer/>
+        </section>
+    }
+}
+
+/// The demo controls and the inspector, in their own wasm chunk.
+#[lazy]
+fn demo_panels() -> AnyView {
+    view! {
         <DemoControls/>
         <Inspector/>
+    }
+    .into_any()
+}
+
+/// A placeholder in the server's HTML and while hydrating (so both agree), replaced by the
+/// panels as soon as their chunk has arrived. Events that happen before are not lost: the flow
+/// log records from the start (`provide_flow_log`); the panels only draw it.
+#[component]
+fn DemoPanels() -> impl IntoView {
+    let loaded = lazy_preload!(demo_panels);
+    move || {
+        if loaded.get() {
+            Either::Left(Suspend::new(demo_panels()))
+        } else {
+            Either::Right(view! {
+                <section class="card controls" aria-label="Demo controls" aria-busy="true">
+                    <h2>"Demo controls"</h2>
+                    <p class="muted">"Loading the demo controls and the inspector…"</p>
+                    <noscript><p>"They need JavaScript; the data above does not."</p></noscript>
+                </section>
+            })
+        }
     }
 }
 

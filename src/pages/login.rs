@@ -1,17 +1,34 @@
 //! `/login`: a plain HTML form that works before hydration (it posts to a server function), and
-//! signs in through the JSON API once hydrated.
+//! signs in through the JSON API once hydrated. A lazy route: its view is a separate wasm chunk,
+//! so a signed-in visitor of the dashboard never downloads it.
 
 use leptos::{html, prelude::*, server_fn::ServerFn, task::spawn_local};
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::{
+    hooks::{use_navigate, use_query_map},
+    lazy_route, LazyRoute,
+};
 
 use crate::{
     auth::{redirect::safe_next, use_auth},
     form_login::{FormLogin, LoginFailure},
 };
 
+pub struct LoginPage;
+
+#[lazy_route]
+impl LazyRoute for LoginPage {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_page: Self) -> AnyView {
+        view! { <LoginForm/> }.into_any()
+    }
+}
+
 #[component]
-pub fn LoginPage() -> impl IntoView {
+fn LoginForm() -> impl IntoView {
     let auth = use_auth();
     let query = use_query_map();
     let next = move || safe_next(query.read().get("next").as_deref());
