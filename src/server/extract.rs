@@ -72,7 +72,7 @@ impl FromRequestParts<AppState> for Authenticated {
             tracing::debug!(%error, "access token refused");
             ApiError::InvalidToken
         })?;
-        state
+        let latency_ms = state
             .families
             .check_access(&claims.sid, claims.ver)
             .map_err(|error| {
@@ -84,7 +84,6 @@ impl FromRequestParts<AppState> for Authenticated {
             .by_id(&claims.sub)
             .ok_or(ApiError::InvalidToken)?;
         // Demo fault: added latency for this session's API calls.
-        let latency_ms = state.families.latency_ms(&claims.sid);
         if latency_ms > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
         }

@@ -283,10 +283,11 @@ impl FamilyRegistry {
         }
     }
 
-    /// Whether an access token with sequence number `ver` is still backed by its session.
-    /// Answered from this process's memory: no store round trip on a protected request.
-    pub fn check_access(&self, session_id: &str, ver: u64) -> Result<(), AccessRefusal> {
-        self.revoked.check(session_id, ver)
+    /// Whether an access token with sequence number `ver` is still backed by its session, and
+    /// the demo latency (ms) to add to its request, as set on this instance. Answered from this
+    /// process's memory: no store round trip on a protected request.
+    pub fn check_access(&self, session_id: &str, ver: u64) -> Result<u64, AccessRefusal> {
+        self.revoked.admit(session_id, ver)
     }
 
     /// Whether the session exists and has not expired (used to render the first paint).
@@ -387,12 +388,6 @@ impl FamilyRegistry {
             .set_latency(session_id, faults.latency_ms, self.clock.now_ms());
         self.update(session_id, |family| family.faults = faults.clone())
             .await
-    }
-
-    /// Demo latency for this session's API calls, as set on this instance (kept in memory so a
-    /// protected request needs no store round trip).
-    pub fn latency_ms(&self, session_id: &str) -> u64 {
-        self.revoked.latency(session_id)
     }
 
     /// Refreshes performed in this session so far.

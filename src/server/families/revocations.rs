@@ -43,11 +43,17 @@ impl RevocationCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(super) fn check(&self, session_id: &str, ver: u64) -> Result<(), AccessRefusal> {
-        match self.lock().floors.get(session_id) {
+    /// Whether a token of `session_id` at `ver` may pass, and the demo latency its request gets:
+    /// one lock for both, as every protected request asks.
+    pub(super) fn admit(&self, session_id: &str, ver: u64) -> Result<u64, AccessRefusal> {
+        let inner = self.lock();
+        match inner.floors.get(session_id) {
             Some((u64::MAX, _)) => Err(AccessRefusal::Revoked),
             Some((floor, _)) if ver < *floor => Err(AccessRefusal::CutOff),
-            _ => Ok(()),
+            _ => Ok(inner
+                .latency
+                .get(session_id)
+                .map_or(0, |(latency, _)| *latency)),
         }
     }
 
@@ -93,12 +99,5 @@ impl RevocationCache {
                 .latency
                 .insert(session_id.to_owned(), (latency_ms, now_ms));
         }
-    }
-
-    pub(super) fn latency(&self, session_id: &str) -> u64 {
-        self.lock()
-            .latency
-            .get(session_id)
-            .map_or(0, |(latency, _)| *latency)
     }
 }
