@@ -2,11 +2,15 @@
 //! of it undone by spreading guesses over instances or waiting for a restart. The counts live in
 //! the store, so every test runs on every backend (`memory::`, `sqlite::`, `redis::`).
 
-use std::{net::SocketAddr, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{extract::ConnectInfo, http::StatusCode};
 
-use crate::common::{self, login_request, TestApp, TestResponse};
+use crate::common::{self, all_at_once, login_request, TestApp, TestResponse};
 
 async fn login_from(app: &TestApp, addr: [u8; 4], user: &str, password: &str) -> TestResponse {
     let mut request = login_request(user, password);
@@ -229,5 +233,24 @@ async fn an_instance_started_later_keeps_the_lockout() {
     let locked = login_from(&after, ATTACKER, "alice", "wonderland").await;
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(locked.header("retry-after"), Some("40"));
+}
+
+/// Issue #10: parallel attempts from one address, spread over two instances, are each counted
+/// exactly once: of 150 at once against a quota of 100, exactly 100 get through, and none is
+/// refused because the store could not count it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_attempts_from_one_address_spend_the_quota_exactly() {
+    let a = Arc::new(app_with(&[("LOGIN_PER_CLIENT_PER_MINUTE", "100")]).await);
+    let b = Arc::new(a.another_instance().await);
+    let answers = all_at_once(150, |n| {
+        let instance = if n % 2 == 0 { a.clone() } else { b.clone() };
+        async move {
+            let limiter = &instance.state.client_limiter;
+            limiter.check(IpAddr::from(ATTACKER)).await.expect("counted")
+        }
+    })
+    .await;
+    let admitted = answers.iter().filter(|answer| answer.is_ok()).count();
+    assert_eq!(admitted, 100);
 }
 }
