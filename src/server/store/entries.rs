@@ -69,10 +69,9 @@ where
         }
     }
     // Not the key: it carries a username as typed, and people type passwords into that field.
-    tracing::warn!("a throttle entry lost {MAX_RACES} races in a row");
-    Err(StoreError::Backend(format!(
-        "a throttle entry lost {MAX_RACES} races in a row"
-    )))
+    let error = StoreError::Backend(format!("a throttle entry lost {MAX_RACES} races in a row"));
+    tracing::warn!(%error, "sign-in refused: its count could not be committed");
+    Err(error)
 }
 
 /// Waits a random while after a lost compare-and-swap, up to twice as long after each further
