@@ -82,6 +82,33 @@ fn a_restart_keeps_every_session_with_the_default_store_and_no_jwt_secret() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Issue #10: the lockout lives in the store, so restarting the server does not lift it.
+#[test]
+fn a_restart_keeps_a_sign_in_lockout_with_the_default_store() {
+    let dir = std::env::temp_dir().join(format!("tokenflight-lockout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = format!("sqlite://{}/sessions.db", dir.display());
+    let env = [("STORE_URL", store.as_str()), ("LOGIN_MAX_FAILURES", "2")];
+
+    let before = Running::start(&env);
+    for _ in 0..2 {
+        assert_eq!(before.login("alice", "guess").status, 401);
+    }
+    before.stop();
+
+    let after = Running::start(&env);
+    let locked = after.login("alice", "wonderland");
+    assert_eq!(
+        locked.status, 429,
+        "the restart lifted the lockout: {}",
+        locked.body
+    );
+    let wait: u64 = locked.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    after.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn health_readiness_and_metrics_answer_with_metrics_on_their_own_address() {
     let metrics = free_addr();

@@ -1,6 +1,6 @@
 #![cfg(feature = "ssr")]
-//! The store stays bounded: per-user session limits, purging of what expired, and no record
-//! per refresh from a browser that lost its session cookie. On every backend.
+//! The store stays bounded: per-user session limits, purging of what expired (throttle entries
+//! too), and no record per refresh from a browser that lost its session cookie. On every backend.
 
 #[macro_use]
 mod common;
@@ -118,4 +118,30 @@ async fn the_sqlite_file_shrinks_back_after_sign_ins_expire() {
         "the file gives its pages back: {swept:?} vs {full:?}"
     );
     assert_eq!(swept.1, 0, "the sweep empties the write-ahead log");
+}
+
+/// A spray of made-up usernames leaves one throttle entry per name (and one for the address)
+/// only until their window passes: then the sweep deletes them. (Redis drops them by TTL.)
+#[tokio::test]
+async fn throttle_entries_of_a_username_spray_are_swept_once_their_window_passes() {
+    let app = common::TestApp::start(common::Backend::Sqlite, &[]).await;
+    for n in 0..10 {
+        let guess = app
+            .send(common::login_request(&format!("made-up-{n}"), "x"))
+            .await;
+        assert_eq!(guess.status, StatusCode::UNAUTHORIZED);
+    }
+    let url = format!("sqlite://{}", app.sqlite_file().unwrap().display());
+    let file = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let count = "SELECT COUNT(*) FROM throttle";
+    let rows: i64 = sqlx::query_scalar(count).fetch_one(&file).await.unwrap();
+    assert_eq!(
+        rows,
+        10 * 2 + 1,
+        "a pair and an account per name, one address"
+    );
+    app.advance(Duration::from_secs(60));
+    tokenflight::server::sweep_expired(&app.state).await;
+    let rows: i64 = sqlx::query_scalar(count).fetch_one(&file).await.unwrap();
+    assert_eq!(rows, 0);
 }

@@ -1,6 +1,6 @@
 #![cfg(feature = "ssr")]
-//! Two real server processes sharing one real Redis: one truth for rotation, and revocation on
-//! one reaches the other within a second.
+//! Two real server processes sharing one real Redis: one truth for rotation and for the sign-in
+//! throttle, and revocation on one reaches the other within a second.
 
 mod process;
 
@@ -120,4 +120,32 @@ fn reuse_detected_on_one_instance_revokes_the_session_on_both() {
     assert_eq!(b.get("/api/me", Some(&token)).status, 401);
     let current = third.cookie("tf_refresh").unwrap();
     assert_eq!(refresh(&a, &current).status, 400);
+}
+
+/// Issue #10: a guesser who spreads their attempts over two instances gets no more than against
+/// one. Failures on A lock the pair on B, and the per-address quota is spent on both.
+#[test]
+fn sign_in_failures_and_attempts_on_one_instance_count_on_the_other() {
+    let redis = OwnRedis::start();
+    let url = redis.url();
+    let env = [
+        ("STORE_URL", url.as_str()),
+        ("STORE_TIMEOUT_MS", "5000"),
+        ("LOGIN_MAX_FAILURES", "2"),
+        // One attempt every 15 s, four at once: this test makes its five well within that.
+        ("LOGIN_PER_CLIENT_PER_MINUTE", "4"),
+    ];
+    let (a, b) = (Running::start(&env), Running::start(&env));
+    assert_eq!(a.login("alice", "guess").status, 401);
+    assert_eq!(a.login("alice", "guess").status, 401);
+    let locked = b.login("alice", "wonderland");
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert_eq!(locked.json()["error"], "too_many_attempts");
+
+    assert_eq!(b.login("nobody", "guess").status, 401, "the fourth attempt");
+    for instance in [&a, &b] {
+        let refused = instance.login("admin", "admin-secret");
+        assert_eq!(refused.status, 429, "{}", refused.body);
+        assert!(refused.header("retry-after").is_some(), "{refused:?}");
+    }
 }

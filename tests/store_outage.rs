@@ -1,7 +1,8 @@
 #![cfg(feature = "ssr")]
 //! The Redis store hung (SIGSTOP) and killed, then back, under a real server process: refresh
 //! and login answer 503 `temporarily_unavailable` with `Retry-After` within the store timeout,
-//! valid access tokens keep working, and the same family refreshes once Redis is back.
+//! valid access tokens keep working, the same family refreshes once Redis is back, and no
+//! sign-in the throttle could not count gets through.
 
 mod process;
 
@@ -10,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use process::{redis::OwnRedis, Response, Running};
+use process::{redis::OwnRedis, request, Response, Running};
 
 fn refresh(instance: &Running, credential: &str) -> Response {
     instance.post("/api/auth/refresh", &format!("tf_refresh={credential}"), "")
@@ -23,16 +24,27 @@ fn assert_temporarily_unavailable(response: &Response) {
     assert!(response.header("retry-after").is_some(), "{response:?}");
 }
 
-/// Retries a refresh the way the client does after a 503, until Redis answers again.
-fn refresh_once_back(instance: &Running, credential: &str) -> Response {
+/// Retries the way the client does after a 503, until Redis answers again.
+fn once_back(mut send: impl FnMut() -> Response) -> Response {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let response = refresh(instance, credential);
+        let response = send();
         if response.status != 503 || Instant::now() > deadline {
             return response;
         }
         thread::sleep(Duration::from_millis(100));
     }
+}
+
+fn refresh_once_back(instance: &Running, credential: &str) -> Response {
+    once_back(|| refresh(instance, credential))
+}
+
+/// The JavaScript-free login form, as a browser posts it.
+fn form_login(instance: &Running, body: &str) -> Response {
+    let headers = "Sec-Fetch-Site: same-origin\r\nAccept: text/html\r\n\
+                   Content-Type: application/x-www-form-urlencoded\r\n";
+    request(&instance.addr, "POST", "/rpc/login", headers, body)
 }
 
 #[test]
@@ -76,4 +88,33 @@ fn a_hung_then_killed_redis_costs_503s_only_and_the_same_family_refreshes_after(
             .status,
         200
     );
+}
+
+/// Issue #10: while the store is away the throttle cannot count a guess, so none is checked —
+/// the JSON login answers 503 (never 401), the form goes back to the page saying the server is
+/// unavailable — and a lockout counted before the outage still holds after it.
+#[test]
+fn sign_ins_the_store_cannot_count_are_refused_and_lockouts_outlast_the_outage() {
+    let redis = OwnRedis::start();
+    let url = redis.url();
+    let server = Running::start(&[
+        ("STORE_URL", url.as_str()),
+        ("STORE_TIMEOUT_MS", "300"),
+        ("LOGIN_MAX_FAILURES", "2"),
+    ]);
+    for _ in 0..2 {
+        assert_eq!(server.login("alice", "guess").status, 401);
+    }
+
+    redis.signal("STOP");
+    assert_temporarily_unavailable(&server.login("admin", "guess"));
+    let form = form_login(&server, "username=admin&password=guess");
+    assert_eq!(form.status, 302, "{form:?}");
+    let location = form.header("location").unwrap_or_default();
+    assert!(location.ends_with("error=unavailable"), "{location}");
+
+    redis.signal("CONT");
+    let locked = once_back(|| server.login("alice", "wonderland"));
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert_eq!(server.login("admin", "admin-secret").status, 200);
 }

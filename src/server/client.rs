@@ -1,12 +1,13 @@
 //! Who is signing in, and how often they may try: the client's address (the peer, or the last
 //! `X-Forwarded-For` hop when a trusted proxy sets it) and a per-address limit on sign-in
-//! attempts, so a spray of made-up usernames meets a 429 however many names it invents.
+//! attempts, so a spray of made-up usernames meets a 429 however many names it invents. The
+//! limit's state lives in the store, so instances sharing one count an address's attempts
+//! together.
 
 use std::{
     net::{IpAddr, Ipv6Addr, SocketAddr},
     num::NonZeroU32,
     sync::Arc,
-    time::Duration,
 };
 
 use axum::{
@@ -15,13 +16,17 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use governor::{clock::Clock as GovernorClock, middleware::NoOpMiddleware, Quota, RateLimiter};
+use serde::{Deserialize, Serialize};
 
 use super::{
     clock::Clock,
     error::ApiError,
     guard::{back_to_the_form, FORM_PREFIX},
     state::AppState,
+    store::{
+        entries::{self, Write},
+        Store, StoreResult,
+    },
 };
 use crate::{api::auth::paths as auth_paths, form_login::LoginFailure};
 
@@ -69,56 +74,85 @@ pub fn client_addr(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded: b
 }
 
 /// Sign-in attempts per client address (GCRA, so a burst up to the whole minute's quota, then
-/// an even trickle), on the injected clock.
+/// an even trickle), on the injected clock, kept in the store.
 pub struct ClientLimiter {
-    limiter: RateLimiter<
-        IpAddr,
-        governor::state::keyed::DefaultKeyedStateStore<IpAddr>,
-        InjectedClock,
-        NoOpMiddleware<Duration>,
-    >,
-    clock: InjectedClock,
+    store: Arc<dyn Store>,
+    rate: Gcra,
+    clock: Arc<dyn Clock>,
 }
 
 impl ClientLimiter {
-    pub fn new(per_minute: NonZeroU32, clock: Arc<dyn Clock>) -> Self {
-        let clock = InjectedClock(clock);
+    pub fn new(store: Arc<dyn Store>, per_minute: NonZeroU32, clock: Arc<dyn Clock>) -> Self {
         Self {
-            limiter: RateLimiter::hashmap_with_clock(Quota::per_minute(per_minute), clock.clone()),
+            store,
+            rate: Gcra::per_minute(per_minute),
             clock,
         }
     }
 
-    /// `Err(seconds to wait)` when this address has used its quota.
-    pub fn check(&self, client: IpAddr) -> Result<(), u64> {
-        self.limiter.check_key(&client).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.clock.now());
-            wait.as_millis().div_ceil(1000).max(1) as u64
+    /// `Ok(Err(seconds to wait))` when this address has used its quota; `Err` when the store
+    /// failed (then nothing may be let through).
+    pub async fn check(&self, client: IpAddr) -> StoreResult<Result<(), u64>> {
+        let key = format!("client:{client}");
+        entries::decide(self.store.as_ref(), &key, |arrival: Option<NextArrival>| {
+            let now_us = self.clock.now_ms() * 1000;
+            match self.rate.admit(arrival.map(|a| a.at_us), now_us) {
+                Ok(at_us) => (
+                    Ok(()),
+                    // Past that time the address's quota is full again: nothing to remember.
+                    Some(Write {
+                        state: NextArrival { at_us },
+                        expires_at_ms: at_us.div_ceil(1000),
+                    }),
+                ),
+                Err(wait_us) => (Err(wait_us.div_ceil(1_000_000).max(1)), None),
+            }
         })
-    }
-
-    /// Forgets addresses whose quota is full again.
-    pub fn sweep(&self) {
-        self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
+        .await
     }
 }
 
-/// governor's clock, read from ours, so tests move the limiter's time like everything else's.
-#[derive(Clone)]
-struct InjectedClock(Arc<dyn Clock>);
+/// An address's whole state under GCRA: when its next attempt is due if it kept to the even
+/// rate (the "theoretical arrival time"), in microseconds.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct NextArrival {
+    at_us: u64,
+}
 
-impl GovernorClock for InjectedClock {
-    type Instant = Duration;
+/// The generic cell rate algorithm (as governor implements it): one attempt per `interval_us`,
+/// and up to `tolerance_us` of them early, which is the burst.
+#[derive(Clone, Copy, Debug)]
+struct Gcra {
+    interval_us: u64,
+    tolerance_us: u64,
+}
 
-    fn now(&self) -> Duration {
-        Duration::from_millis(self.0.now_ms())
+impl Gcra {
+    /// `n` attempts a minute, all of them at once if need be.
+    fn per_minute(n: NonZeroU32) -> Self {
+        let interval_us = 60_000_000 / u64::from(n.get());
+        Self {
+            interval_us,
+            tolerance_us: interval_us * u64::from(n.get() - 1),
+        }
+    }
+
+    /// An attempt at `now_us` given the stored arrival time: the next arrival time to store, or
+    /// `Err(microseconds until the attempt would be admitted)`.
+    fn admit(&self, arrival_us: Option<u64>, now_us: u64) -> Result<u64, u64> {
+        let arrival_us = arrival_us.unwrap_or(now_us);
+        let earliest = arrival_us.saturating_sub(self.tolerance_us);
+        if now_us < earliest {
+            return Err(earliest - now_us);
+        }
+        Ok(arrival_us.max(now_us) + self.interval_us)
     }
 }
 
-/// Around the JSON login and the form login (every other path passes straight through): applies the per-address limit (429
-/// `too_many_attempts`, or the form's "throttled" page) and records the address for the
-/// throttle.
+/// Around the JSON login and the form login (every other path passes straight through):
+/// applies the per-address limit (429 `too_many_attempts`, or the form's "throttled" page; 503
+/// `temporarily_unavailable`, or the form's "unavailable" page, when the store cannot count the
+/// attempt) and records the address for the throttle.
 pub async fn limit_sign_ins(
     State(state): State<AppState>,
     request: Request,
@@ -134,25 +168,33 @@ pub async fn limit_sign_ins(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
     let client = client_addr(request.headers(), peer, state.config.trust_forwarded_for);
-    if let Err(retry_after_secs) = state.client_limiter.check(client) {
-        tracing::info!(%client, "sign-in refused: too many attempts from this address");
-        return if is_form {
-            back_to_the_form(LoginFailure::Throttled)
-        } else {
-            ApiError::TooManyAttempts { retry_after_secs }.into_response()
-        };
+    let (failure, error) = match state.client_limiter.check(client).await {
+        Ok(Ok(())) => return CLIENT.scope(client, next.run(request)).await,
+        Ok(Err(retry_after_secs)) => {
+            tracing::info!(%client, "sign-in refused: too many attempts from this address");
+            (
+                LoginFailure::Throttled,
+                ApiError::TooManyAttempts { retry_after_secs },
+            )
+        }
+        // Logged by the store wrapper. An attempt that was not counted is never let through.
+        Err(error) => (LoginFailure::Unavailable, ApiError::from(error)),
+    };
+    if is_form {
+        back_to_the_form(failure)
+    } else {
+        error.into_response()
     }
-    CLIENT.scope(client, next.run(request)).await
 }
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
+    use std::{net::Ipv4Addr, time::Duration};
 
     use axum::http::HeaderValue;
 
     use super::*;
-    use crate::server::clock::ManualClock;
+    use crate::server::{clock::ManualClock, store::memory::MemoryBackend};
 
     const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
 
@@ -183,16 +225,40 @@ mod tests {
         assert_eq!(a, b);
     }
 
-    #[test]
-    fn the_limiter_refuses_past_the_quota_and_recovers_with_time() {
+    #[tokio::test]
+    async fn the_limiter_refuses_past_the_quota_and_recovers_with_time() {
         let clock = ManualClock::new();
-        let limiter = ClientLimiter::new(NonZeroU32::new(60).unwrap(), Arc::new(clock.clone()));
+        let store = Arc::new(MemoryBackend::default());
+        let per_minute = NonZeroU32::new(60).unwrap();
+        let limiter = &ClientLimiter::new(store, per_minute, Arc::new(clock.clone()));
+        let check = |client| async move { limiter.check(client).await.unwrap() };
         for _ in 0..60 {
-            assert_eq!(limiter.check(PEER), Ok(()));
+            assert_eq!(check(PEER).await, Ok(()));
         }
-        assert_eq!(limiter.check(PEER), Err(1));
-        assert_eq!(limiter.check(IpAddr::V4(Ipv4Addr::LOCALHOST)), Ok(()));
+        assert_eq!(check(PEER).await, Err(1));
+        assert_eq!(check(IpAddr::V4(Ipv4Addr::LOCALHOST)).await, Ok(()));
         clock.advance(Duration::from_secs(1));
-        assert_eq!(limiter.check(PEER), Ok(()));
+        assert_eq!(check(PEER).await, Ok(()));
+    }
+
+    #[test]
+    fn gcra_admits_a_whole_minute_at_once_then_one_per_interval() {
+        let rate = Gcra::per_minute(NonZeroU32::new(5).unwrap());
+        let start = 1_000_000_000;
+        let mut arrival = None;
+        for _ in 0..5 {
+            arrival = Some(rate.admit(arrival, start).unwrap());
+        }
+        assert_eq!(arrival, Some(start + 60_000_000));
+        assert_eq!(rate.admit(arrival, start), Err(12_000_000), "60 s / 5");
+        assert_eq!(rate.admit(arrival, start + 11_999_999), Err(1));
+        let next = rate.admit(arrival, start + 12_000_000).unwrap();
+        assert_eq!(rate.admit(Some(next), start + 12_000_000), Err(12_000_000));
+        // A minute of silence fills the quota again: the stored time no longer matters.
+        assert_eq!(
+            rate.admit(Some(next), start + 72_000_000),
+            Ok(start + 84_000_000)
+        );
+        assert_eq!(rate.admit(None, start + 72_000_000), Ok(start + 84_000_000));
     }
 }

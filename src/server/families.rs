@@ -403,8 +403,8 @@ impl FamilyRegistry {
         self.store.count_families().await
     }
 
-    /// Purges expired families and records from the store and forgets revocations no live
-    /// access token can be affected by.
+    /// Purges expired families and records (and the throttle's expired entries) from the store
+    /// and forgets revocations no live access token can be affected by.
     pub async fn sweep(&self) -> StoreResult<()> {
         let now = self.clock.now_ms();
         let horizon = now.saturating_sub(self.lifetimes.access.as_millis() as u64 + 1000);

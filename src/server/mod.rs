@@ -185,7 +185,7 @@ pub fn spawn_housekeeping(state: AppState) {
     });
 }
 
-/// Purges expired sessions and records from the store, and stale throttle entries.
+/// Purges expired sessions, records and throttle entries from the store.
 pub async fn sweep_expired(state: &AppState) {
     // Failures are logged by the store wrapper; the next sweep catches up.
     if state.families.sweep().await.is_ok() {
@@ -193,8 +193,6 @@ pub async fn sweep_expired(state: &AppState) {
             metrics::gauge!("tokenflight_active_sessions").set(active as f64);
         }
     }
-    state.throttle.sweep();
-    state.client_limiter.sweep();
 }
 
 /// tower-sessions answers a bare 500 when saving the session fails at the end of a request,

@@ -26,9 +26,9 @@ pub struct AppState {
     pub tokens: Arc<TokenIssuer>,
     pub families: Arc<FamilyRegistry>,
     pub users: Arc<UserStore>,
-    /// Per-process on purpose for now: the throttle is being reworked separately (#12), which
-    /// will decide whether its state moves into the store.
+    /// Sign-in failures per account and address, and each account's backoff, in the store.
     pub throttle: Arc<LoginThrottle>,
+    /// Sign-in attempts per client address, in the store.
     pub client_limiter: Arc<ClientLimiter>,
     pub data: Arc<DemoData>,
     /// The store every call goes through (bounded by `STORE_TIMEOUT_MS`, measured).
@@ -94,11 +94,13 @@ impl AppState {
             families: Arc::new(families),
             users: Arc::new(UserStore::demo(config.login_hash_concurrency)),
             throttle: Arc::new(LoginThrottle::new(
+                store.clone(),
                 config.login_max_failures,
                 config.login_lockout,
                 clock.clone(),
             )),
             client_limiter: Arc::new(ClientLimiter::new(
+                store.clone(),
                 config.login_per_client_per_minute,
                 clock,
             )),

@@ -79,6 +79,37 @@ pub struct TestApp {
     pub state: AppState,
     /// The SQLite file (and its WAL companions), deleted when the app is dropped.
     sqlite_file: Option<PathBuf>,
+    /// How another instance opens this app's store, and the variables it was configured with.
+    shared: SharedStore,
+    vars: Vec<(String, String)>,
+}
+
+/// What a second instance needs to reach the same store as the first.
+#[derive(Clone)]
+enum SharedStore {
+    /// The very same in-memory store (instances in one process).
+    Memory(Arc<dyn Store>),
+    /// The same file, through a pool of its own.
+    Sqlite(String),
+    /// The same Redis and key prefix, through a connection of its own.
+    Redis(String),
+}
+
+impl SharedStore {
+    async fn open(&self) -> Arc<dyn Store> {
+        match self {
+            Self::Memory(store) => store.clone(),
+            Self::Sqlite(url) => StoreUrl::Sqlite(url.clone())
+                .open()
+                .await
+                .expect("a SQLite store"),
+            Self::Redis(prefix) => Arc::new(
+                RedisBackend::connect(&redis_server::url(), prefix)
+                    .await
+                    .expect("a Redis store"),
+            ),
+        }
+    }
 }
 
 impl Drop for TestApp {
@@ -113,29 +144,42 @@ impl TestApp {
     /// An app on `backend`, configured as by these environment variables (on top of the
     /// defaults), on a manual clock.
     pub async fn start(backend: Backend, vars: &[(&str, &str)]) -> Self {
-        let config = Config::from_lookup(|name| {
-            vars.iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| value.to_string())
-        })
-        .expect("valid test configuration");
         let mut sqlite_file = None;
-        let store: Arc<dyn Store> = match backend {
-            Backend::Memory => StoreUrl::Memory.open().await.unwrap(),
+        let shared = match backend {
+            Backend::Memory => SharedStore::Memory(StoreUrl::Memory.open().await.unwrap()),
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("{}.db", unique_name("test")));
                 let url = format!("sqlite://{}", path.display());
                 sqlite_file = Some(path);
-                StoreUrl::Sqlite(url).open().await.expect("a SQLite store")
+                SharedStore::Sqlite(url)
             }
             // Each app gets its own key prefix on the shared test Redis.
-            Backend::Redis => Arc::new(
-                RedisBackend::connect(&redis_server::url(), &unique_name("test"))
-                    .await
-                    .expect("a Redis store"),
-            ),
+            Backend::Redis => SharedStore::Redis(unique_name("test")),
         };
-        let clock = ManualClock::new();
+        let vars = vars
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect();
+        let mut app = Self::on(shared, vars, ManualClock::new()).await;
+        app.sqlite_file = sqlite_file;
+        app
+    }
+
+    /// Another instance on this app's store (the same memory, SQLite file or Redis prefix),
+    /// configured alike and on the same clock: a second process behind the same load balancer,
+    /// or this one after a restart.
+    pub async fn another_instance(&self) -> Self {
+        Self::on(self.shared.clone(), self.vars.clone(), self.clock.clone()).await
+    }
+
+    async fn on(shared: SharedStore, vars: Vec<(String, String)>, clock: ManualClock) -> Self {
+        let config = Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        })
+        .expect("valid test configuration");
+        let store = shared.open().await;
         let options = LeptosOptions::builder().output_name("tokenflight").build();
         let state = AppState::with_store(options, config, store, Arc::new(clock.clone()))
             .await
@@ -147,7 +191,9 @@ impl TestApp {
                 .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000)))),
             clock,
             state,
-            sqlite_file,
+            sqlite_file: None,
+            shared,
+            vars,
         }
     }
 

@@ -18,6 +18,7 @@ use crate::{
         extract::{ApiJson, Authenticated},
         families::{Grant, RefreshRefusal},
         state::AppState,
+        store::StoreError,
     },
 };
 
@@ -57,34 +58,45 @@ pub async fn sign_in(
     }
     let account = username.trim().to_lowercase();
     let client = current_client();
-    // Counted before the (slow) hash, so parallel guesses cannot all slip past the limit.
-    state
+    // Counted before the (slow) hash, so parallel guesses cannot all slip past the limit; a
+    // store that cannot count the attempt refuses it.
+    let allowed = state
         .throttle
         .begin_attempt(&account, client)
-        .map_err(|retry_after_secs| {
-            metrics::counter!("tokenflight_logins_total", "outcome" => "throttled").increment(1);
-            ApiError::TooManyAttempts { retry_after_secs }
-        })?;
+        .await
+        .map_err(store_unavailable)?;
+    allowed.map_err(|retry_after_secs| {
+        metrics::counter!("tokenflight_logins_total", "outcome" => "throttled").increment(1);
+        ApiError::TooManyAttempts { retry_after_secs }
+    })?;
     let checked = state
         .users
         .verify(&account, password, state.config.login_queue_timeout)
         .await;
     let Ok(checked) = checked else {
-        state.throttle.abandon_attempt(&account, client);
         metrics::counter!("tokenflight_logins_total", "outcome" => "unavailable").increment(1);
         tracing::warn!("sign-in refused: every password-hashing slot stayed busy");
+        state.throttle.abandon_attempt(&account, client).await?;
         return Err(ApiError::Unavailable);
     };
     let Some(user) = checked else {
-        state.throttle.record_failure(&account);
+        // Never the name as typed: people type passwords into that field.
+        let logged = state.users.log_name(&account);
+        tracing::info!(account = %logged, %client, "sign-in failed");
+        state
+            .throttle
+            .record_failure(&account)
+            .await
+            .map_err(store_unavailable)?;
         metrics::counter!("tokenflight_logins_total", "outcome" => "invalid_credentials")
             .increment(1);
-        // Never the name as typed: people type passwords into that field.
-        let account = state.users.log_name(&account);
-        tracing::info!(%account, %client, "sign-in failed");
         return Err(ApiError::InvalidCredentials);
     };
-    state.throttle.record_success(&account, client);
+    state
+        .throttle
+        .record_success(&account, client)
+        .await
+        .map_err(store_unavailable)?;
     let started = start_session(state, session, &user).await;
     let outcome = if started.is_ok() {
         "success"
@@ -252,6 +264,13 @@ async fn remember_browser_session(
 /// Revokes a family and deletes the browser-session record that mirrors it.
 pub async fn revoke(state: &AppState, session_id: &str) -> Result<(), ApiError> {
     Ok(state.families.revoke(session_id).await?)
+}
+
+/// A sign-in the store could not count or record: 503, and counted as such (the detail was
+/// logged by the store wrapper).
+fn store_unavailable(error: StoreError) -> ApiError {
+    metrics::counter!("tokenflight_logins_total", "outcome" => "unavailable").increment(1);
+    error.into()
 }
 
 /// tower-sessions fails only when its store does: a 503, never a 500 (the detail is logged).

@@ -6,7 +6,9 @@ use std::{
     sync::{Mutex, MutexGuard},
 };
 
-use super::{Cursor, FamilyRecord, Revocation, Store, StoreResult, StoredRecord, Versioned};
+use super::{
+    Cursor, FamilyRecord, Revocation, Store, StoreResult, StoredRecord, ThrottleEntry, Versioned,
+};
 
 #[derive(Default)]
 pub struct MemoryBackend {
@@ -22,6 +24,8 @@ struct Inner {
     revocations: Vec<(u64, Revocation)>,
     next_seq: u64,
     key: Option<Vec<u8>>,
+    /// key → (entry, expires_at_ms)
+    throttle: HashMap<String, (ThrottleEntry, u64)>,
 }
 
 impl MemoryBackend {
@@ -141,6 +145,36 @@ impl Store for MemoryBackend {
         Ok((entries, Cursor(inner.next_seq.to_string())))
     }
 
+    async fn load_throttle(&self, key: &str) -> StoreResult<Option<ThrottleEntry>> {
+        Ok(self
+            .lock()
+            .throttle
+            .get(key)
+            .map(|(entry, _)| entry.clone()))
+    }
+
+    async fn replace_throttle(
+        &self,
+        key: &str,
+        rev: Option<u64>,
+        body: &str,
+        expires_at_ms: u64,
+    ) -> StoreResult<bool> {
+        let mut inner = self.lock();
+        let stored = inner.throttle.get(key).map(|(entry, _)| entry.rev);
+        if stored != rev {
+            return Ok(false);
+        }
+        let entry = ThrottleEntry {
+            body: body.to_owned(),
+            rev: rev.unwrap_or(0) + 1,
+        };
+        inner
+            .throttle
+            .insert(key.to_owned(), (entry, expires_at_ms));
+        Ok(true)
+    }
+
     async fn signing_key(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
         Ok(self
             .lock()
@@ -164,6 +198,9 @@ impl Store for MemoryBackend {
         inner
             .records
             .retain(|_, record| record.expires_at_ms > now_ms);
+        inner
+            .throttle
+            .retain(|_, (_, expires_at_ms)| *expires_at_ms > now_ms);
         inner
             .revocations
             .retain(|(_, entry)| entry.at_ms >= log_horizon_ms);

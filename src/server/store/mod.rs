@@ -1,11 +1,14 @@
-//! Where sessions live: refresh families, tower-sessions records, the generated signing key and
-//! the revocation log, behind one small trait with three backends chosen by `STORE_URL`.
+//! Where sessions live: refresh families, tower-sessions records, the generated signing key, the
+//! revocation log and the sign-in throttle's counters, behind one small trait with three backends
+//! chosen by `STORE_URL`.
 //!
 //! The trait offers primitives only (load, compare-and-swap, delete, append). Every *decision*
-//! — rotate, grace replay, reuse — is taken once, in `families.rs`, and committed with a
+//! — rotate, grace replay, reuse; lock a guesser out, pause an account, spend an address's
+//! quota — is taken once, in `families.rs`, `throttle/` and `client.rs`, and committed with a
 //! conditional write that fails when another writer (another task, another instance) got
-//! there first. So rotation is atomic in every backend without three copies of the policy.
+//! there first. So every decision is atomic in every backend without three copies of the policy.
 
+pub mod entries;
 pub mod memory;
 pub mod records;
 pub mod redis;
@@ -49,6 +52,14 @@ pub struct Versioned {
 pub struct StoredRecord {
     pub data: String,
     pub expires_at_ms: u64,
+}
+
+/// A throttle entry as the store keeps it: the policy's state as opaque JSON, and the revision
+/// its compare-and-swap must name (see [`entries`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThrottleEntry {
+    pub body: String,
+    pub rev: u64,
 }
 
 /// One entry of the revocation log: access tokens of `session_id` with `ver < floor` are dead.
@@ -114,13 +125,27 @@ pub trait Store: Send + Sync + 'static {
     /// Log entries after `cursor` (all retained ones for the default cursor), and the new cursor.
     async fn revocations_after(&self, cursor: &Cursor) -> StoreResult<(Vec<Revocation>, Cursor)>;
 
+    /// The throttle entry under `key`, if any. One that expired may still be returned until the
+    /// sweep (or Redis's TTL) removes it: its policy knows when its state went stale.
+    async fn load_throttle(&self, key: &str) -> StoreResult<Option<ThrottleEntry>>;
+    /// Writes the throttle entry only if its stored revision is still `rev` — with `None`, only
+    /// if there is no entry — and keeps it until `expires_at_ms`. `false` when another writer
+    /// got there first.
+    async fn replace_throttle(
+        &self,
+        key: &str,
+        rev: Option<u64>,
+        body: &str,
+        expires_at_ms: u64,
+    ) -> StoreResult<bool>;
+
     /// Stores `candidate` as the signing key unless one is stored already; returns the stored
     /// one. So every instance and every restart agrees on the key without set-up.
     async fn signing_key(&self, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 
-    /// Deletes families and records that expired by `now_ms`, and log entries older than
-    /// `log_horizon_ms` (no access token they could affect is still alive). Returns the deleted
-    /// families, whose browser-session records the caller deletes with them.
+    /// Deletes families, records and throttle entries that expired by `now_ms`, and log entries
+    /// older than `log_horizon_ms` (no access token they could affect is still alive). Returns
+    /// the deleted families, whose browser-session records the caller deletes with them.
     async fn sweep(&self, now_ms: u64, log_horizon_ms: u64) -> StoreResult<Vec<FamilyRecord>>;
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

@@ -5,7 +5,8 @@
 //! expiry (`PEXPIREAT`), so Redis itself purges what nobody sweeps. Key layout, under a prefix:
 //! `family:<id>` (hash: rev, body), `families` and `records` (sorted sets by expiry, for counts
 //! and sweeps), `user:<id>` (sorted set of a user's families by creation), `record:<id>`,
-//! `signing-key`, `revocations` (a stream other instances poll). The remove script touches the
+//! `signing-key`, `revocations` (a stream other instances poll), `throttle:<key>` (hash: rev,
+//! body; gone by TTL, nothing to sweep). The remove script touches the
 //! user's set through a key it derives, so this needs a standalone Redis (or a replica set), not
 //! Redis Cluster.
 
@@ -15,7 +16,7 @@ use redis::{aio::ConnectionManager, AsyncCommands, Script};
 
 use super::{
     decode, encode, Cursor, FamilyRecord, Revocation, Store, StoreError, StoreResult, StoredRecord,
-    Versioned,
+    ThrottleEntry, Versioned,
 };
 
 pub struct RedisBackend {
@@ -24,6 +25,7 @@ pub struct RedisBackend {
     insert: Script,
     replace: Script,
     remove: Script,
+    replace_throttle: Script,
 }
 
 /// KEYS: family, families, user. ARGV: body, expires_at_ms, id, created_at_ms.
@@ -60,6 +62,16 @@ redis.call('ZREM', ARGV[2] .. cjson.decode(body).user_id, ARGV[1])
 return body
 ";
 
+/// The throttle compare-and-swap. KEYS: entry. ARGV: rev (empty: there must be no entry), body,
+/// expires_at_ms.
+const REPLACE_THROTTLE: &str = r"
+local rev = redis.call('HGET', KEYS[1], 'rev')
+if (rev or '') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'rev', tostring((tonumber(rev) or 0) + 1), 'body', ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+return 1
+";
+
 impl RedisBackend {
     /// Connects with a connection manager, which reconnects by itself after Redis comes back.
     /// `prefix` namespaces every key (tests give each app its own).
@@ -72,6 +84,7 @@ impl RedisBackend {
             insert: Script::new(INSERT),
             replace: Script::new(REPLACE),
             remove: Script::new(REMOVE),
+            replace_throttle: Script::new(REPLACE_THROTTLE),
         })
     }
 
@@ -323,6 +336,44 @@ impl Store for RedisBackend {
             last = Cursor(id);
         }
         Ok((revocations, last))
+    }
+
+    async fn load_throttle(&self, key: &str) -> StoreResult<Option<ThrottleEntry>> {
+        let (rev, body): (Option<String>, Option<String>) = redis::cmd("HMGET")
+            .arg(self.key(&["throttle", key]))
+            .arg("rev")
+            .arg("body")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        let (Some(rev), Some(body)) = (rev, body) else {
+            return Ok(None);
+        };
+        Ok(Some(ThrottleEntry {
+            body,
+            rev: rev
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("throttle revision {rev:?}")))?,
+        }))
+    }
+
+    async fn replace_throttle(
+        &self,
+        key: &str,
+        rev: Option<u64>,
+        body: &str,
+        expires_at_ms: u64,
+    ) -> StoreResult<bool> {
+        let swapped: i64 = self
+            .replace_throttle
+            .key(self.key(&["throttle", key]))
+            .arg(rev.map(|rev| rev.to_string()).unwrap_or_default())
+            .arg(body)
+            .arg(expires_at_ms)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        Ok(swapped == 1)
     }
 
     async fn signing_key(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {

@@ -16,7 +16,7 @@ use sqlx::{
 
 use super::{
     decode, encode, Cursor, FamilyRecord, Revocation, Store, StoreError, StoreResult, StoredRecord,
-    Versioned,
+    ThrottleEntry, Versioned,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/server/store/migrations");
@@ -252,6 +252,50 @@ impl Store for SqliteBackend {
         Ok((entries, Cursor(last.to_string())))
     }
 
+    async fn load_throttle(&self, key: &str) -> StoreResult<Option<ThrottleEntry>> {
+        let row = sqlx::query("SELECT rev, body FROM throttle WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|row| {
+            let rev: i64 = row.try_get("rev").map_err(backend)?;
+            Ok(ThrottleEntry {
+                body: row.try_get("body").map_err(backend)?,
+                rev: rev as u64,
+            })
+        })
+        .transpose()
+    }
+
+    async fn replace_throttle(
+        &self,
+        key: &str,
+        rev: Option<u64>,
+        body: &str,
+        expires_at_ms: u64,
+    ) -> StoreResult<bool> {
+        let statement = match rev {
+            Some(rev) => sqlx::query(
+                "UPDATE throttle SET rev = rev + 1, body = ?, expires_at_ms = ? \
+                 WHERE key = ? AND rev = ?",
+            )
+            .bind(body)
+            .bind(int(expires_at_ms))
+            .bind(key)
+            .bind(int(rev)),
+            None => sqlx::query(
+                "INSERT INTO throttle (body, expires_at_ms, key, rev) VALUES (?, ?, ?, 1) \
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(body)
+            .bind(int(expires_at_ms))
+            .bind(key),
+        };
+        let done = statement.execute(&self.pool).await.map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn signing_key(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
         sqlx::query(
             "INSERT INTO secrets (name, value) VALUES ('signing-key', ?) ON CONFLICT DO NOTHING",
@@ -275,6 +319,7 @@ impl Store for SqliteBackend {
                 .map_err(backend)?;
         for (statement, bound) in [
             ("DELETE FROM records WHERE expires_at_ms <= ?", now_ms),
+            ("DELETE FROM throttle WHERE expires_at_ms <= ?", now_ms),
             ("DELETE FROM revocations WHERE at_ms < ?", log_horizon_ms),
         ] {
             sqlx::query(statement)

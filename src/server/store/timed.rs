@@ -9,7 +9,8 @@ use std::{
 };
 
 use super::{
-    Cursor, FamilyRecord, Revocation, Store, StoreError, StoreResult, StoredRecord, Versioned,
+    Cursor, FamilyRecord, Revocation, Store, StoreError, StoreResult, StoredRecord, ThrottleEntry,
+    Versioned,
 };
 
 pub struct Timed {
@@ -125,6 +126,25 @@ impl Store for Timed {
     async fn revocations_after(&self, cursor: &Cursor) -> StoreResult<(Vec<Revocation>, Cursor)> {
         self.call("revocations_after", self.inner.revocations_after(cursor))
             .await
+    }
+
+    async fn load_throttle(&self, key: &str) -> StoreResult<Option<ThrottleEntry>> {
+        self.call("load_throttle", self.inner.load_throttle(key))
+            .await
+    }
+
+    async fn replace_throttle(
+        &self,
+        key: &str,
+        rev: Option<u64>,
+        body: &str,
+        expires_at_ms: u64,
+    ) -> StoreResult<bool> {
+        self.call(
+            "replace_throttle",
+            self.inner.replace_throttle(key, rev, body, expires_at_ms),
+        )
+        .await
     }
 
     async fn signing_key(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
