@@ -1,8 +1,25 @@
 //! The `tokenflight` server binary: configuration, state, router, serve.
 
+/// A worker per core, and never fewer than two: on a single worker a page render waiting on a
+/// `Resource` can stall for good (leptos-rs/leptos#4647), and one-vCPU hosts are common.
 #[cfg(feature = "ssr")]
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    let workers = std::thread::available_parallelism().map_or(2, |cores| cores.get().max(2));
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(error) => {
+            eprintln!("tokenflight: cannot start the async runtime: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn serve() -> std::process::ExitCode {
     use std::process::ExitCode;
 
     use leptos::config::get_configuration;

@@ -22,7 +22,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 
-use std::time::Duration;
+use std::{sync::OnceLock, time::Duration};
 
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -32,7 +32,7 @@ use axum::{
     Router,
 };
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::{
     compression::CompressionLayer,
     services::ServeDir,
@@ -70,7 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_router(&state))
         .leptos_routes_with_context(
             &state,
-            generate_route_list(App),
+            app_routes(),
             move || provide_context(context_state.clone()),
             {
                 let options = leptos_options.clone();
@@ -121,6 +121,15 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// The app's page routes, generated once per process. Generating them runs the app with
+/// resource loading suppressed *process-wide* (leptos-rs/leptos#4773): a page render whose
+/// resource first polled meanwhile would wait forever. A server builds its router once anyway;
+/// several routers in one process (the tests' instances) must not generate again.
+fn app_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 fn api_router(state: &AppState) -> Router<AppState> {
