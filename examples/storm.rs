@@ -42,6 +42,7 @@ async fn one_tab_storm(base_url: &str, n: usize) {
     sign_in(&client, &transport).await;
     let counts = Counts::follow(&client);
     let tabs = [Rc::new(client)];
+    warm_up(&tabs, n).await;
     let (mut baseline, _, _) = burst(&tabs, n).await;
     expire(&tabs[0]).await;
     let calls_before = counts.refresh_calls.get();
@@ -74,6 +75,7 @@ async fn tab_storm(base_url: &str, tab_count: usize, per_tab: usize) {
         counts.push(Counts::follow(&client));
         tabs.push(Rc::new(client));
     }
+    warm_up(&tabs, per_tab).await;
     let (mut baseline, _, _) = burst(&tabs, per_tab).await;
     expire(&tabs[0]).await;
     let calls = || counts.iter().map(|c| c.refresh_calls.get()).sum::<u64>();
@@ -87,6 +89,12 @@ async fn tab_storm(base_url: &str, tab_count: usize, per_tab: usize) {
         &mut storm,
         failed,
     );
+}
+
+/// One burst whose figures are dropped, so the baseline is a steady state like the storm after
+/// it: connections open, and every tab holding the token (the others adopt it on first use).
+async fn warm_up<S: TabSync>(tabs: &[Rc<Client<S>>], per_tab: usize) {
+    burst(tabs, per_tab).await;
 }
 
 /// `per_tab` concurrent GETs from every tab at once: each request's latency, the time until the
