@@ -49,3 +49,26 @@ test("signed-in pages hydrate without console warnings or errors", async ({ page
   // alice's 403 on /admin is expected in the network log, but nothing else may complain.
   expect(problems.filter((text) => !text.includes("403"))).toEqual([]);
 });
+
+test("the dashboard downloads its own wasm only: the demo panels after hydration, /admin's on the way there", async ({ browser, baseURL, page }) => {
+  await signIn(page);
+  // A fresh browser with the session's cookies and an empty cache, like a returning visitor's
+  // first load of the day.
+  const context = await browser.newContext({ baseURL, storageState: await page.context().storageState() });
+  const visitor = await context.newPage();
+  const wasm: string[] = [];
+  visitor.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.endsWith(".wasm")) wasm.push(path);
+  });
+  await visitor.goto("/");
+  await hydrated(visitor);
+  await expect(visitor.getByRole("button", { name: "Burst requests" })).toBeVisible();
+  expect(wasm.filter((path) => /^\/pkg\/tokenflight\.[^/]+\.wasm$/.test(path))).toHaveLength(1);
+  expect(wasm.filter((path) => path.includes("demo_panels"))).toHaveLength(1);
+  expect(wasm.filter((path) => /login_page|admin_page/.test(path))).toEqual([]);
+  await visitor.getByRole("link", { name: "Admin" }).click();
+  await expect(visitor.getByRole("heading", { name: "Admin" })).toBeVisible();
+  expect(wasm.filter((path) => path.includes("admin_page"))).toHaveLength(1);
+  await context.close();
+});
