@@ -20,9 +20,14 @@ where
     F: Fn(T) -> V + Clone + Send + Sync + 'static,
 {
     view! {
-        <section class="card" aria-label=title aria-busy=move || resource.get().is_none().to_string()>
+        <section class="card" aria-label=title>
             <h2>{title}</h2>
-            <Transition fallback=|| view! { <div class="skeleton" aria-hidden="true"></div> }>
+            // Busy is said by the skeleton itself, which exists only until the first data: the
+            // card never reads the resource outside the Transition (a hydration hazard Leptos
+            // warns about), and a reload keeps the old data on screen, not busy.
+            <Transition fallback=|| {
+                view! { <div class="skeleton" role="status" aria-busy="true" aria-label="Loading"></div> }
+            }>
                 {
                     let render = render.clone();
                     move || {
