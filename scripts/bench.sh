@@ -148,9 +148,7 @@ done
 
 step "static files over kept-alive connections"
 start_server memory
-# Content-hashed names: the newest file of a kind is this build's.
-newest() { (cd target/site && ls -t pkg/tokenflight*."$1" | head -1); }
-css=$(newest css)
+css=$(newest_built 'pkg/tokenflight.*.css')
 row "static \`/$css\`, 1 kept-alive connection (wrk -t1 -c1)" \
   "$(timeout "$LIMIT" wrk -t1 -c1 -d"${BENCH_SECS}s" "$BASE/$css" \
      | awk '/^Requests\/sec:/ { printf "%.0f", $2 }') req/s"
@@ -214,13 +212,8 @@ for line in open(sys.argv[1], encoding="utf-8"):
 PY
 
 step "bundle size"
-main_wasm=$(cd target/site && ls -t pkg/tokenflight.*.wasm | head -1)
-chunks=$(python3 -c '
-import json, sys
-stems = {stem for chunks in json.load(open(sys.argv[1])).values() for stem in chunks}
-print(" ".join(sorted(f"pkg/{stem}.wasm" for stem in stems)))
-' "target/site/$(cd target/site && ls -t pkg/__wasm_split_manifest.*.json | head -1)")
-for file in "$main_wasm" $chunks "$(newest js)" "$(newest css)"; do
+for file in "$(newest_built 'pkg/tokenflight.*.wasm')" $(split_chunks) \
+  "$(newest_built 'pkg/tokenflight.*.js')" "$css"; do
   row "bundle \`$file\`: raw / gzip -9 / brotli (as served)" \
     "$(wc -c <"target/site/$file") / $(gzip -9 -c "target/site/$file" | wc -c) / $(wc -c <"target/site/$file.br") B"
 done

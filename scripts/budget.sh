@@ -6,20 +6,12 @@
 # interactive. The lazy chunks (the demo panels, the login and admin pages; see
 # `__wasm_split_manifest.*.json`) arrive after hydration or with their page, so they get a budget
 # of their own: moving code out of the main wasm must not hide growth.
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT/target/site"
 
-# The names carry a content hash (cargo-leptos `hash-files`): the newest file is this build's.
-newest() { ls -t target/site/pkg/$1 | head -1; }
-MAIN_WASM=$(newest 'tokenflight.*.wasm')
-JS=$(newest 'tokenflight.*.js')
-MANIFEST=$(newest '__wasm_split_manifest.*.json')
-# Every chunk this build's manifest names, once.
-mapfile -t CHUNKS < <(python3 -c '
-import json, sys
-stems = {stem for chunks in json.load(open(sys.argv[1])).values() for stem in chunks}
-print("\n".join(sorted(f"target/site/pkg/{stem}.wasm" for stem in stems)))
-' "$MANIFEST")
+MAIN_WASM=$(newest_built 'pkg/tokenflight.*.wasm')
+JS=$(newest_built 'pkg/tokenflight.*.js')
+mapfile -t CHUNKS < <(split_chunks)
 
 # Measured 2026-11-26 with the split build: main 749,573 B raw / 292,403 B gzip -9 (before the
 # split, one wasm of 1,000,222 / 387,537); 5 chunks, 131,857 B gzip in all. ~5 % headroom.

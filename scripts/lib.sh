@@ -87,6 +87,23 @@ build_release() {
   node "$ROOT/scripts/precompress.mjs" "$ROOT/target/site/pkg"
 }
 
+# newest_built GLOB: the newest file under target/site matching GLOB (e.g. 'pkg/tokenflight.*.css'),
+# relative to target/site. The names carry a content hash (cargo-leptos `hash-files`), so older
+# builds' files linger beside this build's; the newest of a kind is this build's.
+newest_built() {
+  (cd "$ROOT/target/site" && ls -t $1 | head -1)
+}
+
+# split_chunks: the lazy wasm chunks this build's split manifest names, once each, relative to
+# target/site, one per line.
+split_chunks() {
+  python3 -c '
+import json, sys
+stems = {stem for chunks in json.load(open(sys.argv[1])).values() for stem in chunks}
+print("\n".join(sorted(f"pkg/{stem}.wasm" for stem in stems)))
+' "$ROOT/target/site/$(newest_built 'pkg/__wasm_split_manifest.*.json')"
+}
+
 # The environment the server binary needs outside cargo-leptos (see README, Deploy).
 export_site_env() {
   export LEPTOS_OUTPUT_NAME=tokenflight
