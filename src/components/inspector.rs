@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::{
     flow_log::{use_flow_log, FlowSource, TimelineEntry},
+    numbers::{Seconds, Whole},
     waterfall::Waterfall,
 };
 use crate::auth::{
@@ -32,7 +33,7 @@ pub fn Inspector() -> impl IntoView {
             return Some("refreshing…".to_owned());
         }
         let left = (snapshot.token_expires_at_ms? - now_ms.get()) / 1000.0;
-        Some(format!("{:.0} s", left.max(0.0)))
+        Some(format!("{} s", Whole(left.max(0.0))))
     };
     // The headline: how many failed requests the latest refresh call served.
     let last_refresh = move || {
@@ -101,7 +102,7 @@ fn TimelineRow(entry: TimelineEntry) -> impl IntoView {
     };
     view! {
         <tr class=format!("event {kind}")>
-            <td><time>{format!("{:>8.3} s", entry.at_ms / 1000.0)}</time></td>
+            <td><time>{format!("{:>8} s", Seconds(entry.at_ms))}</time></td>
             <td>{by}</td>
             <td><span class="badge">{kind}</span></td>
             <td class="text">{text}</td>

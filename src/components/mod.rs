@@ -6,6 +6,7 @@ pub mod flow_log;
 pub mod header;
 pub mod inspector;
 pub mod naive;
+pub mod numbers;
 pub mod require_auth;
 pub mod resource_card;
 pub mod waterfall;

@@ -6,7 +6,10 @@ use std::collections::{HashMap, HashSet};
 
 use crate::{
     auth::coordinator::{AuthEvent, RefreshFailureKind, RefreshReason},
-    components::flow_log::{FlowCounters, FlowSource, TimelineEntry},
+    components::{
+        flow_log::{FlowCounters, FlowSource, TimelineEntry},
+        numbers::Whole,
+    },
 };
 
 /// More requests than this are drawn in groups of consecutive requests, so a 200-request burst
@@ -426,10 +429,10 @@ fn refresh_detail(bar: &RefreshBar) -> String {
         }
     };
     format!(
-        "{who} {} ({:?}, {:.0} ms): {how}; {} waiting, served {} request{}",
+        "{who} {} ({:?}, {} ms): {how}; {} waiting, served {} request{}",
         bar.id,
         bar.reason,
-        bar.end_ms - bar.start_ms,
+        Whole(bar.end_ms - bar.start_ms),
         bar.waiters,
         bar.served,
         if bar.served == 1 { "" } else { "s" },

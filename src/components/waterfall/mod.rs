@@ -11,7 +11,7 @@ pub mod svg;
 use leptos::prelude::*;
 
 use self::layout::Layout;
-use super::flow_log::use_flow_log;
+use super::{flow_log::use_flow_log, numbers::Tenths};
 use crate::auth::use_auth;
 
 #[component]
@@ -63,7 +63,7 @@ pub fn Waterfall() -> impl IntoView {
                 aria-label=label
                 data-testid="waterfall"
                 data-pending=move || layout.with(|layout| layout.pending.to_string())
-                viewBox=move || format!("0 0 {} {}", svg::WIDTH, layout.with(svg::height))
+                viewBox=move || format!("0 0 {} {}", Tenths(svg::WIDTH), Tenths(layout.with(svg::height)))
                 on:focusin=move |ev| show(ev.into())
                 on:mouseover=move |ev| show(ev.into())
                 inner_html=move || layout.with(svg::markup)

@@ -8,7 +8,10 @@
 use std::fmt::Write;
 
 use super::layout::{Layout, Outcome, Phase, PhaseKind, RefreshBar, RefreshOutcome, Row};
-use crate::components::flow_log::FlowSource;
+use crate::components::{
+    flow_log::FlowSource,
+    numbers::{Tenths, Whole},
+};
 
 /// The SVG's user-space width; it scales to the card.
 pub const WIDTH: f64 = 1000.0;
@@ -52,17 +55,20 @@ pub fn markup(layout: &Layout) -> String {
         let anchor = if at > WIDTH - 40.0 { "end" } else { "start" };
         let _ = write!(
             out,
-            r#"<line class="wf-tick" x1="{at:.1}" x2="{at:.1}" y1="{}" y2="{bottom:.1}"/><text class="wf-axis" x="{:.1}" y="{}" text-anchor="{anchor}">{t:.0} ms</text>"#,
-            AXIS - 4.0,
-            at + 2.0,
-            AXIS - 8.0,
+            r#"<line class="wf-tick" x1="{at}" x2="{at}" y1="{}" y2="{}"/><text class="wf-axis" x="{}" y="{}" text-anchor="{anchor}">{} ms</text>"#,
+            Tenths(AXIS - 4.0),
+            Tenths(bottom),
+            Tenths(at + 2.0),
+            Tenths(AXIS - 8.0),
+            Whole(t),
+            at = Tenths(at),
         );
     }
     if layout.rows.is_empty() && layout.refreshes.is_empty() {
         let _ = write!(
             out,
             r#"<text class="wf-axis" x="8" y="{}">No requests yet.</text>"#,
-            AXIS + 14.0
+            Tenths(AXIS + 14.0)
         );
     }
     let row_h = row_height(layout);
@@ -72,8 +78,8 @@ pub fn markup(layout: &Layout) -> String {
     let lane_top = rows_bottom(layout) + LANE_HEADER;
     let _ = write!(
         out,
-        r#"<text class="wf-lane-title" x="0" y="{:.1}">Refresh calls</text>"#,
-        lane_top - 8.0
+        r#"<text class="wf-lane-title" x="0" y="{}">Refresh calls</text>"#,
+        Tenths(lane_top - 8.0)
     );
     for bar in &layout.refreshes {
         refresh_markup(&mut out, layout, bar, lane_top + bar.lane as f64 * LANE);
@@ -96,9 +102,11 @@ fn row_markup(out: &mut String, layout: &Layout, row: &Row, top: f64, row_h: f64
         let width = (x(phase.end_ms) - x(phase.start_ms)).max(2.0);
         let _ = write!(
             out,
-            r#"<rect class="{class}" x="{:.1}" y="{:.1}" width="{width:.1}" height="{h:.1}"/>"#,
-            x(phase.start_ms),
-            top + (row_h - h) / 2.0,
+            r#"<rect class="{class}" x="{}" y="{}" width="{}" height="{}"/>"#,
+            Tenths(x(phase.start_ms)),
+            Tenths(top + (row_h - h) / 2.0),
+            Tenths(width),
+            Tenths(h),
         );
     }
     let end = row.phases.last().map_or(0.0, |phase| x(phase.end_ms));
@@ -112,21 +120,24 @@ fn row_markup(out: &mut String, layout: &Layout, row: &Row, top: f64, row_h: f64
         Some(Outcome::Status(status)) if status < 400 => {
             let _ = write!(
                 out,
-                r#"<circle class="wf-done-ok" cx="{cx:.1}" cy="{cy:.1}" r="{r:.1}"/>"#
+                r#"<circle class="wf-done-ok" cx="{}" cy="{}" r="{}"/>"#,
+                Tenths(cx),
+                Tenths(cy),
+                Tenths(r)
             );
         }
         Some(Outcome::Status(_) | Outcome::Failed) => {
             let _ = write!(
                 out,
-                r#"<path class="wf-done-fail" d="M{:.1} {:.1}L{:.1} {:.1}M{:.1} {:.1}L{:.1} {:.1}"/>"#,
-                cx - r,
-                cy - r,
-                cx + r,
-                cy + r,
-                cx - r,
-                cy + r,
-                cx + r,
-                cy - r
+                r#"<path class="wf-done-fail" d="M{} {}L{} {}M{} {}L{} {}"/>"#,
+                Tenths(cx - r),
+                Tenths(cy - r),
+                Tenths(cx + r),
+                Tenths(cy + r),
+                Tenths(cx - r),
+                Tenths(cy + r),
+                Tenths(cx + r),
+                Tenths(cy - r)
             );
         }
         _ => {}
@@ -162,19 +173,21 @@ fn refresh_markup(out: &mut String, layout: &Layout, bar: &RefreshBar, top: f64)
     let detail = escape(&bar.detail);
     let _ = write!(
         out,
-        r#"<g class="wf-refresh-bar" data-testid="refresh-bar" data-served="{}" data-waiters="{}" data-detail="{detail}" tabindex="0"><title>{detail}</title><rect class="{class}" x="{start:.1}" y="{:.1}" width="{width:.1}" height="{:.1}"/>"#,
+        r#"<g class="wf-refresh-bar" data-testid="refresh-bar" data-served="{}" data-waiters="{}" data-detail="{detail}" tabindex="0"><title>{detail}</title><rect class="{class}" x="{}" y="{}" width="{}" height="{}"/>"#,
         bar.served,
         bar.waiters,
-        top + 1.0,
-        LANE - 2.0,
+        Tenths(start),
+        Tenths(top + 1.0),
+        Tenths(width),
+        Tenths(LANE - 2.0),
     );
     // A label inside the bar when there is room: which refresh, how many it served.
     if width > 90.0 {
         let _ = write!(
             out,
-            r#"<text class="wf-bar-label" x="{:.1}" y="{:.1}">#{} · served {}</text>"#,
-            start + 4.0,
-            top + LANE - 4.0,
+            r#"<text class="wf-bar-label" x="{}" y="{}">#{} · served {}</text>"#,
+            Tenths(start + 4.0),
+            Tenths(top + LANE - 4.0),
             bar.id,
             bar.served
         );

@@ -1,0 +1,78 @@
+//! Numbers shown to people and written into SVG, formatted with integer arithmetic.
+//!
+//! Rust's float formatting (`{:.1}`, `{}` on an `f64`) is exact and general, and weighs ~14 KB
+//! in the browser bundle; a waterfall coordinate needs one decimal and a countdown none.
+
+use std::fmt;
+
+/// A number with one decimal (`12.3`, `-0.5`, `7.0`), rounded half away from zero.
+#[derive(Clone, Copy, Debug)]
+pub struct Tenths(pub f64);
+
+impl fmt::Display for Tenths {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `as` saturates, and turns NaN into 0: a broken coordinate draws at the edge.
+        let tenths = (self.0 * 10.0).round() as i64;
+        let sign = if tenths < 0 { "-" } else { "" };
+        let tenths = tenths.unsigned_abs();
+        write!(f, "{sign}{}.{}", tenths / 10, tenths % 10)
+    }
+}
+
+/// A whole number (`42`), rounded half away from zero.
+#[derive(Clone, Copy, Debug)]
+pub struct Whole(pub f64);
+
+impl fmt::Display for Whole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let whole = self.0.round() as i64;
+        let text = whole.to_string();
+        f.pad_integral(whole >= 0, "", text.trim_start_matches('-'))
+    }
+}
+
+/// Milliseconds as seconds with three decimals (`1.250`), padded like `{:>width$}`.
+#[derive(Clone, Copy, Debug)]
+pub struct Seconds(pub f64);
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0.round() as i64;
+        let sign = if ms < 0 { "-" } else { "" };
+        let ms = ms.unsigned_abs();
+        f.pad(&format!("{sign}{}.{:03}", ms / 1000, ms % 1000))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenths_match_the_float_formatting_they_replace() {
+        for value in [
+            0.0, 0.04, 0.06, 1.26, 12.34, 999.96, 1000.0, -0.3, -4.56, 123_456.7,
+        ] {
+            assert_eq!(Tenths(value).to_string(), format!("{value:.1}"), "{value}");
+        }
+        assert_eq!(Tenths(f64::NAN).to_string(), "0.0");
+    }
+
+    #[test]
+    fn whole_numbers_round_and_pad() {
+        assert_eq!(Whole(41.6).to_string(), "42");
+        assert_eq!(Whole(-3.4).to_string(), "-3");
+        assert_eq!(format!("{:>5}", Whole(7.0)), "    7");
+    }
+
+    #[test]
+    fn seconds_keep_three_decimals_and_pad() {
+        assert_eq!(Seconds(1250.0).to_string(), "1.250");
+        assert_eq!(Seconds(5.4).to_string(), "0.005");
+        assert_eq!(format!("{:>8}", Seconds(61_000.0)), "  61.000");
+        assert_eq!(
+            format!("{:>8}", Seconds(61_000.0)),
+            format!("{:>8.3}", 61.0)
+        );
+    }
+}
