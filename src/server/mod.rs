@@ -16,6 +16,7 @@ pub mod handlers;
 pub mod keys;
 pub mod listener;
 pub mod ops;
+pub mod password;
 pub mod state;
 pub mod store;
 pub mod throttle;

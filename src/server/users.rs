@@ -11,11 +11,11 @@ use std::{
     time::Duration,
 };
 
-use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::Semaphore;
 
+use super::password::WorkingMemory;
 use crate::api::auth::User;
 
 /// A PHC-format password hash. No `Serialize`, and a redacted `Debug`.
@@ -46,6 +46,8 @@ pub struct UserStore {
     by_name: HashMap<String, UserRecord>,
     /// Bounds concurrent hashing: each verification holds ~19 MiB and a blocking thread.
     hashing: Arc<Semaphore>,
+    /// argon2's 19 MiB, kept for reuse: at most one buffer per hashing slot (see `password`).
+    memory: Arc<WorkingMemory>,
     /// Password checks running now and at most ever (admin stats; proves the bound holds).
     gauge: Arc<HashGauge>,
     /// Random per process: log tags of unknown names cannot be reversed by hashing guesses.
@@ -96,6 +98,7 @@ impl UserStore {
         Self {
             by_name,
             hashing: Arc::new(Semaphore::new(hash_concurrency)),
+            memory: Arc::default(),
             gauge: Arc::default(),
             log_key: LogKey(rand::random()),
         }
@@ -128,14 +131,11 @@ impl UserStore {
             .map_err(|_| HashingBusy)?
             .map_err(|_| HashingBusy)?;
         let gauge = self.gauge.clone();
+        let memory = self.memory.clone();
         let matches = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let _running = gauge.start();
-            PasswordHash::new(hash.0).is_ok_and(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
+            memory.verify(password.as_bytes(), hash.0)
         })
         .await
         .unwrap_or(false);
@@ -234,6 +234,31 @@ mod tests {
         assert!(
             free.await.unwrap().is_some(),
             "a free slot is taken at once"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_checks_keep_at_most_one_working_buffer_per_hashing_slot() {
+        let users = Arc::new(UserStore::demo(2));
+        let checks = (0..8).map(|i| {
+            let users = users.clone();
+            let name = if i % 2 == 0 { "alice" } else { "mallory" };
+            tokio::spawn(async move { users.verify(name, "wonderland".into(), WAIT).await })
+        });
+        for check in futures::future::join_all(checks).await {
+            check.unwrap().unwrap();
+        }
+        assert_eq!(users.checks_started(), 8);
+        assert!(
+            (1..=2).contains(&users.memory.buffers()),
+            "{:?}",
+            users.memory
+        );
+        let printed = format!("{users:?}");
+        assert!(
+            printed.len() < 2_000,
+            "no working memory in Debug: {} bytes",
+            printed.len()
         );
     }
 
