@@ -7,8 +7,9 @@ set -euo pipefail
 bin=${1:?server binary}; secs=${2:-20}; clients=${3:-32}; shift $(( $# < 3 ? $# : 3 ))
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 tmp=$(mktemp -d)
+# The store in the temporary folder too (unless given), not a `tokenflight.db` where this runs.
 env LEPTOS_OUTPUT_NAME=tokenflight LEPTOS_SITE_ADDR=127.0.0.1:$port LEPTOS_SITE_ROOT="$tmp" \
-    RUST_LOG=warn "$@" "$bin" >"$tmp/server.log" 2>&1 &
+    STORE_URL="sqlite://$tmp/tokenflight.db" RUST_LOG=warn "$@" "$bin" >"$tmp/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/api/nothing" && break; sleep 0.1; done
@@ -23,7 +24,8 @@ flood() {
       -d "{\"username\":\"u$RANDOM$RANDOM\",\"password\":\"guess\"}" || true
   done
 }
-for _ in $(seq "$clients"); do flood & done
+flooders=()
+for _ in $(seq "$clients"); do flood & flooders+=($!); done
 peak_rss=$rss0; peak_threads=$threads0
 while (( SECONDS < end )); do
   read -r rss threads < <(sample)
@@ -31,7 +33,8 @@ while (( SECONDS < end )); do
   (( threads > peak_threads )) && peak_threads=$threads
   sleep 0.2
 done
-wait $(jobs -p | grep -v "^$pid$") 2>/dev/null || true
+# Only the flooders: a bare `wait` (all of them already done) would wait for the server too.
+wait "${flooders[@]}" 2>/dev/null || true
 # Let the blocking jobs left behind by closed connections drain, then sample once more.
 sleep 3
 read -r rss1 threads1 < <(sample)
