@@ -21,8 +21,8 @@ where
     V: IntoView + 'static,
     F: Fn(T) -> V + Clone + Send + Sync + 'static,
 {
-    // Only waiting for the data and drawing it depend on its type; the card around them is
-    // compiled once for every kind of resource (`card`), not once per kind: each copy of a
+    // Only waiting for the data and drawing it depend on its type. The card around them
+    // (`card`) is compiled once and shared by every kind of resource: each copy of a
     // `Transition` with its hydration code costs the browser bundle kilobytes.
     card(
         title,

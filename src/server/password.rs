@@ -15,7 +15,7 @@ use std::{
 
 use argon2::{password_hash::Output, Algorithm, Argon2, Block, Params, PasswordHash, Version};
 
-/// Spare argon2 working memory, one buffer per check that ran at the same time as others.
+/// Spare argon2 working memory: as many buffers as checks ever ran at once.
 #[derive(Default)]
 pub struct WorkingMemory {
     spare: Mutex<Vec<Vec<Block>>>,
