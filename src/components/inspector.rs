@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::{
     flow_log::{use_flow_log, FlowSource, TimelineEntry},
-    numbers::{Seconds, Whole},
+    numbers::{MillisAsSeconds, Whole},
     waterfall::Waterfall,
 };
 use crate::auth::{
@@ -102,7 +102,7 @@ fn TimelineRow(entry: TimelineEntry) -> impl IntoView {
     };
     view! {
         <tr class=format!("event {kind}")>
-            <td><time>{format!("{:>8} s", Seconds(entry.at_ms))}</time></td>
+            <td><time>{format!("{:>8} s", MillisAsSeconds(entry.at_ms))}</time></td>
             <td>{by}</td>
             <td><span class="badge">{kind}</span></td>
             <td class="text">{text}</td>

@@ -1,7 +1,8 @@
 //! Numbers shown to people and written into SVG, formatted with integer arithmetic.
 //!
 //! Rust's float formatting (`{:.1}`, `{}` on an `f64`) is exact and general, and weighs ~14 KB
-//! in the browser bundle; a waterfall coordinate needs one decimal and a countdown none.
+//! in the browser bundle; a waterfall coordinate needs one decimal and a countdown none. Halves
+//! round away from zero (Rust's formatting rounds them to even); NaN shows as 0.
 
 use std::fmt;
 
@@ -15,7 +16,7 @@ impl fmt::Display for Tenths {
         let tenths = (self.0 * 10.0).round() as i64;
         let sign = if tenths < 0 { "-" } else { "" };
         let tenths = tenths.unsigned_abs();
-        write!(f, "{sign}{}.{}", tenths / 10, tenths % 10)
+        f.pad(&format!("{sign}{}.{}", tenths / 10, tenths % 10))
     }
 }
 
@@ -31,11 +32,11 @@ impl fmt::Display for Whole {
     }
 }
 
-/// Milliseconds as seconds with three decimals (`1.250`), padded like `{:>width$}`.
+/// Milliseconds, shown as seconds with three decimals (`1250.0` → `1.250`).
 #[derive(Clone, Copy, Debug)]
-pub struct Seconds(pub f64);
+pub struct MillisAsSeconds(pub f64);
 
-impl fmt::Display for Seconds {
+impl fmt::Display for MillisAsSeconds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.0.round() as i64;
         let sign = if ms < 0 { "-" } else { "" };
@@ -62,16 +63,17 @@ mod tests {
     fn whole_numbers_round_and_pad() {
         assert_eq!(Whole(41.6).to_string(), "42");
         assert_eq!(Whole(-3.4).to_string(), "-3");
+        assert_eq!(Whole(2.5).to_string(), "3");
         assert_eq!(format!("{:>5}", Whole(7.0)), "    7");
     }
 
     #[test]
-    fn seconds_keep_three_decimals_and_pad() {
-        assert_eq!(Seconds(1250.0).to_string(), "1.250");
-        assert_eq!(Seconds(5.4).to_string(), "0.005");
-        assert_eq!(format!("{:>8}", Seconds(61_000.0)), "  61.000");
+    fn milliseconds_show_as_seconds_with_three_decimals_and_pad() {
+        assert_eq!(MillisAsSeconds(1250.0).to_string(), "1.250");
+        assert_eq!(MillisAsSeconds(5.4).to_string(), "0.005");
+        assert_eq!(format!("{:>8}", MillisAsSeconds(61_000.0)), "  61.000");
         assert_eq!(
-            format!("{:>8}", Seconds(61_000.0)),
+            format!("{:>8}", MillisAsSeconds(61_000.0)),
             format!("{:>8.3}", 61.0)
         );
     }

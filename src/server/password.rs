@@ -10,7 +10,7 @@
 
 use std::{
     fmt,
-    sync::{Mutex, PoisonError},
+    sync::{Mutex, MutexGuard, PoisonError},
 };
 
 use argon2::{password_hash::Output, Algorithm, Argon2, Block, Params, PasswordHash, Version};
@@ -32,7 +32,8 @@ impl fmt::Debug for WorkingMemory {
 
 impl WorkingMemory {
     /// Whether `password` matches `phc_hash` (a PHC string such as `$argon2id$v=19$m=…`). A hash
-    /// that does not parse, or names parameters argon2 refuses, matches nothing.
+    /// that does not parse, or names parameters argon2 refuses, matches nothing. Keeps one buffer
+    /// per check running at once: callers bound that (a semaphore), and so the memory.
     pub fn verify(&self, password: &[u8], phc_hash: &str) -> bool {
         let mut blocks = self.lock().pop().unwrap_or_default();
         let matches = verify_in(password, phc_hash, &mut blocks);
@@ -45,7 +46,7 @@ impl WorkingMemory {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
+    fn lock(&self) -> MutexGuard<'_, Vec<Vec<Block>>> {
         // A panic elsewhere while holding the lock leaves a plain list of buffers: still usable.
         self.spare.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -95,25 +96,42 @@ mod tests {
     use super::*;
 
     /// Small parameters keep the test fast; the code path is the same as with 19 MiB.
-    fn hash_of(password: &str, algorithm: Algorithm, m_cost: u32) -> String {
+    fn hash_with(
+        password: &str,
+        algorithm: Algorithm,
+        version: Version,
+        m_cost: u32,
+        output_len: usize,
+    ) -> String {
         let params = ParamsBuilder::new()
             .m_cost(m_cost)
             .t_cost(2)
             .p_cost(1)
+            .output_len(output_len)
             .build()
             .unwrap();
         let salt = SaltString::from_b64("6hdHoHN8ky3s67ZRkBS5Bw").unwrap();
-        Argon2::new(algorithm, Version::V0x13, params)
+        Argon2::new(algorithm, version, params)
             .hash_password(password.as_bytes(), &salt)
             .unwrap()
             .to_string()
     }
 
+    fn hash_of(password: &str, algorithm: Algorithm, m_cost: u32) -> String {
+        hash_with(password, algorithm, Version::V0x13, m_cost, 32)
+    }
+
     #[test]
     fn agrees_with_argon2s_own_verification() {
         let memory = WorkingMemory::default();
-        for (algorithm, m_cost) in [(Algorithm::Argon2id, 64), (Algorithm::Argon2i, 128)] {
-            let hash = hash_of("wonderland", algorithm, m_cost);
+        let variants = [
+            (Algorithm::Argon2id, Version::V0x13, 64, 32),
+            (Algorithm::Argon2i, Version::V0x13, 128, 32),
+            (Algorithm::Argon2d, Version::V0x10, 64, 16),
+            (Algorithm::Argon2id, Version::V0x10, 96, 64),
+        ];
+        for (algorithm, version, m_cost, output_len) in variants {
+            let hash = hash_with("wonderland", algorithm, version, m_cost, output_len);
             let parsed = PasswordHash::new(&hash).unwrap();
             for (password, expected) in [("wonderland", true), ("wonderlanD", false), ("", false)] {
                 assert_eq!(
@@ -132,6 +150,10 @@ mod tests {
         let memory = WorkingMemory::default();
         let good = hash_of("wonderland", Algorithm::Argon2id, 64);
         let other_output = format!("{}AAAA", &good[..good.len() - 4]);
+        assert!(
+            PasswordHash::new(&other_output).is_ok(),
+            "a well-formed hash, another output"
+        );
         for hash in [
             "",
             "$argon2id$v=19$m=64,t=2,p=1",
