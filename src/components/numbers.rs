@@ -15,8 +15,12 @@ impl fmt::Display for Tenths {
         // `as` saturates, and turns NaN into 0: a broken coordinate draws at the edge.
         let tenths = (self.0 * 10.0).round() as i64;
         let sign = if tenths < 0 { "-" } else { "" };
-        let tenths = tenths.unsigned_abs();
-        f.pad(&format!("{sign}{}.{}", tenths / 10, tenths % 10))
+        let (whole, tenth) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
+        if f.width().is_none() {
+            // The waterfall writes thousands per frame: no string for the common case.
+            return write!(f, "{sign}{whole}.{tenth}");
+        }
+        f.pad(&format!("{sign}{whole}.{tenth}"))
     }
 }
 
