@@ -12,15 +12,7 @@ pub struct Tenths(pub f64);
 
 impl fmt::Display for Tenths {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `as` saturates, and turns NaN into 0: a broken coordinate draws at the edge.
-        let tenths = (self.0 * 10.0).round() as i64;
-        let sign = if tenths < 0 { "-" } else { "" };
-        let (whole, tenth) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
-        if f.width().is_none() {
-            // The waterfall writes thousands per frame: no string for the common case.
-            return write!(f, "{sign}{whole}.{tenth}");
-        }
-        f.pad(&format!("{sign}{whole}.{tenth}"))
+        Fixed::round(self.0 * 10.0, 1).pad(f)
     }
 }
 
@@ -30,9 +22,7 @@ pub struct Whole(pub f64);
 
 impl fmt::Display for Whole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let whole = self.0.round() as i64;
-        let text = whole.to_string();
-        f.pad_integral(whole >= 0, "", text.trim_start_matches('-'))
+        Fixed::round(self.0, 0).pad(f)
     }
 }
 
@@ -42,10 +32,53 @@ pub struct MillisAsSeconds(pub f64);
 
 impl fmt::Display for MillisAsSeconds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = self.0.round() as i64;
-        let sign = if ms < 0 { "-" } else { "" };
-        let ms = ms.unsigned_abs();
-        f.pad(&format!("{sign}{}.{:03}", ms / 1000, ms % 1000))
+        Fixed::round(self.0, 3).pad(f)
+    }
+}
+
+/// `scaled / 10^decimals`, written with exactly `decimals` decimals.
+#[derive(Clone, Copy)]
+struct Fixed {
+    scaled: i64,
+    decimals: u32,
+}
+
+impl Fixed {
+    /// `value` already multiplied by `10^decimals`. `as` saturates, and turns NaN into 0: a
+    /// broken coordinate draws at the edge.
+    fn round(value: f64, decimals: u32) -> Self {
+        Self {
+            scaled: value.round() as i64,
+            decimals,
+        }
+    }
+
+    /// Writes it, padded as `f` asks (`{:>8}`).
+    fn pad(self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.width().is_none() {
+            // The waterfall writes thousands per frame: no string for the common case.
+            return write!(f, "{self}");
+        }
+        f.pad(&self.to_string())
+    }
+}
+
+impl fmt::Display for Fixed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.scaled < 0 { "-" } else { "" };
+        let unit = 10u64.pow(self.decimals);
+        let (whole, fraction) = (
+            self.scaled.unsigned_abs() / unit,
+            self.scaled.unsigned_abs() % unit,
+        );
+        match self.decimals {
+            0 => write!(f, "{sign}{whole}"),
+            width => write!(
+                f,
+                "{sign}{whole}.{fraction:0width$}",
+                width = width as usize
+            ),
+        }
     }
 }
 
