@@ -128,29 +128,33 @@ wrk_rate() {
 
 wrk_p99() { awk '$1 == "99%" { print $2 }'; }
 
-step "protected vs unauthenticated (wrk -t2 -c32, ${BENCH_SECS}s each, 5 pairs)"
+step "protected vs unauthenticated (wrk -t2 -c32, ${BENCH_SECS}s each, 6 pairs)"
 # The load generator shares the server's two cores, so single runs drift. Each store gets a
-# warm-up, then five pairs that alternate which endpoint goes first, and the median ratio.
+# warm-up, then six pairs, three with each endpoint first, and the median ratio.
 for store in $BENCH_STORES; do
   start_server "$store"
   token=$(timeout "$LIMIT" "$LOADGEN" token "$BASE")
   BENCH_SECS=2 wrk_rate 32 "$BASE/api/ping" >/dev/null
   BENCH_SECS=2 wrk_rate 32 "$BASE/api/me/ping" -H "Authorization: Bearer $token" >/dev/null
   ratios=()
-  for pair in 1 2 3 4 5; do
+  for pair in 1 2 3 4 5 6; do
     if ((pair % 2)); then
+      first=public
       public=$(wrk_rate 32 "$BASE/api/ping")
       protected=$(wrk_rate 32 "$BASE/api/me/ping" -H "Authorization: Bearer $token")
     else
+      first=protected
       protected=$(wrk_rate 32 "$BASE/api/me/ping" -H "Authorization: Bearer $token")
       public=$(wrk_rate 32 "$BASE/api/ping")
     fi
     ratios+=("$(awk -v p="$protected" -v u="$public" 'BEGIN { printf "%.2f", p / u }')")
-    echo "pair $pair: public $public req/s, protected $protected req/s"
-    row "[$store] pair $pair: \`GET /api/ping\` / Bearer \`GET /api/me/ping\`" \
+    echo "pair $pair ($first first): public $public req/s, protected $protected req/s"
+    row "[$store] pair $pair, $first first: \`GET /api/ping\` / Bearer \`GET /api/me/ping\`" \
       "$public / $protected req/s"
   done
-  median=$(printf '%s\n' "${ratios[@]}" | sort -n | sed -n 3p)
+  # Six ratios: the median is the mean of the middle two.
+  median=$(printf '%s\n' "${ratios[@]}" | sort -n \
+    | awk 'NR == 3 || NR == 4 { sum += $1 } END { printf "%.2f", sum / 2 }')
   row "[$store] **protected / unauthenticated ratio** (median of ${ratios[*]})" "**$median**"
   stop_server
 done
@@ -236,7 +240,7 @@ fi
 cp target/release/hash.txt "$WORK/hash.txt"
 LEPTOS_SITE_ROOT=target/site-named \
   LEPTOS_WASM_OPT_FEATURES="-Oz,--debuginfo,--enable-bulk-memory,--enable-nontrapping-float-to-int" \
-  cargo leptos build --release --split --frontend-only
+  build_frontend_release
 cp "$WORK/hash.txt" target/release/hash.txt
 named=$(ls -t target/site-named/pkg/tokenflight.*.wasm | head -1)
 twiggy top -n 1000000 -f csv "$named" >"$WORK/twiggy.csv"
