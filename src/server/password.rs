@@ -4,9 +4,9 @@
 //! allocates that afresh for every check, and glibc serves a block that size from the arena of
 //! whichever blocking thread runs the check, then keeps it after the free: once such a block has
 //! been freed, glibc raises its mmap threshold above it. 200 concurrent sign-ins left ~850 MiB
-//! resident. Here every check borrows a spare buffer and gives it back. Callers bound how many
-//! checks run at once (`UserStore`'s hashing slots), so the process keeps at most that many
-//! buffers, for its whole life.
+//! resident. Here every check borrows a spare buffer and gives it back. The pool keeps at most as
+//! many buffers as its owner lets checks run at once (`UserStore`'s hashing slots); a check
+//! beyond that still runs, with a buffer that is freed when it ends.
 
 use std::{
     fmt,
@@ -15,10 +15,10 @@ use std::{
 
 use argon2::{password_hash::Output, Algorithm, Argon2, Block, Params, PasswordHash, Version};
 
-/// Spare argon2 working memory: as many buffers as checks ever ran at once.
-#[derive(Default)]
+/// Spare argon2 working memory: at most `keep` buffers, one per check that may run at once.
 pub struct WorkingMemory {
     spare: Mutex<Vec<Vec<Block>>>,
+    keep: usize,
 }
 
 /// The number of buffers only: their contents are megabytes derived from passwords.
@@ -31,19 +31,39 @@ impl fmt::Debug for WorkingMemory {
 }
 
 impl WorkingMemory {
+    /// A pool that keeps at most `keep` buffers between checks.
+    pub fn keeping(keep: usize) -> Self {
+        Self {
+            spare: Mutex::default(),
+            keep,
+        }
+    }
+
     /// Whether `password` matches `phc_hash` (a PHC string such as `$argon2id$v=19$m=…`). A hash
-    /// that does not parse, or names parameters argon2 refuses, matches nothing. Keeps one buffer
-    /// per check running at once: callers bound that (a semaphore), and so the memory.
+    /// that does not parse, or names parameters argon2 refuses, matches nothing.
     pub fn verify(&self, password: &[u8], phc_hash: &str) -> bool {
-        let mut blocks = self.lock().pop().unwrap_or_default();
+        let mut blocks = self.take();
         let matches = verify_in(password, phc_hash, &mut blocks);
-        self.lock().push(blocks);
+        self.give_back(blocks);
         matches
     }
 
     /// Buffers kept for reuse.
     pub fn buffers(&self) -> usize {
         self.lock().len()
+    }
+
+    /// A spare buffer, or an empty one that the check sizes.
+    fn take(&self) -> Vec<Block> {
+        self.lock().pop().unwrap_or_default()
+    }
+
+    /// Keeps `blocks` for the next check, or frees them when the pool already has its share.
+    fn give_back(&self, blocks: Vec<Block>) {
+        let mut spare = self.lock();
+        if spare.len() < self.keep {
+            spare.push(blocks);
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<Vec<Block>>> {
@@ -123,7 +143,7 @@ mod tests {
 
     #[test]
     fn agrees_with_argon2s_own_verification() {
-        let memory = WorkingMemory::default();
+        let memory = WorkingMemory::keeping(3);
         let variants = [
             (Algorithm::Argon2id, Version::V0x13, 64, 32),
             (Algorithm::Argon2i, Version::V0x13, 128, 32),
@@ -147,7 +167,7 @@ mod tests {
 
     #[test]
     fn a_broken_hash_matches_nothing() {
-        let memory = WorkingMemory::default();
+        let memory = WorkingMemory::keeping(3);
         let good = hash_of("wonderland", Algorithm::Argon2id, 64);
         let other_output = format!("{}AAAA", &good[..good.len() - 4]);
         assert!(
@@ -166,7 +186,7 @@ mod tests {
 
     #[test]
     fn checks_one_after_another_share_one_buffer() {
-        let memory = WorkingMemory::default();
+        let memory = WorkingMemory::keeping(3);
         let hash = hash_of("wonderland", Algorithm::Argon2id, 64);
         for _ in 0..5 {
             assert!(memory.verify(b"wonderland", &hash));
@@ -177,7 +197,7 @@ mod tests {
 
     #[test]
     fn checks_at_the_same_time_keep_at_most_one_buffer_each() {
-        let memory = WorkingMemory::default();
+        let memory = WorkingMemory::keeping(3);
         let hash = hash_of("wonderland", Algorithm::Argon2id, 256);
         std::thread::scope(|scope| {
             for _ in 0..3 {
@@ -189,5 +209,21 @@ mod tests {
             }
         });
         assert!((1..=3).contains(&memory.buffers()), "{}", memory.buffers());
+    }
+
+    #[test]
+    fn keeps_no_more_buffers_than_it_was_told() {
+        let memory = WorkingMemory::keeping(1);
+        // Four checks holding a buffer each at the same moment, then giving them back.
+        let held: Vec<_> = (0..4).map(|_| memory.take()).collect();
+        for blocks in held {
+            memory.give_back(blocks);
+        }
+        assert_eq!(memory.buffers(), 1);
+
+        let hash = hash_of("wonderland", Algorithm::Argon2id, 64);
+        let keeping_none = WorkingMemory::keeping(0);
+        assert!(keeping_none.verify(b"wonderland", &hash));
+        assert_eq!(keeping_none.buffers(), 0);
     }
 }

@@ -98,7 +98,7 @@ impl UserStore {
         Self {
             by_name,
             hashing: Arc::new(Semaphore::new(hash_concurrency)),
-            memory: Arc::default(),
+            memory: Arc::new(WorkingMemory::keeping(hash_concurrency)),
             gauge: Arc::default(),
             log_key: LogKey(rand::random()),
         }
