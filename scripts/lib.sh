@@ -88,16 +88,18 @@ ensure_playwright() {
 }
 
 # The browser bundle, release: `--split` into the main wasm and its lazy chunks, with the
-# standard library compiled for size (`optimize_for_size`) and panics that abort on the spot
-# (`-Cpanic=immediate-abort`), so no panic message, location or formatting code is shipped: the
-# main wasm is 8 % smaller gzipped (docs/bundle-size.md). Both are unstable on 1.95, the one
-# toolchain this machine kind has; RUSTC_BOOTSTRAP allows them in this build only. The server,
-# the tests, clippy and `cargo leptos watch` stay on plain stable.
+# standard library compiled for size (`optimize_for_size`), panics that abort on the spot
+# (`-Cpanic=immediate-abort`), no source locations (`-Zlocation-detail=none`) and a `Debug` that
+# prints nothing (`-Zfmt-debug=none`; the app spells out what it shows). No panic message,
+# location or formatting code is shipped: the main wasm is 11 % smaller gzipped
+# (docs/bundle-size.md). All are unstable on 1.95, the one toolchain this machine kind has;
+# RUSTC_BOOTSTRAP allows them in this build only. The server, the tests, clippy and
+# `cargo leptos watch` stay on plain stable.
 build_frontend_release() {
   RUSTC_BOOTSTRAP=1 \
     CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
     CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
     cargo leptos build --release --split --frontend-only
 }
 

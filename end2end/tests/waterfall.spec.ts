@@ -61,6 +61,7 @@ test("after a burst the waterfall shows 20 request rows and one refresh bar serv
   // Focusing a bar tells its story in words.
   await bars.focus();
   await expect(page.getByTestId("waterfall-detail")).toContainText("served 20 requests");
+  await expect(page.getByTestId("waterfall-detail")).toContainText("(after a 401, ");
   await picture(page, "waterfall-coordinator.png");
   // The text timeline is still there, folded away.
   await page.getByText("Timeline as text").click();

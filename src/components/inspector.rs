@@ -139,7 +139,7 @@ fn describe(event: &AuthEvent) -> (&'static str, String) {
         ),
         AuthEvent::RefreshStarted { refresh_id, reason } => (
             "refresh",
-            format!("refresh {refresh_id} started ({reason:?})"),
+            format!("refresh {refresh_id} started ({reason})"),
         ),
         AuthEvent::WaiterJoined {
             request_id,

@@ -1,7 +1,7 @@
 //! The event stream (for inspectors and logs) and the read-only snapshot: everything the coordinator
 //! does is told here, so UI state never has to live inside the coordinator or the auth context.
 
-use std::rc::Rc;
+use std::{fmt, rc::Rc};
 
 use super::{Coordinator, Runtime, Transport};
 use crate::{api::auth::User, auth::tab_sync::TabSync};
@@ -21,6 +21,22 @@ pub enum RefreshReason {
     Expired,
     /// The background retry after a transient failure.
     Backoff,
+}
+
+/// The words the inspector and the waterfall show. Spelled out rather than `Debug`: the release
+/// bundle is built with `-Zfmt-debug=none` (see `build_frontend_release`), where `Debug` prints
+/// nothing.
+impl fmt::Display for RefreshReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Unauthorized => "after a 401",
+            Self::Proactive => "before expiry",
+            Self::Restore => "restoring the session",
+            Self::CatchUp => "catching up",
+            Self::Expired => "token expired",
+            Self::Backoff => "retry after a failure",
+        })
+    }
 }
 
 /// How a refresh failed.

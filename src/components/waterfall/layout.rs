@@ -429,7 +429,7 @@ fn refresh_detail(bar: &RefreshBar) -> String {
         }
     };
     format!(
-        "{who} {} ({:?}, {} ms): {how}; {} waiting, served {} request{}",
+        "{who} {} ({}, {} ms): {how}; {} waiting, served {} request{}",
         bar.id,
         bar.reason,
         Whole(bar.end_ms - bar.start_ms),

@@ -125,6 +125,11 @@ fn requests_that_retried_with_the_new_token_without_waiting_count_as_served() {
     let refresh = &layout.refreshes[0];
     assert_eq!((refresh.waiters, refresh.served), (12, 20));
     assert!(refresh.detail.contains("12 waiting, served 20 requests"));
+    assert!(
+        refresh.detail.contains("(after a 401, "),
+        "{}",
+        refresh.detail
+    );
 }
 
 #[test]
