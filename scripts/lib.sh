@@ -93,13 +93,20 @@ ensure_playwright() {
 # prints nothing (`-Zfmt-debug=none`; the app spells out what it shows). No panic message,
 # location or formatting code is shipped: the main wasm is 11 % smaller gzipped
 # (docs/bundle-size.md). All are unstable on 1.95, the one toolchain this machine kind has;
-# RUSTC_BOOTSTRAP allows them in this build only. The server, the tests, clippy and
-# `cargo leptos watch` stay on plain stable.
+# RUSTC_BOOTSTRAP=1 allows them for this one cargo run, which builds only the bundle. It also
+# lets dependencies that probe for nightly features find them (thiserror's
+# `error_generic_member_access`, for one): docs/bundle-size.md has the trade-off. The server, the
+# tests, clippy and `cargo leptos watch` stay on plain stable.
+#
+# The switches go in RUSTFLAGS, after any the caller set: cargo-leptos reads RUSTFLAGS (and
+# appends its own for the split) and, given `--target`, cargo applies them to the wasm only, not
+# to build scripts or proc macros. CARGO_ENCODED_RUSTFLAGS would override them, so it is unset.
 build_frontend_release() {
-  RUSTC_BOOTSTRAP=1 \
+  env -u CARGO_ENCODED_RUSTFLAGS \
+    RUSTC_BOOTSTRAP=1 \
     CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
     CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
+    RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
     cargo leptos build --release --split --frontend-only
 }
 

@@ -20,6 +20,9 @@ pub mod server_fns;
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Panic messages in the console. The release bundle panics with `-Cpanic=immediate-abort`
+    // (`build_frontend_release`), where no hook ever runs: there the hook is left out.
+    #[cfg(not(panic = "immediate-abort"))]
     console_error_panic_hook::set_once();
     // wasm-bindgen's executor directly: Leptos' own is set up by `hydrate_from_async`.
     wasm_bindgen_futures::spawn_local(async {

@@ -28,9 +28,16 @@
 //! fn Root(first_paint_user: Option<User>) -> impl IntoView {
 //!     provide_auth(AuthConfig::default(), first_paint_user); // inside <Router>
 //!     let orders = use_auth().resource::<Vec<String>>("/api/orders"); // one refresh, retry once
-//!     view! { <Suspense>{move || Suspend::new(async move { format!("{:?}", orders.await) })}</Suspense> }
+//!     view! { <Suspense>{move || Suspend::new(async move { match orders.await {
+//!         Ok(orders) => orders.join(", "),
+//!         Err(error) => error.to_string(),
+//!     } })}</Suspense> }
 //! }
 //! ```
+//!
+//! Nothing here shows `Debug` output to people: [`AuthError`](coordinator::AuthError) and the
+//! refresh reasons have `Display`. That keeps the client correct in a bundle built with
+//! `-Zfmt-debug=none`, as this repository's release bundle is (`scripts/lib.sh`).
 
 #[cfg(feature = "hydrate")]
 pub mod browser;

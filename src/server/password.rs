@@ -59,7 +59,11 @@ impl WorkingMemory {
     }
 
     /// Keeps `blocks` for the next check, or frees them when the pool already has its share.
+    /// A buffer that never grew (the hash did not parse) is not worth a place.
     fn give_back(&self, blocks: Vec<Block>) {
+        if blocks.capacity() == 0 {
+            return;
+        }
         let mut spare = self.lock();
         if spare.len() < self.keep {
             spare.push(blocks);
@@ -182,6 +186,14 @@ mod tests {
         ] {
             assert!(!memory.verify(b"wonderland", hash), "{hash}");
         }
+
+        let untouched = WorkingMemory::keeping(3);
+        assert!(!untouched.verify(b"wonderland", "not a hash"));
+        assert_eq!(
+            untouched.buffers(),
+            0,
+            "a check that never hashed keeps nothing"
+        );
     }
 
     #[test]
@@ -214,8 +226,14 @@ mod tests {
     #[test]
     fn keeps_no_more_buffers_than_it_was_told() {
         let memory = WorkingMemory::keeping(1);
-        // Four checks holding a buffer each at the same moment, then giving them back.
-        let held: Vec<_> = (0..4).map(|_| memory.take()).collect();
+        // Four checks holding a grown buffer each at the same moment, then giving them back.
+        let held: Vec<_> = (0..4)
+            .map(|_| {
+                let mut blocks = memory.take();
+                blocks.resize(8, Block::default());
+                blocks
+            })
+            .collect();
         for blocks in held {
             memory.give_back(blocks);
         }
