@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs whatever is missing and runs every test: formatting, clippy on both feature sets,
-# unit and integration tests, then the end-to-end suite in headless Chromium against the
+# Installs whatever is missing and runs every test: formatting, clippy and rustdoc on both feature
+# sets, unit and integration tests, then the end-to-end suite in headless Chromium against the
 # release build, on a free port. Stops what it started, even when a test fails.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -33,6 +33,10 @@ step "clippy (ssr + native client, all targets)"
 cargo clippy --features ssr,native --all-targets -- -D warnings
 step "clippy (hydrate, wasm32)"
 cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+step "rustdoc (both feature sets): no broken links"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features ssr,native
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --no-default-features --features hydrate
 
 step "unit and integration tests (ssr), the Redis store's against our own redis-server"
 redis_port=$(free_port)

@@ -35,7 +35,7 @@
 //! }
 //! ```
 //!
-//! Nothing here shows `Debug` output to people: [`AuthError`](coordinator::AuthError) and the
+//! Nothing here shows `Debug` output to people: [`coordinator::AuthError`] and the
 //! refresh reasons have `Display`. That keeps the client correct in a bundle built with
 //! `-Zfmt-debug=none`, as this repository's release bundle is (`scripts/lib.sh`).
 

@@ -14,7 +14,7 @@
 //! Both live in the store (`STORE_URL`), each change committed with a compare-and-swap
 //! ([`entries::decide`]): instances sharing a store share every count, so a guesser cannot
 //! multiply their attempts by the number of instances, and a restart does not lift a lockout.
-//! The rules themselves are in [`policy`].
+//! The rules themselves are in `policy`.
 
 mod policy;
 
