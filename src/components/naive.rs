@@ -8,8 +8,10 @@
 //! life of the page only, and runs only when the "Naive interceptor" switch is on.
 //!
 //! It records into the flow log with the coordinator's own event shapes (marked
-//! [`FlowSource::Naive`](super::flow_log::FlowSource::Naive)) rather than through a second event type: the waterfall, the counters
+//! [`FlowSource::Naive`]) rather than through a second event type: the waterfall, the counters
 //! and the text table then draw both strategies with one code path, so the comparison is fair.
+//!
+//! [`FlowSource::Naive`]: super::flow_log::FlowSource::Naive
 
 use std::cell::{Cell, RefCell};
 

@@ -7,7 +7,9 @@ pub struct CoordinatorConfig {
     /// lifetime (so a 30 s token is refreshed after 24 s, a 15 min token 10 s before it expires).
     /// Tokens shorter than one second are only refreshed on demand, never on a timer.
     pub refresh_margin_ms: u64,
-    /// Give up on an API request after this long ([`AuthError::Transient`](super::AuthError::Transient)).
+    /// Give up on an API request after this long ([`AuthError::Transient`]).
+    ///
+    /// [`AuthError::Transient`]: super::AuthError::Transient
     pub request_timeout_ms: u64,
     /// Give up on a refresh call after this long (counts as a transient failure).
     pub refresh_timeout_ms: u64,
@@ -15,8 +17,11 @@ pub struct CoordinatorConfig {
     pub backoff_initial_ms: u64,
     /// Upper bound of that delay.
     pub backoff_max_ms: u64,
-    /// How long a newly opened tab waits for another tab to answer [`TabMessage::TokenWanted`](crate::auth::tab_sync::TabMessage::TokenWanted)
-    /// before refreshing itself (only when [`TabSync::reaches_other_tabs`](crate::auth::tab_sync::TabSync::reaches_other_tabs)).
+    /// How long a newly opened tab waits for another tab to answer [`TabMessage::TokenWanted`]
+    /// before refreshing itself (only when [`TabSync::reaches_other_tabs`]).
+    ///
+    /// [`TabMessage::TokenWanted`]: crate::auth::tab_sync::TabMessage::TokenWanted
+    /// [`TabSync::reaches_other_tabs`]: crate::auth::tab_sync::TabSync::reaches_other_tabs
     pub tab_answer_wait_ms: u64,
 }
 

@@ -100,7 +100,9 @@ impl ApiResponse {
 pub enum TransportError {
     #[error("network error: {0}")]
     Network(String),
-    /// The coordinator gave up waiting (see [`CoordinatorConfig::request_timeout_ms`](super::CoordinatorConfig::request_timeout_ms)).
+    /// The coordinator gave up waiting (see [`CoordinatorConfig::request_timeout_ms`]).
+    ///
+    /// [`CoordinatorConfig::request_timeout_ms`]: super::CoordinatorConfig::request_timeout_ms
     #[error("timed out")]
     Timeout,
 }
