@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, Lazy, SsrMode,
+    path, SsrMode,
 };
 
 use crate::{
@@ -29,7 +29,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // from `hash.txt`, so browsers may keep every file forever.
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -55,27 +55,35 @@ pub fn auth_config() -> AuthConfig {
     AuthConfig::default()
 }
 
-/// Everything under `<Router>`: the auth context needs the router to navigate.
+/// Everything under `<Router>`. The app is built from islands: the router and the pages render on
+/// the server only, and navigation is a full page load. `AuthIsland` is the hydrated root around
+/// them all; the islands inside it (the sign-out button, the session guard, the dashboard, the
+/// admin statistics) find the auth context through it in the browser.
 #[component]
 fn AuthRoot() -> impl IntoView {
-    // Rendered on the server from the session, and read back (not recomputed) while hydrating:
-    // the first paint shows the right user, and hydration sees the same value.
-    let first_paint_user = SharedValue::new(signed_in_user).into_inner();
+    let first_paint_user = signed_in_user();
+    view! {
+        <AuthIsland first_paint_user>
+            <Header/>
+            <main class="page">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </AuthIsland>
+    }
+}
+
+/// The auth client's root: provides the auth context and the flow log to the islands inside.
+/// Its props (the first-paint user) travel in the island's `data-props`, so the browser starts
+/// from what the server rendered.
+#[island]
+fn AuthIsland(first_paint_user: Option<User>, children: Children) -> impl IntoView {
     let auth = provide_auth(auth_config(), first_paint_user);
     provide_flow_log(auth);
-    view! {
-        <Header/>
-        <main class="page">
-            <Routes fallback=NotFound>
-                // Async: the server waits for the protected data, so the first paint holds it even
-                // with JavaScript off (streamed fragments would need a script to be placed).
-                <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
-                // Lazy: each view is its own wasm chunk (`cargo leptos build --split`).
-                <Route path=path!("/login") view={Lazy::<LoginPage>::new()}/>
-                <Route path=path!("/admin") view={Lazy::<AdminPage>::new()} ssr=SsrMode::Async/>
-            </Routes>
-        </main>
-    }
+    children()
 }
 
 /// The user the server found in this request's session (see `server::first_paint`).

@@ -1,13 +1,12 @@
-//! Signing in with a password, as the app words it: the form that works without JavaScript (a
-//! server function posting to `/rpc/login`), and the one place the login messages live.
+//! Signing in with a password, as the app words it: the login form's server function (posting
+//! to `/rpc/login`, with or without JavaScript), and the one place the login messages live.
 
 use leptos::prelude::*;
 
-use crate::auth::LoginError;
-
-/// The login form's target before the page has hydrated (or with JavaScript off). Always
-/// answers with a redirect: to `next` on success, back to the form with an error otherwise.
-/// Once hydrated, the page signs in through the JSON API instead.
+/// The login form's target. Always answers with a redirect: to `next` on success, back to the
+/// form with an error otherwise. The demo signs in this way only: its pages are full page loads
+/// (islands, no client router), so a token the login page got from the JSON API would be gone
+/// at the next page anyway. Apps with a client router can use [`crate::auth::AuthContext::login`].
 #[server(prefix = "/rpc", endpoint = "login")]
 pub async fn form_login(
     // Optional, so a form missing a field is refused like a wrong password rather than failing
@@ -55,30 +54,18 @@ pub async fn form_login(
     Ok(())
 }
 
-/// Why a sign-in failed, from either path: the JSON login ([`LoginError`]) or the form (carried
-/// in the `error` query parameter of the login page).
+/// Why a sign-in through the form failed, carried back to the login page in its `error` query
+/// parameter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginFailure {
     Invalid,
     Throttled,
     CrossSite,
     Unavailable,
-    Unexpected { status: u16 },
 }
 
-impl From<LoginError> for LoginFailure {
-    fn from(error: LoginError) -> Self {
-        match error {
-            LoginError::InvalidCredentials => Self::Invalid,
-            LoginError::TooManyAttempts => Self::Throttled,
-            LoginError::Unavailable => Self::Unavailable,
-            LoginError::Unexpected { status } => Self::Unexpected { status },
-        }
-    }
-}
-
-/// The failures the form can report through the query string.
-const FORM_FAILURES: [LoginFailure; 4] = [
+/// Every failure, for reading one back from the query string.
+const FAILURES: [LoginFailure; 4] = [
     LoginFailure::Invalid,
     LoginFailure::Throttled,
     LoginFailure::CrossSite,
@@ -86,33 +73,27 @@ const FORM_FAILURES: [LoginFailure; 4] = [
 ];
 
 impl LoginFailure {
-    /// The `error` query value, for the failures the form reports.
-    pub fn code(self) -> Option<&'static str> {
+    /// The `error` query value.
+    pub fn code(self) -> &'static str {
         match self {
-            Self::Invalid => Some("invalid"),
-            Self::Throttled => Some("throttled"),
-            Self::CrossSite => Some("cross_site"),
-            Self::Unavailable => Some("unavailable"),
-            Self::Unexpected { .. } => None,
+            Self::Invalid => "invalid",
+            Self::Throttled => "throttled",
+            Self::CrossSite => "cross_site",
+            Self::Unavailable => "unavailable",
         }
     }
 
     pub fn from_code(code: &str) -> Option<Self> {
-        FORM_FAILURES
-            .into_iter()
-            .find(|failure| failure.code() == Some(code))
+        FAILURES.into_iter().find(|failure| failure.code() == code)
     }
 
     /// What the login page says.
-    pub fn message(self) -> String {
+    pub fn message(self) -> &'static str {
         match self {
-            Self::Invalid => "Wrong username or password.".to_owned(),
-            Self::Throttled => "Too many failed attempts. Wait a minute and try again.".to_owned(),
-            Self::CrossSite => {
-                "Sign-in was refused: the request came from another site.".to_owned()
-            }
-            Self::Unavailable => "The server cannot be reached. Try again.".to_owned(),
-            Self::Unexpected { status } => format!("Sign-in failed (HTTP {status}). Try again."),
+            Self::Invalid => "Wrong username or password.",
+            Self::Throttled => "Too many failed attempts. Wait a minute and try again.",
+            Self::CrossSite => "Sign-in was refused: the request came from another site.",
+            Self::Unavailable => "The server cannot be reached. Try again.",
         }
     }
 
@@ -121,10 +102,7 @@ impl LoginFailure {
     pub fn form_path(self, next: &str) -> String {
         let page =
             crate::auth::redirect::login_redirect(crate::app::auth_config().login_page, next);
-        match self.code() {
-            Some(code) => format!("{page}&error={code}"),
-            None => page,
-        }
+        format!("{page}&error={}", self.code())
     }
 }
 
@@ -134,9 +112,8 @@ mod tests {
 
     #[test]
     fn form_failures_round_trip_through_the_query_string() {
-        for failure in FORM_FAILURES {
-            let code = failure.code().expect("a form failure has a code");
-            assert_eq!(LoginFailure::from_code(code), Some(failure));
+        for failure in FAILURES {
+            assert_eq!(LoginFailure::from_code(failure.code()), Some(failure));
         }
         assert_eq!(LoginFailure::from_code("nope"), None);
     }
@@ -147,17 +124,5 @@ mod tests {
             LoginFailure::Invalid.form_path("/a?b=c&d"),
             "/login?next=/a%3Fb%3Dc%26d&error=invalid"
         );
-    }
-
-    #[test]
-    fn every_login_error_has_words() {
-        for error in [
-            LoginError::InvalidCredentials,
-            LoginError::TooManyAttempts,
-            LoginError::Unavailable,
-            LoginError::Unexpected { status: 415 },
-        ] {
-            assert!(!LoginFailure::from(error).message().is_empty());
-        }
     }
 }

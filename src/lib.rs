@@ -15,8 +15,8 @@ pub mod pages;
 pub mod server;
 pub mod server_fns;
 
-/// Browser entry point: hydrates the server-rendered HTML. Asynchronously, because a lazy
-/// route's view (a separate wasm chunk) may have to arrive before its part of the page hydrates.
+/// Browser entry point. The islands script calls it once the wasm has loaded, then hydrates each
+/// `<leptos-island>` on the page in document order.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
@@ -24,15 +24,16 @@ pub fn hydrate() {
     // (`build_frontend_release`), where no hook ever runs: there the hook is left out.
     #[cfg(not(panic = "immediate-abort"))]
     console_error_panic_hook::set_once();
-    // wasm-bindgen's executor directly: Leptos' own is set up by `hydrate_from_async`.
-    wasm_bindgen_futures::spawn_local(async {
-        let Some(body) = leptos::prelude::document().body() else {
-            return;
-        };
-        leptos::mount::hydrate_from_async(body.clone(), app::App)
-            .await
-            .forget();
-        // A marker for people and end-to-end tests: from now on, clicks run Rust.
-        let _ = body.set_attribute("data-hydrated", "true");
-    });
+    leptos::mount::hydrate_islands();
+    // A marker for people and end-to-end tests: from now on, clicks run Rust. The islands script
+    // hydrates the page's islands right after this function returns, in promise callbacks that
+    // all run before a timer does (a lazy island, a chunk of its own, may come later still).
+    leptos::prelude::set_timeout(
+        || {
+            if let Some(body) = leptos::prelude::document().body() {
+                let _ = body.set_attribute("data-hydrated", "true");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
 }

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { consoleProblems, countRequests, hydrated, signIn } from "./helpers";
+import { consoleProblems, countRequests, hydrated, restoredAfter, signIn } from "./helpers";
 
 test.describe("server rendering", () => {
   test.use({ javaScriptEnabled: false });
@@ -13,18 +13,22 @@ test.describe("server rendering", () => {
   });
 });
 
-test("the page hydrates without console warnings or errors, and its form then runs in Rust", async ({ page }) => {
+test("the login page hydrates without console warnings or errors; signing in is one form post, then one refresh", async ({ page }) => {
   const problems = consoleProblems(page);
-  const requests = countRequests(page);
   await page.goto("/login");
   await hydrated(page);
+  const requests = countRequests(page);
   await page.getByLabel("Username").fill("alice");
   await page.getByLabel("Password").fill("wonderland");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByTestId("signed-in-user")).toHaveText("alice");
-  // Hydrated, the form signs in through the JSON API, not the no-JavaScript form post.
-  expect(requests.count("POST /api/auth/login")).toBe(1);
-  expect(requests.count("POST /rpc/login")).toBe(0);
+  // The form posts to its server function, which sets the refresh cookie and redirects; the
+  // dashboard's client then restores the session once.
+  await expect.poll(() => requests.refreshes()).toBe(1);
+  expect(requests.count("POST /rpc/login")).toBe(1);
+  expect(requests.count("POST /api/auth/login")).toBe(0);
+  await page.waitForTimeout(500);
+  expect(requests.refreshes()).toBe(1);
   expect(problems).toEqual([]);
 });
 
@@ -42,15 +46,14 @@ test("signed-in pages hydrate without console warnings or errors", async ({ page
   await signIn(page);
   const problems = consoleProblems(page);
   for (const path of ["/", "/admin"]) {
-    await page.goto(path);
-    await hydrated(page);
+    await restoredAfter(page, () => page.goto(path));
     await expect(page.getByTestId("signed-in-user")).toHaveText("alice");
   }
   // alice's 403 on /admin is expected in the network log, but nothing else may complain.
   expect(problems.filter((text) => !text.includes("403"))).toEqual([]);
 });
 
-test("the dashboard downloads its own wasm only: the demo panels after hydration, /admin's on the way there", async ({ browser, baseURL, page }) => {
+test("the dashboard downloads its own wasm only: the demo panels after hydration, /admin's statistics on the way there", async ({ browser, baseURL, page }) => {
   await signIn(page);
   // A fresh browser with the session's cookies and an empty cache, like a returning visitor's
   // first load of the day.
@@ -66,9 +69,11 @@ test("the dashboard downloads its own wasm only: the demo panels after hydration
   await expect(visitor.getByRole("button", { name: "Burst requests" })).toBeVisible();
   expect(wasm.filter((path) => /^\/pkg\/tokenflight\.[^/]+\.wasm$/.test(path))).toHaveLength(1);
   expect(wasm.filter((path) => path.includes("demo_panels"))).toHaveLength(1);
-  expect(wasm.filter((path) => /login_page|admin_page/.test(path))).toEqual([]);
+  expect(wasm.filter((path) => path.includes("server_statistics"))).toEqual([]);
+  // /admin is a full page load: its statistics island, a chunk of its own, comes with it.
   await visitor.getByRole("link", { name: "Admin" }).click();
   await expect(visitor.getByRole("heading", { name: "Admin" })).toBeVisible();
-  expect(wasm.filter((path) => path.includes("admin_page"))).toHaveLength(1);
+  await expect(visitor.getByRole("button", { name: "Reload" })).toBeEnabled();
+  expect(wasm.filter((path) => path.includes("server_statistics"))).toHaveLength(1);
   await context.close();
 });

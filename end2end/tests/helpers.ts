@@ -8,22 +8,36 @@ export async function hydrated(page: Page) {
   await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
 }
 
-/** Signs in through the hydrated login form and waits for the destination. */
+/**
+ * Runs `navigation` and waits until the signed-in page it loads has hydrated and restored the
+ * session. Every navigation is a full page load, and the access token lives in the page's memory:
+ * a signed-in page starts with one refresh (unless another open tab hands it a token).
+ */
+export async function restoredAfter(page: Page, navigation: () => Promise<unknown>) {
+  const refreshed = page.waitForResponse((response) => new URL(response.url()).pathname === "/api/auth/refresh");
+  await navigation();
+  expect((await refreshed).ok()).toBe(true);
+  await hydrated(page);
+}
+
+/** Signs in through the login form and waits until the destination has restored the session. */
 export async function signIn(page: Page, user = ALICE, next?: string) {
   await page.goto(next ? `/login?next=${encodeURIComponent(next)}` : "/login");
-  await hydrated(page);
   await page.getByLabel("Username").fill(user.username);
   await page.getByLabel("Password").fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await restoredAfter(page, () => page.getByRole("button", { name: "Sign in" }).click());
   await expect(page.getByTestId("signed-in-user")).toHaveText(user.username);
 }
 
-/** Counts requests to API paths as the browser sends them (network events, not app counters). */
+/**
+ * Counts requests to the API and to the form endpoints (`/rpc/`) as the browser sends them
+ * (network events, not app counters).
+ */
 export function countRequests(target: Page | BrowserContext) {
   const seen: string[] = [];
   target.on("request", (request) => {
     const path = new URL(request.url()).pathname;
-    if (path.startsWith("/api/")) seen.push(`${request.method()} ${path}`);
+    if (path.startsWith("/api/") || path.startsWith("/rpc/")) seen.push(`${request.method()} ${path}`);
   });
   return {
     count: (what: string) => seen.filter((entry) => entry === what).length,

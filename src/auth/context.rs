@@ -27,12 +27,14 @@ pub struct AuthContext {
     client: StoredValue<client::BrowserCoordinator, LocalStorage>,
 }
 
-/// Creates the context and provides it. Call once, at the root of the app, inside `<Router>`.
+/// Creates the context and provides it. Call once per page, at the root: inside `<Router>` in a
+/// hydrated app, or in the outermost island of an islands app (islands nested in its children
+/// find the context in the browser).
 ///
 /// `initial_user` is who the server found signed in when it rendered the page (`None` if nobody,
 /// or if the app does not render signed-in pages on the server). The app reads it on the server
-/// and carries it to the browser, for instance with a `SharedValue`, so that hydration sees the
-/// same value; in the browser a signed-in `initial_user` restores the session at once.
+/// and carries it to the browser, with a `SharedValue` or as an island's prop, so that hydration
+/// sees the same value; in the browser a signed-in `initial_user` restores the session at once.
 pub fn provide_auth(config: AuthConfig, initial_user: Option<User>) -> AuthContext {
     let auth = AuthContext {
         config: StoredValue::new(config),

@@ -35,6 +35,10 @@
 //! }
 //! ```
 //!
+//! That is a hydrated app with a client router. The demo around this module is built from
+//! islands instead (`crate::app`): `provide_auth` runs in its outermost island, and every page
+//! load starts a new client, which restores the session with one refresh.
+//!
 //! Nothing here shows `Debug` output to people: [`coordinator::AuthError`] and the
 //! refresh reasons have `Display`. That keeps the client correct in a bundle built with
 //! `-Zfmt-debug=none`, as this repository's release bundle is (`scripts/lib.sh`).

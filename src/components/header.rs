@@ -1,14 +1,15 @@
 //! The header: brand, navigation, and who is signed in.
 
-use leptos::{prelude::*, task::spawn_local};
+use leptos::{either::Either, prelude::*, task::spawn_local};
 use leptos_router::components::A;
 
 use crate::auth::use_auth;
 
+/// Server-rendered, and never redrawn in the browser: on a protected page, a session that ends
+/// while it is open leaves the page (see `RequireAuth`). Only the sign-out button is an island.
 #[component]
 pub fn Header() -> impl IntoView {
     let auth = use_auth();
-    let sign_out = move |_| spawn_local(auth.logout());
     view! {
         <header class="site-header">
             <a class="brand" href="/">"Tokenflight"</a>
@@ -17,14 +18,29 @@ pub fn Header() -> impl IntoView {
                 <A href="/admin">"Admin"</A>
             </nav>
             <span class="who">
-                {move || match auth.user().get() {
-                    Some(user) => view! {
+                {match auth.user().get_untracked() {
+                    Some(user) => Either::Left(view! {
                         <span class="user" data-testid="signed-in-user">{user.username}</span>
-                        <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
-                    }.into_any(),
-                    None => view! { <A href="/login">"Sign in"</A> }.into_any(),
+                        <SignOutButton/>
+                    }),
+                    None => Either::Right(view! { <A href="/login">"Sign in"</A> }),
                 }}
             </span>
         </header>
     }
+}
+
+/// The sign-out button, an island: the rest of the header is plain HTML.
+#[island]
+fn SignOutButton() -> impl IntoView {
+    let auth = use_auth();
+    let sign_out = move |_| {
+        spawn_local(async move {
+            auth.logout().await;
+            // No client router in islands: a full page load.
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().set_href("/login");
+        })
+    };
+    view! { <button type="button" class="secondary" on:click=sign_out>"Sign out"</button> }
 }

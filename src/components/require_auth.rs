@@ -1,28 +1,49 @@
-//! Guards a protected page: signed out, it redirects to `/login?next=<this page>` — on the server
-//! during SSR (a real HTTP redirect) and in the browser when a session ends.
+//! Guards a protected page: signed out, the visitor goes to `/login?next=<this page>`. On the
+//! server that is a real HTTP redirect; in the browser it happens when the session ends while
+//! the page is open (signed out in another tab, revoked, the refresh credential refused).
 
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 use leptos_router::{components::Redirect, hooks::use_location};
 
 use crate::auth::use_auth;
 
+/// Server-rendered: the page's content for a signed-in visitor, a redirect otherwise.
 #[component]
-pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
+pub fn RequireAuth(children: Children) -> impl IntoView {
     let auth = use_auth();
-    let location = use_location();
-    view! {
-        <Show
-            when=move || auth.user().get().is_some()
-            fallback=move || {
+    if auth.user().get_untracked().is_some() {
+        Either::Left(view! { <SessionGuard>{children()}</SessionGuard> })
+    } else {
+        let location = use_location();
+        let here = format!(
+            "{}{}",
+            location.pathname.get_untracked(),
+            location.search.get_untracked()
+        );
+        Either::Right(view! { <Redirect path=auth.login_redirect(&here)/> })
+    }
+}
+
+/// The browser half of [`RequireAuth`]: an island with nothing of its own to draw. Its children
+/// stay server-rendered HTML (and may hold islands of their own, which find the auth context
+/// through it).
+#[island]
+fn SessionGuard(children: Children) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        let auth = use_auth();
+        Effect::new(move |_| {
+            if auth.user().get().is_none() {
+                // No client router in an islands app: a full page load.
+                let location = window().location();
                 let here = format!(
                     "{}{}",
-                    location.pathname.get_untracked(),
-                    location.search.get_untracked(),
+                    location.pathname().unwrap_or_default(),
+                    location.search().unwrap_or_default()
                 );
-                view! { <Redirect path=auth.login_redirect(&here)/> }
+                let _ = location.replace(&auth.login_redirect(&here));
             }
-        >
-            {children()}
-        </Show>
+        });
     }
+    children()
 }

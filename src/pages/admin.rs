@@ -1,10 +1,11 @@
 //! `/admin`: the admin stats, a server function that needs the `admin` role. The server decides:
 //! for a user without the role its 403 shows as "Forbidden" — never as a sign-out or a refresh.
-//! A lazy route: its view is a separate wasm chunk, fetched when someone opens the page.
+//!
+//! The statistics card is a lazy island: its code is a wasm chunk of its own, fetched only when
+//! someone opens this page.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{lazy_route, LazyRoute};
 
 use crate::{
     api::resources::AdminStats,
@@ -13,32 +14,32 @@ use crate::{
     server_fns::load_admin_stats,
 };
 
-pub struct AdminPage;
-
-#[lazy_route]
-impl LazyRoute for AdminPage {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_page: Self) -> AnyView {
-        view! {
-            <Title text="Admin"/>
-            <RequireAuth>
-                <Admin/>
-            </RequireAuth>
-        }
-        .into_any()
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    view! {
+        <Title text="Admin"/>
+        <RequireAuth>
+            <h1>"Admin"</h1>
+            <ServerStatistics/>
+        </RequireAuth>
     }
 }
 
-#[component]
-fn Admin() -> impl IntoView {
+/// Loaded during the server render (the first paint holds the numbers, or "Forbidden"); "Reload"
+/// calls the server function again from the browser, through the auth context.
+#[island(lazy)]
+fn ServerStatistics() -> impl IntoView {
     let auth = use_auth();
     let stats = Resource::new(move || auth.reloads(), |_| load_admin_stats());
+    // Disabled in the server's HTML, enabled once this island runs: a click before then would
+    // be lost.
+    let interactive = RwSignal::new(false);
+    Effect::new(move |_| interactive.set(true));
     view! {
-        <h1>"Admin"</h1>
         <ResourceCard title="Server statistics" resource=stats render=stats_view/>
+        <button type="button" disabled=move || !interactive.get() on:click=move |_| auth.reload()>
+            "Reload"
+        </button>
     }
 }
 

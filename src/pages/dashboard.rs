@@ -1,9 +1,11 @@
 //! `/`: four protected resources (server functions, already in the server's HTML for a signed-in
 //! user), the lesson, and the demo controls with the inspector.
 //!
-//! The controls and the inspector (with the waterfall and the naive interceptor) are most of the
-//! app's own code but nothing a reader needs to see the data: they are a separate wasm chunk
-//! (`#[lazy]`, split by `cargo leptos build --split`), fetched once the page is interactive.
+//! The cards and the panels are an island (`Dashboard`); the lesson around them is plain
+//! server-rendered HTML and ships no code. The controls and the inspector (with the waterfall and
+//! the naive interceptor) are most of the app's own code but nothing a reader needs to see the
+//! data: they are a separate wasm chunk (`#[lazy]`, split by `cargo leptos build --split`),
+//! fetched once the page is interactive.
 
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
@@ -26,13 +28,18 @@ pub fn DashboardPage() -> impl IntoView {
     view! {
         <Title text="Dashboard"/>
         <RequireAuth>
-            <Dashboard/>
+            <Dashboard>
+                <section class="card" aria-label="Lesson">
+                    <Explainer/>
+                </section>
+            </Dashboard>
         </RequireAuth>
     }
 }
 
-#[component]
-fn Dashboard() -> impl IntoView {
+/// The dashboard's browser part, an island. Its children (the lesson) stay server-rendered HTML.
+#[island]
+fn Dashboard(children: Children) -> impl IntoView {
     let auth = use_auth();
     let name = move || {
         auth.user()
@@ -62,9 +69,7 @@ fn Dashboard() -> impl IntoView {
             <ResourceCard title="Usage" resource=usage render=usage_view/>
         </div>
         <DemoPanels/>
-        <section class="card" aria-label="Lesson">
-            <Explainer/>
-        </section>
+        {children()}
     }
 }
 

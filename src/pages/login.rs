@@ -1,76 +1,38 @@
-//! `/login`: a plain HTML form that works before hydration (it posts to a server function), and
-//! signs in through the JSON API once hydrated. A lazy route: its view is a separate wasm chunk,
-//! so a signed-in visitor of the dashboard never downloads it.
+//! `/login`: a plain HTML form that posts to a server function ([`FormLogin`]), which sets the
+//! refresh cookie and redirects to the page asked for. The page has no island and ships no code:
+//! the auth client of the page it lands on restores the session with one refresh, as after a
+//! reload.
 
-use leptos::{html, prelude::*, server_fn::ServerFn, task::spawn_local};
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
-use leptos_router::{
-    hooks::{use_navigate, use_query_map},
-    lazy_route, LazyRoute,
-};
+use leptos_router::hooks::use_query_map;
 
 use crate::{
-    auth::{redirect::safe_next, use_auth},
+    auth::redirect::safe_next,
     form_login::{FormLogin, LoginFailure},
 };
 
-pub struct LoginPage;
-
-#[lazy_route]
-impl LazyRoute for LoginPage {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(_page: Self) -> AnyView {
-        view! { <LoginForm/> }.into_any()
-    }
-}
-
 #[component]
-fn LoginForm() -> impl IntoView {
-    let auth = use_auth();
+pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
-    let next = move || safe_next(query.read().get("next").as_deref());
-    let error = RwSignal::new(
-        query
-            .read_untracked()
-            .get("error")
-            .and_then(|code| LoginFailure::from_code(&code))
-            .map(LoginFailure::message),
-    );
-    let busy = RwSignal::new(false);
-    let username = NodeRef::<html::Input>::new();
-    let password = NodeRef::<html::Input>::new();
-    let navigate = use_navigate();
-    let on_submit = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        let (Some(username), Some(password)) = (username.get(), password.get()) else {
-            return;
-        };
-        busy.set(true);
-        let navigate = navigate.clone();
-        let next = next();
-        spawn_local(async move {
-            match auth.login(username.value(), password.value()).await {
-                Ok(_) => navigate(&next, Default::default()),
-                Err(failure) => error.set(Some(LoginFailure::from(failure).message())),
-            }
-            busy.set(false);
-        });
-    };
+    let next = safe_next(query.read_untracked().get("next").as_deref());
+    let error = query
+        .read_untracked()
+        .get("error")
+        .and_then(|code| LoginFailure::from_code(&code))
+        .map(LoginFailure::message);
     view! {
         <Title text="Sign in"/>
         <div class="login">
             <h1>"Sign in"</h1>
-            <form method="post" action=FormLogin::url() on:submit=on_submit class="card">
+            <form method="post" action=FormLogin::url() class="card">
                 <input type="hidden" name="next" value=next/>
                 <label for="username">"Username"</label>
-                <input id="username" name="username" node_ref=username autocomplete="username" required/>
+                <input id="username" name="username" autocomplete="username" required/>
                 <label for="password">"Password"</label>
-                <input id="password" name="password" type="password" node_ref=password autocomplete="current-password" required/>
-                <button type="submit" disabled=move || busy.get()>"Sign in"</button>
-                {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                <input id="password" name="password" type="password" autocomplete="current-password" required/>
+                <button type="submit">"Sign in"</button>
+                {error.map(|message| view! { <p class="error" role="alert">{message}</p> })}
             </form>
             <aside class="card demo-users" aria-label="Demo users">
                 <h2>"Demo users"</h2>
