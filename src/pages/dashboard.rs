@@ -48,7 +48,7 @@ fn Dashboard(children: Children) -> impl IntoView {
             .unwrap_or_default()
     };
     // Loaded during the server render and serialized into the page: hydration reuses them, and
-    // only "Reload data" (or a new navigation) calls the server functions from the browser.
+    // only "Reload data" calls the server functions from the browser.
     let reloads = move || auth.reloads();
     let profile = Resource::new(reloads, |_| load_profile());
     let items = Resource::new(reloads, |_| load_items());
