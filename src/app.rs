@@ -98,7 +98,8 @@ fn signed_in_user() -> Option<User> {
     }
     #[cfg(not(feature = "ssr"))]
     {
-        // In the browser the value comes from the server's HTML instead.
+        // Never called in the browser: the routes render on the server only, and the value
+        // reaches the browser as `AuthIsland`'s prop.
         None
     }
 }

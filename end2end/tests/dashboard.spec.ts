@@ -59,7 +59,7 @@ test("Slow API is a toggle button", async ({ page }) => {
 test("Sign out ends the session and returns to the login page", async ({ page }) => {
   await signIn(page);
   await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page).toHaveURL(/\/login/);
+  await expect(page).toHaveURL(/\/login\?next=\/$/);
   await page.goto("/");
   await expect(page).toHaveURL(/\/login\?next=\/$/);
 });

@@ -48,6 +48,9 @@ test("signed-in pages hydrate without console warnings or errors", async ({ page
   for (const path of ["/", "/admin"]) {
     await restoredAfter(page, () => page.goto(path));
     await expect(page.getByTestId("signed-in-user")).toHaveText("alice");
+    // The islands that arrive later: the demo panels' chunk, /admin's statistics island.
+    const late = path === "/" ? page.getByRole("button", { name: "Burst requests" }) : page.getByRole("button", { name: "Reload" });
+    await expect(late).toBeEnabled();
   }
   // alice's 403 on /admin is expected in the network log, but nothing else may complain.
   expect(problems.filter((text) => !text.includes("403"))).toEqual([]);

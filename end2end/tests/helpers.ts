@@ -3,7 +3,10 @@ import { expect, type BrowserContext, type Page } from "@playwright/test";
 export const ALICE = { username: "alice", password: "wonderland" };
 export const ADMIN = { username: "admin", password: "admin-secret" };
 
-/** Waits until the WebAssembly has hydrated the page. */
+/**
+ * Waits until the WebAssembly has hydrated the page's islands; a lazy island (a chunk of its
+ * own, like /admin's statistics) may come later.
+ */
 export async function hydrated(page: Page) {
   await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
 }

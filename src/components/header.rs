@@ -37,9 +37,8 @@ fn SignOutButton() -> impl IntoView {
     let sign_out = move |_| {
         spawn_local(async move {
             auth.logout().await;
-            // No client router in islands: a full page load.
             #[cfg(feature = "hydrate")]
-            let _ = window().location().set_href("/login");
+            crate::components::require_auth::leave_for_login(auth);
         })
     };
     view! { <button type="button" class="secondary" on:click=sign_out>"Sign out"</button> }

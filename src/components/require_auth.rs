@@ -34,16 +34,23 @@ fn SessionGuard(children: Children) -> impl IntoView {
         let auth = use_auth();
         Effect::new(move |_| {
             if auth.user().get().is_none() {
-                // No client router in an islands app: a full page load.
-                let location = window().location();
-                let here = format!(
-                    "{}{}",
-                    location.pathname().unwrap_or_default(),
-                    location.search().unwrap_or_default()
-                );
-                let _ = location.replace(&auth.login_redirect(&here));
+                leave_for_login(auth);
             }
         });
     }
     children()
+}
+
+/// Replaces this page with the login page, whose `next` brings the visitor back here. No client
+/// router in an islands app: a full page load. The sign-out button goes the same way, so it and
+/// the guard, which both see the session end, agree on where.
+#[cfg(feature = "hydrate")]
+pub fn leave_for_login(auth: crate::auth::AuthContext) {
+    let location = window().location();
+    let here = format!(
+        "{}{}",
+        location.pathname().unwrap_or_default(),
+        location.search().unwrap_or_default()
+    );
+    let _ = location.replace(&auth.login_redirect(&here));
 }

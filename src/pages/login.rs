@@ -1,7 +1,7 @@
 //! `/login`: a plain HTML form that posts to a server function ([`FormLogin`]), which sets the
-//! refresh cookie and redirects to the page asked for. The page has no island and ships no code:
-//! the auth client of the page it lands on restores the session with one refresh, as after a
-//! reload.
+//! refresh cookie and redirects to the page asked for. The page has no island of its own (only
+//! the auth root around every page): the auth client of the page it lands on restores the
+//! session with one refresh, as after a reload.
 
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;

@@ -49,7 +49,7 @@ pub async fn cookie_endpoint_guard(
     Ok(next.run(request).await)
 }
 
-/// The JavaScript-free login form posts to a server function under this prefix.
+/// The login form posts to a server function under this prefix.
 pub const FORM_PREFIX: &str = "/rpc/";
 /// The login form's server function (`form_login::form_login`).
 const LOGIN_FORM_PATH: &str = "/rpc/login";

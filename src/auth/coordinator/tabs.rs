@@ -16,6 +16,11 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     /// (a refresh or an answer to [`TabMessage::TokenWanted`] that crossed the
     /// [`TabMessage::SignedOut`]), and adopting it would bring the user back. Only a new login,
     /// [`TabMessage::SignedIn`], signs a signed-out tab in again.
+    ///
+    /// Nor does a tab take a [`TabMessage::TokenRefreshed`] for another user than its own. A
+    /// refresh never changes the user, so such a token belongs to a session the shared cookie has
+    /// left: a sign-in no tab heard of (the login form's post, in a page of its own) replaced
+    /// it. This tab's page was rendered for the new cookie's user; it refreshes with that cookie.
     pub fn on_tab_message(&self, message: TabMessage) {
         match message {
             TabMessage::TokenRefreshed {
@@ -23,7 +28,12 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
                 expires_in_ms,
                 user,
             } => {
-                if self.inner.state.borrow().sign_in != SignInState::SignedOut {
+                let for_this_tab = {
+                    let state = self.inner.state.borrow();
+                    state.sign_in != SignInState::SignedOut
+                        && state.user.as_ref().is_none_or(|ours| ours.id == user.id)
+                };
+                if for_this_tab {
                     self.adopt_from_other_tab(access_token, expires_in_ms, user);
                 }
             }

@@ -45,8 +45,7 @@ pub async fn login(
     Ok(token_response(tokens, &grant))
 }
 
-/// Checks a password and starts a session. Shared by the JSON endpoint and the no-JavaScript
-/// login form.
+/// Checks a password and starts a session. Shared by the JSON endpoint and the login form.
 pub async fn sign_in(
     state: &AppState,
     session: &Session,

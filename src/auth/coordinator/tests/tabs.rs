@@ -111,6 +111,33 @@ fn a_new_tab_gets_the_token_from_an_open_tab_without_refreshing() {
 }
 
 #[test]
+fn a_new_tab_rendered_for_another_user_refreshes_instead_of_taking_an_open_tabs_token() {
+    // An open tab holds alice's token; the form signed in another user in a new page, whose
+    // server render saw that user's cookie.
+    let world = World::new();
+    let browser = MemoryBrowser::default();
+    let open = world.tab(&browser);
+    open.sign_in(world.server.mint());
+    let new = world.tab(&browser);
+    let events = record(&new);
+    new.resume(User {
+        id: "u2".into(),
+        username: "admin".into(),
+        roles: vec!["user".into(), "admin".into()],
+    });
+    let restoring = world.start(restore(&new));
+    world.settle();
+    assert_eq!(world.refreshes(), 0, "the open tab's answer is not taken");
+    world.advance(config().tab_answer_wait_ms);
+    assert_eq!(restoring.result(), Ok(()));
+    assert_eq!(world.refreshes(), 1);
+    assert!(!events
+        .borrow()
+        .iter()
+        .any(|event| matches!(event, AuthEvent::TokenFromOtherTab { .. })));
+}
+
+#[test]
 fn a_new_tab_alone_refreshes_after_waiting_briefly_for_an_answer() {
     let world = World::new();
     let browser = MemoryBrowser::default();
