@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { countRequests, hydrated, signIn } from "./helpers";
+import { ADMIN, countRequests, hydrated, signIn } from "./helpers";
 
 test("two tabs bursting on an expired token make one refresh call in all", async ({ context }) => {
   const first = await context.newPage();
@@ -45,4 +45,19 @@ test("signing out in one tab sends the other to the login page", async ({ contex
   await hydrated(second);
   await first.getByRole("button", { name: "Sign out" }).click();
   await expect(second).toHaveURL(/\/login\?next=\/admin$/);
+});
+
+test("signing in as someone else in a new tab makes that tab theirs, not the open tab's user", async ({ context }) => {
+  const first = await context.newPage();
+  await signIn(first);
+  // The form's sign-in is heard by no tab; the open tab answers the new page with alice's token,
+  // which the new page, rendered for admin, must refuse and refresh instead (signIn waits for it).
+  const second = await context.newPage();
+  await signIn(second, ADMIN, "/admin");
+  const stats = second.getByRole("region", { name: "Server statistics" });
+  await expect(stats).toContainText("Active sessions");
+  const answer = second.waitForResponse((response) => new URL(response.url()).pathname === "/api/fn/admin_stats");
+  await second.getByRole("button", { name: "Reload" }).click();
+  expect((await answer).status()).toBe(200);
+  await expect(stats.getByRole("alert")).toHaveCount(0);
 });
