@@ -14,10 +14,10 @@ use crate::{
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let query = use_query_map();
-    let next = safe_next(query.read_untracked().get("next").as_deref());
+    // Rendered on the server only, once: the query is read, not tracked.
+    let query = use_query_map().get_untracked();
+    let next = safe_next(query.get("next").as_deref());
     let error = query
-        .read_untracked()
         .get("error")
         .and_then(|code| LoginFailure::from_code(&code))
         .map(LoginFailure::message);
