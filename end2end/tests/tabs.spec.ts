@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test, type BrowserContext } from "@playwright/test";
 import { ADMIN, countRequests, hydrated, signIn } from "./helpers";
 
 test("two tabs bursting on an expired token make one refresh call in all", async ({ context }) => {
@@ -12,6 +12,14 @@ test("two tabs bursting on an expired token make one refresh call in all", async
   await expect(first.getByTestId("demo-status")).toContainText("expired");
   const requests = countRequests(context);
   const before = await Promise.all([first, second].map(async (tab) => Number(await tab.getByTestId("count-401").textContent())));
+  // The refresh is held on the wire until both bursts have met the expired token. Without that,
+  // a tab whose click lands after the other tab's refresh has finished starts with the new token
+  // and never sees a 401, which is right but is not the race this test is about.
+  const bothMetTheExpiredToken = unauthorizedResponses(context, "/api/items", 40);
+  await context.route("**/api/auth/refresh", async (route) => {
+    await Promise.race([bothMetTheExpiredToken, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+    await route.continue();
+  });
   await Promise.all([
     first.getByRole("button", { name: "Burst requests" }).click(),
     second.getByRole("button", { name: "Burst requests" }).click(),
@@ -23,6 +31,16 @@ test("two tabs bursting on an expired token make one refresh call in all", async
   await expect(first.getByTestId("count-401")).toHaveText(String(before[0] + 20));
   await expect(second.getByTestId("count-401")).toHaveText(String(before[1] + 20));
 });
+
+/** Resolves once `count` responses to `path` have been 401s. */
+function unauthorizedResponses(context: BrowserContext, path: string, count: number) {
+  return new Promise<void>((resolve) => {
+    let seen = 0;
+    context.on("response", (response) => {
+      if (response.status() === 401 && new URL(response.url()).pathname === path && ++seen === count) resolve();
+    });
+  });
+}
 
 test("a new tab takes the token from an open tab instead of refreshing", async ({ context }) => {
   const first = await context.newPage();
