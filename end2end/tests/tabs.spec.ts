@@ -65,7 +65,7 @@ test("signing out in one tab sends the other to the login page", async ({ contex
   await expect(second).toHaveURL(/\/login\?next=\/admin$/);
 });
 
-test("signing in as someone else in a new tab makes that tab theirs, not the open tab's user", async ({ context }) => {
+test("signing in as someone else in a new tab makes that tab theirs; the open tab follows at its next refresh", async ({ context }) => {
   const first = await context.newPage();
   await signIn(first);
   // The form's sign-in is heard by no tab; the open tab answers the new page with alice's token,
@@ -78,4 +78,14 @@ test("signing in as someone else in a new tab makes that tab theirs, not the ope
   await second.getByRole("button", { name: "Reload" }).click();
   expect((await answer).status()).toBe(200);
   await expect(stats.getByRole("alert")).toHaveCount(0);
+
+  // The form's sign-in ended alice's session, and the cookie is admin's: the open tab learns it
+  // at its next call, made as alice, whose refresh brings admin's token. That call is not sent
+  // again with admin's token (here it would expire admin's tokens); the page loads again, as
+  // admin's.
+  const requests = countRequests(first);
+  await first.getByRole("button", { name: "Expire access token" }).click();
+  await expect(first.getByTestId("signed-in-user")).toHaveText(ADMIN.username);
+  await hydrated(first);
+  expect(requests.count("POST /api/demo/expire-access")).toBe(1);
 });

@@ -174,6 +174,7 @@ fn describe(event: &AuthEvent) -> (&'static str, String) {
                 match kind {
                     RefreshFailureKind::SessionExpired => "session expired",
                     RefreshFailureKind::NoSession => "no session",
+                    RefreshFailureKind::UserChanged => "signed in as someone else",
                     RefreshFailureKind::Transient => "temporary failure, will retry",
                 },
                 waiters.len()

@@ -1,6 +1,7 @@
 //! Guards a protected page: signed out, the visitor goes to `/login?next=<this page>`. On the
 //! server that is a real HTTP redirect; in the browser it happens when the session ends while
-//! the page is open (signed out in another tab, revoked, the refresh credential refused).
+//! the page is open (signed out in another tab, revoked, the refresh credential refused). When
+//! the page's user changes instead (a sign-in as someone else), the page is loaded again.
 
 use leptos::{either::Either, prelude::*};
 use leptos_router::{components::Redirect, hooks::use_location};
@@ -32,10 +33,15 @@ fn SessionGuard(children: Children) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         let auth = use_auth();
-        Effect::new(move |_| {
-            if auth.user().get().is_none() {
-                leave_for_login(auth);
+        let rendered_for = auth.user().get_untracked().map(|user| user.id);
+        Effect::new(move |_| match auth.user().get() {
+            None => leave_for_login(auth),
+            // A sign-in this page did not make (another tab's login form) gave the shared
+            // cookie to someone else: load the page again, rendered for them.
+            Some(user) if Some(&user.id) != rendered_for.as_ref() => {
+                let _ = window().location().reload();
             }
+            Some(_) => {}
         });
     }
     children()

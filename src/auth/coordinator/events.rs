@@ -47,6 +47,9 @@ pub enum RefreshFailureKind {
     SessionExpired,
     /// Refused, but there was no session to lose (an anonymous visitor).
     NoSession,
+    /// The token it brought, or found on the way, is another user's: a sign-in replaced the
+    /// session. Its waiters fail rather than being retried as that user.
+    UserChanged,
     /// Network, timeout, 5xx: the session is kept and the refresh retried in the background.
     Transient,
 }

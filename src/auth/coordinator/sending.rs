@@ -46,7 +46,9 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
                 (None, Some(token), _) if now >= token.expires_at_ms => {
                     Plan::Refresh(RefreshReason::Expired)
                 }
-                (None, Some(token), _) => Plan::Send(token.credentials(state.version)),
+                (None, Some(token), _) => {
+                    Plan::Send(token.credentials(state.version, state.user.as_ref()))
+                }
                 (None, None, SignInState::SignedOut) => Plan::Reject,
                 (None, None, _) => Plan::Refresh(RefreshReason::Restore),
             }
@@ -67,7 +69,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             match (&state.refresh, &state.token, state.sign_in) {
                 (Some(_), _, _) => Plan::Join,
                 (None, Some(token), _) if state.version != failed_version => {
-                    Plan::Send(token.credentials(state.version))
+                    Plan::Send(token.credentials(state.version, state.user.as_ref()))
                 }
                 (None, None, SignInState::SignedOut) => Plan::Reject,
                 (None, _, _) => Plan::Refresh(RefreshReason::Unauthorized),
@@ -115,6 +117,11 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         let (second, with_refresh) = self
             .credentials_after_401(request_id, first.version)
             .await?;
+        // The token was replaced by another user's meanwhile (a sign-in as someone else): the
+        // request was made as the first user and is not sent again as the second.
+        if second.user_id != first.user_id {
+            return Err(AuthError::SessionExpired);
+        }
         self.emit(AuthEvent::Retried {
             request_id,
             with_refresh,

@@ -15,7 +15,7 @@ use super::{
     SignOutReason, Transport,
 };
 use crate::{
-    api::auth::TokenResponse,
+    api::auth::{TokenResponse, User},
     auth::tab_sync::{TabMessage, TabSync},
 };
 
@@ -34,7 +34,31 @@ pub(super) enum Attempt {
     },
     /// The session was signed out (in this tab or another) since the refresh was decided.
     EndedElsewhere,
+    /// The token is now another user's: a sign-in this tab did not make replaced the session
+    /// its waiters' requests were made in, and they are not retried as someone else.
+    /// `installed` is the version when this refresh's own answer brought that user's token.
+    UserChanged {
+        installed: Option<u64>,
+    },
     Transient(String),
+}
+
+/// The session a refresh was decided in: the token's version and whose it was. What the lock
+/// and the call find afterwards is compared with it.
+pub(super) struct Seen {
+    version: u64,
+    user_id: Option<String>,
+}
+
+impl Seen {
+    /// Whether `user` is someone else than the user the refresh was decided for. A tab that
+    /// knew nobody (an anonymous visitor's first request) takes whoever signed in.
+    fn is_another_user(&self, user: Option<&User>) -> bool {
+        match (&self.user_id, user) {
+            (Some(seen), Some(now)) => *seen != now.id,
+            _ => false,
+        }
+    }
 }
 
 impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
@@ -84,7 +108,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             })
             .boxed_local()
             .shared();
-        let (refresh_id, seen_version) = {
+        let (refresh_id, seen) = {
             let mut state = self.inner.state.borrow_mut();
             debug_assert!(state.refresh.is_none(), "one refresh at a time");
             state.next_refresh_id += 1;
@@ -94,12 +118,16 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
                 result: result.clone(),
                 waiters: request_id.into_iter().collect(),
             });
-            (id, state.version)
+            let seen = Seen {
+                version: state.version,
+                user_id: state.user.as_ref().map(|user| user.id.clone()),
+            };
+            (id, seen)
         };
         self.emit(AuthEvent::RefreshStarted { refresh_id, reason });
         let this = self.clone();
         self.inner.runtime.spawn(async move {
-            let outcome = this.run_refresh(refresh_id, reason, seen_version).await;
+            let outcome = this.run_refresh(refresh_id, reason, seen).await;
             // Nobody listening (every caller gave up) is fine: the state is updated anyway.
             let _ = sender.send(outcome);
         });
@@ -124,7 +152,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         &self,
         refresh_id: u64,
         reason: RefreshReason,
-        seen_version: u64,
+        seen: Seen,
     ) -> Result<(), RefreshError> {
         if reason == RefreshReason::Restore && self.inner.tabs.reaches_other_tabs() {
             self.ask_other_tabs().await;
@@ -133,9 +161,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         let attempt = self
             .inner
             .tabs
-            .with_refresh_lock(
-                async move { this.attempt_under_lock(seen_version).await }.boxed_local(),
-            )
+            .with_refresh_lock(async move { this.attempt_under_lock(&seen).await }.boxed_local())
             .await;
         let waiters = self
             .inner
@@ -155,18 +181,29 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     /// signed in anew): then its answer, whatever it is, is stale and dropped. Nothing is
     /// installed or broadcast; the waiters take the newer token, or fail with
     /// [`AuthError::SessionExpired`] if the session is gone.
-    pub(super) async fn attempt_under_lock(&self, seen_version: u64) -> Attempt {
-        if let Some(attempt) = self.changed_since(seen_version) {
+    ///
+    /// A refresh never changes the user, so an answer for another user means the shared cookie
+    /// now holds someone else's session (a sign-in no tab heard of, such as a login form's
+    /// post). That token is installed and announced as a sign-in, and the waiters, whose
+    /// requests were made as the previous user, fail instead of being retried as the new one.
+    pub(super) async fn attempt_under_lock(&self, seen: &Seen) -> Attempt {
+        if let Some(attempt) = self.changed_since(seen) {
             return attempt;
         }
         let call = self.inner.transport.refresh();
         let answer = self
             .with_timeout(call, self.inner.config.refresh_timeout_ms)
             .await;
-        if let Some(attempt) = self.changed_since(seen_version) {
+        if let Some(attempt) = self.changed_since(seen) {
             return attempt;
         }
         match classify_refresh(answer) {
+            Ok(tokens) if seen.is_another_user(Some(&tokens.user)) => {
+                let (version, _) = self.install_and_share(tokens, Announce::SignedIn);
+                Attempt::UserChanged {
+                    installed: Some(version),
+                }
+            }
             Ok(tokens) => {
                 let (version, expires_in_ms) = self.install_and_share(tokens, Announce::Refreshed);
                 Attempt::Refreshed {
@@ -185,14 +222,18 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         }
     }
 
-    /// What to do instead of refreshing when the token changed since `seen_version`: adopt the
-    /// newer token, or give up if the session ended (only a sign-out forgets the token).
-    pub(super) fn changed_since(&self, seen_version: u64) -> Option<Attempt> {
+    /// What to do instead of refreshing when the token changed since `seen`: adopt the newer
+    /// token, or give up if the session ended (only a sign-out forgets the token) or the token
+    /// is now another user's.
+    pub(super) fn changed_since(&self, seen: &Seen) -> Option<Attempt> {
         let state = self.inner.state.borrow();
-        if state.version == seen_version {
+        if state.version == seen.version {
             return None;
         }
         Some(match &state.token {
+            Some(_) if seen.is_another_user(state.user.as_ref()) => {
+                Attempt::UserChanged { installed: None }
+            }
             Some(token) => Attempt::Adopted {
                 version: state.version,
                 expires_in_ms: remaining_ms(token, self.inner.runtime.now_ms()),
@@ -246,6 +287,16 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             }
             Attempt::EndedElsewhere => {
                 self.emit(failed(RefreshFailureKind::SessionExpired));
+                Err(RefreshError::SessionExpired)
+            }
+            Attempt::UserChanged { installed } => {
+                self.emit(failed(RefreshFailureKind::UserChanged));
+                if let Some(version) = installed {
+                    self.emit(AuthEvent::SignedIn {
+                        token_version: version,
+                    });
+                    self.go_online();
+                }
                 Err(RefreshError::SessionExpired)
             }
             Attempt::Transient(message) => {

@@ -52,18 +52,22 @@ pub(super) struct State {
     pub(super) next_refresh_id: u64,
 }
 
-/// A token as a request carries it.
+/// A token as a request carries it, and whose it is: a request is retried only as the user it
+/// was first sent as.
 pub(super) struct Credentials {
     pub(super) token: String,
     pub(super) version: u64,
+    pub(super) user_id: Option<String>,
 }
 
 impl Token {
-    /// This token, as a request carries it; `version` is the state's version for it.
-    pub(super) fn credentials(&self, version: u64) -> Credentials {
+    /// This token, as a request carries it; `version` is the state's version for it and `user`
+    /// the user it was issued for.
+    pub(super) fn credentials(&self, version: u64, user: Option<&User>) -> Credentials {
         Credentials {
             token: self.access.clone(),
             version,
+            user_id: user.map(|user| user.id.clone()),
         }
     }
 }
@@ -80,7 +84,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         state
             .token
             .as_ref()
-            .map(|token| token.credentials(state.version))
+            .map(|token| token.credentials(state.version, state.user.as_ref()))
     }
 
     /// Replaces the token (bumping its version) and schedules its proactive refresh.

@@ -424,6 +424,9 @@ fn refresh_detail(bar: &RefreshBar) -> String {
             "refused: session ended".to_owned()
         }
         RefreshOutcome::Failed(RefreshFailureKind::NoSession) => "refused: no session".to_owned(),
+        RefreshOutcome::Failed(RefreshFailureKind::UserChanged) => {
+            "another user's token: signed in as someone else".to_owned()
+        }
         RefreshOutcome::Failed(RefreshFailureKind::Transient) => {
             "failed for now, retrying later".to_owned()
         }

@@ -112,3 +112,70 @@ fn a_refresh_answering_after_a_new_sign_in_gives_its_waiters_the_new_token() {
         Ok("t3".into())
     );
 }
+
+#[test]
+fn a_sign_in_as_someone_else_while_a_refresh_waits_fails_its_waiters_instead_of_retrying_them() {
+    let world = World::new();
+    let auth = world.signed_in();
+    let events = record(&auth);
+    world.server.expire_token();
+    world.server.refresh_latency_ms.set(50);
+    let waiting = world.start(get_token(&auth, paths::ITEMS));
+    world.settle();
+
+    *world.server.cookie_user.borrow_mut() = Some(admin());
+    auth.sign_in(world.server.mint());
+    world.advance(50);
+
+    assert_eq!(waiting.result(), Err(AuthError::SessionExpired));
+    assert_eq!(
+        world.server.bearers_for(paths::ITEMS),
+        [Some("t1".into())],
+        "alice's request is not sent again as admin"
+    );
+    assert_eq!(auth.snapshot().user, Some(admin()));
+    let user_changed = count(&events, |e| {
+        matches!(
+            e,
+            AuthEvent::RefreshFailed {
+                kind: RefreshFailureKind::UserChanged,
+                ..
+            }
+        )
+    });
+    assert_eq!(user_changed, 1);
+    assert_eq!(
+        world.finish(get_token(&auth, paths::ITEMS)),
+        Ok("t3".into())
+    );
+}
+
+#[test]
+fn a_request_whose_401_comes_after_a_sign_in_as_someone_else_is_not_sent_again() {
+    let world = World::new();
+    let auth = world.signed_in();
+    let events = record(&auth);
+    world.server.expire_token();
+    let slow = world.start(get_token(&auth, SLOW_PATH));
+    world.settle();
+
+    *world.server.cookie_user.borrow_mut() = Some(admin());
+    auth.sign_in(world.server.mint());
+    world.advance(SLOW_LATENCY_MS);
+
+    assert_eq!(slow.result(), Err(AuthError::SessionExpired));
+    assert_eq!(
+        world.server.bearers_for(SLOW_PATH),
+        [Some("t1".into())],
+        "alice's request is not sent again as admin"
+    );
+    assert_eq!(
+        count(&events, |e| matches!(e, AuthEvent::Retried { .. })),
+        0
+    );
+    assert_eq!(world.refreshes(), 0);
+    assert_eq!(
+        world.finish(get_token(&auth, paths::ITEMS)),
+        Ok("t2".into())
+    );
+}

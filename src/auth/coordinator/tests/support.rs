@@ -97,6 +97,9 @@ pub(super) struct Server {
     pub(super) replies: RefCell<VecDeque<Reply>>,
     pub(super) refresh_replies: RefCell<VecDeque<RefreshReply>>,
     pub(super) refresh_latency_ms: Cell<u64>,
+    /// Whose session the refresh cookie holds, when not alice's: a sign-in no tab heard of
+    /// (the login form's post, in a page of its own) replaced it.
+    pub(super) cookie_user: RefCell<Option<User>>,
 }
 
 pub(super) const LIFETIME_S: u64 = 60;
@@ -113,7 +116,7 @@ impl Server {
             access_token: token,
             token_type: "Bearer".into(),
             expires_in: LIFETIME_S,
-            user: alice(),
+            user: self.cookie_user.borrow().clone().unwrap_or_else(alice),
         }
     }
 
@@ -218,6 +221,14 @@ pub(super) fn alice() -> User {
         id: "u1".into(),
         username: "alice".into(),
         roles: vec!["user".into()],
+    }
+}
+
+pub(super) fn admin() -> User {
+    User {
+        id: "u2".into(),
+        username: "admin".into(),
+        roles: vec!["user".into(), "admin".into()],
     }
 }
 

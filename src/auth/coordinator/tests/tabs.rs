@@ -118,13 +118,10 @@ fn a_new_tab_rendered_for_another_user_refreshes_instead_of_taking_an_open_tabs_
     let browser = MemoryBrowser::default();
     let open = world.tab(&browser);
     open.sign_in(world.server.mint());
+    *world.server.cookie_user.borrow_mut() = Some(admin());
     let new = world.tab(&browser);
     let events = record(&new);
-    new.resume(User {
-        id: "u2".into(),
-        username: "admin".into(),
-        roles: vec!["user".into(), "admin".into()],
-    });
+    new.resume(admin());
     let restoring = world.start(restore(&new));
     world.settle();
     assert_eq!(world.refreshes(), 0, "the open tab's answer is not taken");
@@ -135,6 +132,58 @@ fn a_new_tab_rendered_for_another_user_refreshes_instead_of_taking_an_open_tabs_
         .borrow()
         .iter()
         .any(|event| matches!(event, AuthEvent::TokenFromOtherTab { .. })));
+    assert_eq!(new.snapshot().user, Some(admin()));
+    assert_eq!(
+        open.snapshot().user,
+        Some(alice()),
+        "a refresh announced for admin is not taken by alice's tab"
+    );
+}
+
+#[test]
+fn an_open_tab_whose_refresh_brings_another_users_token_fails_its_waiters_and_switches_every_tab() {
+    // Two tabs of alice's; then the form signed admin in, in a page of its own: the shared
+    // cookie now holds admin's session, and alice's tabs learn it at their next refresh.
+    let world = World::new();
+    let browser = MemoryBrowser::default();
+    let first = world.tab(&browser);
+    let second = world.tab(&browser);
+    first.sign_in(world.server.mint());
+    let events = record(&first);
+    let endings = session_endings(&first);
+    *world.server.cookie_user.borrow_mut() = Some(admin());
+    world.server.expire_token();
+
+    let made_as_alice = world.finish(get_token(&first, paths::ITEMS));
+
+    assert_eq!(made_as_alice, Err(AuthError::SessionExpired));
+    assert_eq!(
+        world.server.bearers_for(paths::ITEMS),
+        [Some("t1".into())],
+        "alice's request is not sent again with admin's token"
+    );
+    assert_eq!(world.refreshes(), 1);
+    let user_changed = count(&events, |e| {
+        matches!(
+            e,
+            AuthEvent::RefreshFailed {
+                kind: RefreshFailureKind::UserChanged,
+                ..
+            }
+        )
+    });
+    assert_eq!(user_changed, 1);
+    assert_eq!(
+        count(&events, |e| matches!(e, AuthEvent::SignedIn { .. })),
+        1
+    );
+    assert!(endings.borrow().is_empty(), "nobody signed out");
+    assert_eq!(first.snapshot().user, Some(admin()));
+    assert_eq!(second.snapshot().user, Some(admin()), "shared as a sign-in");
+    assert_eq!(
+        world.finish(get_token(&second, paths::ITEMS)),
+        Ok("t2".into())
+    );
 }
 
 #[test]
