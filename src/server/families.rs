@@ -407,6 +407,8 @@ impl FamilyRegistry {
     /// and forgets revocations no live access token can be affected by.
     pub async fn sweep(&self) -> StoreResult<()> {
         let now = self.clock.now_ms();
+        // An access token lives less than its TTL + 1 s (`exp` is rounded up to a whole second,
+        // see `TokenIssuer::issue_within`).
         let horizon = now.saturating_sub(self.lifetimes.access.as_millis() as u64 + 1000);
         let ended = now.saturating_sub(self.lifetimes.absolute.as_millis() as u64);
         self.revoked.forget_before(horizon, ended);

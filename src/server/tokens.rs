@@ -105,6 +105,11 @@ impl TokenIssuer {
     /// A token for a session that ends in `session_left`, and its lifetime in seconds (the
     /// `expires_in`): it never outlives its session, so no instance needs a store lookup to
     /// refuse it after the session's absolute end.
+    ///
+    /// `exp` is in whole seconds, so it is rounded *up* from now + TTL: a token issued at x.95 s
+    /// with a one-second TTL must not die 50 ms later while its `expires_in` promises a second
+    /// (the client would send it, and its retry, to a certain 401). It lives at least its
+    /// `expires_in`, at most one second more, and never past the session's end.
     pub fn issue_within(
         &self,
         user_id: &str,
@@ -112,15 +117,18 @@ impl TokenIssuer {
         ver: u64,
         session_left: Duration,
     ) -> (String, u64) {
-        let iat = self.clock.now_secs();
-        let lifetime = self.ttl.min(session_left).as_secs();
+        let now_ms = self.clock.now_ms();
+        let ttl_ends_ms = now_ms.saturating_add(self.ttl.as_millis() as u64);
+        let session_ends_ms = now_ms.saturating_add(session_left.as_millis() as u64);
+        let exp = ttl_ends_ms.div_ceil(1000).min(session_ends_ms / 1000);
+        let lifetime = (exp * 1000).saturating_sub(now_ms) / 1000;
         let claims = AccessClaims {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             sub: user_id.to_owned(),
             sid: session_id.to_owned(),
-            iat,
-            exp: iat + lifetime,
+            iat: now_ms / 1000,
+            exp,
             ver,
         };
         let header = Header {
@@ -203,7 +211,40 @@ mod tests {
             (claims.sub.as_str(), claims.sid.as_str(), claims.ver),
             ("u1", "s1", 7)
         );
-        assert_eq!(claims.exp - claims.iat, 60);
+        assert!((60..=61).contains(&(claims.exp - claims.iat)));
+    }
+
+    #[test]
+    fn a_token_lives_at_least_its_expires_in_whatever_the_millisecond_it_is_issued() {
+        let clock = ManualClock::new();
+        let issuer = TokenIssuer::new(
+            SECRET.to_vec(),
+            Duration::from_secs(1),
+            Arc::new(clock.clone()),
+        );
+        for _ in 0..40 {
+            clock.advance(Duration::from_millis(37));
+            let issued_ms = clock.now_ms();
+            let (token, expires_in) = issuer.issue_within("u1", "s1", 0, Duration::from_secs(3600));
+            let claims = issuer.verify(&token).unwrap();
+            assert_eq!(expires_in, 1, "issued at {issued_ms} ms");
+            let lives_ms = claims.exp * 1000 - issued_ms;
+            assert!((1000..2000).contains(&lives_ms), "issued at {issued_ms} ms");
+        }
+    }
+
+    #[test]
+    fn a_token_never_outlives_its_session() {
+        let clock = ManualClock::new();
+        let issuer = issuer(&clock);
+        for left_ms in [0, 400, 1_000, 2_500, 59_999] {
+            let session_ends_ms = clock.now_ms() + left_ms;
+            let (token, expires_in) =
+                issuer.issue_within("u1", "s1", 0, Duration::from_millis(left_ms));
+            let claims = issuer.check_signature_and_claims(&token).unwrap();
+            assert!(claims.exp * 1000 <= session_ends_ms, "{left_ms} ms left");
+            assert!(expires_in * 1000 <= left_ms, "{left_ms} ms left");
+        }
     }
 
     #[test]
