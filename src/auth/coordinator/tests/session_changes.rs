@@ -134,16 +134,7 @@ fn a_sign_in_as_someone_else_while_a_refresh_waits_fails_its_waiters_instead_of_
         "alice's request is not sent again as admin"
     );
     assert_eq!(auth.snapshot().user, Some(admin()));
-    let user_changed = count(&events, |e| {
-        matches!(
-            e,
-            AuthEvent::RefreshFailed {
-                kind: RefreshFailureKind::UserChanged,
-                ..
-            }
-        )
-    });
-    assert_eq!(user_changed, 1);
+    assert_eq!(user_changes(&events), 1);
     assert_eq!(
         world.finish(get_token(&auth, paths::ITEMS)),
         Ok("t3".into())

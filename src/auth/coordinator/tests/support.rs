@@ -464,3 +464,16 @@ pub(super) fn count(
 ) -> usize {
     events.borrow().iter().filter(|e| wanted(e)).count()
 }
+
+/// Refreshes that failed because the token became another user's.
+pub(super) fn user_changes(events: &RefCell<Vec<AuthEvent>>) -> usize {
+    count(events, |e| {
+        matches!(
+            e,
+            AuthEvent::RefreshFailed {
+                kind: RefreshFailureKind::UserChanged,
+                ..
+            }
+        )
+    })
+}

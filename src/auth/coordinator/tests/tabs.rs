@@ -163,16 +163,7 @@ fn an_open_tab_whose_refresh_brings_another_users_token_fails_its_waiters_and_sw
         "alice's request is not sent again with admin's token"
     );
     assert_eq!(world.refreshes(), 1);
-    let user_changed = count(&events, |e| {
-        matches!(
-            e,
-            AuthEvent::RefreshFailed {
-                kind: RefreshFailureKind::UserChanged,
-                ..
-            }
-        )
-    });
-    assert_eq!(user_changed, 1);
+    assert_eq!(user_changes(&events), 1);
     assert_eq!(
         count(&events, |e| matches!(e, AuthEvent::SignedIn { .. })),
         1
