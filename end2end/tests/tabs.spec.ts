@@ -84,7 +84,9 @@ test("signing in as someone else in a new tab makes that tab theirs; the open ta
   // again with admin's token (here it would expire admin's tokens); the page loads again, as
   // admin's.
   const requests = countRequests(first);
+  const reloaded = first.waitForEvent("load");
   await first.getByRole("button", { name: "Expire access token" }).click();
+  await reloaded;
   await expect(first.getByTestId("signed-in-user")).toHaveText(ADMIN.username);
   await hydrated(first);
   expect(requests.count("POST /api/demo/expire-access")).toBe(1);

@@ -408,8 +408,9 @@ impl FamilyRegistry {
     pub async fn sweep(&self) -> StoreResult<()> {
         let now = self.clock.now_ms();
         // An access token lives less than its TTL + 1 s (`exp` is rounded up to a whole second,
-        // see `TokenIssuer::issue_within`).
-        let horizon = now.saturating_sub(self.lifetimes.access.as_millis() as u64 + 1000);
+        // see `TokenIssuer::issue_within`); one more second covers clock skew between the
+        // instance that stamped a revocation and the one that issued the token.
+        let horizon = now.saturating_sub(self.lifetimes.access.as_millis() as u64 + 2000);
         let ended = now.saturating_sub(self.lifetimes.absolute.as_millis() as u64);
         self.revoked.forget_before(horizon, ended);
         for family in self.store.sweep(now, horizon).await? {

@@ -99,7 +99,9 @@ impl TokenIssuer {
     }
 
     pub fn issue(&self, user_id: &str, session_id: &str, ver: u64) -> String {
-        self.issue_within(user_id, session_id, ver, self.ttl).0
+        // No session end to respect: one past the TTL's rounded-up second.
+        let no_session_cap = self.ttl + Duration::from_secs(1);
+        self.issue_within(user_id, session_id, ver, no_session_cap).0
     }
 
     /// A token for a session that ends in `session_left`, and its lifetime in seconds (the
@@ -206,12 +208,14 @@ mod tests {
     fn a_fresh_token_verifies_and_carries_its_session() {
         let clock = ManualClock::new();
         let issuer = issuer(&clock);
+        clock.advance(Duration::from_millis(999 - clock.now_ms() % 1000));
+        let issued_ms = clock.now_ms();
         let claims = issuer.verify(&issuer.issue("u1", "s1", 7)).unwrap();
         assert_eq!(
             (claims.sub.as_str(), claims.sid.as_str(), claims.ver),
             ("u1", "s1", 7)
         );
-        assert!((60..=61).contains(&(claims.exp - claims.iat)));
+        assert_eq!(claims.exp * 1000 - issued_ms, 60_001, "its TTL, rounded up");
     }
 
     #[test]

@@ -47,8 +47,8 @@ pub enum RefreshFailureKind {
     SessionExpired,
     /// Refused, but there was no session to lose (an anonymous visitor).
     NoSession,
-    /// The token it brought, or found on the way, is another user's: a sign-in replaced the
-    /// session. Its waiters fail rather than being retried as that user.
+    /// It brought another user's token: a sign-in replaced the session. Its waiters fail
+    /// rather than being retried as that user.
     UserChanged,
     /// Network, timeout, 5xx: the session is kept and the refresh retried in the background.
     Transient,
@@ -79,7 +79,8 @@ pub enum AuthEvent {
         request_id: u64,
         status: u16,
     },
-    /// The request got no response (network error or timeout).
+    /// The request got no response (network error or timeout), or was not sent (again)
+    /// because the token had become another user's while it waited.
     RequestFailed {
         request_id: u64,
         error: String,

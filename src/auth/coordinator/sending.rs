@@ -7,7 +7,7 @@ use std::pin::pin;
 use futures::future::{self, Either};
 
 use super::answers::{classify_response, Verdict};
-use super::state::Credentials;
+use super::state::{made_for_someone_else, Credentials};
 use super::{
     ApiRequest, ApiResponse, AuthError, AuthEvent, Coordinator, RefreshReason, Runtime,
     SignInState, Transport, TransportError,
@@ -107,7 +107,9 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         request: &ApiRequest,
     ) -> Result<Answer, AuthError> {
         let request_id = self.next_request_id();
+        let made_as = self.current_user_id();
         let first = self.credentials_to_send(request_id).await?;
+        self.refuse_if_someone_else(request_id, made_as.as_deref(), &first)?;
         let (verdict, response) = self.send(request_id, request, &first, false).await?;
         match verdict {
             Verdict::Success => return Ok(Answer::Success(response)),
@@ -117,11 +119,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         let (second, with_refresh) = self
             .credentials_after_401(request_id, first.version)
             .await?;
-        // The token was replaced by another user's meanwhile (a sign-in as someone else): the
-        // request was made as the first user and is not sent again as the second.
-        if second.user_id != first.user_id {
-            return Err(AuthError::SessionExpired);
-        }
+        self.refuse_if_someone_else(request_id, first.user_id.as_deref(), &second)?;
         self.emit(AuthEvent::Retried {
             request_id,
             with_refresh,
@@ -132,6 +130,25 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             Verdict::Fail(error) => Answer::Refused(response, error),
             Verdict::TokenRejected => Answer::Refused(response, AuthError::Unauthorized),
         })
+    }
+
+    /// A request is sent, and retried, only as the user it was made as. When a sign-in as
+    /// someone else replaced the token while it waited, it ends here, with an event that closes
+    /// it in timelines.
+    fn refuse_if_someone_else(
+        &self,
+        request_id: u64,
+        made_as: Option<&str>,
+        credentials: &Credentials,
+    ) -> Result<(), AuthError> {
+        if !made_for_someone_else(made_as, credentials.user_id.as_deref()) {
+            return Ok(());
+        }
+        self.emit(AuthEvent::RequestFailed {
+            request_id,
+            error: "signed in as someone else meanwhile".to_owned(),
+        });
+        Err(AuthError::SessionExpired)
     }
 
     /// One transport call, with a timeout and events, classified.

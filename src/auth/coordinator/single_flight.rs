@@ -8,14 +8,14 @@ use futures::future;
 use futures::FutureExt;
 
 use super::answers::classify_refresh;
-use super::state::{remaining_ms, InFlight, SharedRefresh};
+use super::state::{made_for_someone_else, remaining_ms, InFlight, SharedRefresh};
 use super::tabs::Announce;
 use super::{
     AuthEvent, Coordinator, RefreshError, RefreshFailureKind, RefreshReason, Runtime,
     SignOutReason, Transport,
 };
 use crate::{
-    api::auth::{TokenResponse, User},
+    api::auth::TokenResponse,
     auth::tab_sync::{TabMessage, TabSync},
 };
 
@@ -34,11 +34,10 @@ pub(super) enum Attempt {
     },
     /// The session was signed out (in this tab or another) since the refresh was decided.
     EndedElsewhere,
-    /// The token is now another user's: a sign-in this tab did not make replaced the session
-    /// its waiters' requests were made in, and they are not retried as someone else.
-    /// `installed` is the version when this refresh's own answer brought that user's token.
+    /// The answer was another user's token (installed as `version`): a sign-in this tab did
+    /// not make replaced the session its waiters' requests were made in.
     UserChanged {
-        installed: Option<u64>,
+        version: u64,
     },
     Transient(String),
 }
@@ -48,17 +47,6 @@ pub(super) enum Attempt {
 pub(super) struct Seen {
     version: u64,
     user_id: Option<String>,
-}
-
-impl Seen {
-    /// Whether `user` is someone else than the user the refresh was decided for. A tab that
-    /// knew nobody (an anonymous visitor's first request) takes whoever signed in.
-    fn is_another_user(&self, user: Option<&User>) -> bool {
-        match (&self.user_id, user) {
-            (Some(seen), Some(now)) => *seen != now.id,
-            _ => false,
-        }
-    }
 }
 
 impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
@@ -179,30 +167,30 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     ///
     /// The session may change while the call is out (signed out here or in another tab, or
     /// signed in anew): then its answer, whatever it is, is stale and dropped. Nothing is
-    /// installed or broadcast; the waiters take the newer token, or fail with
+    /// installed or broadcast; the waiters take the newer token (each only if it is still the
+    /// user its request was made as, see `send_at_most_twice`), or fail with
     /// [`AuthError::SessionExpired`] if the session is gone.
     ///
     /// A refresh never changes the user, so an answer for another user means the shared cookie
     /// now holds someone else's session (a sign-in no tab heard of, such as a login form's
-    /// post). That token is installed and announced as a sign-in, and the waiters, whose
-    /// requests were made as the previous user, fail instead of being retried as the new one.
+    /// post). That token is installed and shared like any refresh (the other tabs of that user
+    /// may take it; this user's other tabs learn at their own next refresh), and the waiters,
+    /// whose requests were made as the previous user, fail instead of being retried.
     pub(super) async fn attempt_under_lock(&self, seen: &Seen) -> Attempt {
-        if let Some(attempt) = self.changed_since(seen) {
+        if let Some(attempt) = self.changed_since(seen.version) {
             return attempt;
         }
         let call = self.inner.transport.refresh();
         let answer = self
             .with_timeout(call, self.inner.config.refresh_timeout_ms)
             .await;
-        if let Some(attempt) = self.changed_since(seen) {
+        if let Some(attempt) = self.changed_since(seen.version) {
             return attempt;
         }
         match classify_refresh(answer) {
-            Ok(tokens) if seen.is_another_user(Some(&tokens.user)) => {
-                let (version, _) = self.install_and_share(tokens, Announce::SignedIn);
-                Attempt::UserChanged {
-                    installed: Some(version),
-                }
+            Ok(tokens) if made_for_someone_else(seen.user_id.as_deref(), Some(&tokens.user.id)) => {
+                let (version, _) = self.install_and_share(tokens, Announce::Refreshed);
+                Attempt::UserChanged { version }
             }
             Ok(tokens) => {
                 let (version, expires_in_ms) = self.install_and_share(tokens, Announce::Refreshed);
@@ -222,18 +210,14 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         }
     }
 
-    /// What to do instead of refreshing when the token changed since `seen`: adopt the newer
-    /// token, or give up if the session ended (only a sign-out forgets the token) or the token
-    /// is now another user's.
-    pub(super) fn changed_since(&self, seen: &Seen) -> Option<Attempt> {
+    /// What to do instead of refreshing when the token changed since `seen_version`: adopt the
+    /// newer token, or give up if the session ended (only a sign-out forgets the token).
+    pub(super) fn changed_since(&self, seen_version: u64) -> Option<Attempt> {
         let state = self.inner.state.borrow();
-        if state.version == seen.version {
+        if state.version == seen_version {
             return None;
         }
         Some(match &state.token {
-            Some(_) if seen.is_another_user(state.user.as_ref()) => {
-                Attempt::UserChanged { installed: None }
-            }
             Some(token) => Attempt::Adopted {
                 version: state.version,
                 expires_in_ms: remaining_ms(token, self.inner.runtime.now_ms()),
@@ -289,14 +273,12 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
                 self.emit(failed(RefreshFailureKind::SessionExpired));
                 Err(RefreshError::SessionExpired)
             }
-            Attempt::UserChanged { installed } => {
+            Attempt::UserChanged { version } => {
                 self.emit(failed(RefreshFailureKind::UserChanged));
-                if let Some(version) = installed {
-                    self.emit(AuthEvent::SignedIn {
-                        token_version: version,
-                    });
-                    self.go_online();
-                }
+                self.emit(AuthEvent::SignedIn {
+                    token_version: version,
+                });
+                self.go_online();
                 Err(RefreshError::SessionExpired)
             }
             Attempt::Transient(message) => {

@@ -79,6 +79,12 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         state.next_request_id
     }
 
+    /// The id of the user the tab is signed in as (or is restoring), if any.
+    pub(super) fn current_user_id(&self) -> Option<String> {
+        let state = self.inner.state.borrow();
+        state.user.as_ref().map(|user| user.id.clone())
+    }
+
     pub(super) fn current_credentials(&self) -> Option<Credentials> {
         let state = self.inner.state.borrow();
         state
@@ -128,6 +134,13 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         let now = self.inner.runtime.now_ms();
         state.token.as_ref().is_some_and(|t| now < t.expires_at_ms)
     }
+}
+
+/// Whether a token for `now` may not serve what was made for `made_for`: a request or refresh
+/// made as one user is never completed as another (a sign-in as someone else replaced the
+/// token). Made for nobody (an anonymous visitor's first request), it takes whoever signed in.
+pub(super) fn made_for_someone_else(made_for: Option<&str>, now: Option<&str>) -> bool {
+    made_for.is_some() && made_for != now
 }
 
 pub(super) fn remaining_ms(token: &Token, now_ms: f64) -> u64 {

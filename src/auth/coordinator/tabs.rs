@@ -21,7 +21,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     /// refresh never changes the user, so such a token belongs to a session the shared cookie has
     /// left: a sign-in no tab heard of (the login form's post, in a page of its own) replaced
     /// it. This tab's page was rendered for the new cookie's user; it refreshes with that cookie.
-    /// The tab that announced it learns of the new user at its own next refresh (see
+    /// The open tab learns of the new user at its own next refresh (see
     /// `attempt_under_lock`).
     pub fn on_tab_message(&self, message: TabMessage) {
         match message {

@@ -114,31 +114,42 @@ fn a_refresh_answering_after_a_new_sign_in_gives_its_waiters_the_new_token() {
 }
 
 #[test]
-fn a_sign_in_as_someone_else_while_a_refresh_waits_fails_its_waiters_instead_of_retrying_them() {
+fn a_sign_in_as_someone_else_while_a_refresh_waits_fails_only_the_requests_made_before_it() {
     let world = World::new();
     let auth = world.signed_in();
     let events = record(&auth);
     world.server.expire_token();
     world.server.refresh_latency_ms.set(50);
-    let waiting = world.start(get_token(&auth, paths::ITEMS));
+    let made_as_alice = world.start(get_token(&auth, paths::ITEMS));
+    world.settle();
+    // Made while the refresh is out: it waits for it before its first send.
+    let also_as_alice = world.start(get_token(&auth, paths::ITEMS));
     world.settle();
 
     *world.server.cookie_user.borrow_mut() = Some(admin());
     auth.sign_in(world.server.mint());
+    let made_as_admin = world.start(get_token(&auth, paths::USAGE));
+    world.settle();
     world.advance(50);
 
-    assert_eq!(waiting.result(), Err(AuthError::SessionExpired));
+    assert_eq!(made_as_alice.result(), Err(AuthError::SessionExpired));
+    assert_eq!(also_as_alice.result(), Err(AuthError::SessionExpired));
     assert_eq!(
         world.server.bearers_for(paths::ITEMS),
         [Some("t1".into())],
-        "alice's request is not sent again as admin"
+        "alice's requests are not sent (again) as admin"
+    );
+    assert_eq!(
+        count(&events, |e| matches!(e, AuthEvent::RequestFailed { .. })),
+        2,
+        "a timeline sees alice's requests end"
+    );
+    assert_eq!(
+        made_as_admin.result(),
+        Ok("t3".into()),
+        "admin's request waited for the same refresh and took admin's token"
     );
     assert_eq!(auth.snapshot().user, Some(admin()));
-    assert_eq!(user_changes(&events), 1);
-    assert_eq!(
-        world.finish(get_token(&auth, paths::ITEMS)),
-        Ok("t3".into())
-    );
 }
 
 #[test]

@@ -141,7 +141,7 @@ fn a_new_tab_rendered_for_another_user_refreshes_instead_of_taking_an_open_tabs_
 }
 
 #[test]
-fn an_open_tab_whose_refresh_brings_another_users_token_fails_its_waiters_and_switches_every_tab() {
+fn a_refresh_bringing_another_users_token_fails_its_waiters_and_each_tab_learns_at_its_own() {
     // Two tabs of alice's; then the form signed admin in, in a page of its own: the shared
     // cookie now holds admin's session, and alice's tabs learn it at their next refresh.
     let world = World::new();
@@ -170,10 +170,20 @@ fn an_open_tab_whose_refresh_brings_another_users_token_fails_its_waiters_and_sw
     );
     assert!(endings.borrow().is_empty(), "nobody signed out");
     assert_eq!(first.snapshot().user, Some(admin()));
-    assert_eq!(second.snapshot().user, Some(admin()), "shared as a sign-in");
+    assert_eq!(
+        second.snapshot().user,
+        Some(alice()),
+        "a refreshed token for another user is not taken"
+    );
+
+    let second_events = record(&second);
+    let also_as_alice = world.finish(get_token(&second, paths::ITEMS));
+    assert_eq!(also_as_alice, Err(AuthError::SessionExpired));
+    assert_eq!(user_changes(&second_events), 1);
+    assert_eq!(second.snapshot().user, Some(admin()));
     assert_eq!(
         world.finish(get_token(&second, paths::ITEMS)),
-        Ok("t2".into())
+        Ok("t3".into())
     );
 }
 
