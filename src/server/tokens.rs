@@ -99,9 +99,9 @@ impl TokenIssuer {
     }
 
     pub fn issue(&self, user_id: &str, session_id: &str, ver: u64) -> String {
-        // No session end to respect: one past the TTL's rounded-up second.
-        let no_session_cap = self.ttl + Duration::from_secs(1);
-        self.issue_within(user_id, session_id, ver, no_session_cap).0
+        // No session end to respect: one that comes after the TTL's rounded-up second.
+        let (token, _) = self.issue_within(user_id, session_id, ver, self.ttl * 2);
+        token
     }
 
     /// A token for a session that ends in `session_left`, and its lifetime in seconds (the
