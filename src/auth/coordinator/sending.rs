@@ -46,9 +46,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
                 (None, Some(token), _) if now >= token.expires_at_ms => {
                     Plan::Refresh(RefreshReason::Expired)
                 }
-                (None, Some(token), _) => {
-                    Plan::Send(token.credentials(state.version, state.user.as_ref()))
-                }
+                (None, Some(token), _) => Plan::Send(state.credentials(token)),
                 (None, None, SignInState::SignedOut) => Plan::Reject,
                 (None, None, _) => Plan::Refresh(RefreshReason::Restore),
             }
@@ -69,7 +67,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             match (&state.refresh, &state.token, state.sign_in) {
                 (Some(_), _, _) => Plan::Join,
                 (None, Some(token), _) if state.version != failed_version => {
-                    Plan::Send(token.credentials(state.version, state.user.as_ref()))
+                    Plan::Send(state.credentials(token))
                 }
                 (None, None, SignInState::SignedOut) => Plan::Reject,
                 (None, _, _) => Plan::Refresh(RefreshReason::Unauthorized),

@@ -108,7 +108,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             });
             let seen = Seen {
                 version: state.version,
-                user_id: state.user.as_ref().map(|user| user.id.clone()),
+                user_id: state.user_id(),
             };
             (id, seen)
         };
@@ -188,15 +188,17 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             return attempt;
         }
         match classify_refresh(answer) {
-            Ok(tokens) if made_for_someone_else(seen.user_id.as_deref(), Some(&tokens.user.id)) => {
-                let (version, _) = self.install_and_share(tokens, Announce::Refreshed);
-                Attempt::UserChanged { version }
-            }
             Ok(tokens) => {
+                let user_changed =
+                    made_for_someone_else(seen.user_id.as_deref(), Some(&tokens.user.id));
                 let (version, expires_in_ms) = self.install_and_share(tokens, Announce::Refreshed);
-                Attempt::Refreshed {
-                    version,
-                    expires_in_ms,
+                if user_changed {
+                    Attempt::UserChanged { version }
+                } else {
+                    Attempt::Refreshed {
+                        version,
+                        expires_in_ms,
+                    }
                 }
             }
             Err(RefreshError::Transient(message)) => Attempt::Transient(message),

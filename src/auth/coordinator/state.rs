@@ -60,14 +60,18 @@ pub(super) struct Credentials {
     pub(super) user_id: Option<String>,
 }
 
-impl Token {
-    /// This token, as a request carries it; `version` is the state's version for it and `user`
-    /// the user it was issued for.
-    pub(super) fn credentials(&self, version: u64, user: Option<&User>) -> Credentials {
+impl State {
+    /// The id of the user the tab is signed in as (or is restoring), if any.
+    pub(super) fn user_id(&self) -> Option<String> {
+        self.user.as_ref().map(|user| user.id.clone())
+    }
+
+    /// `token` (the current one), as a request carries it.
+    pub(super) fn credentials(&self, token: &Token) -> Credentials {
         Credentials {
-            token: self.access.clone(),
-            version,
-            user_id: user.map(|user| user.id.clone()),
+            token: token.access.clone(),
+            version: self.version,
+            user_id: self.user_id(),
         }
     }
 }
@@ -79,18 +83,13 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         state.next_request_id
     }
 
-    /// The id of the user the tab is signed in as (or is restoring), if any.
     pub(super) fn current_user_id(&self) -> Option<String> {
-        let state = self.inner.state.borrow();
-        state.user.as_ref().map(|user| user.id.clone())
+        self.inner.state.borrow().user_id()
     }
 
     pub(super) fn current_credentials(&self) -> Option<Credentials> {
         let state = self.inner.state.borrow();
-        state
-            .token
-            .as_ref()
-            .map(|token| token.credentials(state.version, state.user.as_ref()))
+        state.token.as_ref().map(|token| state.credentials(token))
     }
 
     /// Replaces the token (bumping its version) and schedules its proactive refresh.

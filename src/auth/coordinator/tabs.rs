@@ -1,7 +1,7 @@
 //! Other tabs: adopting a token another tab obtained, signing out when another tab did, answering a
 //! new tab that asks for the token, and how this tab announces its own tokens.
 
-use super::state::remaining_ms;
+use super::state::{made_for_someone_else, remaining_ms};
 use super::{AuthEvent, Coordinator, Runtime, SignInState, SignOutReason, Transport};
 use crate::{
     api::auth::User,
@@ -33,7 +33,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
                 let for_this_tab = {
                     let state = self.inner.state.borrow();
                     state.sign_in != SignInState::SignedOut
-                        && state.user.as_ref().is_none_or(|ours| ours.id == user.id)
+                        && !made_for_someone_else(state.user_id().as_deref(), Some(&user.id))
                 };
                 if for_this_tab {
                     self.adopt_from_other_tab(access_token, expires_in_ms, user);
