@@ -9,8 +9,7 @@ use leptos_router::{
 };
 
 use crate::{
-    api::auth::User,
-    auth::{provide_auth, AuthConfig},
+    auth::{provide_auth, AuthConfig, FirstPaint},
     components::{flow_log::provide_flow_log, header::Header},
     pages::{admin::AdminPage, dashboard::DashboardPage, login::LoginPage, not_found::NotFound},
 };
@@ -61,9 +60,9 @@ pub fn auth_config() -> AuthConfig {
 /// admin statistics) find the auth context through it in the browser.
 #[component]
 fn AuthRoot() -> impl IntoView {
-    let first_paint_user = signed_in_user();
+    let first_paint = first_paint();
     view! {
-        <AuthIsland first_paint_user>
+        <AuthIsland first_paint>
             <Header/>
             <main class="page">
                 <Routes fallback=NotFound>
@@ -77,29 +76,31 @@ fn AuthRoot() -> impl IntoView {
 }
 
 /// The auth client's root: provides the auth context and the flow log to the islands inside.
-/// Its props (the first-paint user) travel in the island's `data-props`, so the browser starts
-/// from what the server rendered.
+/// Its props (the signed-in user and an access token for the session) travel in the island's
+/// `data-props`, so the browser starts from what the server rendered, and a page load — a
+/// followed link, a reload, a new tab — makes no refresh call.
 #[island]
-fn AuthIsland(first_paint_user: Option<User>, children: Children) -> impl IntoView {
-    let auth = provide_auth(auth_config(), first_paint_user);
+fn AuthIsland(first_paint: FirstPaint, children: Children) -> impl IntoView {
+    let auth = provide_auth(auth_config(), first_paint);
     provide_flow_log(auth);
     children()
 }
 
-/// The user the server found in this request's session (see `server::first_paint`).
-fn signed_in_user() -> Option<User> {
+/// The user the server found in this request's session and the access token it minted for the
+/// session (see `server::first_paint`; the page is then sent `no-store`).
+fn first_paint() -> FirstPaint {
     #[cfg(feature = "ssr")]
     {
-        use crate::server::first_paint::SignedInUser;
+        use crate::server::first_paint::PageToken;
         use_context::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<SignedInUser>().cloned())
-            .and_then(|signed_in| signed_in.0)
-            .map(|caller| caller.user)
+            .and_then(|parts| parts.extensions.get::<PageToken>().cloned())
+            .map(|PageToken(tokens)| tokens)
+            .into()
     }
     #[cfg(not(feature = "ssr"))]
     {
         // Never called in the browser: the routes render on the server only, and the value
         // reaches the browser as `AuthIsland`'s prop.
-        None
+        FirstPaint::SignedOut
     }
 }

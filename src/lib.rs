@@ -2,22 +2,31 @@
 //!
 //! - [`api`]: the wire contract shared by server and browser (auth, resources, demo).
 //! - [`auth`]: the client side of auth, liftable: the refresh coordinator and its Leptos context.
-//! - [`app`], [`pages`], [`components`], [`form_login`], [`server_fns`]: the demo app.
+//! - [`app`], [`pages`], [`components`], [`form_login`], [`server_fns`] (feature `demo`, on by
+//!   default): the demo app, built from islands.
 //! - `server` (feature `ssr`): the axum backend — tokens, refresh families, handlers.
+//! - `native` (feature `native`): the coordinator outside a browser, for the soak and the storm.
 
 pub mod api;
+#[cfg(feature = "demo")]
 pub mod app;
 pub mod auth;
+#[cfg(feature = "demo")]
 pub mod components;
+#[cfg(feature = "demo")]
 pub mod form_login;
+#[cfg(feature = "native")]
+pub mod native;
+#[cfg(feature = "demo")]
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "demo")]
 pub mod server_fns;
 
 /// Browser entry point. The islands script calls it once the wasm has loaded, then hydrates each
 /// `<leptos-island>` on the page in document order.
-#[cfg(feature = "hydrate")]
+#[cfg(all(feature = "hydrate", feature = "demo"))]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     // Panic messages in the console. The release bundle panics with `-Cpanic=immediate-abort`

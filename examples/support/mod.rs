@@ -10,10 +10,10 @@ use tokenflight::{
         coordinator::{
             classify_login, AuthEvent, Coordinator, CoordinatorConfig, RefreshFailureKind,
         },
-        native::{ReqwestTransport, TokioRuntime},
         tab_sync::TabSync,
         AuthEndpoints,
     },
+    native::{ReqwestTransport, TokioRuntime},
 };
 
 pub type Client<S> = Coordinator<ReqwestTransport, TokioRuntime, S>;

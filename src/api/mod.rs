@@ -5,8 +5,10 @@
 //!
 //! - [`auth`]: the auth contract (tokens, user, error codes, auth paths) — all the auth client needs;
 //! - [`resources`]: the demo's protected data;
-//! - [`demo`]: the demo's fault controls.
+//! - [`demo`]: the demo's fault controls;
+//! - [`login_form`]: the login form's failure codes and messages.
 
 pub mod auth;
 pub mod demo;
+pub mod login_form;
 pub mod resources;

@@ -6,14 +6,54 @@
 //! app's pages, resources or inspector.
 
 use leptos::prelude::*;
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::{
     config::AuthConfig,
     coordinator::{AuthError, AuthEvent, AuthSnapshot, LoginError},
     redirect::login_redirect,
 };
-use crate::api::auth::User;
+use crate::api::auth::{TokenResponse, User};
+
+/// What the server knew about the visitor when it rendered the page. The app reads it on the
+/// server and carries it to the browser (as an island's prop, or in a `SharedValue`), so that
+/// hydration sees the same value.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FirstPaint {
+    /// Nobody signed in (or a page the server does not render per user).
+    #[default]
+    SignedOut,
+    /// Signed in, without a token: the client restores the session with one refresh call (or a
+    /// token from an open tab) before its first protected call.
+    User(User),
+    /// Signed in, with an access token the server minted for the session as it rendered the
+    /// page: no refresh call at all. The page then holds a token: the server must send it with
+    /// `Cache-Control: no-store`.
+    Token(TokenResponse),
+}
+
+impl FirstPaint {
+    /// The user the page was rendered for.
+    pub fn user(&self) -> Option<&User> {
+        match self {
+            Self::SignedOut => None,
+            Self::User(user) => Some(user),
+            Self::Token(tokens) => Some(&tokens.user),
+        }
+    }
+}
+
+impl From<Option<User>> for FirstPaint {
+    fn from(user: Option<User>) -> Self {
+        user.map_or(Self::SignedOut, Self::User)
+    }
+}
+
+impl From<Option<TokenResponse>> for FirstPaint {
+    fn from(tokens: Option<TokenResponse>) -> Self {
+        tokens.map_or(Self::SignedOut, Self::Token)
+    }
+}
 
 /// The shared auth context. `Copy`: every field is an arena handle.
 #[derive(Clone, Copy)]
@@ -31,21 +71,21 @@ pub struct AuthContext {
 /// hydrated app, or in the outermost island of an islands app (islands nested in its children
 /// find the context in the browser).
 ///
-/// `initial_user` is who the server found signed in when it rendered the page (`None` if nobody,
-/// or if the app does not render signed-in pages on the server). The app reads it on the server
-/// and carries it to the browser, with a `SharedValue` or as an island's prop, so that hydration
-/// sees the same value; in the browser a signed-in `initial_user` restores the session at once.
-pub fn provide_auth(config: AuthConfig, initial_user: Option<User>) -> AuthContext {
+/// `first_paint` is what the server found when it rendered the page ([`FirstPaint`]): the
+/// signed-in user (`Option<User>` converts), or the user with an access token for the session.
+/// In the browser a signed-in first paint restores the session at once.
+pub fn provide_auth(config: AuthConfig, first_paint: impl Into<FirstPaint>) -> AuthContext {
+    let first_paint = first_paint.into();
     let auth = AuthContext {
         config: StoredValue::new(config),
-        user: RwSignal::new(initial_user.clone()),
+        user: RwSignal::new(first_paint.user().cloned()),
         snapshot: RwSignal::new(None),
         reload: RwSignal::new(0),
         #[cfg(feature = "hydrate")]
         client: StoredValue::new_local(client::connect(&config)),
     };
     #[cfg(feature = "hydrate")]
-    client::start(auth, initial_user);
+    client::start(auth, first_paint);
     provide_context(auth);
     auth
 }
@@ -71,13 +111,28 @@ impl AuthContext {
         login_redirect(self.config.get_value().login_page, here)
     }
 
-    /// Calls `listener` for every coordinator event (in the browser; never on the server). The
-    /// stream is for inspectors and logs: the context itself keeps none of it.
+    /// Calls `listener` for every coordinator event (in the browser; never on the server), until
+    /// the calling component's owner is cleaned up: a route that subscribes on mount leaves no
+    /// listener behind when it unmounts. The stream is for inspectors and logs: the context
+    /// itself keeps none of it.
     pub fn subscribe(self, listener: impl Fn(&AuthEvent) + 'static) {
         #[cfg(feature = "hydrate")]
-        self.client.get_value().subscribe(listener);
+        {
+            let client = self.client.get_value();
+            let subscription = client.subscribe(listener);
+            on_cleanup(move || self.client.with_value(|c| c.unsubscribe(subscription)));
+        }
         #[cfg(not(feature = "hydrate"))]
         drop(listener);
+    }
+
+    /// How many listeners the coordinator holds (0 on the server): flat across mounts and
+    /// unmounts of subscribing views, or something leaks.
+    pub fn subscription_count(self) -> usize {
+        #[cfg(feature = "hydrate")]
+        return self.client.with_value(|client| client.subscription_count());
+        #[cfg(not(feature = "hydrate"))]
+        0
     }
 
     /// Milliseconds on the coordinator's clock, the one token expiry is measured on (suspend-
@@ -214,7 +269,7 @@ mod client {
     use leptos_use_document_visibility::use_document_visibility;
     use leptos_use_event_listener::use_event_listener;
 
-    use super::AuthContext;
+    use super::{AuthContext, FirstPaint};
     pub use crate::auth::browser::BrowserCoordinator;
     use crate::{
         api::auth::{LoginRequest, User},
@@ -239,18 +294,23 @@ mod client {
     }
 
     /// Connects the coordinator to the context's signals and to the page's lifecycle, and — when
-    /// the server rendered a signed-in user — restores the session with one refresh (or a token
-    /// from an open tab).
-    pub fn start(auth: AuthContext, initial_user: Option<User>) {
+    /// the server rendered a signed-in user — resumes the session: with the page's token, or
+    /// else with one refresh (or a token from an open tab). The context lives as long as the
+    /// page, so these hooks are never removed.
+    pub fn start(auth: AuthContext, first_paint: FirstPaint) {
         let client = auth.client.get_value();
         follow_state(auth, &client);
         client.on_session_ended(move |_reason| auth.user.set(None));
         catch_up_when_back(auth);
-        if let Some(user) = initial_user {
-            client.resume(user);
-            spawn_local(async move {
-                let _ = client.restore().await;
-            });
+        match first_paint {
+            FirstPaint::SignedOut => {}
+            FirstPaint::Token(tokens) => client.resume_with_token(tokens),
+            FirstPaint::User(user) => {
+                client.resume(user);
+                spawn_local(async move {
+                    let _ = client.restore().await;
+                });
+            }
         }
     }
 

@@ -5,7 +5,6 @@
 //!   a transport, a clock and a cross-tab channel, and tested natively;
 //! - [`tab_sync`]: the cross-tab contract (one refresh for all tabs, sign-out everywhere);
 //! - `browser` (feature `hydrate`): fetch, timers, Web Locks and `BroadcastChannel`;
-//! - `native` (feature `native`): reqwest and tokio, for the coordinator outside a browser;
 //! - [`config`]: endpoints, login page, channel name and timings, with this app's defaults;
 //! - [`context`]: the Leptos context, hook and resource helper built on them;
 //! - [`server_fn_client`]: `#[server(client = AuthClient)]` — server functions through the
@@ -48,13 +47,11 @@ pub mod browser;
 pub mod config;
 pub mod context;
 pub mod coordinator;
-#[cfg(feature = "native")]
-pub mod native;
 pub mod redirect;
 pub mod server_fn_client;
 pub mod tab_sync;
 
 pub use config::{AuthConfig, AuthEndpoints};
-pub use context::{provide_auth, use_auth, AuthContext};
+pub use context::{provide_auth, use_auth, AuthContext, FirstPaint};
 pub use coordinator::{AuthError, LoginError};
 pub use server_fn_client::AuthClient;

@@ -152,8 +152,8 @@ impl TokenArrivals {
 }
 
 /// An in-process stand-in for Web Locks + `BroadcastChannel`, linking several coordinators in one
-/// test (or one native process) as if they were tabs of one browser.
-#[cfg(any(test, feature = "native"))]
+/// test (or one native process) as if they were tabs of one browser. Always compiled, so the
+/// module needs no feature of its own in an app that lifts it (and an app's tests can use it).
 pub mod memory {
     use std::cell::RefCell;
     use std::future::Future;

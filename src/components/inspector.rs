@@ -198,6 +198,10 @@ fn describe(event: &AuthEvent) -> (&'static str, String) {
             "tab",
             format!("token v{token_version} received from another tab"),
         ),
+        AuthEvent::TokenFromPage { token_version } => (
+            "page",
+            format!("token v{token_version} came with the page (no refresh call)"),
+        ),
         AuthEvent::SignedIn { token_version } => {
             ("signed-in", format!("signed in, token v{token_version}"))
         }

@@ -26,8 +26,10 @@ pub fn AdminPage() -> impl IntoView {
 }
 
 /// Loaded during the server render (the first paint holds the numbers, or "Forbidden"); "Reload"
-/// calls the server function again from the browser, through the auth context.
-#[island(lazy)]
+/// calls the server function again from the browser, through the auth context. A lazy island (a
+/// chunk fetched with this page) in a split build.
+#[cfg_attr(feature = "split", island(lazy))]
+#[cfg_attr(not(feature = "split"), island)]
 fn ServerStatistics() -> impl IntoView {
     let auth = use_auth();
     let stats = Resource::new(move || auth.reloads(), |_| load_admin_stats());

@@ -4,8 +4,9 @@
 //! The cards and the panels are an island (`Dashboard`); the lesson around them is plain
 //! server-rendered HTML and ships no code. The controls and the inspector (with the waterfall and
 //! the naive interceptor) are most of the app's own code but nothing a reader needs to see the
-//! data: they are a separate wasm chunk (`#[lazy]`, split by `cargo leptos build --split`),
-//! fetched once the page is interactive.
+//! data: in a split build (feature `split` with `cargo leptos build --split`, as
+//! `scripts/build.sh` makes) they are a separate wasm chunk (`#[lazy]`), fetched once the page
+//! is interactive.
 
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
@@ -73,9 +74,10 @@ fn Dashboard(children: Children) -> impl IntoView {
     }
 }
 
-/// The demo controls and the inspector, in their own wasm chunk.
-#[lazy]
-fn demo_panels() -> AnyView {
+/// The demo controls and the inspector: a wasm chunk of their own in a split build (feature
+/// `split`), part of the main wasm otherwise.
+#[cfg_attr(feature = "split", lazy)]
+async fn demo_panels() -> AnyView {
     view! {
         <DemoControls/>
         <Inspector/>
@@ -83,12 +85,27 @@ fn demo_panels() -> AnyView {
     .into_any()
 }
 
+/// Whether the panels can be drawn: once their chunk has arrived in a split build, once the
+/// island runs otherwise. False on the server and while hydrating, so both agree.
+fn demo_panels_ready() -> ReadSignal<bool> {
+    #[cfg(feature = "split")]
+    {
+        lazy_preload!(demo_panels)
+    }
+    #[cfg(not(feature = "split"))]
+    {
+        let (ready, set_ready) = signal(false);
+        Effect::new(move |_| set_ready.set(true));
+        ready
+    }
+}
+
 /// A placeholder in the server's HTML and while hydrating (so both agree), replaced by the
-/// panels as soon as their chunk has arrived. Events that happen before are not lost: the flow
-/// log records from the start (`provide_flow_log`); the panels only draw it.
+/// panels as soon as they can run. Events that happen before are not lost: the flow log
+/// records from the start (`provide_flow_log`); the panels only draw it.
 #[component]
 fn DemoPanels() -> impl IntoView {
-    let loaded = lazy_preload!(demo_panels);
+    let loaded = demo_panels_ready();
     move || {
         if loaded.get() {
             Either::Left(Suspend::new(demo_panels()))

@@ -28,7 +28,7 @@ use super::{
         Store, StoreResult,
     },
 };
-use crate::{api::auth::paths as auth_paths, form_login::LoginFailure};
+use crate::api::{auth::paths as auth_paths, login_form::LoginFailure};
 
 tokio::task_local! {
     /// The address of the client whose sign-in is being handled. Set by [`limit_sign_ins`]

@@ -70,6 +70,14 @@ pub struct Grant {
     pub session_left: Duration,
 }
 
+/// See [`FamilyRegistry::page_access`].
+#[derive(Debug)]
+pub struct PageAccess {
+    pub user_id: String,
+    pub access_ver: u64,
+    pub session_left: Duration,
+}
+
 /// Why a refresh was refused. The client sees `invalid_grant` for all but the two 503s.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RefreshRefusal {
@@ -290,7 +298,25 @@ impl FamilyRegistry {
         self.revoked.admit(session_id, ver)
     }
 
-    /// Whether the session exists and has not expired (used to render the first paint).
+    /// What an access token minted for a page render of a live session carries: the number of
+    /// the session's latest token (so "expire access token" cuts it off with the others) and
+    /// the time the session has left. Read only: a page render rotates nothing and writes
+    /// nothing. `None` when the session is gone or has expired.
+    pub async fn page_access(&self, session_id: &str) -> StoreResult<Option<PageAccess>> {
+        let now = self.clock.now_ms();
+        Ok(self
+            .store
+            .load_family(session_id)
+            .await?
+            .filter(|stored| now < self.expires_at(&stored.family))
+            .map(|stored| PageAccess {
+                user_id: stored.family.user_id.clone(),
+                access_ver: stored.family.next_access_ver.saturating_sub(1),
+                session_left: self.remaining_lifetime(&stored.family, now),
+            }))
+    }
+
+    /// Whether the session exists and has not expired.
     pub async fn is_active(&self, session_id: &str) -> StoreResult<bool> {
         let now = self.clock.now_ms();
         Ok(self

@@ -8,7 +8,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::form_login::LoginFailure;
+use crate::{
+    api::login_form::{LoginFailure, LOGIN_PAGE},
+    auth::redirect::login_redirect,
+};
 
 use super::{
     config::CookieSecure,
@@ -105,8 +108,17 @@ pub async fn limit_form_bodies(
 /// The form login's answer to a refused post: the form again, saying why (as the server
 /// function itself answers).
 pub fn back_to_the_form(failure: LoginFailure) -> Response {
-    let location = failure.form_path("/");
+    let location = login_form_path(failure, "/");
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+}
+
+/// The login page again, keeping `next`, with `failure` in its query string.
+pub fn login_form_path(failure: LoginFailure, next: &str) -> String {
+    format!(
+        "{}&error={}",
+        login_redirect(LOGIN_PAGE, next),
+        failure.code()
+    )
 }
 
 /// [`is_cross_site`] for a request, against `PUBLIC_ORIGIN` when configured.
@@ -233,6 +245,14 @@ fn arrived_over_https(request: &Request) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_form_path_keeps_next_and_carries_the_failure() {
+        assert_eq!(
+            login_form_path(LoginFailure::Invalid, "/a?b=c&d"),
+            "/login?next=/a%3Fb%3Dc%26d&error=invalid"
+        );
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         pairs

@@ -1,5 +1,6 @@
-//! The server half (feature `ssr`): the mock identity provider, the protected API and the
-//! Leptos renderer, assembled by [`router`].
+//! The server half (feature `ssr`): the mock identity provider and the protected API
+//! ([`api_routes`] inside [`with_server_layers`]), and with the demo (feature `demo`) its pages,
+//! assembled by `router`.
 
 pub mod caller;
 pub mod client;
@@ -17,47 +18,43 @@ pub mod keys;
 pub mod listener;
 pub mod ops;
 pub mod password;
+#[cfg(feature = "demo")]
+mod site;
 pub mod state;
 pub mod store;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
 
-use std::{sync::OnceLock, time::Duration};
+use std::time::Duration;
 
 use axum::{
-    http::{header, HeaderValue, StatusCode},
+    http::{header, StatusCode},
     middleware,
     response::{IntoResponse, Response},
     routing::{any, get, post},
     Router,
 };
-use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::{
     compression::CompressionLayer,
-    services::ServeDir,
-    set_header::SetResponseHeaderLayer,
     trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer},
 };
 use tower_sessions::{cookie::SameSite, session::Expiry, SessionManagerLayer};
 use tracing::Level;
 
-use crate::{
-    api::{auth::paths as auth_paths, demo::paths as demo_paths, resources::paths},
-    app::{shell, App},
-};
+use crate::api::{auth::paths as auth_paths, demo::paths as demo_paths, resources::paths};
 use error::ApiError;
 use handlers::{auth, demo, ping, resources};
+#[cfg(feature = "demo")]
+pub use site::router;
 pub use state::AppState;
 
-/// The whole application: JSON API, server functions, pages and static files.
-pub fn router(state: AppState) -> Router {
-    let leptos_options = state.leptos_options.clone();
-    let pkg_dir = format!(
-        "{}/{}",
-        leptos_options.site_root, leptos_options.site_pkg_dir
-    );
+/// Wraps `routes` — [`api_routes`] merged with an app's own pages — in what the identity
+/// provider needs around every request: browser sessions, the first-paint lookup, the form and
+/// sign-in guards, transport security, compression and one log line per request. The demo's
+/// [`router`] is built this way, and so is an app that mounts the identity provider beside
+/// pages of its own (`examples/router_app`).
+pub fn with_server_layers(routes: Router<AppState>, state: AppState) -> Router {
     let session_layer = SessionManagerLayer::new(state.session_store.clone())
         .with_name(cookies::SESSION_COOKIE)
         .with_http_only(true)
@@ -66,34 +63,7 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(cookie_duration(
             state.config.session_idle_timeout,
         )));
-    let context_state = state.clone();
-    Router::new()
-        .merge(api_router(&state))
-        .leptos_routes_with_context(
-            &state,
-            app_routes(),
-            move || provide_context(context_state.clone()),
-            {
-                let options = leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
-        .nest_service(
-            &format!("/{}", leptos_options.site_pkg_dir),
-            tower::ServiceBuilder::new()
-                .layer(SetResponseHeaderLayer::if_not_present(
-                    header::CACHE_CONTROL,
-                    bundle_cache_control(leptos_options.hash_files),
-                ))
-                // `.br` / `.gz` siblings are written by `scripts/lib.sh` after the release
-                // build; without them (debug builds) the compression layer compresses on the fly.
-                .service(
-                    ServeDir::new(pkg_dir)
-                        .precompressed_br()
-                        .precompressed_gzip(),
-                ),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+    routes
         .layer(middleware::from_fn_with_state(
             state.clone(),
             first_paint::load_signed_in_user,
@@ -124,16 +94,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The app's page routes, generated once per process. Generating them runs the app with
-/// resource loading suppressed *process-wide* (leptos-rs/leptos#4773): a page render whose
-/// resource first polled meanwhile would wait forever. A server builds its router once anyway;
-/// several routers in one process (the tests' instances) must not generate again.
-fn app_routes() -> Vec<AxumRouteListing> {
-    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(App)).clone()
-}
-
-fn api_router(state: &AppState) -> Router<AppState> {
+/// The identity provider's endpoints (login, refresh, logout), the protected API, the demo's
+/// fault controls (unless `DEMO_CONTROLS=off`), health checks and JSON 404/405s for `/api/*`.
+pub fn api_routes(state: &AppState) -> Router<AppState> {
     let cookie_endpoints = Router::new()
         .route(auth_paths::LOGIN, post(auth::login))
         .route(auth_paths::REFRESH, post(auth::refresh))
@@ -216,24 +179,6 @@ async fn session_store_failure_is_unavailable(response: Response) -> Response {
         return ApiError::Unavailable.into_response();
     }
     response
-}
-
-/// A content-hashed name never changes meaning, so a returning visitor downloads nothing; an
-/// unhashed one (a build without `hash-files`) must be revalidated on every load (a cheap 304).
-/// Only found files are cached: a 404 for a name a newer deploy will serve must not stick.
-fn bundle_cache_control<B>(
-    hashed_names: bool,
-) -> impl Fn(&axum::http::Response<B>) -> Option<HeaderValue> + Clone {
-    let value = HeaderValue::from_static(if hashed_names {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    });
-    move |response| {
-        let status = response.status();
-        (status.is_success() || status == axum::http::StatusCode::NOT_MODIFIED)
-            .then(|| value.clone())
-    }
 }
 
 fn cookie_duration(duration: Duration) -> tower_sessions::cookie::time::Duration {

@@ -127,6 +127,11 @@ pub enum AuthEvent {
     SignedIn {
         token_version: u64,
     },
+    /// The page came with an access token for its session, minted by the server as it rendered
+    /// the page ([`Coordinator::resume_with_token`]): this page load made no refresh call.
+    TokenFromPage {
+        token_version: u64,
+    },
     SignedOut {
         reason: SignOutReason,
     },
@@ -153,17 +158,84 @@ pub struct AuthSnapshot {
 pub(super) type Listener = Rc<dyn Fn(&AuthEvent)>;
 pub(super) type SessionHook = Rc<dyn Fn(SignOutReason)>;
 
+/// Names a listener or session hook so that it can be removed again
+/// ([`Coordinator::unsubscribe`]). The coordinator outlives the views that listen to it: a route
+/// of a client-router app that subscribes on mount must unsubscribe on unmount, or every visit
+/// leaves a listener behind (the Leptos context does this with `on_cleanup`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subscription(u64);
+
+/// The registered callbacks, each under its [`Subscription`].
+pub(super) struct Callbacks<F: ?Sized> {
+    entries: Vec<(Subscription, Rc<F>)>,
+}
+
+impl<F: ?Sized> Default for Callbacks<F> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<F: ?Sized> Callbacks<F> {
+    /// A copy of the list, so a callback may subscribe, unsubscribe or read the state.
+    pub(super) fn snapshot(&self) -> Vec<Rc<F>> {
+        self.entries.iter().map(|(_, f)| f.clone()).collect()
+    }
+}
+
 impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     /// Adds a listener to the event stream. Listeners run synchronously and may call back into
     /// the coordinator.
-    pub fn subscribe(&self, listener: impl Fn(&AuthEvent) + 'static) {
-        self.inner.listeners.borrow_mut().push(Rc::new(listener));
+    pub fn subscribe(&self, listener: impl Fn(&AuthEvent) + 'static) -> Subscription {
+        let id = self.next_subscription();
+        let listener: Listener = Rc::new(listener);
+        self.inner
+            .listeners
+            .borrow_mut()
+            .entries
+            .push((id, listener));
+        id
     }
 
     /// Called once when a session ends without the user asking (refresh refused, another tab
     /// signed out); the UI typically navigates to `/login?next=...`.
-    pub fn on_session_ended(&self, hook: impl Fn(SignOutReason) + 'static) {
-        self.inner.session_hooks.borrow_mut().push(Rc::new(hook));
+    pub fn on_session_ended(&self, hook: impl Fn(SignOutReason) + 'static) -> Subscription {
+        let id = self.next_subscription();
+        let hook: SessionHook = Rc::new(hook);
+        self.inner
+            .session_hooks
+            .borrow_mut()
+            .entries
+            .push((id, hook));
+        id
+    }
+
+    /// Removes a listener or session hook; removing one twice does nothing.
+    pub fn unsubscribe(&self, subscription: Subscription) {
+        self.inner
+            .listeners
+            .borrow_mut()
+            .entries
+            .retain(|(id, _)| *id != subscription);
+        self.inner
+            .session_hooks
+            .borrow_mut()
+            .entries
+            .retain(|(id, _)| *id != subscription);
+    }
+
+    /// How many listeners and session hooks are registered: what a leak would make grow.
+    pub fn subscription_count(&self) -> usize {
+        self.inner.listeners.borrow().entries.len()
+            + self.inner.session_hooks.borrow().entries.len()
+    }
+
+    fn next_subscription(&self) -> Subscription {
+        let id = self.inner.next_subscription.get();
+        self.inner.next_subscription.set(id + 1);
+        Subscription(id)
     }
 
     /// The current state, without the token.
@@ -180,14 +252,14 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
 
     /// Calls the listeners on a copy of the list, so a listener may subscribe or read the state.
     pub(super) fn emit(&self, event: AuthEvent) {
-        let listeners: Vec<Listener> = self.inner.listeners.borrow().clone();
+        let listeners = self.inner.listeners.borrow().snapshot();
         for listener in listeners {
             listener(&event);
         }
     }
 
     pub(super) fn end_session(&self, reason: SignOutReason) {
-        let hooks: Vec<SessionHook> = self.inner.session_hooks.borrow().clone();
+        let hooks = self.inner.session_hooks.borrow().snapshot();
         for hook in hooks {
             hook(reason);
         }

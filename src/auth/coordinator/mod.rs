@@ -20,7 +20,7 @@
 //! `sending` (attach, retry once), `single_flight`, `timers` (proactive, backoff), `tabs`,
 //! `answers` (classifying responses) and `challenge` (`WWW-Authenticate`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::rc::{Rc, Weak};
@@ -47,8 +47,10 @@ pub use answers::classify_login;
 pub use config::CoordinatorConfig;
 use errors::RefreshError;
 pub use errors::{AuthError, LoginError};
-pub use events::{AuthEvent, AuthSnapshot, RefreshFailureKind, RefreshReason, SignOutReason};
-use events::{Listener, SessionHook};
+use events::Callbacks;
+pub use events::{
+    AuthEvent, AuthSnapshot, RefreshFailureKind, RefreshReason, SignOutReason, Subscription,
+};
 pub use ports::{ApiRequest, ApiResponse, Body, Method, Runtime, Transport, TransportError};
 use sending::Answer;
 use state::{SignInState, State};
@@ -60,8 +62,9 @@ struct Inner<T, R, S> {
     tabs: S,
     config: CoordinatorConfig,
     state: RefCell<State>,
-    listeners: RefCell<Vec<Listener>>,
-    session_hooks: RefCell<Vec<SessionHook>>,
+    listeners: RefCell<Callbacks<dyn Fn(&AuthEvent)>>,
+    session_hooks: RefCell<Callbacks<dyn Fn(SignOutReason)>>,
+    next_subscription: Cell<u64>,
 }
 
 /// Owns the access token and every refresh. Clone it freely: clones share one state.
@@ -110,8 +113,9 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
                 tabs,
                 config,
                 state: RefCell::new(state),
-                listeners: RefCell::new(Vec::new()),
-                session_hooks: RefCell::new(Vec::new()),
+                listeners: RefCell::default(),
+                session_hooks: RefCell::default(),
+                next_subscription: Cell::new(0),
             }),
         }
     }
@@ -205,6 +209,21 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         }
         state.user = Some(user);
         state.sign_in = SignInState::SignedIn;
+    }
+
+    /// Page load when the server handed the page an access token for its own session (minted as
+    /// it rendered the page, for the session cookie: no rotation, no refresh call). The session
+    /// is active with that token at once; the proactive refresh is timed from its `expires_in`.
+    /// Other tabs are not told: their tokens are as good. Does nothing once a token is held.
+    pub fn resume_with_token(&self, tokens: TokenResponse) {
+        if self.inner.state.borrow().token.is_some() {
+            return;
+        }
+        let expires_in_ms = tokens.expires_in.saturating_mul(1000);
+        let version = self.install(tokens.access_token, expires_in_ms, tokens.user);
+        self.emit(AuthEvent::TokenFromPage {
+            token_version: version,
+        });
     }
 
     /// Forgets the token and user (after the logout call) and tells the other tabs. The

@@ -187,16 +187,43 @@ pub async fn logout(
     Ok(response)
 }
 
-/// The signed-in user of this browser and their session, if it is still alive. Used by the first
-/// paint and by server functions called during the render.
-pub async fn current_caller(state: &AppState, session: &Session) -> Option<Authenticated> {
+/// The signed-in user of this browser and their session, if it is still alive, with an access
+/// token for it: the page render hands both to the browser (`first_paint`), and server
+/// functions called during the render act for the user.
+///
+/// The token is minted, not refreshed: it carries the number of the session's latest token and
+/// ends with the session, so it dies with a logout, a revocation or "expire access token" like
+/// every other; nothing is rotated or written.
+pub async fn current_caller(
+    state: &AppState,
+    session: &Session,
+) -> Option<(Authenticated, TokenResponse)> {
     let browser = browser_session(session).await?;
     // A store outage renders the page signed out; the client recovers the session by refresh.
-    let active = state.families.is_active(&browser.session_id).await;
-    active.unwrap_or(false).then_some(Authenticated {
+    let access = state
+        .families
+        .page_access(&browser.session_id)
+        .await
+        .ok()
+        .flatten()
+        .filter(|access| access.user_id == browser.user.id)?;
+    let (access_token, expires_in) = state.tokens.issue_within(
+        &browser.user.id,
+        &browser.session_id,
+        access.access_ver,
+        access.session_left,
+    );
+    let tokens = TokenResponse {
+        access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in,
+        user: browser.user.clone(),
+    };
+    let caller = Authenticated {
         user: browser.user,
         session_id: browser.session_id,
-    })
+    };
+    Some((caller, tokens))
 }
 
 /// The JSON answer to login and refresh, with the refresh cookie, `no-store` and

@@ -8,11 +8,13 @@ use std::{sync::Arc, time::Instant};
 
 use reqwest::{cookie::Jar, header};
 
-use super::{
-    config::AuthEndpoints,
-    coordinator::{ApiRequest, ApiResponse, Method, Runtime, Transport, TransportError},
+use crate::{
+    api::auth::LoginRequest,
+    auth::{
+        config::AuthEndpoints,
+        coordinator::{ApiRequest, ApiResponse, Method, Runtime, Transport, TransportError},
+    },
 };
-use crate::api::auth::LoginRequest;
 
 /// HTTP through reqwest, against `base_url`, with the refresh cookie in a jar that several
 /// coordinators may share (tabs of one "browser").

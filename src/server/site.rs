@@ -1,0 +1,80 @@
+//! The demo's pages, server functions and bundle, around the identity provider (feature `demo`).
+
+use std::sync::OnceLock;
+
+use axum::{
+    http::{header, HeaderValue},
+    Router,
+};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
+
+use super::{api_routes, with_server_layers, AppState};
+use crate::app::shell;
+
+/// The whole application: JSON API, server functions, pages and static files.
+pub fn router(state: AppState) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    let pkg_dir = format!(
+        "{}/{}",
+        leptos_options.site_root, leptos_options.site_pkg_dir
+    );
+    let context_state = state.clone();
+    let pages = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            app_routes(),
+            move || provide_context(context_state.clone()),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .nest_service(
+            &format!("/{}", leptos_options.site_pkg_dir),
+            tower::ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CACHE_CONTROL,
+                    bundle_cache_control(leptos_options.hash_files),
+                ))
+                // `.br` / `.gz` siblings are written by `scripts/lib.sh` after the release
+                // build; without them (debug builds) the compression layer compresses on the fly.
+                .service(
+                    ServeDir::new(pkg_dir)
+                        .precompressed_br()
+                        .precompressed_gzip(),
+                ),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+    with_server_layers(api_routes(&state).merge(pages), state)
+}
+
+/// The app's page routes, generated once per process. Generating them runs the app with
+/// resource loading suppressed *process-wide* (leptos-rs/leptos#4773): a page render whose
+/// resource first polled meanwhile would wait forever. A server builds its router once anyway;
+/// several routers in one process (the tests' instances) must not generate again.
+fn app_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES
+        .get_or_init(|| generate_route_list(crate::app::App))
+        .clone()
+}
+
+/// A content-hashed name never changes meaning, so a returning visitor downloads nothing; an
+/// unhashed one (a build without `hash-files`) must be revalidated on every load (a cheap 304).
+/// Only found files are cached: a 404 for a name a newer deploy will serve must not stick.
+fn bundle_cache_control<B>(
+    hashed_names: bool,
+) -> impl Fn(&axum::http::Response<B>) -> Option<HeaderValue> + Clone {
+    let value = HeaderValue::from_static(if hashed_names {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    });
+    move |response| {
+        let status = response.status();
+        (status.is_success() || status == axum::http::StatusCode::NOT_MODIFIED)
+            .then(|| value.clone())
+    }
+}
