@@ -43,9 +43,10 @@ ensure_wasm_opt() {
   npm ci --prefix "$ROOT/scripts/tools" --no-audit --no-fund
 }
 
-# The browser bundle's release build compiles the standard library itself (see
-# `build_frontend_release`), from this component's sources.
+# Only the opt-in size-tuned bundle (SIZE_TUNED=1, see `build_frontend_release`) compiles the
+# standard library itself, from this component's sources.
 ensure_rust_src() {
+  [[ "${SIZE_TUNED:-0}" == 1 ]] || return 0
   rustup component list --installed | grep -qx 'rust-src' \
     || { step "adding the rust-src component"; rustup component add rust-src; }
 }
@@ -87,36 +88,44 @@ ensure_playwright() {
   npm ci --prefix "$ROOT/end2end" --no-audit --no-fund
 }
 
-# The browser bundle, release: `--split` into the main wasm and its lazy chunks, with the
-# standard library compiled for size (`optimize_for_size`), panics that abort on the spot
-# (`-Cpanic=immediate-abort`), no source locations (`-Zlocation-detail=none`) and a `Debug` that
-# prints nothing (`-Zfmt-debug=none`; the app spells out what it shows). No panic message,
-# location or formatting code is shipped: the main wasm is 11 % smaller gzipped
-# (docs/bundle-size.md). All are unstable on 1.95, the one toolchain this machine kind has;
-# RUSTC_BOOTSTRAP=1 allows them for this one cargo run, which builds only the bundle. It also
-# lets dependencies that probe for nightly features find them (thiserror's
-# `error_generic_member_access`, for one): docs/bundle-size.md has the trade-off. The server, the
-# tests, clippy and `cargo leptos watch` stay on plain stable.
+# The browser bundle, release, on the stable toolchain: `--split` cuts the `#[lazy]` demo panels
+# and `/admin`'s statistics island into chunks of their own, and feature `split` (lib and server)
+# turns those attributes on; a build without both is one wasm, and works as well.
+#
+# SIZE_TUNED=1 opts in to a smaller bundle (docs/bundle-size.md): the standard library compiled
+# for size (`optimize_for_size`), panics that abort on the spot (`-Cpanic=immediate-abort`), no
+# source locations (`-Zlocation-detail=none`) and a `Debug` that prints nothing
+# (`-Zfmt-debug=none`). All are unstable on 1.95, the one toolchain this machine kind has, so
+# that build sets RUSTC_BOOTSTRAP=1 for this one cargo run: it opts every dependency into
+# nightly code paths, fetches std's dependencies (no offline or vendored build) and recompiles
+# std on every clean build. Never the default; `scripts/budget.sh` holds each build to its own
+# budget.
 #
 # The switches go in RUSTFLAGS, after any the caller set: cargo-leptos reads RUSTFLAGS (and
 # appends its own for the split) and, given `--target`, cargo applies them to the wasm only, not
 # to build scripts or proc macros. CARGO_ENCODED_RUSTFLAGS would override them, so it is unset.
 build_frontend_release() {
-  env -u CARGO_ENCODED_RUSTFLAGS \
-    RUSTC_BOOTSTRAP=1 \
-    CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
-    CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
-    RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
-    cargo leptos build --release --split --frontend-only
+  if [[ "${SIZE_TUNED:-0}" == 1 ]]; then
+    env -u CARGO_ENCODED_RUSTFLAGS \
+      RUSTC_BOOTSTRAP=1 \
+      CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
+      CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
+      RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
+      cargo leptos build --release --split --features split --frontend-only
+    echo size-tuned >"$ROOT/target/release/bundle-kind"
+  else
+    cargo leptos build --release --split --features split --frontend-only
+    echo stable >"$ROOT/target/release/bundle-kind"
+  fi
 }
 
 # The release build: the bundle first (its content hashes go into target/release/hash.txt), the
-# server after, then brotli and gzip siblings of the bundle files, which the server sends as they
-# are (see scripts/precompress.mjs).
+# server after (with `split`, so its pages preload the chunks), then brotli and gzip siblings of
+# the bundle files, which the server sends as they are (see scripts/precompress.mjs).
 build_release() {
-  step "release build"
+  step "release build (${SIZE_TUNED:+size-tuned }bundle, then server)"
   build_frontend_release
-  cargo leptos build --release --server-only
+  cargo leptos build --release --split --features split --server-only
   node "$ROOT/scripts/precompress.mjs" "$ROOT/target/site/pkg"
 }
 

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { ADMIN, ALICE, countRequests, restoredAfter, signIn } from "./helpers";
+import { ADMIN, ALICE, countRequests, signedInAfter, signIn } from "./helpers";
 
 test("a burst of 20 requests on an expired token makes exactly one refresh call", async ({ page }) => {
   await signIn(page);
@@ -13,14 +13,38 @@ test("a burst of 20 requests on an expired token makes exactly one refresh call"
   expect(requests.count("GET /api/items")).toBe(40);
 });
 
-test("a reload restores the session with one refresh", async ({ page }) => {
+test("a reload keeps the session with no refresh call: the page brings a token", async ({ page }) => {
   await signIn(page);
   const requests = countRequests(page);
-  await restoredAfter(page, () => page.reload());
+  await signedInAfter(page, () => page.reload());
   await expect(page.getByRole("region", { name: "Items" })).toContainText("Ship the demo");
   await expect(page.getByRole("region", { name: "Usage" })).toContainText("requests today");
+  // The token from the page works: reloading the data from the browser needs no refresh.
+  await page.getByRole("button", { name: "Reload data" }).click();
+  await expect.poll(() => requests.count("POST /api/fn/profile")).toBe(1);
   await page.waitForTimeout(500);
-  expect(requests.refreshes()).toBe(1);
+  expect(requests.refreshes()).toBe(0);
+});
+
+test("following links between the pages makes no refresh call", async ({ page }) => {
+  await signIn(page);
+  const requests = countRequests(page);
+  for (const [link, heading] of [["Admin", "Admin"], ["Dashboard", "Hello, alice"], ["Admin", "Admin"], ["Dashboard", "Hello, alice"]]) {
+    await signedInAfter(page, () => page.getByRole("link", { name: link, exact: true }).click());
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText(heading);
+  }
+  // The page's token is good for a call from the browser.
+  await page.getByRole("button", { name: "Burst requests" }).click();
+  await expect(page.getByTestId("demo-status")).toHaveText("20/20 succeeded · 0 refreshes");
+  expect(requests.refreshes()).toBe(0);
+});
+
+test("a signed-in page is never stored by any cache: it carries an access token", async ({ page }) => {
+  await signIn(page);
+  const response = await page.goto("/");
+  expect(response!.headers()["cache-control"]).toBe("no-store");
+  const signedOut = await page.request.get("/login", { headers: { cookie: "" } });
+  expect(signedOut.headers()["cache-control"]).toBe("private, no-cache");
 });
 
 test("a revoked session ends on the login page with no request loop", async ({ page }) => {
@@ -38,7 +62,7 @@ test("a revoked session ends on the login page with no request loop", async ({ p
 
 test("a 403 from a server function shows Forbidden and triggers no refresh", async ({ page }) => {
   await signIn(page, ALICE);
-  await restoredAfter(page, () => page.getByRole("link", { name: "Admin" }).click());
+  await signedInAfter(page, () => page.getByRole("link", { name: "Admin" }).click());
   const stats = page.getByRole("region", { name: "Server statistics" });
   // In the first paint: the server function ran on the server, for alice's session.
   await expect(stats.getByRole("alert")).toContainText("Forbidden");

@@ -1,6 +1,6 @@
 //! The header: brand, navigation, and who is signed in.
 
-use leptos::{either::Either, prelude::*, task::spawn_local};
+use leptos::{either::Either, prelude::*};
 use leptos_router::components::A;
 
 use crate::auth::use_auth;
@@ -34,12 +34,17 @@ pub fn Header() -> impl IntoView {
 #[island]
 fn SignOutButton() -> impl IntoView {
     let auth = use_auth();
-    let sign_out = move |_| {
-        spawn_local(async move {
-            auth.logout().await;
-            #[cfg(feature = "hydrate")]
-            crate::components::require_auth::leave_for_login(auth);
-        })
-    };
-    view! { <button type="button" class="secondary" on:click=sign_out>"Sign out"</button> }
+    // An `Action`: the button is disabled from the click until the page leaves, so a second
+    // click never sends a second logout.
+    let sign_out = Action::new_local(move |_: &()| async move {
+        auth.logout().await;
+        #[cfg(feature = "hydrate")]
+        crate::components::require_auth::leave_for_login(auth);
+    });
+    view! {
+        <button type="button" class="secondary" disabled=move || sign_out.pending().get()
+            on:click=move |_| { sign_out.dispatch(()); }>
+            "Sign out"
+        </button>
+    }
 }

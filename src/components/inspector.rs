@@ -54,6 +54,11 @@ pub fn Inspector() -> impl IntoView {
     view! {
         <section class="card inspector" aria-label="Inspector">
             <h2>"Inspector"</h2>
+            <p class="muted" data-testid="inspector-scope">
+                "Counts and timeline start afresh with each page load (a followed link is one): "
+                "the page brings an access token for your session, so a page load makes no "
+                "refresh call."
+            </p>
             <dl class="counters">
                 <div><dt>"Requests"</dt><dd data-testid="count-requests">{move || counters.get().requests}</dd></div>
                 <div><dt>"401s"</dt><dd data-testid="count-401">{move || counters.get().unauthorized}</dd></div>

@@ -26,10 +26,11 @@ use crate::{
     components::flow_log::FlowLog,
 };
 
-/// Fires a naive burst of `size` GETs from this page and reports on `status`. In the browser it
-/// goes through the same `fetch` transport as the auth client (so the comparison is fair), with
-/// one interceptor per page load; on the server there is nothing to send from.
-pub fn spawn_burst(auth: AuthContext, log: FlowLog, status: RwSignal<String>, size: usize) {
+/// Fires a naive burst of `size` GETs from this page and reports on `status` (the demo controls
+/// run it as an `Action`). In the browser it goes through the same `fetch` transport as the auth
+/// client (so the comparison is fair), with one interceptor per page load; on the server there
+/// is nothing to send from.
+pub async fn burst(auth: AuthContext, log: FlowLog, status: RwSignal<String>, size: usize) {
     #[cfg(feature = "hydrate")]
     {
         use std::rc::Rc;
@@ -44,19 +45,16 @@ pub fn spawn_burst(auth: AuthContext, log: FlowLog, status: RwSignal<String>, si
             ));
         }
         let naive = NAIVE.with(Rc::clone);
-        leptos::task::spawn_local(async move {
-            status.set(format!(
-                "Firing {size} requests through the naive interceptor…"
-            ));
-            let record =
-                move |event: &AuthEvent| log.record(FlowSource::Naive, auth.now_ms(), event);
-            let report = naive.burst(record, paths::ITEMS, size).await;
-            status.set(report.describe(size));
-            if report.refused > 0 {
-                // The auth client finds out on its next call, as it would in real life.
-                auth.reload();
-            }
-        });
+        status.set(format!(
+            "Firing {size} requests through the naive interceptor…"
+        ));
+        let record = move |event: &AuthEvent| log.record(FlowSource::Naive, auth.now_ms(), event);
+        let report = naive.burst(record, paths::ITEMS, size).await;
+        status.set(report.describe(size));
+        if report.refused > 0 {
+            // The auth client finds out on its next call, as it would in real life.
+            auth.reload();
+        }
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (auth, log, status, size, paths::ITEMS);
