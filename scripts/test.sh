@@ -13,30 +13,69 @@ ensure_redis
 redis=""
 server=""
 playwright=""
-stop_started() {
-  # Clean-up only: nothing here may change the script's exit status.
-  set +e
-  [[ -n "$server" ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+stop_server() {
   # Playwright runs in its own process group: this stops the browsers it started (and only
   # those), even if it crashed and left them behind.
   [[ -n "$playwright" ]] && kill -- "-$playwright" 2>/dev/null
+  [[ -n "$server" ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  server=""
+  playwright=""
+}
+stop_started() {
+  # Clean-up only: nothing here may change the script's exit status.
+  set +e
+  stop_server
   [[ -n "$redis" ]] && kill "$redis" 2>/dev/null && wait "$redis" 2>/dev/null
   [[ -n "${redis_dir:-}" ]] && rm -rf "$redis_dir"
   return 0
 }
 trap stop_started EXIT
 
+# e2e NAME BINARY CONFIG: serves BINARY on a free port (the LEPTOS_* variables set by the caller)
+# and runs the Playwright specs of CONFIG against it in headless Chromium, with its address in
+# BASE_URL and ROUTER_APP_URL. The server keeps its sessions in memory: nothing to clean up.
+e2e() {
+  local name=$1 binary=$2 config=$3 port log
+  step "end-to-end: $name, in headless Chromium"
+  port=$(free_port)
+  log="$ROOT/target/e2e-$name.log"
+  # The specs sign alice in from many pages at once; the default limit of 10 would revoke
+  # sessions of tests still running.
+  LEPTOS_SITE_ADDR="127.0.0.1:$port" STORE_URL=memory:// MAX_SESSIONS_PER_USER=1000 \
+    "$binary" >"$log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 100); do
+    curl -fs -o /dev/null "http://127.0.0.1:$port/login" && break
+    kill -0 "$server" 2>/dev/null || { cat "$log"; exit 1; }
+    sleep 0.1
+  done
+  BASE_URL="http://127.0.0.1:$port" ROUTER_APP_URL="http://127.0.0.1:$port" \
+    setsid npx --prefix end2end playwright test --config "$config" &
+  playwright=$!
+  wait "$playwright"
+  stop_server
+}
+
+ROUTER_APP=examples/router_app/Cargo.toml
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path "$ROUTER_APP" -- --check
 
 step "clippy (ssr + native client, all targets)"
 cargo clippy --features ssr,native --all-targets -- -D warnings
 step "clippy (hydrate, wasm32)"
 cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+step "clippy: the identity provider without the demo (ssr only, as examples/router_app uses it)"
+cargo clippy --lib --no-default-features --features ssr -- -D warnings
+step "clippy: examples/router_app (ssr; hydrate on wasm32)"
+cargo clippy --manifest-path "$ROUTER_APP" --features ssr -- -D warnings
+cargo clippy --manifest-path "$ROUTER_APP" --lib --features hydrate --target wasm32-unknown-unknown \
+  -- -D warnings
 
 step "rustdoc (both feature sets): no broken links"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features ssr,native
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --no-default-features --features hydrate
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features hydrate
 
 step "unit and integration tests (ssr), the Redis store's against our own redis-server"
 redis_port=$(free_port)
@@ -61,24 +100,21 @@ scripts/budget.sh
 step "soak (10 s): native coordinators against the release server, one-second tokens"
 scripts/soak.sh 50 10
 
-step "end-to-end tests in headless Chromium"
-port=$(free_port)
 export_site_env
-export LEPTOS_SITE_ADDR="127.0.0.1:$port"
-# The e2e server keeps its sessions in memory: nothing to clean up, nothing left behind.
-export STORE_URL=memory://
-# The specs sign alice in from many pages at once; the default limit of 10 would revoke
-# sessions of tests still running.
-export MAX_SESSIONS_PER_USER=1000
-log="$ROOT/target/e2e-server.log"
-target/release/tokenflight >"$log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do
-  curl -fs -o /dev/null "http://127.0.0.1:$port/login" && break
-  kill -0 "$server" 2>/dev/null || { cat "$log"; exit 1; }
-  sleep 0.1
-done
-BASE_URL="http://127.0.0.1:$port" setsid npx --prefix end2end playwright test \
-  --config end2end/playwright.config.ts &
-playwright=$!
-wait "$playwright"
+e2e "the demo, release build" target/release/tokenflight end2end/playwright.config.ts
+
+# The plain Leptos command, with no flags: a debug build, one wasm (no split, no `split`
+# feature), into a site folder of its own. The specs check that it hydrates and works.
+step "plain \`cargo leptos build\` (debug, no --split)"
+LEPTOS_SITE_ROOT=target/site-plain cargo leptos build
+LEPTOS_SITE_ROOT="$ROOT/target/site-plain" \
+  e2e "the demo, plain debug build" target/debug/tokenflight end2end/plain.config.ts
+
+# The second app: the auth client lifted into an ordinary Leptos app (client router, no islands).
+step "examples/router_app: cargo leptos build (debug)"
+# Its own names and site folder, not the demo's exported above.
+(cd examples/router_app && env -u LEPTOS_OUTPUT_NAME -u LEPTOS_SITE_ROOT -u LEPTOS_SITE_PKG_DIR \
+  -u LEPTOS_HASH_FILES cargo leptos build)
+LEPTOS_OUTPUT_NAME=router_app LEPTOS_SITE_ROOT="$ROOT/examples/router_app/target/site" \
+  LEPTOS_HASH_FILES=false \
+  e2e "examples/router_app" target/debug/router_app end2end/router_app.config.ts

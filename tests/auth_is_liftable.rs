@@ -29,6 +29,32 @@ fn the_auth_client_names_only_the_auth_contract_and_itself() {
     );
 }
 
+/// The README's lifting example is the glue of a real app (`examples/router_app`, built and run
+/// in Chromium by the test command), word for word: an example that only looks right cannot
+/// drift from one that runs.
+#[test]
+fn the_readme_glue_is_the_router_app_glue_verbatim() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = fs::read_to_string(root.join("README.md")).expect("README.md");
+    let app = fs::read_to_string(root.join("examples/router_app/src/app.rs")).expect("app.rs");
+    let glue = between(&app, "// README glue: begin\n", "// README glue: end\n");
+    let lifting = readme
+        .split_once("### Lifting the auth client into your app")
+        .expect("the README's lifting section")
+        .1;
+    let example = between(lifting, "```rust\n", "```\n");
+    assert_eq!(
+        example, glue,
+        "README's lifting example != examples/router_app glue"
+    );
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).map(|at| at + start.len()).expect(start);
+    let to = text[from..].find(end).expect(end);
+    &text[from..from + to]
+}
+
 #[test]
 fn the_check_sees_grouped_nested_and_inline_paths() {
     let source = r#"

@@ -34,9 +34,10 @@
 //! }
 //! ```
 //!
-//! That is a hydrated app with a client router. The demo around this module is built from
-//! islands instead (`crate::app`): `provide_auth` runs in its outermost island, and every page
-//! load starts a new client, which restores the session with one refresh.
+//! That is a hydrated app with a client router (`examples/router_app` runs it). The demo around
+//! this module is built from islands instead (`crate::app`): `provide_auth` runs in its
+//! outermost island with a [`FirstPaint::Token`] the server minted as it rendered the page, so a
+//! page load makes no refresh call.
 //!
 //! Nothing here shows `Debug` output to people: [`coordinator::AuthError`] and the
 //! refresh reasons have `Display`. That keeps the client correct in a bundle built with
