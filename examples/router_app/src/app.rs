@@ -49,7 +49,7 @@ pub fn App() -> impl IntoView {
 // README glue: begin
 #[component]
 fn Root(first_paint_user: Option<User>) -> impl IntoView {
-    // your server reads it from its session
+    // `first_paint_user`: your server reads it from its session (see `App`).
     provide_auth(AuthConfig::default(), first_paint_user); // inside <Router>
     view! {
         <Nav/>

@@ -127,3 +127,63 @@ fn resume_leaves_a_token_already_held_alone() {
     );
     assert_eq!(world.refreshes(), 0);
 }
+
+// --- the page's own token ---------------------------------------------------------------------
+
+#[test]
+fn a_token_from_the_page_is_used_at_once_with_no_refresh_call() {
+    let world = World::new();
+    let auth = world.coordinator();
+    let events = record(&auth);
+    auth.resume_with_token(world.server.mint());
+
+    assert_eq!(auth.snapshot().user, Some(alice()));
+    assert_eq!(auth.snapshot().token_expires_at_ms, Some(60_000.0));
+    let tasks: Vec<_> = (0..3)
+        .map(|_| world.start(get_token(&auth, paths::ITEMS)))
+        .collect();
+    assert_eq!(world.finish(restore(&auth)), Ok(()));
+    for task in &tasks {
+        assert_eq!(task.result(), Ok("t1".into()));
+    }
+    assert_eq!(world.refreshes(), 0);
+    assert_eq!(
+        count(&events, |e| matches!(e, AuthEvent::TokenFromPage { .. })),
+        1
+    );
+}
+
+#[test]
+fn a_token_from_the_page_that_died_on_the_way_costs_one_refresh() {
+    let world = World::new();
+    let auth = world.coordinator();
+    auth.resume_with_token(world.server.mint());
+    world.server.expire_token(); // "expire access token" between render and hydration
+    let tasks: Vec<_> = (0..5)
+        .map(|_| world.start(get_token(&auth, paths::ITEMS)))
+        .collect();
+    world.advance(1);
+
+    for task in &tasks {
+        assert_eq!(task.result(), Ok("t2".into()));
+    }
+    assert_eq!(world.refreshes(), 1);
+}
+
+#[test]
+fn a_token_from_the_page_leaves_a_token_already_held_alone() {
+    let world = World::new();
+    let auth = world.signed_in();
+    let stale = TokenResponse {
+        access_token: "from-the-page".into(),
+        token_type: "Bearer".into(),
+        expires_in: LIFETIME_S,
+        user: alice(),
+    };
+    auth.resume_with_token(stale);
+    assert_eq!(auth.snapshot().token_version, 1);
+    assert_eq!(
+        world.finish(get_token(&auth, paths::ITEMS)),
+        Ok("t1".into())
+    );
+}

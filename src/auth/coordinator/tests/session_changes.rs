@@ -181,3 +181,28 @@ fn a_request_whose_401_comes_after_a_sign_in_as_someone_else_is_not_sent_again()
         Ok("t2".into())
     );
 }
+
+// --- subscriptions ----------------------------------------------------------------------------
+
+#[test]
+fn an_unsubscribed_listener_hears_nothing_more_and_the_count_returns() {
+    let world = World::new();
+    let auth = world.coordinator();
+    let before = auth.subscription_count();
+    let heard = Rc::new(Cell::new(0));
+    let ear = heard.clone();
+    let listener = auth.subscribe(move |_| ear.set(ear.get() + 1));
+    let hook = auth.on_session_ended(|_| {});
+    assert_eq!(auth.subscription_count(), before + 2);
+
+    auth.sign_in(world.server.mint());
+    let after_sign_in = heard.get();
+    assert!(after_sign_in > 0);
+    auth.unsubscribe(listener);
+    auth.unsubscribe(hook);
+    auth.unsubscribe(hook); // twice: nothing happens
+    auth.sign_out(SignOutReason::User);
+
+    assert_eq!(heard.get(), after_sign_in);
+    assert_eq!(auth.subscription_count(), before);
+}
