@@ -155,8 +155,12 @@ pub struct AuthSnapshot {
     pub offline: bool,
 }
 
-pub(super) type Listener = Rc<dyn Fn(&AuthEvent)>;
-pub(super) type SessionHook = Rc<dyn Fn(SignOutReason)>;
+type Listener = Rc<dyn Fn(&AuthEvent)>;
+type SessionHook = Rc<dyn Fn(SignOutReason)>;
+/// The event stream's listeners.
+pub(super) type Listeners = Callbacks<dyn Fn(&AuthEvent)>;
+/// The session-ended hooks.
+pub(super) type SessionHooks = Callbacks<dyn Fn(SignOutReason)>;
 
 /// Names a listener or session hook so that it can be removed again
 /// ([`Coordinator::unsubscribe`]). The coordinator outlives the views that listen to it: a route

@@ -47,7 +47,7 @@ pub use answers::classify_login;
 pub use config::CoordinatorConfig;
 use errors::RefreshError;
 pub use errors::{AuthError, LoginError};
-use events::Callbacks;
+use events::{Listeners, SessionHooks};
 pub use events::{
     AuthEvent, AuthSnapshot, RefreshFailureKind, RefreshReason, SignOutReason, Subscription,
 };
@@ -62,8 +62,8 @@ struct Inner<T, R, S> {
     tabs: S,
     config: CoordinatorConfig,
     state: RefCell<State>,
-    listeners: RefCell<Callbacks<dyn Fn(&AuthEvent)>>,
-    session_hooks: RefCell<Callbacks<dyn Fn(SignOutReason)>>,
+    listeners: RefCell<Listeners>,
+    session_hooks: RefCell<SessionHooks>,
     next_subscription: Cell<u64>,
 }
 
