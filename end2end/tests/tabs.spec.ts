@@ -42,7 +42,7 @@ function unauthorizedResponses(context: BrowserContext, path: string, count: num
   });
 }
 
-test("a new tab takes the token from an open tab instead of refreshing", async ({ context }) => {
+test("a new tab makes no refresh call: its page brings a token for the session", async ({ context }) => {
   const first = await context.newPage();
   await signIn(first);
   const requests = countRequests(context);
@@ -50,7 +50,8 @@ test("a new tab takes the token from an open tab instead of refreshing", async (
   await second.goto("/");
   await hydrated(second);
   await expect(second.getByRole("region", { name: "Items" })).toContainText("Ship the demo");
-  // The new tab's client asks the open one for the token; a refresh would have gone out by now.
+  // The new tab's page came with a token (a client without one would ask the open tab, then
+  // refresh); a refresh would have gone out by now.
   await second.waitForTimeout(1000);
   expect(requests.refreshes()).toBe(0);
 });
