@@ -152,8 +152,11 @@ impl TokenArrivals {
 }
 
 /// An in-process stand-in for Web Locks + `BroadcastChannel`, linking several coordinators in one
-/// test (or one native process) as if they were tabs of one browser. Always compiled, so the
-/// module needs no feature of its own in an app that lifts it (and an app's tests can use it).
+/// test (or one native process) as if they were tabs of one browser. Native only: the module
+/// needs no feature of its own in an app that lifts it, and the browser bundle never carries it
+/// (compiled into the wasm, even unused, it moved 17 KB of the lazy chunks' data into the main
+/// wasm: docs/bundle-size.md).
+#[cfg(not(target_arch = "wasm32"))]
 pub mod memory {
     use std::cell::RefCell;
     use std::future::Future;

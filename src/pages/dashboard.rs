@@ -77,7 +77,7 @@ fn Dashboard(children: Children) -> impl IntoView {
 /// The demo controls and the inspector: a wasm chunk of their own in a split build (feature
 /// `split`), part of the main wasm otherwise.
 #[cfg_attr(feature = "split", lazy)]
-async fn demo_panels() -> AnyView {
+fn demo_panels() -> AnyView {
     view! {
         <DemoControls/>
         <Inspector/>
@@ -108,7 +108,12 @@ fn DemoPanels() -> impl IntoView {
     let loaded = demo_panels_ready();
     move || {
         if loaded.get() {
-            Either::Left(Suspend::new(demo_panels()))
+            // `#[lazy]` makes the function async: it loads its chunk first.
+            #[cfg(feature = "split")]
+            let panels = Suspend::new(demo_panels());
+            #[cfg(not(feature = "split"))]
+            let panels = demo_panels();
+            Either::Left(panels)
         } else {
             Either::Right(view! {
                 <section class="card controls" aria-label="Demo controls" aria-busy="true">

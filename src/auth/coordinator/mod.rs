@@ -47,10 +47,10 @@ pub use answers::classify_login;
 pub use config::CoordinatorConfig;
 use errors::RefreshError;
 pub use errors::{AuthError, LoginError};
-use events::{Listeners, SessionHooks};
 pub use events::{
     AuthEvent, AuthSnapshot, RefreshFailureKind, RefreshReason, SignOutReason, Subscription,
 };
+use events::{Listeners, SessionHooks};
 pub use ports::{ApiRequest, ApiResponse, Body, Method, Runtime, Transport, TransportError};
 use sending::Answer;
 use state::{SignInState, State};
