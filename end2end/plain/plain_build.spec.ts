@@ -16,7 +16,8 @@ test("a plain build hydrates: the demo panels and /admin's statistics work witho
   await page.goto("/admin");
   await hydrated(page);
   await expect(page.getByRole("button", { name: "Reload" })).toBeEnabled();
-  expect(problems).toEqual([]);
+  // The burst's 401s are the point of it; anything else in the console is a problem.
+  expect(problems.filter((problem) => !problem.includes("status of 401"))).toEqual([]);
   const wasm = await page.evaluate(() =>
     performance.getEntriesByType("resource").map((entry) => entry.name).filter((name) => name.endsWith(".wasm")),
   );

@@ -39,10 +39,10 @@ test("signs in with use_auth().login, navigates three routes with no refresh cal
   expect(requests.count("GET /api/me")).toBe(2);
 
   await page.getByRole("button", { name: "Expire token" }).click();
-  await expect(page.getByRole("status")).toContainText("expired");
+  await expect(page.getByTestId("burst")).toContainText("expired");
   requests.reset();
   await page.getByRole("button", { name: "Burst 20" }).click();
-  await expect(page.getByRole("status")).toContainText("20/20 succeeded");
+  await expect(page.getByTestId("burst")).toContainText("20/20 succeeded");
   expect(requests.refreshes()).toBe(1);
   expect(requests.count("GET /api/items")).toBe(40);
 
@@ -50,7 +50,8 @@ test("signs in with use_auth().login, navigates three routes with no refresh cal
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole("link", { name: "Sign in" })).toBeVisible();
   expect(requests.count("POST /api/auth/logout")).toBe(1);
-  expect(problems).toEqual([]);
+  // The burst's 401s are the point of it; anything else in the console is a problem.
+  expect(problems.filter((problem) => !problem.includes("status of 401"))).toEqual([]);
 });
 
 test("a reload restores the session with at most one refresh call", async ({ page }) => {

@@ -24,6 +24,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // No icon to fetch (a browser would ask for /favicon.ico and log its 404).
+                <link rel="icon" href="data:,"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -136,7 +138,7 @@ fn Burst() -> impl IntoView {
             <button disabled=move || burst.pending().get()
                 on:click=move |_| { burst.dispatch(()); }>"Burst 20"</button>
         </p>
-        <p role="status">{move || expire.value().get()} " " {move || burst.value().get()}</p>
+        <p role="status" data-testid="burst">{move || expire.value().get()} " " {move || burst.value().get()}</p>
     }
 }
 
