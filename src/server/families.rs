@@ -270,7 +270,8 @@ impl FamilyRegistry {
         let rotate = generation == family.generation;
         // The demo can switch the grace window off for one family (`DemoFaults::grace_window`).
         let replay = family.faults.grace_window
-            && generation + 1 == family.generation
+            // Checked: `u64::MAX + 1` must not wrap into "the one before generation 0".
+            && generation.checked_add(1) == Some(family.generation)
             && now < family.rotated_at_ms + grace_ms;
         if !rotate && !replay {
             Decision::Reused
@@ -479,9 +480,19 @@ impl FamilyRegistry {
             return Err(RefreshRefusal::Malformed);
         }
         let (session_id, generation) = payload.split_once('.').ok_or(RefreshRefusal::Malformed)?;
-        let generation = generation.parse().map_err(|_| RefreshRefusal::Malformed)?;
+        let generation = parse_generation(generation).ok_or(RefreshRefusal::Malformed)?;
         Ok((session_id.to_owned(), generation))
     }
+}
+
+/// A generation exactly as `FamilyRegistry::credential` writes it: decimal digits, no sign, no
+/// leading zero. Whatever `u64::from_str` also takes (`+0`, `00`) would be a second spelling of
+/// one credential — harmless only while the MAC holds — so nothing but the canonical one parses.
+fn parse_generation(text: &str) -> Option<u64> {
+    let canonical = !text.is_empty()
+        && text.bytes().all(|byte| byte.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    canonical.then(|| text.parse().ok()).flatten()
 }
 
 fn mint_access_ver(family: &mut FamilyRecord) -> u64 {

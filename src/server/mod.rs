@@ -45,7 +45,7 @@ use tracing::Level;
 
 use crate::{
     api::{auth::paths as auth_paths, demo::paths as demo_paths, resources::paths},
-    app::{shell, App},
+    app::App,
 };
 use error::ApiError;
 use handlers::{auth, demo, ping, resources};
@@ -75,7 +75,7 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(context_state.clone()),
             {
                 let options = leptos_options.clone();
-                move || shell(options.clone())
+                move || caller::page_shell(options.clone())
             },
         )
         .nest_service(
@@ -93,7 +93,13 @@ pub fn router(state: AppState) -> Router {
                         .precompressed_gzip(),
                 ),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Public files and the not-found page are read-only: GET and HEAD, else our JSON 405.
+        .fallback(
+            get(leptos_axum::file_and_error_handler::<AppState, _>(
+                caller::page_shell,
+            ))
+            .fallback(|| async { ([(header::ALLOW, "GET, HEAD")], ApiError::MethodNotAllowed) }),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             first_paint::load_signed_in_user,
