@@ -101,6 +101,12 @@ impl FromRequestParts<AppState> for Authenticated {
                 tracing::debug!(%error, "access token's session refused");
                 ApiError::InvalidToken
             })?;
+        // RFC 9068 §4 leaves "is this token still backed?" to the resource server: only while
+        // its `sid` names a live session of its `sub` (memory, or the store once per session).
+        if !state.families.belongs_to(&claims.sid, &claims.sub).await? {
+            tracing::debug!("access token's sid names no live session of its sub");
+            return Err(ApiError::InvalidToken);
+        }
         let user = state
             .users
             .by_id(&claims.sub)

@@ -7,6 +7,7 @@
 //! generation, so it can hand back the family's *current* one during a grace replay, and the
 //! generation alone tells current, previous and older credentials apart.
 
+mod owners;
 mod revocations;
 #[cfg(test)]
 mod tests;
@@ -32,6 +33,7 @@ use super::{
 };
 use crate::api::demo::DemoFaults;
 pub use revocations::AccessRefusal;
+use owners::SessionOwners;
 use revocations::RevocationCache;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -130,6 +132,7 @@ pub struct FamilyRegistry {
     max_per_user: usize,
     clock: Arc<dyn Clock>,
     revoked: RevocationCache,
+    owners: SessionOwners,
     pub stats: FamilyStats,
 }
 
@@ -151,6 +154,7 @@ impl FamilyRegistry {
             max_per_user,
             clock,
             revoked: RevocationCache::default(),
+            owners: SessionOwners::default(),
             stats: FamilyStats::default(),
         }
     }
@@ -184,6 +188,7 @@ impl FamilyRegistry {
                 self.revoke(&oldest).await?;
             }
         }
+        self.owners.remember(&session_id, user_id);
         Ok(Grant {
             refresh_token: self.credential(&session_id, 0),
             session_id,
@@ -247,6 +252,7 @@ impl FamilyRegistry {
                         };
                         metrics::counter!("tokenflight_refreshes_total", "outcome" => outcome)
                             .increment(1);
+                        self.owners.remember(&session_id, &family.user_id);
                         return Ok(Grant {
                             refresh_token: self.credential(&session_id, family.generation),
                             session_left: self.remaining_lifetime(&family, now),
@@ -310,6 +316,7 @@ impl FamilyRegistry {
 
     /// Deletes a family and the browser-session record that mirrors it.
     async fn remove(&self, session_id: &str) -> StoreResult<()> {
+        self.owners.forget(session_id);
         if let Some(record) = self
             .store
             .remove_family(session_id)

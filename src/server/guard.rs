@@ -12,7 +12,7 @@ use crate::form_login::LoginFailure;
 
 use super::{
     config::CookieSecure,
-    cookies::{prefix_set_cookie, unprefix_cookie_header},
+    cookies::{has_ambiguous_cookie, prefix_set_cookie, unprefix_cookie_header},
     error::ApiError,
     state::AppState,
 };
@@ -190,6 +190,12 @@ pub async fn secure_transport(
                 headers.insert(header::COOKIE, value);
             }
         }
+    }
+    // Checked on the cookies the handlers will read (over https: the prefixed ones).
+    let cookies = request.headers().get_all(header::COOKIE);
+    if has_ambiguous_cookie(cookies.iter().filter_map(|value| value.to_str().ok())) {
+        tracing::info!("request refused: two cookies of one name");
+        return ApiError::AmbiguousCookies.into_response();
     }
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
