@@ -9,11 +9,13 @@ use axum::{
     extract::FromRequestParts,
     http::{header, request::Parts, HeaderValue},
 };
-use leptos::prelude::{expect_context, provide_context, use_context, IntoView, LeptosOptions};
+use leptos::prelude::{expect_context, use_context};
 use leptos_axum::ResponseOptions;
 
-use super::{error::ApiError, extract::Authenticated, first_paint::SignedInUser, AppState};
-use crate::{api::auth::ApiErrorBody, app::shell};
+use super::{
+    error::ApiError, extract::Authenticated, first_paint::SignedInUser, page::PageRender, AppState,
+};
+use crate::api::auth::ApiErrorBody;
 
 /// The caller of this server function, or the error to return: 401 (with the RFC 6750
 /// challenge) without a valid Bearer token, `invalid_token` when it is expired or revoked.
@@ -41,19 +43,7 @@ pub async fn caller_with_role(role: &'static str) -> Result<Authenticated, ApiEr
     Ok(caller)
 }
 
-/// The marker a page render carries: provided by [`page_shell`] and by nothing else, so a server
-/// function that finds it runs in-process for that page's request. Our own fact, not whatever
-/// contexts leptos_axum happens to provide for a render today (it gives server functions
-/// called over HTTP the same additional context as pages).
-#[derive(Clone, Copy, Debug)]
-pub struct PageRender;
-
-/// The app shell as every page render (routes and the not-found fallback) runs it: marked.
-pub fn page_shell(options: LeptosOptions) -> impl IntoView {
-    provide_context(PageRender);
-    shell(options)
-}
-
+/// Whether this runs in-process for a page render (see [`PageRender`]).
 fn rendering_a_page() -> bool {
     use_context::<PageRender>().is_some()
 }

@@ -64,7 +64,10 @@ pub fn unprefix_cookie_header<'a>(values: impl Iterator<Item = &'a str>) -> Stri
 pub fn has_ambiguous_cookie<'a>(values: impl Iterator<Item = &'a str>) -> bool {
     let mut seen = [false; PREFIXED.len()];
     for cookie in values.flat_map(Cookie::split_parse).filter_map(Result::ok) {
-        if let Some(index) = PREFIXED.iter().position(|(plain, _)| cookie.name() == *plain) {
+        if let Some(index) = PREFIXED
+            .iter()
+            .position(|(plain, _)| cookie.name() == *plain)
+        {
             if std::mem::replace(&mut seen[index], true) {
                 return true;
             }

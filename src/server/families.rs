@@ -32,8 +32,8 @@ use super::{
     store::{FamilyRecord, Revocation, Store, StoreError, StoreResult},
 };
 use crate::api::demo::DemoFaults;
-pub use revocations::AccessRefusal;
 use owners::SessionOwners;
+pub use revocations::AccessRefusal;
 use revocations::RevocationCache;
 
 type HmacSha256 = Hmac<Sha256>;

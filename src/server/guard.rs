@@ -226,6 +226,20 @@ pub async fn secure_transport(
     response
 }
 
+/// `Cache-Control: no-store` on every answer to a request carrying an `Authorization` header:
+/// a signed-in answer (the user, their items) must not stay in a browser's or proxy's cache for
+/// the next person at that machine (OWASP Session Management cheat sheet, "Web content caching").
+pub async fn no_store_for_credentials(request: Request, next: Next) -> Response {
+    let credentials = request.headers().contains_key(header::AUTHORIZATION);
+    let mut response = next.run(request).await;
+    if credentials {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
 /// https directly, or behind a TLS-terminating proxy that says so. A forged header can only
 /// make a client's own cookies stricter, so trusting it here is safe.
 fn arrived_over_https(request: &Request) -> bool {

@@ -16,6 +16,7 @@ pub mod handlers;
 pub mod keys;
 pub mod listener;
 pub mod ops;
+pub mod page;
 pub mod password;
 pub mod state;
 pub mod store;
@@ -75,7 +76,7 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(context_state.clone()),
             {
                 let options = leptos_options.clone();
-                move || caller::page_shell(options.clone())
+                move || page::page_shell(options.clone())
             },
         )
         .nest_service(
@@ -96,7 +97,7 @@ pub fn router(state: AppState) -> Router {
         // Public files and the not-found page are read-only: GET and HEAD, else our JSON 405.
         .fallback(
             get(leptos_axum::file_and_error_handler::<AppState, _>(
-                caller::page_shell,
+                page::page_shell,
             ))
             .fallback(|| async { ([(header::ALLOW, "GET, HEAD")], ApiError::MethodNotAllowed) }),
         )
@@ -120,6 +121,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             guard::secure_transport,
         ))
+        .layer(middleware::from_fn(guard::no_store_for_credentials))
         .layer(CompressionLayer::new())
         // One log line per request at INFO: method, path, status and latency.
         .layer(
