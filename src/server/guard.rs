@@ -102,6 +102,38 @@ pub async fn limit_form_bodies(
     Ok(next.run(Request::from_parts(parts, bytes.into())).await)
 }
 
+/// The data server functions live under (`server_fns.rs`): Bearer-authenticated, form bodies.
+pub const SERVER_FN_PREFIX: &str = "/api/fn/";
+
+/// Reads a server function's body before the server function does, so what it cannot decode is
+/// our 4xx, not its 500 (`internal_error`, logged as an ERROR): at most [`AUTH_BODY_LIMIT`]
+/// (413), a form (415), UTF-8 with every key once (400) — a repeated key is ambiguous, and the
+/// decoder fails on it rather than choosing.
+pub async fn check_server_fn_bodies(request: Request, next: Next) -> Result<Response, ApiError> {
+    if !request.uri().path().starts_with(SERVER_FN_PREFIX) {
+        return Ok(next.run(request).await);
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, AUTH_BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
+    if !bytes.is_empty() {
+        if !has_content_type(&parts.headers, "application/x-www-form-urlencoded") {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let fields = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| serde_urlencoded::from_str::<Vec<(String, String)>>(text).ok())
+            .ok_or(ApiError::BadField("the form could not be read"))?;
+        let mut keys: Vec<&str> = fields.iter().map(|(key, _)| key.as_str()).collect();
+        keys.sort_unstable();
+        if keys.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(ApiError::BadField("a form field was sent twice"));
+        }
+    }
+    Ok(next.run(Request::from_parts(parts, bytes.into())).await)
+}
+
 /// The form login's answer to a refused post: the form again, saying why (as the server
 /// function itself answers).
 pub fn back_to_the_form(failure: LoginFailure) -> Response {

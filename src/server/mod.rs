@@ -113,6 +113,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             guard::limit_form_bodies,
         ))
+        .layer(middleware::from_fn(guard::check_server_fn_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             client::limit_sign_ins,

@@ -59,7 +59,11 @@ pub struct Running {
 
 impl Running {
     pub fn start(extra_env: &[(&str, &str)]) -> Self {
-        let addr = free_addr();
+        Self::start_on(free_addr(), extra_env)
+    }
+
+    /// [`Running::start`] listening on `addr` (e.g. `[::]:port` for a dual-stack listener).
+    pub fn start_on(addr: String, extra_env: &[(&str, &str)]) -> Self {
         // The server's log, for reading after a failure: target/test-logs/<port>.log.
         let logs = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-logs");
         std::fs::create_dir_all(&logs).unwrap();
@@ -72,6 +76,23 @@ impl Running {
             .unwrap();
         wait_until_listening(&addr, &mut child);
         Self { addr, child }
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        let port = self.addr.rsplit(':').next().unwrap();
+        let logs = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-logs");
+        std::fs::read_to_string(logs.join(format!("{port}.log"))).unwrap_or_default()
+    }
+
+    /// The server's resident memory (VmRSS), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.split_whitespace().next()?.parse().ok())
+            .expect("VmRSS in /proc/<pid>/status")
     }
 
     /// SIGTERM, and waits for a clean exit.
