@@ -8,7 +8,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::form_login::LoginFailure;
+use crate::{
+    api::auth::{codes, ApiErrorBody},
+    form_login::LoginFailure,
+};
 
 use super::{
     config::CookieSecure,
@@ -108,7 +111,9 @@ pub const SERVER_FN_PREFIX: &str = "/api/fn/";
 /// Reads a server function's body before the server function does, so what it cannot decode is
 /// our 4xx, not its 500 (`internal_error`, logged as an ERROR): at most [`AUTH_BODY_LIMIT`]
 /// (413), a form (415), UTF-8 with every key once (400) — a repeated key is ambiguous, and the
-/// decoder fails on it rather than choosing.
+/// decoder fails on it rather than choosing. What passes and still fails the server function's
+/// own argument decoder (`a[]=…`, which it reads as nested data) comes back from it as a 500
+/// `validation_failed`; that is the client's mistake too, so it becomes our 400.
 pub async fn check_server_fn_bodies(request: Request, next: Next) -> Result<Response, ApiError> {
     if !request.uri().path().starts_with(SERVER_FN_PREFIX) {
         return Ok(next.run(request).await);
@@ -131,7 +136,21 @@ pub async fn check_server_fn_bodies(request: Request, next: Next) -> Result<Resp
             return Err(ApiError::BadField("a form field was sent twice"));
         }
     }
-    Ok(next.run(Request::from_parts(parts, bytes.into())).await)
+    let response = next.run(Request::from_parts(parts, bytes.into())).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, AUTH_BODY_LIMIT)
+        .await
+        .unwrap_or_default();
+    let refused_arguments = serde_json::from_slice::<ApiErrorBody>(&body)
+        .is_ok_and(|error| error.error == codes::VALIDATION_FAILED);
+    if refused_arguments {
+        tracing::debug!("server function arguments that do not decode");
+        return Err(ApiError::BadField("the form could not be read"));
+    }
+    Ok(Response::from_parts(parts, body.into()))
 }
 
 /// The form login's answer to a refused post: the form again, saying why (as the server

@@ -129,16 +129,17 @@ async fn wrong_shape_422_echoes_no_input_or_type_name() {
 }
 
 /// OWASP REST Security cheat sheet (input validation; "return a client error") and CWE-20: a
-/// server function sent a body that is not UTF-8, a form with a key twice, JSON or text
-/// answers a 4xx in the API's shape — never a 500 `internal_error` and an ERROR log line.
+/// server function sent a body that is not UTF-8, a form with a key twice or with keys its
+/// decoder reads as nested data, JSON or text answers a 4xx in the API's shape — never a 500 `internal_error` and an ERROR log line.
 #[tokio::test]
 async fn server_function_bodies_that_do_not_decode_are_client_errors_not_500s() {
     let app = TestApp::new().await;
     let (_, token) = app.signed_in("alice").await;
-    let cases: [(&[u8], &str); 5] = [
+    let cases: [(&[u8], &str); 6] = [
         (b"\xff\xfe\xfd", "application/x-www-form-urlencoded"),
         (b"a=1&a=2", "application/x-www-form-urlencoded"),
         (b"a=1&b=2&a=", "application/x-www-form-urlencoded"),
+        (b"{\"username\":[]}", "application/x-www-form-urlencoded"),
         (b"{\"a\":1}", "application/json"),
         (b"\xc3\x28=1", "text/plain"),
     ];
