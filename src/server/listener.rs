@@ -167,17 +167,18 @@ async fn serve_connection(
 const TRIM_AFTER_CLOSED: usize = 256;
 
 /// Hands memory back to the system after a wave of connections closed. Their buffers are freed
-/// to glibc's per-thread arenas, which keep them: measured here, 5,000 held connections took the
-/// server from 26 to 52 MiB, and it stayed at 48 MiB after they closed. `malloc_trim` returns
-/// the free pages of every arena; it runs only after a wave, never per connection.
+/// to glibc's per-thread arenas, which keep them: measured here, 3,000 held connections took the
+/// debug server from 26 to 67 MiB, and it stayed at 62 MiB after they closed. `malloc_trim`
+/// returns the free pages of every arena; it runs once a wave has ended (the count fell by at
+/// least [`TRIM_AFTER_CLOSED`] and stopped falling), never per connection.
 async fn give_back_memory(slots: Arc<Semaphore>, cap: usize) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut busiest = 0;
+    let (mut busiest, mut before) = (0, 0);
     loop {
         tick.tick().await;
         let open = cap - slots.available_permits();
         busiest = busiest.max(open);
-        if busiest - open >= TRIM_AFTER_CLOSED {
+        if busiest - open >= TRIM_AFTER_CLOSED && open >= before {
             busiest = open;
             #[cfg(all(target_os = "linux", target_env = "gnu"))]
             // SAFETY: malloc_trim only releases free memory; it takes the allocator's locks.
@@ -185,6 +186,7 @@ async fn give_back_memory(slots: Arc<Semaphore>, cap: usize) {
                 libc::malloc_trim(0);
             }
         }
+        before = open;
     }
 }
 
