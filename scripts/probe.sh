@@ -116,6 +116,8 @@ status, _, _ = request("POST", "/api/auth/logout", dict(SAME_SITE, Cookie=f"tf_s
 status, headers, _ = request("POST", "/api/auth/refresh", dict(SAME_SITE, Cookie=f"tf_refresh={alice_refresh}"))
 alice_refresh = cookie(headers, "tf_refresh") or alice_refresh
 say(f"the planted cookie signs out; alice's next refresh: {status}")
+# Whatever that did to alice's session, the probes below start from a fresh one.
+alice_token, alice_refresh, alice_session = signed_in("alice", "wonderland")
 
 attack("Session id after a refresh")
 token, refresh, session = signed_in("alice", "wonderland")
@@ -200,7 +202,8 @@ if SECRET:
     refresh_key = derive("refresh-credential")
     _, refresh, _ = signed_in("alice", "wonderland")
     session_id = refresh.split(".")[0]
-    for generation in ["+0", "00", "18446744073709551615"]:
+    # u64::MAX first, while the family is at generation 0: wrapped, it reads as "the one before".
+    for generation in ["18446744073709551615", "+0", "00"]:
         payload = f"{session_id}.{generation}"
         mac = b64(hmac.new(refresh_key, payload.encode(), hashlib.sha256).digest())
         status, _, text = request("POST", "/api/auth/refresh", dict(SAME_SITE, Cookie=f"tf_refresh={payload}.{mac}"))
