@@ -25,6 +25,7 @@ async fn serve() -> std::process::ExitCode {
     use leptos::config::get_configuration;
     use tokenflight::server::{
         config::{Config, LogFormat},
+        listener,
         ops::serve_metrics,
         router, spawn_housekeeping, AppState,
     };
@@ -62,6 +63,7 @@ async fn serve() -> std::process::ExitCode {
         }
     };
     let addr = leptos_options.site_addr;
+    let connection_limits = config.connections;
     if let Some(metrics_addr) = config.metrics_addr {
         if let Err(error) = serve_metrics(metrics_addr).await {
             eprintln!("tokenflight: {error}");
@@ -79,7 +81,7 @@ async fn serve() -> std::process::ExitCode {
     tracing::info!(store = %store_url, "store open");
     spawn_housekeeping(state.clone());
 
-    let listener = match tokenflight::server::listener::bind(addr).await {
+    let tcp = match listener::bind(addr).await {
         Ok(listener) => listener,
         Err(error) => {
             eprintln!(
@@ -90,21 +92,9 @@ async fn serve() -> std::process::ExitCode {
         }
     };
     tracing::info!("listening on http://{addr}");
-    // The peer address feeds the per-client sign-in limit.
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
-    match served {
-        Ok(()) => {
-            tracing::info!("shut down cleanly");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("tokenflight: server error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    listener::serve(tcp, router(state), connection_limits, shutdown_signal()).await;
+    tracing::info!("shut down cleanly");
+    ExitCode::SUCCESS
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before the process exits.

@@ -3,9 +3,15 @@
 
 #[macro_use]
 mod common;
+// The real-process helpers, for `connections.rs`. They bring their own copy of the Redis
+// helper that `common` also loads; this suite reaches Redis through `common` only.
+#[allow(clippy::duplicate_mod)]
+mod process;
 
 #[path = "security/brute_force.rs"]
 mod brute_force;
+#[path = "security/connections.rs"]
+mod connections;
 #[path = "security/content_types.rs"]
 mod content_types;
 #[path = "security/cookies.rs"]
@@ -14,9 +20,17 @@ mod cookies;
 mod cross_site;
 #[path = "security/disconnect_floods.rs"]
 mod disconnect_floods;
+#[path = "security/forged_claims.rs"]
+mod forged_claims;
+#[path = "security/headers.rs"]
+mod headers;
 #[path = "security/redirects_and_errors.rs"]
 mod redirects_and_errors;
 #[path = "security/refresh_replay.rs"]
 mod refresh_replay;
+#[path = "security/session_fixation.rs"]
+mod session_fixation;
+#[path = "security/storage.rs"]
+mod storage;
 #[path = "security/tokens.rs"]
 mod tokens;

@@ -23,6 +23,8 @@ pub mod codes {
     pub const UNAUTHENTICATED: &str = "unauthenticated";
     pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
     pub const CROSS_SITE_REQUEST: &str = "cross_site_request";
+    /// Two cookies of one of our names: refused, as which one is genuine cannot be known.
+    pub const AMBIGUOUS_COOKIES: &str = "ambiguous_cookies";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const INVALID_JSON: &str = "invalid_json";

@@ -11,9 +11,10 @@ use axum::{
 };
 use leptos::prelude::{expect_context, use_context};
 use leptos_axum::ResponseOptions;
-use leptos_router::location::RequestUrl;
 
-use super::{error::ApiError, extract::Authenticated, first_paint::SignedInUser, AppState};
+use super::{
+    error::ApiError, extract::Authenticated, first_paint::SignedInUser, page::PageRender, AppState,
+};
 use crate::api::auth::ApiErrorBody;
 
 /// The caller of this server function, or the error to return: 401 (with the RFC 6750
@@ -42,10 +43,9 @@ pub async fn caller_with_role(role: &'static str) -> Result<Authenticated, ApiEr
     Ok(caller)
 }
 
-/// Leptos provides the page's URL only while it renders a page: a server function called over
-/// HTTP has none.
+/// Whether this runs in-process for a page render (see [`PageRender`]).
 fn rendering_a_page() -> bool {
-    use_context::<RequestUrl>().is_some()
+    use_context::<PageRender>().is_some()
 }
 
 /// `error` as a server function's answer: over HTTP its status, challenge and `no-store` go on

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     clock::Clock,
     error::ApiError,
-    guard::{back_to_the_form, FORM_PREFIX},
+    guard::{back_to_the_form, is_cross_site_request, FORM_PREFIX},
     state::AppState,
     store::{
         entries::{self, Write},
@@ -47,7 +47,10 @@ pub fn current_client() -> IpAddr {
 
 /// The client's address: the TCP peer, or with `TRUST_FORWARDED_FOR` the last `X-Forwarded-For`
 /// entry (the one our own proxy appended; earlier entries are whatever the client claimed).
-/// IPv6 addresses are cut to their /64, the block one subscriber gets.
+/// IPv6 addresses are cut to their /64, the block one subscriber gets — after IPv4-mapped ones
+/// (`::ffff:a.b.c.d`, how a dual-stack `[::]` listener sees every IPv4 peer) are turned back
+/// into IPv4: otherwise all IPv4 clients share `::ffff:0:0/64`, one bucket, and one of them
+/// can throttle or lock out all the others.
 pub fn client_addr(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded: bool) -> IpAddr {
     let forwarded = trust_forwarded
         .then(|| {
@@ -62,7 +65,7 @@ pub fn client_addr(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded: b
                 .ok()
         })
         .flatten();
-    match forwarded.or(peer) {
+    match forwarded.or(peer).map(|addr| addr.to_canonical()) {
         Some(IpAddr::V6(v6)) => {
             let mut segments = v6.segments();
             segments[4..].fill(0);
@@ -163,6 +166,12 @@ pub async fn limit_sign_ins(
     if !(is_form || path == auth_paths::LOGIN) {
         return next.run(request).await;
     }
+    // The guards inside refuse a cross-site attempt (403, or the form's "cross_site" page)
+    // before any password is checked, so it must not spend the address's quota either:
+    // otherwise any page the victim visits could post 60 of them and the real sign-in gets 429.
+    if is_cross_site_request(&request, state.config.public_origin.as_deref()) {
+        return next.run(request).await;
+    }
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -223,6 +232,16 @@ mod tests {
             false,
         );
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn ipv4_mapped_clients_are_told_apart_by_their_ipv4_address() {
+        let mapped = |text: &str| client_addr(&HeaderMap::new(), text.parse().ok(), false);
+        assert_eq!(
+            mapped("::ffff:127.0.0.2"),
+            "127.0.0.2".parse::<IpAddr>().unwrap()
+        );
+        assert_ne!(mapped("::ffff:127.0.0.2"), mapped("::ffff:127.0.0.3"));
     }
 
     #[tokio::test]

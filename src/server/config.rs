@@ -5,7 +5,10 @@
 
 use std::{env, fmt, net::SocketAddr, num::NonZeroU32, time::Duration};
 
-use super::store::{StoreUrl, DEFAULT_STORE_URL};
+use super::{
+    listener::ConnectionLimits,
+    store::{StoreUrl, DEFAULT_STORE_URL},
+};
 
 /// Validated server configuration. `Debug` redacts the secret.
 #[derive(Clone)]
@@ -63,6 +66,10 @@ pub struct Config {
     /// `METRICS_ADDR`, default `off`: where `GET /metrics` listens, apart from the public
     /// address so it stays off the internet (e.g. `127.0.0.1:9100`).
     pub metrics_addr: Option<SocketAddr>,
+    /// `MAX_CONNECTIONS` (default 10000), `HEADER_READ_TIMEOUT_SECS` (default 10) and
+    /// `IDLE_TIMEOUT_SECS` (default 30): how many connections are served at once and how long a
+    /// connection may hold its slot without sending a request or moving a byte.
+    pub connections: ConnectionLimits,
 }
 
 /// `LOG_FORMAT`, `text` (default; coloured on a terminal) or `json` (one object per line, for
@@ -151,6 +158,12 @@ impl Config {
             )?),
             max_sessions_per_user: parse_number(&lookup, "MAX_SESSIONS_PER_USER", 10, 1)? as usize,
             metrics_addr: parse_metrics_addr(&lookup)?,
+            connections: ConnectionLimits {
+                max_connections: parse_number(&lookup, "MAX_CONNECTIONS", 10_000, 1)?
+                    .min(u32::MAX.into()) as usize,
+                header_read_timeout: secs("HEADER_READ_TIMEOUT_SECS", 10, 1)?,
+                idle_timeout: secs("IDLE_TIMEOUT_SECS", 30, 1)?,
+            },
         };
         if config.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
             return Err(ConfigError {
@@ -208,6 +221,7 @@ impl fmt::Debug for Config {
             .field("store_timeout", &self.store_timeout)
             .field("max_sessions_per_user", &self.max_sessions_per_user)
             .field("metrics_addr", &self.metrics_addr)
+            .field("connections", &self.connections)
             .finish()
     }
 }

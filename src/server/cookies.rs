@@ -57,6 +57,25 @@ pub fn unprefix_cookie_header<'a>(values: impl Iterator<Item = &'a str>) -> Stri
         .join("; ")
 }
 
+/// Whether one of our cookie names comes twice in these `Cookie` headers. The browser sends
+/// both when a sibling subdomain or a plain-http page planted a second one (another Domain or
+/// Path), and nothing says which is ours: such a request is refused, never guessed
+/// (OWASP Session Management cheat sheet, cookie tossing).
+pub fn has_ambiguous_cookie<'a>(values: impl Iterator<Item = &'a str>) -> bool {
+    let mut seen = [false; PREFIXED.len()];
+    for cookie in values.flat_map(Cookie::split_parse).filter_map(Result::ok) {
+        if let Some(index) = PREFIXED
+            .iter()
+            .position(|(plain, _)| cookie.name() == *plain)
+        {
+            if std::mem::replace(&mut seen[index], true) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 /// `Set-Cookie` for a refresh credential, kept by the browser for `max_age`.
 pub fn set_refresh_cookie(token: &RefreshToken, max_age: std::time::Duration) -> HeaderValue {
     let cookie = Cookie::build((REFRESH_COOKIE, token.as_str()))

@@ -31,6 +31,9 @@ pub enum ApiError {
     TooManyAttempts { retry_after_secs: u64 },
     #[error("cross-site request refused")]
     CrossSite,
+    /// Two cookies of one of our names: one was planted, and which is unknowable.
+    #[error("two cookies of one name were sent: clear this site's cookies and sign in again")]
+    AmbiguousCookies,
     #[error("this content type is not accepted here")]
     UnsupportedMediaType,
     #[error("the request body is too large")]
@@ -69,7 +72,9 @@ impl ApiError {
             Self::InvalidCredentials | Self::MissingToken | Self::InvalidToken => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::InvalidGrant | Self::InvalidJson | Self::BadField(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidGrant | Self::InvalidJson | Self::BadField(_) | Self::AmbiguousCookies => {
+                StatusCode::BAD_REQUEST
+            }
             Self::InsufficientScope(_) | Self::CrossSite => StatusCode::FORBIDDEN,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -90,6 +95,7 @@ impl ApiError {
             Self::InsufficientScope(_) => codes::INSUFFICIENT_SCOPE,
             Self::TooManyAttempts { .. } => codes::TOO_MANY_ATTEMPTS,
             Self::CrossSite => codes::CROSS_SITE_REQUEST,
+            Self::AmbiguousCookies => codes::AMBIGUOUS_COOKIES,
             Self::UnsupportedMediaType => codes::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => codes::PAYLOAD_TOO_LARGE,
             Self::InvalidJson => codes::INVALID_JSON,

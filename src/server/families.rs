@@ -7,6 +7,7 @@
 //! generation, so it can hand back the family's *current* one during a grace replay, and the
 //! generation alone tells current, previous and older credentials apart.
 
+mod owners;
 mod revocations;
 #[cfg(test)]
 mod tests;
@@ -31,6 +32,7 @@ use super::{
     store::{FamilyRecord, Revocation, Store, StoreError, StoreResult},
 };
 use crate::api::demo::DemoFaults;
+use owners::SessionOwners;
 pub use revocations::AccessRefusal;
 use revocations::RevocationCache;
 
@@ -138,6 +140,7 @@ pub struct FamilyRegistry {
     max_per_user: usize,
     clock: Arc<dyn Clock>,
     revoked: RevocationCache,
+    owners: SessionOwners,
     pub stats: FamilyStats,
 }
 
@@ -159,6 +162,7 @@ impl FamilyRegistry {
             max_per_user,
             clock,
             revoked: RevocationCache::default(),
+            owners: SessionOwners::default(),
             stats: FamilyStats::default(),
         }
     }
@@ -192,6 +196,7 @@ impl FamilyRegistry {
                 self.revoke(&oldest).await?;
             }
         }
+        self.owners.remember(&session_id, user_id);
         Ok(Grant {
             refresh_token: self.credential(&session_id, 0),
             session_id,
@@ -255,6 +260,7 @@ impl FamilyRegistry {
                         };
                         metrics::counter!("tokenflight_refreshes_total", "outcome" => outcome)
                             .increment(1);
+                        self.owners.remember(&session_id, &family.user_id);
                         return Ok(Grant {
                             refresh_token: self.credential(&session_id, family.generation),
                             session_left: self.remaining_lifetime(&family, now),
@@ -278,7 +284,8 @@ impl FamilyRegistry {
         let rotate = generation == family.generation;
         // The demo can switch the grace window off for one family (`DemoFaults::grace_window`).
         let replay = family.faults.grace_window
-            && generation + 1 == family.generation
+            // Checked: `u64::MAX + 1` must not wrap into "the one before generation 0".
+            && generation.checked_add(1) == Some(family.generation)
             && now < family.rotated_at_ms + grace_ms;
         if !rotate && !replay {
             Decision::Reused
@@ -335,6 +342,7 @@ impl FamilyRegistry {
 
     /// Deletes a family and the browser-session record that mirrors it.
     async fn remove(&self, session_id: &str) -> StoreResult<()> {
+        self.owners.forget(session_id);
         if let Some(record) = self
             .store
             .remove_family(session_id)
@@ -505,9 +513,19 @@ impl FamilyRegistry {
             return Err(RefreshRefusal::Malformed);
         }
         let (session_id, generation) = payload.split_once('.').ok_or(RefreshRefusal::Malformed)?;
-        let generation = generation.parse().map_err(|_| RefreshRefusal::Malformed)?;
+        let generation = parse_generation(generation).ok_or(RefreshRefusal::Malformed)?;
         Ok((session_id.to_owned(), generation))
     }
+}
+
+/// A generation exactly as `FamilyRegistry::credential` writes it: decimal digits, no sign, no
+/// leading zero. Whatever `u64::from_str` also takes (`+0`, `00`) would be a second spelling of
+/// one credential — harmless only while the MAC holds — so nothing but the canonical one parses.
+fn parse_generation(text: &str) -> Option<u64> {
+    let canonical = !text.is_empty()
+        && text.bytes().all(|byte| byte.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    canonical.then(|| text.parse().ok()).flatten()
 }
 
 fn mint_access_ver(family: &mut FamilyRecord) -> u64 {

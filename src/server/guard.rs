@@ -9,13 +9,16 @@ use axum::{
 };
 
 use crate::{
-    api::login_form::{LoginFailure, LOGIN_PAGE},
+    api::{
+        auth::{codes, ApiErrorBody},
+        login_form::{LoginFailure, LOGIN_PAGE},
+    },
     auth::redirect::login_redirect,
 };
 
 use super::{
     config::CookieSecure,
-    cookies::{prefix_set_cookie, unprefix_cookie_header},
+    cookies::{has_ambiguous_cookie, prefix_set_cookie, unprefix_cookie_header},
     error::ApiError,
     state::AppState,
 };
@@ -103,6 +106,54 @@ pub async fn limit_form_bodies(
         bytes
     };
     Ok(next.run(Request::from_parts(parts, bytes.into())).await)
+}
+
+/// The data server functions live under (`server_fns.rs`): Bearer-authenticated, form bodies.
+pub const SERVER_FN_PREFIX: &str = "/api/fn/";
+
+/// Reads a server function's body before the server function does, so what it cannot decode is
+/// our 4xx, not its 500 (`internal_error`, logged as an ERROR): at most [`AUTH_BODY_LIMIT`]
+/// (413), a form (415), UTF-8 with every key once (400) — a repeated key is ambiguous, and the
+/// decoder fails on it rather than choosing. What passes and still fails the server function's
+/// own argument decoder (`a[]=…`, which it reads as nested data) comes back from it as a 500
+/// `validation_failed`; that is the client's mistake too, so it becomes our 400.
+pub async fn check_server_fn_bodies(request: Request, next: Next) -> Result<Response, ApiError> {
+    if !request.uri().path().starts_with(SERVER_FN_PREFIX) {
+        return Ok(next.run(request).await);
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, AUTH_BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
+    if !bytes.is_empty() {
+        if !has_content_type(&parts.headers, "application/x-www-form-urlencoded") {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let fields = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| serde_urlencoded::from_str::<Vec<(String, String)>>(text).ok())
+            .ok_or(ApiError::BadField("the form could not be read"))?;
+        let mut keys: Vec<&str> = fields.iter().map(|(key, _)| key.as_str()).collect();
+        keys.sort_unstable();
+        if keys.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(ApiError::BadField("a form field was sent twice"));
+        }
+    }
+    let response = next.run(Request::from_parts(parts, bytes.into())).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, AUTH_BODY_LIMIT)
+        .await
+        .unwrap_or_default();
+    let refused_arguments = serde_json::from_slice::<ApiErrorBody>(&body)
+        .is_ok_and(|error| error.error == codes::VALIDATION_FAILED);
+    if refused_arguments {
+        tracing::debug!("server function arguments that do not decode");
+        return Err(ApiError::BadField("the form could not be read"));
+    }
+    Ok(Response::from_parts(parts, body.into()))
 }
 
 /// The form login's answer to a refused post: the form again, saying why (as the server
@@ -203,6 +254,12 @@ pub async fn secure_transport(
             }
         }
     }
+    // Checked on the cookies the handlers will read (over https: the prefixed ones).
+    let cookies = request.headers().get_all(header::COOKIE);
+    if has_ambiguous_cookie(cookies.iter().filter_map(|value| value.to_str().ok())) {
+        tracing::info!("request refused: two cookies of one name");
+        return ApiError::AmbiguousCookies.into_response();
+    }
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if secure {
@@ -228,6 +285,20 @@ pub async fn secure_transport(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
         );
+    }
+    response
+}
+
+/// `Cache-Control: no-store` on every answer to a request carrying an `Authorization` header:
+/// a signed-in answer (the user, their items) must not stay in a browser's or proxy's cache for
+/// the next person at that machine (OWASP Session Management cheat sheet, "Web content caching").
+pub async fn no_store_for_credentials(request: Request, next: Next) -> Response {
+    let credentials = request.headers().contains_key(header::AUTHORIZATION);
+    let mut response = next.run(request).await;
+    if credentials {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
 }

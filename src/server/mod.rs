@@ -17,6 +17,7 @@ pub mod handlers;
 pub mod keys;
 pub mod listener;
 pub mod ops;
+pub mod page;
 pub mod password;
 #[cfg(feature = "demo")]
 mod site;
@@ -76,6 +77,7 @@ pub fn with_server_layers(routes: Router<AppState>, state: AppState) -> Router {
             state.clone(),
             guard::limit_form_bodies,
         ))
+        .layer(middleware::from_fn(guard::check_server_fn_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             client::limit_sign_ins,
@@ -84,6 +86,7 @@ pub fn with_server_layers(routes: Router<AppState>, state: AppState) -> Router {
             state.clone(),
             guard::secure_transport,
         ))
+        .layer(middleware::from_fn(guard::no_store_for_credentials))
         .layer(CompressionLayer::new())
         // One log line per request at INFO: method, path, status and latency.
         .layer(

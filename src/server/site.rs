@@ -4,6 +4,7 @@ use std::sync::OnceLock;
 
 use axum::{
     http::{header, HeaderValue},
+    routing::get,
     Router,
 };
 use leptos::prelude::provide_context;
@@ -12,6 +13,16 @@ use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
 
 use super::{api_routes, with_server_layers, AppState};
 use crate::app::shell;
+use leptos::{
+    nonce::use_nonce,
+    prelude::{use_context, IntoView, LeptosOptions},
+};
+use leptos_axum::ResponseOptions;
+
+use super::{
+    error::ApiError,
+    page::{page_headers, PageRender},
+};
 
 /// The whole application: JSON API, server functions, pages and static files.
 pub fn router(state: AppState) -> Router {
@@ -28,7 +39,7 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(context_state.clone()),
             {
                 let options = leptos_options.clone();
-                move || shell(options.clone())
+                move || page_shell(options.clone())
             },
         )
         .nest_service(
@@ -46,8 +57,27 @@ pub fn router(state: AppState) -> Router {
                         .precompressed_gzip(),
                 ),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+        // Public files and the not-found page are read-only: GET and HEAD, else our JSON 405.
+        .fallback(
+            get(leptos_axum::file_and_error_handler::<AppState, _>(
+                page_shell,
+            ))
+            .fallback(|| async { ([(header::ALLOW, "GET, HEAD")], ApiError::MethodNotAllowed) }),
+        );
     with_server_layers(api_routes(&state).merge(pages), state)
+}
+
+/// The app shell as every page render (routes and the not-found fallback) runs it: marked, and
+/// with the page's security headers on its response.
+pub fn page_shell(options: LeptosOptions) -> impl IntoView {
+    provide_context(PageRender);
+    if let Some(response) = use_context::<ResponseOptions>() {
+        let nonce = use_nonce().map(|nonce| nonce.to_string());
+        for (name, value) in page_headers(nonce.as_deref(), &options) {
+            response.insert_header(name, value);
+        }
+    }
+    shell(options)
 }
 
 /// The app's page routes, generated once per process. Generating them runs the app with

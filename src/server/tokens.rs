@@ -49,6 +49,15 @@ pub struct AccessClaims {
     pub ver: u64,
 }
 
+/// What a token's payload is read as: our claims, and `nbf`, which we never set but must honour
+/// when present (RFC 7519 §4.1.5).
+#[derive(Deserialize)]
+struct Decoded {
+    #[serde(flatten)]
+    claims: AccessClaims,
+    nbf: Option<u64>,
+}
+
 /// Why a token was refused. Logged, never shown: the client just sees `invalid_token`.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -174,9 +183,25 @@ impl TokenIssuer {
             .iter()
             .find(|(id, _)| *id == kid)
             .ok_or_else(|| invalid("unknown kid"))?;
-        decode::<AccessClaims>(token, key, &self.validation)
+        // RFC 7515 §4.1.11: a `crit` header lists extensions the recipient must understand or
+        // refuse the token; we understand none, and never send one.
+        if header.crit.is_some() {
+            return Err(invalid("crit header"));
+        }
+        let Decoded { claims, nbf } = decode::<Decoded>(token, key, &self.validation)
             .map(|data| data.claims)
-            .map_err(|error| TokenError::Invalid(error.to_string()))
+            .map_err(|error| TokenError::Invalid(error.to_string()))?;
+        // RFC 7519 §4.1.5 and §4.1.6: not before `nbf`, and a token cannot have been issued
+        // later than now. Ours never carry `nbf` and their `iat` is never ahead of this clock,
+        // so either one in the future is a token we did not mint. No leeway, as for `exp`.
+        let now = self.clock.now_secs();
+        if nbf.is_some_and(|nbf| nbf > now) {
+            return Err(invalid("nbf in the future"));
+        }
+        if claims.iat > now {
+            return Err(invalid("iat in the future"));
+        }
+        Ok(claims)
     }
 }
 

@@ -59,19 +59,63 @@ pub struct Running {
 
 impl Running {
     pub fn start(extra_env: &[(&str, &str)]) -> Self {
-        let addr = free_addr();
+        Self::start_on(free_addr(), extra_env)
+    }
+
+    /// [`Running::start`] listening on `addr` (e.g. `[::]:port` for a dual-stack listener).
+    pub fn start_on(addr: String, extra_env: &[(&str, &str)]) -> Self {
+        Self::spawn(addr, extra_env, None)
+    }
+
+    /// [`Running::start`] in a process that may open at most `descriptors` files and sockets.
+    pub fn start_with_descriptors(descriptors: u64, extra_env: &[(&str, &str)]) -> Self {
+        Self::spawn(free_addr(), extra_env, Some(descriptors))
+    }
+
+    fn spawn(addr: String, extra_env: &[(&str, &str)], descriptors: Option<u64>) -> Self {
         // The server's log, for reading after a failure: target/test-logs/<port>.log.
         let logs = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-logs");
         std::fs::create_dir_all(&logs).unwrap();
         let port = addr.rsplit(':').next().unwrap();
         let log = std::fs::File::create(logs.join(format!("{port}.log"))).unwrap();
-        let mut child = server(&addr, extra_env)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let mut command = server(&addr, extra_env);
+        command.stdout(log.try_clone().unwrap()).stderr(log);
+        if let Some(descriptors) = descriptors {
+            let limit = libc::rlimit {
+                rlim_cur: descriptors,
+                rlim_max: descriptors,
+            };
+            // SAFETY: setrlimit is async-signal-safe and touches only the child being started.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let mut child = command.spawn().unwrap();
         wait_until_listening(&addr, &mut child);
         Self { addr, child }
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        let port = self.addr.rsplit(':').next().unwrap();
+        let logs = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-logs");
+        std::fs::read_to_string(logs.join(format!("{port}.log"))).unwrap_or_default()
+    }
+
+    /// The server's resident memory (VmRSS), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.split_whitespace().next()?.parse().ok())
+            .expect("VmRSS in /proc/<pid>/status")
     }
 
     /// SIGTERM, and waits for a clean exit.

@@ -126,3 +126,30 @@ async fn behind_a_host_rewriting_proxy_only_the_public_origin_is_same_site() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// OWASP CSRF cheat sheet ("Fetch Metadata": refuse before doing any work) and OWASP
+/// Authentication cheat sheet (a lockout an attacker can trigger is a denial of service): any
+/// page the victim visits can post cross-site sign-ins from the victim's address; refused, they
+/// must not spend that address's quota, so the real sign-in afterwards is not a 429.
+#[tokio::test]
+async fn cross_site_sign_ins_do_not_spend_the_victims_address_quota() {
+    let app = TestApp::with_env(&[("LOGIN_PER_CLIENT_PER_MINUTE", "3")]).await;
+    let form = || {
+        Request::post("/rpc/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "cross-site")
+            .body(Body::from("username=alice&password=guess"))
+            .unwrap()
+    };
+    for _ in 0..10 {
+        let json = app
+            .send(json_login(&[("sec-fetch-site", "cross-site")]))
+            .await;
+        assert_eq!(json.status, StatusCode::FORBIDDEN);
+        let form = app.send(form()).await;
+        let location = form.header("location").unwrap_or_default().to_owned();
+        assert!(location.contains("cross_site"), "{location}");
+    }
+    let real = app.send(login_request("alice", "wonderland")).await;
+    assert_eq!(real.status, StatusCode::OK, "{}", real.body);
+}

@@ -81,3 +81,83 @@ async fn error_bodies_leak_no_input_secret_or_internal_detail() {
         assert_eq!(response.header("cache-control"), Some("no-store"));
     }
 }
+
+/// OWASP Error Handling cheat sheet ("no echo of input", no internals): a body of the wrong
+/// shape is 422 with a fixed message that quotes none of the values sent — no number, no
+/// string of any length — and no type name of ours (`struct DemoFaults`).
+#[tokio::test]
+async fn wrong_shape_422_echoes_no_input_or_type_name() {
+    let app = TestApp::new().await;
+    let (_, token) = app.signed_in("alice").await;
+    let long = "A".repeat(5000);
+    let bodies = [
+        serde_json::json!({ "latency_ms": long }),
+        serde_json::json!({ "latency_ms": 123456789012345u64, "failing_refreshes": "x" }),
+        serde_json::json!(987654321),
+        serde_json::json!(["echo-me"]),
+    ];
+    for body in bodies {
+        let response = app
+            .post_json("/api/demo/faults", Some(&token), body.clone())
+            .await;
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(response.error_code(), "validation_failed");
+        for leak in [
+            "AAAA",
+            "123456789012345",
+            "987654321",
+            "echo-me",
+            "DemoFaults",
+            "struct",
+        ] {
+            assert!(!response.body.contains(leak), "{leak} in {}", response.body);
+        }
+    }
+    let items = app
+        .post_json(
+            "/api/items",
+            Some(&token),
+            serde_json::json!({ "titel": "x" }),
+        )
+        .await;
+    assert_eq!(items.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        items.body.contains("missing field `title`"),
+        "{}",
+        items.body
+    );
+}
+
+/// OWASP REST Security cheat sheet (input validation; "return a client error") and CWE-20: a
+/// server function sent a body that is not UTF-8, a form with a key twice or with keys its
+/// decoder reads as nested data, JSON or text answers a 4xx in the API's shape — never a 500 `internal_error` and an ERROR log line.
+#[tokio::test]
+async fn server_function_bodies_that_do_not_decode_are_client_errors_not_500s() {
+    let app = TestApp::new().await;
+    let (_, token) = app.signed_in("alice").await;
+    let cases: [(&[u8], &str); 6] = [
+        (b"\xff\xfe\xfd", "application/x-www-form-urlencoded"),
+        (b"a=1&a=2", "application/x-www-form-urlencoded"),
+        (b"a=1&b=2&a=", "application/x-www-form-urlencoded"),
+        (b"{\"username\":[]}", "application/x-www-form-urlencoded"),
+        (b"{\"a\":1}", "application/json"),
+        (b"\xc3\x28=1", "text/plain"),
+    ];
+    for endpoint in ["items", "profile", "usage", "admin_stats"] {
+        for (body, content_type) in cases {
+            let request = Request::post(format!("/api/fn/{endpoint}"))
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(body.to_vec()))
+                .unwrap();
+            let response = app.send(request).await;
+            assert!(
+                response.status.is_client_error(),
+                "{endpoint} {body:?}: {} {}",
+                response.status,
+                response.body
+            );
+            assert_ne!(response.error_code(), "internal_error");
+        }
+    }
+}

@@ -15,18 +15,18 @@ use tokenflight::server::{
 
 use crate::common::TestApp;
 
-const SECRET: &str = "0123456789abcdef0123456789abcdef";
+pub(crate) const SECRET: &str = "0123456789abcdef0123456789abcdef";
 const OLD_SECRET: &str = "an-older-secret-of-at-least-32-bytes";
 
 /// The app's real access-token key, as `JWT_SECRET` derives it.
-fn access_key(secret: &str) -> Vec<u8> {
+pub(crate) fn access_key(secret: &str) -> Vec<u8> {
     KeyRing::new(secret.into(), vec![])
         .derive("access-token")
         .signing()
         .to_vec()
 }
 
-fn our_header(key: &[u8]) -> Header {
+pub(crate) fn our_header(key: &[u8]) -> Header {
     Header {
         typ: Some("at+jwt".into()),
         kid: Some(key_id(key)),

@@ -158,10 +158,18 @@ pub async fn refresh(
         .users
         .by_id(&grant.user_id)
         .ok_or(ApiError::InvalidGrant)?;
-    // Keep the browser session in step (it may have been lost while the family lived on).
+    // The browser session follows the family under a new id on every refresh (OWASP Session
+    // Management cheat sheet: renew the id on any privilege change). A `tf_session` naming
+    // another session — another user's, planted next to the victim's refresh cookie — is
+    // emptied first, never adopted: the victim's session is never written under an id the
+    // planter knows (session fixation), and the planted id names nothing afterwards.
     if browser_session(&session).await.map(|s| s.session_id) != Some(grant.session_id.clone()) {
-        remember_browser_session(&state, &session, &user, &grant).await?;
+        session.clear().await;
     }
+    if session.id().is_some() {
+        session.cycle_id().await.map_err(unavailable)?;
+    }
+    remember_browser_session(&state, &session, &user, &grant).await?;
     let tokens = tokens_for(&state, user, &grant);
     Ok(token_response(tokens, &grant))
 }

@@ -184,9 +184,35 @@ impl StoreUrl {
     pub async fn open(&self) -> StoreResult<Arc<dyn Store>> {
         Ok(match self {
             Self::Memory => Arc::new(memory::MemoryBackend::default()),
-            Self::Sqlite(url) => Arc::new(sqlite::SqliteBackend::open(url).await?),
+            Self::Sqlite(url) => {
+                create_private_file(url)?;
+                Arc::new(sqlite::SqliteBackend::open(url).await?)
+            }
             Self::Redis(url) => Arc::new(redis::RedisBackend::connect(url, "tf").await?),
         })
+    }
+}
+
+/// Creates a missing SQLite file readable by its owner only (`0600`), before SQLite creates it
+/// `0644`: without `JWT_SECRET` it holds the signing key, and always every live session. SQLite
+/// gives its `-wal` and `-shm` files the database file's permissions. An existing file is left
+/// as its operator made it.
+fn create_private_file(url: &str) -> StoreResult<()> {
+    use std::str::FromStr;
+    let backend = |error: &dyn fmt::Display| StoreError::Backend(error.to_string());
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(|e| backend(&e))?;
+    let path = options.get_filename();
+    if path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    match file.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(backend(&format_args!("{}: {error}", path.display()))),
     }
 }
 
