@@ -132,11 +132,16 @@ pub async fn refresh(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let presented = read_refresh_cookie(&headers).ok_or(ApiError::InvalidGrant)?;
-    let grant = match state.families.refresh(&presented).await {
+    let record = new_browser_session(&state, &session, &presented).await?;
+    let grant = match state.families.refresh_attaching(&presented, record).await {
         Ok(grant) => grant,
         Err(RefreshRefusal::Unavailable | RefreshRefusal::StoreUnavailable) => {
             metrics::counter!("tokenflight_refreshes_total", "outcome" => "unavailable")
                 .increment(1);
+            if record.is_some() {
+                // Best effort: the record made for this refresh names no family yet.
+                let _ = session.flush().await;
+            }
             return Err(ApiError::Unavailable);
         }
         Err(refusal) => {
@@ -158,12 +163,45 @@ pub async fn refresh(
         .users
         .by_id(&grant.user_id)
         .ok_or(ApiError::InvalidGrant)?;
-    // Keep the browser session in step (it may have been lost while the family lived on).
-    if browser_session(&session).await.map(|s| s.session_id) != Some(grant.session_id.clone()) {
-        remember_browser_session(&state, &session, &user, &grant).await?;
-    }
     let tokens = tokens_for(&state, user, &grant);
     Ok(token_response(tokens, &grant))
+}
+
+/// Keeps the browser session in step with the family a refresh names (the session cookie may
+/// have been lost while the family lived on, or never kept): a browser without a record naming
+/// this family gets one now, and the refresh points the family at it in its own write, so a
+/// refresh is one family write whatever the browser kept. Its id, if one was made.
+async fn new_browser_session(
+    state: &AppState,
+    session: &Session,
+    presented: &str,
+) -> Result<Option<i128>, ApiError> {
+    let Some(session_id) = state.families.session_of(presented) else {
+        return Ok(None); // forged or malformed: the refresh refuses it
+    };
+    if browser_session(session)
+        .await
+        .is_some_and(|browser| browser.session_id == session_id)
+    {
+        return Ok(None);
+    }
+    // The record shows the family's user: one read, beside the writer.
+    let Some(user) = state
+        .families
+        .owner(&session_id)
+        .await?
+        .and_then(|user_id| state.users.by_id(&user_id))
+    else {
+        return Ok(None); // no such session: the refresh refuses it
+    };
+    let record = BrowserSession { user, session_id };
+    session
+        .insert(BROWSER_SESSION_KEY, record)
+        .await
+        .map_err(unavailable)?;
+    // Saving now assigns the record its id, which the refresh writes into the family.
+    session.save().await.map_err(unavailable)?;
+    Ok(session.id().map(|id| id.0))
 }
 
 /// `POST /api/auth/logout`: revokes the session server-side and clears the cookies. Always 204,

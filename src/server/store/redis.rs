@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use redis::{aio::ConnectionManager, AsyncCommands, Script};
 
 use super::{
-    decode, encode, Cursor, FamilyRecord, Revocation, Store, StoreError, StoreResult, StoredRecord,
-    ThrottleEntry, Versioned,
+    decode, encode, Cursor, FamilyRecord, FamilyWrite, Revocation, Store, StoreError, StoreResult,
+    StoredRecord, ThrottleEntry, Versioned,
 };
 
 pub struct RedisBackend {
@@ -40,7 +40,9 @@ end
 return 1
 ";
 
-/// The compare-and-swap. KEYS: family, families, user. ARGV: rev, body, expires_at_ms, id.
+/// The compare-and-swap, and the record the family lets go of, in one round trip.
+/// KEYS: family, families, user, records[, record to drop]. ARGV: rev, body, expires_at_ms,
+/// id[, id of the record to drop].
 const REPLACE: &str = r"
 if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(ARGV[1]) + 1), 'body', ARGV[2])
@@ -48,6 +50,10 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 if redis.call('PEXPIRETIME', KEYS[3]) < tonumber(ARGV[3]) then
   redis.call('PEXPIREAT', KEYS[3], ARGV[3])
+end
+if KEYS[5] then
+  redis.call('DEL', KEYS[5])
+  redis.call('ZREM', KEYS[4], ARGV[5])
 end
 return 1
 ";
@@ -146,22 +152,22 @@ impl Store for RedisBackend {
         Ok(())
     }
 
-    async fn replace_family(
-        &self,
-        id: &str,
-        rev: u64,
-        family: &FamilyRecord,
-        expires_at_ms: u64,
-    ) -> StoreResult<bool> {
-        let swapped: i64 = self
-            .replace
+    async fn replace_family(&self, id: &str, rev: u64, write: &FamilyWrite) -> StoreResult<bool> {
+        let mut invocation = self.replace.prepare_invoke();
+        invocation
             .key(self.key(&["family", id]))
             .key(self.key(&["families"]))
-            .key(self.key(&["user", &family.user_id]))
+            .key(self.key(&["user", &write.family.user_id]))
+            .key(self.key(&["records"]))
             .arg(rev.to_string())
-            .arg(encode(family)?)
-            .arg(expires_at_ms)
-            .arg(id)
+            .arg(encode(&write.family)?)
+            .arg(write.expires_at_ms)
+            .arg(id);
+        if let Some(record) = write.drop_record {
+            let record = record.to_string();
+            invocation.key(self.key(&["record", &record])).arg(record);
+        }
+        let swapped: i64 = invocation
             .invoke_async(&mut self.conn())
             .await
             .map_err(backend)?;
