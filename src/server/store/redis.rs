@@ -1,7 +1,10 @@
 //! `redis://host:port/db`: the shared store for several instances (Redis 7).
 //!
 //! Every write that must be atomic is one Lua script, which Redis runs without interleaving:
-//! the family compare-and-swap checks `rev` and writes in the same step. Keys carry their
+//! the family compare-and-swap checks `rev` and writes in the same step, with everything that
+//! goes with it (indexes, the browser-session record the family lets go of), so a refresh
+//! decision is one read and one script: each round trip on loopback costs about what the
+//! decision does. Keys carry their
 //! expiry (`PEXPIREAT`), so Redis itself purges what nobody sweeps. Key layout, under a prefix:
 //! `family:<id>` (hash: rev, body), `families` and `records` (sorted sets by expiry, for counts
 //! and sweeps), `user:<id>` (sorted set of a user's families by creation), `record:<id>`,
@@ -25,6 +28,7 @@ pub struct RedisBackend {
     insert: Script,
     replace: Script,
     remove: Script,
+    create_record: Script,
     replace_throttle: Script,
 }
 
@@ -68,6 +72,14 @@ redis.call('ZREM', ARGV[2] .. cjson.decode(body).user_id, ARGV[1])
 return body
 ";
 
+/// A record unless its id is taken, with its index entry, in one round trip. KEYS: record,
+/// records. ARGV: data, expires_at_ms, id.
+const CREATE_RECORD: &str = r"
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PXAT', ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
+";
+
 /// The throttle compare-and-swap. KEYS: entry. ARGV: rev (empty: there must be no entry), body,
 /// expires_at_ms.
 const REPLACE_THROTTLE: &str = r"
@@ -90,6 +102,7 @@ impl RedisBackend {
             insert: Script::new(INSERT),
             replace: Script::new(REPLACE),
             remove: Script::new(REMOVE),
+            create_record: Script::new(CREATE_RECORD),
             replace_throttle: Script::new(REPLACE_THROTTLE),
         })
     }
@@ -234,24 +247,18 @@ impl Store for RedisBackend {
     }
 
     async fn create_record(&self, id: i128, record: &StoredRecord) -> StoreResult<bool> {
-        let key = self.key(&["record", &id.to_string()]);
-        let created: Option<String> = redis::cmd("SET")
-            .arg(&key)
+        let id = id.to_string();
+        let created: i64 = self
+            .create_record
+            .key(self.key(&["record", &id]))
+            .key(self.key(&["records"]))
             .arg(&record.data)
-            .arg("NX")
-            .arg("PXAT")
             .arg(record.expires_at_ms)
-            .query_async(&mut self.conn())
+            .arg(&id)
+            .invoke_async(&mut self.conn())
             .await
             .map_err(backend)?;
-        if created.is_some() {
-            let _: i64 = self
-                .conn()
-                .zadd(self.key(&["records"]), id.to_string(), record.expires_at_ms)
-                .await
-                .map_err(backend)?;
-        }
-        Ok(created.is_some())
+        Ok(created == 1)
     }
 
     async fn save_record(&self, id: i128, record: &StoredRecord) -> StoreResult<()> {
