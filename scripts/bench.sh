@@ -10,9 +10,11 @@
 #                           store backends for the per-backend rows: `memory`, `sqlite` (a fresh
 #                           file), `redis` (a redis-server this script starts on a free port);
 #                           any other word is passed to the server as STORE_URL
-#   BENCH_ONLY=refresh      only the refresh rows and SQLite's own rate, with a server-only build,
-#                           printed and not written to docs/ (for iterating on a store)
-#   BENCH_SERVER=<binary>   the server to measure (default: the one this script builds)
+#   BENCH_ONLY="refresh sign-in"
+#                           only these sections (protected static page waterfall sign-in refresh
+#                           storm micro bundle twiggy), with a server-only build, written to
+#                           docs/benchmarks-partial.md instead (for iterating on a store)
+#   BENCH_SERVER=<binary>   the server to measure, built already: no build at all
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
@@ -26,9 +28,11 @@ ROWS="$WORK/rows.md"
 
 BENCH_ONLY=${BENCH_ONLY:-}
 # wanted SECTION: whether this run measures SECTION (all of them unless BENCH_ONLY names one).
-wanted() { [[ -z "$BENCH_ONLY" || "$BENCH_ONLY" == "$1" ]]; }
+wanted() { [[ -z "$BENCH_ONLY" || " $BENCH_ONLY " == *" $1 "* ]]; }
 
-if [[ -z "$BENCH_ONLY" ]]; then
+if [[ -n "${BENCH_SERVER:-}" ]]; then
+  step "measuring $BENCH_SERVER as it is"
+elif [[ -z "$BENCH_ONLY" ]]; then
   ensure_build_tools
   ensure_chromium
   ensure_playwright
@@ -43,9 +47,11 @@ else
   step "server-only release build"
   cargo build --release --features ssr --bin tokenflight
 fi
-step "the load driver and the storm client"
-cargo build --release --features ssr --example loadgen
-wanted storm && cargo build --release --features ssr,native --example storm
+if [[ -z "${BENCH_SERVER:-}" ]]; then
+  step "the load driver and the storm client"
+  cargo build --release --features ssr --example loadgen
+  wanted storm && cargo build --release --features ssr,native --example storm
+fi
 LOADGEN="$ROOT/target/release/examples/loadgen"
 SERVER=${BENCH_SERVER:-$ROOT/target/release/tokenflight}
 
@@ -310,12 +316,7 @@ print(f"| main wasm by crate (twiggy, {total:,} B of code and data before compre
 PY
 fi
 
-if [[ -n "$BENCH_ONLY" ]]; then
-  step "$BENCH_ONLY only: not written to ${OUT#"$ROOT"/}"
-  cat "$ROWS"
-  exit 0
-fi
-
+[[ -n "$BENCH_ONLY" ]] && OUT="$ROOT/docs/benchmarks-partial.md"
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 memory=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 {
@@ -327,6 +328,7 @@ memory=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit \`$(git rev-parse --short HEAD)\`"
   echo "- machine: $(nproc) cores ($cpu), $memory memory; load generators share those cores"
   echo "- server: release build, \`RUST_LOG=warn\`, loopback; each throughput run ${BENCH_SECS} s"
+  [[ -n "$BENCH_ONLY" ]] && echo "- only these sections (\`BENCH_ONLY\`): $BENCH_ONLY"
   echo
   echo "| benchmark | result |"
   echo "|---|---|"
