@@ -48,7 +48,8 @@ impl SqliteBackend {
             // WAL with NORMAL syncs at checkpoints only: a power cut may lose the last
             // commits, never corrupt the file; sessions are cheap to redo, latency is not.
             .synchronous(SqliteSynchronous::Normal)
-            // Writers queue behind each other; the store timeout bounds the wait anyway.
+            // Only another process on this file can hold the write lock when the writer wants
+            // it (this process queues its writes); the store timeout bounds that wait anyway.
             .busy_timeout(Duration::from_secs(5));
         // `test_before_acquire` off: a ping per checkout is a round trip to the connection's
         // thread, as costly as the statement it guards; a broken connection fails its
