@@ -10,6 +10,11 @@
 #                           store backends for the per-backend rows: `memory`, `sqlite` (a fresh
 #                           file), `redis` (a redis-server this script starts on a free port);
 #                           any other word is passed to the server as STORE_URL
+#   BENCH_ONLY="refresh sign-in"
+#                           only these sections (protected static page waterfall sign-in refresh
+#                           storm micro bundle twiggy), with a server-only build, written to
+#                           docs/benchmarks-partial.md instead (for iterating on a store)
+#   BENCH_SERVER=<binary>   the server to measure, built already: no build at all
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
@@ -21,21 +26,34 @@ OUT="$ROOT/docs/benchmarks.md"
 WORK=$(mktemp -d)
 ROWS="$WORK/rows.md"
 
-ensure_build_tools
-ensure_chromium
-ensure_playwright
-if ! command -v wrk >/dev/null; then
-  step "installing Debian's wrk"
-  sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo=sudo
-  $sudo apt-get install -y -qq wrk
-fi
+BENCH_ONLY=${BENCH_ONLY:-}
+# wanted SECTION: whether this run measures SECTION (all of them unless BENCH_ONLY names one).
+wanted() { [[ -z "$BENCH_ONLY" || " $BENCH_ONLY " == *" $1 "* ]]; }
 
-build_release
-step "the load driver and the storm client"
-cargo build --release --features ssr --example loadgen
-cargo build --release --features ssr,native --example storm
+if [[ -n "${BENCH_SERVER:-}" ]]; then
+  step "measuring $BENCH_SERVER as it is"
+elif [[ -z "$BENCH_ONLY" ]]; then
+  ensure_build_tools
+  ensure_chromium
+  ensure_playwright
+  if ! command -v wrk >/dev/null; then
+    step "installing Debian's wrk"
+    sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo=sudo
+    $sudo apt-get install -y -qq wrk
+  fi
+  build_release
+else
+  step "server-only release build"
+  cargo build --release --features ssr --bin tokenflight
+fi
+if [[ -z "${BENCH_SERVER:-}" ]]; then
+  step "the load driver and the storm client"
+  cargo build --release --features ssr --example loadgen
+  wanted storm && cargo build --release --features ssr,native --example storm
+fi
 LOADGEN="$ROOT/target/release/examples/loadgen"
+SERVER=${BENCH_SERVER:-$ROOT/target/release/tokenflight}
 
 server=""
 redis=""
@@ -98,7 +116,7 @@ start_server() {
     # Every load signs one of two users in many times: no session may push another out.
     export MAX_SESSIONS_PER_USER=1000000
     export STORE_URL="$url"
-    exec target/release/tokenflight
+    exec "$SERVER"
   ) >"$WORK/server.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do
@@ -128,86 +146,115 @@ wrk_rate() {
 
 wrk_p99() { awk '$1 == "99%" { print $2 }'; }
 
-step "protected vs unauthenticated (wrk -t2 -c32, ${BENCH_SECS}s each, 6 pairs)"
-# The load generator shares the server's two cores, so single runs drift. Each store gets a
-# warm-up, then six pairs, three with each endpoint first, and the median ratio.
-for store in $BENCH_STORES; do
-  start_server "$store"
-  token=$(timeout "$LIMIT" "$LOADGEN" token "$BASE")
-  BENCH_SECS=2 wrk_rate 32 "$BASE/api/ping" >/dev/null
-  BENCH_SECS=2 wrk_rate 32 "$BASE/api/me/ping" -H "Authorization: Bearer $token" >/dev/null
-  ratios=()
-  for pair in 1 2 3 4 5 6; do
-    if ((pair % 2)); then
-      first=public
-      public=$(wrk_rate 32 "$BASE/api/ping")
-      protected=$(wrk_rate 32 "$BASE/api/me/ping" -H "Authorization: Bearer $token")
-    else
-      first=protected
-      protected=$(wrk_rate 32 "$BASE/api/me/ping" -H "Authorization: Bearer $token")
-      public=$(wrk_rate 32 "$BASE/api/ping")
-    fi
-    ratios+=("$(awk -v p="$protected" -v u="$public" 'BEGIN { printf "%.2f", p / u }')")
-    echo "pair $pair ($first first): public $public req/s, protected $protected req/s"
-    row "[$store] pair $pair, $first first: \`GET /api/ping\` / Bearer \`GET /api/me/ping\`" \
-      "$public / $protected req/s"
+if wanted protected; then
+  step "protected vs unauthenticated (wrk -t2 -c32, ${BENCH_SECS}s each, 6 pairs)"
+  # The load generator shares the server's two cores, so single runs drift. Each store gets a
+  # warm-up, then six pairs, three with each endpoint first, and the median ratio.
+  for store in $BENCH_STORES; do
+    start_server "$store"
+    token=$(timeout "$LIMIT" "$LOADGEN" token "$BASE")
+    BENCH_SECS=2 wrk_rate 32 "$BASE/api/ping" >/dev/null
+    BENCH_SECS=2 wrk_rate 32 "$BASE/api/me/ping" -H "Authorization: Bearer $token" >/dev/null
+    ratios=()
+    for pair in 1 2 3 4 5 6; do
+      if ((pair % 2)); then
+        first=public
+        public=$(wrk_rate 32 "$BASE/api/ping")
+        protected=$(wrk_rate 32 "$BASE/api/me/ping" -H "Authorization: Bearer $token")
+      else
+        first=protected
+        protected=$(wrk_rate 32 "$BASE/api/me/ping" -H "Authorization: Bearer $token")
+        public=$(wrk_rate 32 "$BASE/api/ping")
+      fi
+      ratios+=("$(awk -v p="$protected" -v u="$public" 'BEGIN { printf "%.2f", p / u }')")
+      echo "pair $pair ($first first): public $public req/s, protected $protected req/s"
+      row "[$store] pair $pair, $first first: \`GET /api/ping\` / Bearer \`GET /api/me/ping\`" \
+        "$public / $protected req/s"
+    done
+    # Six ratios: the median is the mean of the middle two.
+    median=$(printf '%s\n' "${ratios[@]}" | sort -n \
+      | awk 'NR == 3 || NR == 4 { sum += $1 } END { printf "%.2f", sum / 2 }')
+    row "[$store] **protected / unauthenticated ratio** (median of ${ratios[*]})" "**$median**"
+    stop_server
   done
-  # Six ratios: the median is the mean of the middle two.
-  median=$(printf '%s\n' "${ratios[@]}" | sort -n \
-    | awk 'NR == 3 || NR == 4 { sum += $1 } END { printf "%.2f", sum / 2 }')
-  row "[$store] **protected / unauthenticated ratio** (median of ${ratios[*]})" "**$median**"
+fi
+
+if wanted static; then
+  step "static files over kept-alive connections"
+  start_server memory
+  css=$(newest_built 'pkg/tokenflight.*.css')
+  row "static \`/$css\`, 1 kept-alive connection (wrk -t1 -c1)" \
+    "$(timeout "$LIMIT" wrk -t1 -c1 -d"${BENCH_SECS}s" "$BASE/$css" \
+       | awk '/^Requests\/sec:/ { printf "%.0f", $2 }') req/s"
+  row "static \`/$css\`, 16 connections" "$(wrk_rate 16 "$BASE/$css") req/s"
   stop_server
-done
+fi
 
-step "static files over kept-alive connections"
-start_server memory
-css=$(newest_built 'pkg/tokenflight.*.css')
-row "static \`/$css\`, 1 kept-alive connection (wrk -t1 -c1)" \
-  "$(timeout "$LIMIT" wrk -t1 -c1 -d"${BENCH_SECS}s" "$BASE/$css" \
-     | awk '/^Requests\/sec:/ { printf "%.0f", $2 }') req/s"
-row "static \`/$css\`, 16 connections" "$(wrk_rate 16 "$BASE/$css") req/s"
-stop_server
-
-step "page load in Chromium (signed-in dashboard, cold and warm cache)"
-start_server memory
-BASE_URL="$BASE" timeout "$LIMIT" node end2end/bench/page-load.mjs 5 >>"$ROWS"
-stop_server
-
-step "drawing a 200-request burst in the waterfall (docs/waterfall-bench.txt)"
-start_server memory
-BASE_URL="$BASE" timeout "$LIMIT" npx --prefix end2end playwright test \
-  --config end2end/bench/playwright.config.ts waterfall
-row "waterfall: time to draw a 200-request burst (see docs/waterfall-bench.txt)" \
-  "$(grep -m1 -i 'median' docs/waterfall-bench.txt || echo 'see file')"
-stop_server
-
-step "sign-in under load (200 concurrent logins)"
-start_server memory
-rss_before=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server/status")
-timeout "$LIMIT" "$LOADGEN" logins "$BASE" 200 >>"$ROWS"
-# VmHWM: the kernel's own record of the process's peak resident memory.
-rss_peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server/status")
-row "sign-in: server memory before → peak (VmRSS → VmHWM)" \
-  "$((rss_before / 1024)) MiB → $((rss_peak / 1024)) MiB"
-stop_server
-
-step "refresh throughput (64 families in parallel, ${BENCH_SECS}s)"
-for store in $BENCH_STORES; do
-  start_server "$store"
-  timeout "$LIMIT" "$LOADGEN" refresh "$BASE" 64 "$BENCH_SECS" | sed "s/^| /| [$store] /" >>"$ROWS"
+if wanted page; then
+  step "page load in Chromium (signed-in dashboard, cold and warm cache)"
+  start_server memory
+  BASE_URL="$BASE" timeout "$LIMIT" node end2end/bench/page-load.mjs 5 >>"$ROWS"
   stop_server
-done
+fi
 
-step "refresh storms through the real coordinator (native, memory store)"
-start_server memory
-timeout "$LIMIT" target/release/examples/storm "$BASE" >>"$ROWS"
-stop_server
+if wanted waterfall; then
+  step "drawing a 200-request burst in the waterfall (docs/waterfall-bench.txt)"
+  start_server memory
+  BASE_URL="$BASE" timeout "$LIMIT" npx --prefix end2end playwright test \
+    --config end2end/bench/playwright.config.ts waterfall
+  row "waterfall: time to draw a 200-request burst (see docs/waterfall-bench.txt)" \
+    "$(grep -m1 -i 'median' docs/waterfall-bench.txt || echo 'see file')"
+  stop_server
+fi
 
-step "micro-benchmarks (divan)"
-timeout "$LIMIT" cargo bench --features ssr --bench auth -- --max-time 1 | tee "$WORK/divan.txt"
-# divan prints "├─ name  fastest │ slowest │ median │ mean │ samples │ iters", a group's
-# arguments one level deeper; keep the median.
-python3 - "$WORK/divan.txt" >>"$ROWS" <<'PY'
+if wanted sign-in; then
+  step "sign-in under load (200 concurrent logins)"
+  start_server memory
+  rss_before=$(awk '/^VmRSS:/ { print $2 }' "/proc/$server/status")
+  timeout "$LIMIT" "$LOADGEN" logins "$BASE" 200 >>"$ROWS"
+  # VmHWM: the kernel's own record of the process's peak resident memory.
+  rss_peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server/status")
+  row "sign-in: server memory before → peak (VmRSS → VmHWM)" \
+    "$((rss_before / 1024)) MiB → $((rss_peak / 1024)) MiB"
+  stop_server
+fi
+
+if wanted refresh; then
+  step "refresh throughput (64 families in parallel, ${BENCH_SECS}s), and SQLite's own rate"
+  # Each backend in turn, in this one run, then the engine alone: the rows compare side by side.
+  declare -A rates=()
+  for store in $BENCH_STORES; do
+    start_server "$store"
+    timeout "$LIMIT" "$LOADGEN" refresh "$BASE" 64 "$BENCH_SECS" \
+      | sed "s/^| /| [$store] /" | tee "$WORK/refresh.md" >>"$ROWS"
+    rates[$store]=$(awk '/refreshes\/s/ { for (i = 1; i <= NF; i++) if ($(i + 1) == "refreshes/s") print $i }' \
+      "$WORK/refresh.md")
+    stop_server
+  done
+  timeout "$LIMIT" python3 scripts/bench/sqlite_engine.py "$BENCH_SECS" "$WORK" >>"$ROWS"
+  if [[ -n "${rates[memory]:-}" ]]; then
+    shares=()
+    for store in $BENCH_STORES; do
+      [[ "$store" == memory || -z "${rates[$store]:-}" ]] && continue
+      shares+=("$store $(awk -v s="${rates[$store]}" -v m="${rates[memory]}" 'BEGIN { printf "%.0f %%", 100 * s / m }')")
+    done
+    row "refresh: share of the memory store's rate, this run" "$(IFS=,; echo "${shares[*]}" | sed 's/,/, /g')"
+  fi
+fi
+
+if wanted storm; then
+  step "refresh storms through the real coordinator (native, memory store)"
+  start_server memory
+  timeout "$LIMIT" target/release/examples/storm "$BASE" >>"$ROWS"
+  stop_server
+fi
+
+if wanted micro; then
+  step "micro-benchmarks (divan)"
+  timeout "$LIMIT" cargo bench --features ssr --bench auth -- --max-time 1 | tee "$WORK/divan.txt"
+  # divan prints "├─ name  fastest │ slowest │ median │ mean │ samples │ iters", a group's
+  # arguments one level deeper; keep the median.
+  python3 - "$WORK/divan.txt" >>"$ROWS" <<'PY'
 import re, sys
 group = ""
 for line in open(sys.argv[1], encoding="utf-8"):
@@ -223,29 +270,33 @@ for line in open(sys.argv[1], encoding="utf-8"):
     label = f"{group}({name})" if nested else name
     print(f"| micro: `{label}` (median of divan samples) | {cols[2].strip()} |")
 PY
-
-step "bundle size"
-for file in "$(newest_built 'pkg/tokenflight.*.wasm')" $(split_chunks) \
-  "$(newest_built 'pkg/tokenflight.*.js')" "$css"; do
-  row "bundle \`$file\`: raw / gzip -9 / brotli (as served)" \
-    "$(wc -c <"target/site/$file") / $(gzip -9 -c "target/site/$file" | wc -c) / $(wc -c <"target/site/$file.br") B"
-done
-
-step "what the main wasm is made of (twiggy, on a build that keeps names)"
-if ! command -v twiggy >/dev/null; then
-  cargo install twiggy --locked
 fi
-# The same split build with wasm-opt told to keep the names section, into a folder of its own;
-# cargo-leptos rewrites hash.txt even for a frontend-only build, so it is put back after.
-cp target/release/hash.txt "$WORK/hash.txt"
-LEPTOS_SITE_ROOT=target/site-named \
-  LEPTOS_WASM_OPT_FEATURES="-Oz,--debuginfo,--enable-bulk-memory,--enable-nontrapping-float-to-int" \
-  build_frontend_release
-cp "$WORK/hash.txt" target/release/hash.txt
-named=$(ls -t target/site-named/pkg/tokenflight.*.wasm | head -1)
-twiggy top -n 1000000 -f csv "$named" >"$WORK/twiggy.csv"
-# Code size by crate (a generic function counts for the crate that defines it), top 12.
-python3 - "$WORK/twiggy.csv" >>"$ROWS" <<'PY'
+
+if wanted bundle; then
+  step "bundle size"
+  for file in "$(newest_built 'pkg/tokenflight.*.wasm')" $(split_chunks) \
+    "$(newest_built 'pkg/tokenflight.*.js')" "$css"; do
+    row "bundle \`$file\`: raw / gzip -9 / brotli (as served)" \
+      "$(wc -c <"target/site/$file") / $(gzip -9 -c "target/site/$file" | wc -c) / $(wc -c <"target/site/$file.br") B"
+  done
+fi
+
+if wanted twiggy; then
+  step "what the main wasm is made of (twiggy, on a build that keeps names)"
+  if ! command -v twiggy >/dev/null; then
+    cargo install twiggy --locked
+  fi
+  # The same split build with wasm-opt told to keep the names section, into a folder of its own;
+  # cargo-leptos rewrites hash.txt even for a frontend-only build, so it is put back after.
+  cp target/release/hash.txt "$WORK/hash.txt"
+  LEPTOS_SITE_ROOT=target/site-named \
+    LEPTOS_WASM_OPT_FEATURES="-Oz,--debuginfo,--enable-bulk-memory,--enable-nontrapping-float-to-int" \
+    build_frontend_release
+  cp "$WORK/hash.txt" target/release/hash.txt
+  named=$(ls -t target/site-named/pkg/tokenflight.*.wasm | head -1)
+  twiggy top -n 1000000 -f csv "$named" >"$WORK/twiggy.csv"
+  # Code size by crate (a generic function counts for the crate that defines it), top 12.
+  python3 - "$WORK/twiggy.csv" >>"$ROWS" <<'PY'
 import collections, csv, re, sys
 by_crate = collections.Counter()
 for row in csv.DictReader(open(sys.argv[1], encoding="utf-8")):
@@ -263,7 +314,9 @@ total = sum(by_crate.values())
 top = ", ".join(f"{crate} {100 * size / total:.0f} %" for crate, size in by_crate.most_common(12))
 print(f"| main wasm by crate (twiggy, {total:,} B of code and data before compression) | {top} |")
 PY
+fi
 
+[[ -n "$BENCH_ONLY" ]] && OUT="$ROOT/docs/benchmarks-partial.md"
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 memory=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 {
@@ -275,6 +328,7 @@ memory=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit \`$(git rev-parse --short HEAD)\`"
   echo "- machine: $(nproc) cores ($cpu), $memory memory; load generators share those cores"
   echo "- server: release build, \`RUST_LOG=warn\`, loopback; each throughput run ${BENCH_SECS} s"
+  [[ -n "$BENCH_ONLY" ]] && echo "- only these sections (\`BENCH_ONLY\`): $BENCH_ONLY"
   echo
   echo "| benchmark | result |"
   echo "|---|---|"

@@ -4,9 +4,10 @@
 #[macro_use]
 mod common;
 
-use std::time::Duration;
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use axum::http::StatusCode;
+use common::all_at_once;
 
 for_each_backend! {
 #[tokio::test]
@@ -73,5 +74,51 @@ async fn a_refused_refresh_clears_the_refresh_cookie() {
         .iter()
         .any(|l| l.starts_with("tf_refresh=;")));
     assert!(browser.refresh_cookie().is_none());
+}
+
+/// 64 refreshes at once: 16 sessions, each presented by 4 tabs with the same credential, half
+/// of them without their session cookie (so their refresh also attaches a new browser session).
+/// Every one answers 200 — no store error (no `SQLITE_BUSY`), no race given up — and each
+/// session hands all its tabs the same new credential: one rotation, no fork.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_concurrent_refreshes_meet_no_store_error_and_fork_no_family() {
+    let app = Arc::new(app_with(&[("MAX_SESSIONS_PER_USER", "100")]).await);
+    let mut jars = Vec::new();
+    for n in 0..16 {
+        let (browser, _) = app.signed_in(if n % 2 == 0 { "alice" } else { "admin" }).await;
+        jars.push((browser.cookie_header(), browser.refresh_cookie().unwrap()));
+    }
+    let jars = Arc::new(jars);
+    let answers = all_at_once(64, |n| {
+        let (app, jars) = (app.clone(), jars.clone());
+        async move {
+            let (jar, credential) = &jars[n % 16];
+            let cookies = if n % 2 == 0 {
+                jar.clone()
+            } else {
+                format!("tf_refresh={credential}")
+            };
+            let response = app.post_with_cookies("/api/auth/refresh", &cookies).await;
+            (n % 16, response.status, response.cookie("tf_refresh"))
+        }
+    })
+    .await;
+    let mut handed_out = HashMap::<usize, Vec<String>>::new();
+    for (session, status, credential) in answers {
+        assert_eq!(status, StatusCode::OK, "session {session}");
+        handed_out
+            .entry(session)
+            .or_default()
+            .push(credential.expect("a refresh cookie"));
+    }
+    for (session, credentials) in &handed_out {
+        assert_eq!(credentials.len(), 4);
+        assert!(
+            credentials.iter().all(|c| *c == credentials[0]),
+            "session {session} forked: {credentials:?}"
+        );
+        assert_ne!(credentials[0], jars[*session].1, "session {session} never rotated");
+    }
+    assert_eq!(app.state.families.active_count().await.unwrap(), 16);
 }
 }

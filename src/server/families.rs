@@ -29,7 +29,7 @@ use sha2::Sha256;
 use super::{
     clock::Clock,
     keys::DerivedKeys,
-    store::{FamilyRecord, Revocation, Store, StoreError, StoreResult},
+    store::{FamilyRecord, FamilyWrite, Revocation, Store, StoreError, StoreResult},
 };
 use crate::api::demo::DemoFaults;
 use owners::SessionOwners;
@@ -123,6 +123,20 @@ pub struct FamilyStats {
     pub reuse_detected: AtomicU64,
 }
 
+/// What a refresh came to, once its write (if any) is committed.
+enum Outcome {
+    Missing,
+    Expired,
+    Reused,
+    /// A demo fault consumed one of its failures.
+    Failed,
+    Granted {
+        rotated: bool,
+        family: FamilyRecord,
+        access_ver: u64,
+    },
+}
+
 /// What a presented credential means for its family right now.
 enum Decision {
     Rotate,
@@ -211,69 +225,120 @@ impl FamilyRegistry {
     /// - the immediately previous one, inside the grace window, gets the current one back and
     ///   rotates nothing (concurrent tabs, a lost response);
     /// - anything older, or the previous one after the window, is reuse: the family is revoked.
-    ///
-    /// The decision is committed with a compare-and-swap on the family's revision; losing it
-    /// means a concurrent refresh won, and the decision is taken again on what it wrote.
     pub async fn refresh(&self, presented: &str) -> Result<Grant, RefreshRefusal> {
+        self.refresh_attaching(presented, None).await
+    }
+
+    /// [`refresh`](Self::refresh), and when `record` is given, the family is pointed at that
+    /// browser-session record in the same write (the one it replaces is deleted with it): a
+    /// browser that lost its session cookie gets a new one without a second family write.
+    ///
+    /// The decision is taken by the store on the family as stored and committed in one step
+    /// ([`Store::decide_family`]); if a concurrent refresh wrote first, it is taken again on
+    /// what that one wrote.
+    pub async fn refresh_attaching(
+        &self,
+        presented: &str,
+        record: Option<i128>,
+    ) -> Result<Grant, RefreshRefusal> {
         let (session_id, generation) = self.authenticate(presented)?;
         for _ in 0..MAX_RACES {
             let now = self.clock.now_ms();
-            let Some(stored) = self.store.load_family(&session_id).await? else {
-                return Err(RefreshRefusal::UnknownSession);
-            };
-            let mut family = stored.family;
-            match self.decide(&family, generation, now) {
-                Decision::Expired => {
+            let mut outcome = Outcome::Missing;
+            let committed = self
+                .store
+                .decide_family(&session_id, &mut |stored| {
+                    let (decided, write) = self.decide_refresh(stored, generation, now, record);
+                    outcome = decided;
+                    write
+                })
+                .await?;
+            if !committed {
+                continue;
+            }
+            return match outcome {
+                Outcome::Missing => Err(RefreshRefusal::UnknownSession),
+                Outcome::Expired => {
                     self.remove(&session_id).await?;
-                    return Err(RefreshRefusal::Expired);
+                    Err(RefreshRefusal::Expired)
                 }
-                Decision::Reused => {
-                    // Decided before any demo fault, so a replayed credential can never hide
-                    // behind a 503.
+                Outcome::Reused => {
                     self.revoke(&session_id).await?;
                     self.stats.reuse_detected.fetch_add(1, Ordering::Relaxed);
                     metrics::counter!("tokenflight_refreshes_total", "outcome" => "reuse_revoked")
                         .increment(1);
                     tracing::warn!(%session_id, "refresh credential reuse detected; session revoked");
-                    return Err(RefreshRefusal::Reused);
+                    Err(RefreshRefusal::Reused)
                 }
-                Decision::Failing => {
-                    family.faults.failing_refreshes -= 1;
-                    if self.swap(&session_id, stored.rev, &family).await? {
-                        return Err(RefreshRefusal::Unavailable);
-                    }
+                Outcome::Failed => Err(RefreshRefusal::Unavailable),
+                Outcome::Granted {
+                    rotated,
+                    family,
+                    access_ver,
+                } => {
+                    self.stats.refreshes.fetch_add(1, Ordering::Relaxed);
+                    let outcome = if rotated { "rotated" } else { "grace_replay" };
+                    metrics::counter!("tokenflight_refreshes_total", "outcome" => outcome)
+                        .increment(1);
+                    self.owners.remember(&session_id, &family.user_id);
+                    Ok(Grant {
+                        refresh_token: self.credential(&session_id, family.generation),
+                        session_left: self.remaining_lifetime(&family, now),
+                        session_id,
+                        user_id: family.user_id,
+                        access_ver,
+                    })
                 }
-                decision @ (Decision::Rotate | Decision::Replay) => {
-                    if let Decision::Rotate = decision {
-                        family.generation += 1;
-                        family.rotated_at_ms = now;
-                    }
-                    // A grace replay rotates nothing: it gets the current credential back.
-                    family.last_refresh_ms = now;
-                    family.refreshes += 1;
-                    let access_ver = mint_access_ver(&mut family);
-                    if self.swap(&session_id, stored.rev, &family).await? {
-                        self.stats.refreshes.fetch_add(1, Ordering::Relaxed);
-                        let outcome = match decision {
-                            Decision::Rotate => "rotated",
-                            _ => "grace_replay",
-                        };
-                        metrics::counter!("tokenflight_refreshes_total", "outcome" => outcome)
-                            .increment(1);
-                        self.owners.remember(&session_id, &family.user_id);
-                        return Ok(Grant {
-                            refresh_token: self.credential(&session_id, family.generation),
-                            session_left: self.remaining_lifetime(&family, now),
-                            session_id,
-                            user_id: family.user_id,
-                            access_ver,
-                        });
-                    }
-                }
-            }
+            };
         }
         tracing::warn!(%session_id, "refresh lost {MAX_RACES} races in a row");
         Err(RefreshRefusal::StoreUnavailable)
+    }
+
+    /// The refresh decision on the stored family, and the write that commits it. Pure: the
+    /// store may call it again after a lost race.
+    fn decide_refresh(
+        &self,
+        stored: Option<&FamilyRecord>,
+        generation: u64,
+        now: u64,
+        record: Option<i128>,
+    ) -> (Outcome, Option<FamilyWrite>) {
+        let Some(stored) = stored else {
+            return (Outcome::Missing, None);
+        };
+        let mut family = stored.clone();
+        match self.decide(&family, generation, now) {
+            // Both end the family, outside the decision: a refusal needs no race won.
+            Decision::Expired => (Outcome::Expired, None),
+            // Decided before any demo fault, so a replayed credential can never hide behind
+            // a 503.
+            Decision::Reused => (Outcome::Reused, None),
+            Decision::Failing => {
+                family.faults.failing_refreshes -= 1;
+                (Outcome::Failed, Some(self.write(family, None)))
+            }
+            decision @ (Decision::Rotate | Decision::Replay) => {
+                let rotated = matches!(decision, Decision::Rotate);
+                if rotated {
+                    family.generation += 1;
+                    family.rotated_at_ms = now;
+                }
+                // A grace replay rotates nothing: it gets the current credential back.
+                family.last_refresh_ms = now;
+                family.refreshes += 1;
+                let access_ver = mint_access_ver(&mut family);
+                let dropped = record
+                    .and_then(|id| family.browser_session.replace(id).filter(|old| *old != id));
+                let write = self.write(family.clone(), dropped);
+                let granted = Outcome::Granted {
+                    rotated,
+                    family,
+                    access_ver,
+                };
+                (granted, Some(write))
+            }
+        }
     }
 
     fn decide(&self, family: &FamilyRecord, generation: u64, now: u64) -> Decision {
@@ -406,22 +471,30 @@ impl FamilyRegistry {
     /// Remembers which tower-sessions record mirrors the family, and deletes the one it
     /// replaces: a browser that lost its session cookie must not leave a record per refresh.
     pub async fn attach_browser_session(&self, session_id: &str, id: i128) -> StoreResult<()> {
-        let mut replaced = None;
         self.update(session_id, |family| {
-            replaced = family.browser_session.replace(id).filter(|old| *old != id);
+            family.browser_session.replace(id).filter(|old| *old != id)
         })
         .await?;
-        match replaced {
-            Some(old) => self.store.delete_record(old).await,
-            None => Ok(()),
-        }
+        Ok(())
     }
 
     pub async fn set_faults(&self, session_id: &str, faults: DemoFaults) -> StoreResult<bool> {
         self.revoked
             .set_latency(session_id, faults.latency_ms, self.clock.now_ms());
-        self.update(session_id, |family| family.faults = faults.clone())
-            .await
+        self.update(session_id, |family| {
+            family.faults = faults.clone();
+            None
+        })
+        .await
+    }
+
+    /// The user a session belongs to, if it exists (read beside the writer).
+    pub async fn owner(&self, session_id: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .store
+            .load_family(session_id)
+            .await?
+            .map(|stored| stored.family.user_id))
     }
 
     /// Refreshes performed in this session so far.
@@ -455,21 +528,27 @@ impl FamilyRegistry {
         Ok(())
     }
 
-    /// Applies `change` with a compare-and-swap, retrying on a concurrent write. `false` when
-    /// there is no such family.
+    /// Applies `change` in one store decision, taken again if a concurrent write got there
+    /// first; `change` returns the browser-session record the family lets go of, deleted with
+    /// the write. `false` when there is no such family.
     async fn update(
         &self,
         session_id: &str,
-        mut change: impl FnMut(&mut FamilyRecord),
+        mut change: impl FnMut(&mut FamilyRecord) -> Option<i128> + Send,
     ) -> StoreResult<bool> {
         for _ in 0..MAX_RACES {
-            let Some(stored) = self.store.load_family(session_id).await? else {
-                return Ok(false);
-            };
-            let mut family = stored.family;
-            change(&mut family);
-            if self.swap(session_id, stored.rev, &family).await? {
-                return Ok(true);
+            let mut found = false;
+            let committed = self
+                .store
+                .decide_family(session_id, &mut |stored| {
+                    let mut family = stored?.clone();
+                    found = true;
+                    let dropped = change(&mut family);
+                    Some(self.write(family, dropped))
+                })
+                .await?;
+            if committed {
+                return Ok(found);
             }
         }
         Err(StoreError::Backend(format!(
@@ -477,10 +556,12 @@ impl FamilyRegistry {
         )))
     }
 
-    async fn swap(&self, session_id: &str, rev: u64, family: &FamilyRecord) -> StoreResult<bool> {
-        self.store
-            .replace_family(session_id, rev, family, self.expires_at(family))
-            .await
+    fn write(&self, family: FamilyRecord, drop_record: Option<i128>) -> FamilyWrite {
+        FamilyWrite {
+            expires_at_ms: self.expires_at(&family),
+            family,
+            drop_record,
+        }
     }
 
     fn credential(&self, session_id: &str, generation: u64) -> RefreshToken {

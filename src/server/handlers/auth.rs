@@ -132,11 +132,16 @@ pub async fn refresh(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let presented = read_refresh_cookie(&headers).ok_or(ApiError::InvalidGrant)?;
-    let grant = match state.families.refresh(&presented).await {
+    let record = new_browser_session(&state, &session, &presented).await?;
+    let grant = match state.families.refresh_attaching(&presented, record).await {
         Ok(grant) => grant,
         Err(RefreshRefusal::Unavailable | RefreshRefusal::StoreUnavailable) => {
             metrics::counter!("tokenflight_refreshes_total", "outcome" => "unavailable")
                 .increment(1);
+            if record.is_some() {
+                // Best effort: the record made for this refresh names no family yet.
+                let _ = session.flush().await;
+            }
             return Err(ApiError::Unavailable);
         }
         Err(refusal) => {
@@ -158,20 +163,57 @@ pub async fn refresh(
         .users
         .by_id(&grant.user_id)
         .ok_or(ApiError::InvalidGrant)?;
+    let tokens = tokens_for(&state, user, &grant);
+    Ok(token_response(tokens, &grant))
+}
+
+/// Keeps the browser session in step with the family a refresh names (the session cookie may
+/// have been lost while the family lived on, or never kept, or name another session): the
+/// browser gets a record naming this family under a new id now, and the refresh points the
+/// family at it (and drops the one it replaces) in its own write, so a refresh is one family
+/// write whatever the browser kept. Its id, if one was made.
+async fn new_browser_session(
+    state: &AppState,
+    session: &Session,
+    presented: &str,
+) -> Result<Option<i128>, ApiError> {
+    let Some(session_id) = state.families.session_of(presented) else {
+        return Ok(None); // forged or malformed: the refresh refuses it
+    };
     // The browser session follows the family under a new id on every refresh (OWASP Session
     // Management cheat sheet: renew the id on any privilege change). A `tf_session` naming
     // another session — another user's, planted next to the victim's refresh cookie — is
     // emptied first, never adopted: the victim's session is never written under an id the
     // planter knows (session fixation), and the planted id names nothing afterwards.
-    if browser_session(&session).await.map(|s| s.session_id) != Some(grant.session_id.clone()) {
-        session.clear().await;
-    }
+    let user = match browser_session(session).await {
+        Some(browser) if browser.session_id == session_id => browser.user,
+        other => {
+            if other.is_some() {
+                session.clear().await;
+            }
+            // The record shows the family's user: one read, beside the writer.
+            let Some(user) = state
+                .families
+                .owner(&session_id)
+                .await?
+                .and_then(|user_id| state.users.by_id(&user_id))
+            else {
+                return Ok(None); // no such session: the refresh refuses it
+            };
+            user
+        }
+    };
     if session.id().is_some() {
         session.cycle_id().await.map_err(unavailable)?;
     }
-    remember_browser_session(&state, &session, &user, &grant).await?;
-    let tokens = tokens_for(&state, user, &grant);
-    Ok(token_response(tokens, &grant))
+    let record = BrowserSession { user, session_id };
+    session
+        .insert(BROWSER_SESSION_KEY, record)
+        .await
+        .map_err(unavailable)?;
+    // Saving now assigns the record its (new) id, which the refresh writes into the family.
+    session.save().await.map_err(unavailable)?;
+    Ok(session.id().map(|id| id.0))
 }
 
 /// `POST /api/auth/logout`: revokes the session server-side and clears the cookies. Always 204,

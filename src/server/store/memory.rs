@@ -7,7 +7,8 @@ use std::{
 };
 
 use super::{
-    Cursor, FamilyRecord, Revocation, Store, StoreResult, StoredRecord, ThrottleEntry, Versioned,
+    Cursor, Decide, FamilyRecord, FamilyWrite, Revocation, Store, StoreResult, StoredRecord,
+    ThrottleEntry, Versioned,
 };
 
 #[derive(Default)]
@@ -63,21 +64,34 @@ impl Store for MemoryBackend {
         Ok(())
     }
 
-    async fn replace_family(
-        &self,
-        id: &str,
-        rev: u64,
-        family: &FamilyRecord,
-        expires_at_ms: u64,
-    ) -> StoreResult<bool> {
+    async fn replace_family(&self, id: &str, rev: u64, write: &FamilyWrite) -> StoreResult<bool> {
         let mut inner = self.lock();
         match inner.families.get_mut(id) {
             Some(stored) if stored.1 == rev => {
-                *stored = (family.clone(), rev + 1, expires_at_ms);
+                *stored = (write.family.clone(), rev + 1, write.expires_at_ms);
+                if let Some(record) = write.drop_record {
+                    inner.records.remove(&record);
+                }
                 Ok(true)
             }
             _ => Ok(false),
         }
+    }
+
+    /// Decided under the one lock: nobody can write in between, so this never loses.
+    async fn decide_family(&self, id: &str, decide: &mut Decide<'_>) -> StoreResult<bool> {
+        let mut inner = self.lock();
+        let Some(stored) = inner.families.get_mut(id) else {
+            decide(None);
+            return Ok(true);
+        };
+        if let Some(write) = decide(Some(&stored.0)) {
+            *stored = (write.family, stored.1 + 1, write.expires_at_ms);
+            if let Some(record) = write.drop_record {
+                inner.records.remove(&record);
+            }
+        }
+        Ok(true)
     }
 
     async fn remove_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>> {

@@ -47,6 +47,21 @@ pub struct Versioned {
     pub rev: u64,
 }
 
+/// A family's compare-and-swap: what it writes, its new expiry, and the browser-session record
+/// the family stops pointing at, deleted in the same atomic step (so a browser that keeps
+/// losing its session cookie never leaves a record behind, and no second write is needed).
+#[derive(Clone, Debug)]
+pub struct FamilyWrite {
+    pub family: FamilyRecord,
+    pub expires_at_ms: u64,
+    pub drop_record: Option<i128>,
+}
+
+/// A decision on a family's stored state (`None`: no such family), returning the write that
+/// commits it, or `None` to write nothing. It may be called again when its write loses a race,
+/// so it only computes and remembers its outcome.
+pub type Decide<'a> = dyn FnMut(Option<&FamilyRecord>) -> Option<FamilyWrite> + Send + 'a;
+
 /// A tower-sessions record: its data as JSON and when it expires.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredRecord {
@@ -99,14 +114,21 @@ pub trait Store: Send + Sync + 'static {
         expires_at_ms: u64,
     ) -> StoreResult<()>;
     /// Replaces the family only if its stored revision is still `rev` (the conditional
-    /// `UPDATE … WHERE rev = ?`); `false` when another writer got there first or it is gone.
-    async fn replace_family(
-        &self,
-        id: &str,
-        rev: u64,
-        family: &FamilyRecord,
-        expires_at_ms: u64,
-    ) -> StoreResult<bool>;
+    /// `UPDATE … WHERE rev = ?`), and deletes `write.drop_record` with it; `false` when another
+    /// writer got there first or it is gone.
+    async fn replace_family(&self, id: &str, rev: u64, write: &FamilyWrite) -> StoreResult<bool>;
+    /// Reads the family and commits what `decide` makes of it, as one atomic step; `false` when
+    /// another writer got there first (call again: `decide` then sees what it wrote). This
+    /// default reads, then compare-and-swaps; a backend that can hold the family while the
+    /// decision is taken (SQLite's write transaction, the memory store's lock) does that
+    /// instead, and never loses.
+    async fn decide_family(&self, id: &str, decide: &mut Decide<'_>) -> StoreResult<bool> {
+        let stored = self.load_family(id).await?;
+        match (decide(stored.as_ref().map(|stored| &stored.family)), stored) {
+            (Some(write), Some(stored)) => self.replace_family(id, stored.rev, &write).await,
+            _ => Ok(true),
+        }
+    }
     /// Deletes a family whatever its revision; returns it if it existed.
     async fn remove_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>>;
     /// The user's families as (id, created_at_ms), for `MAX_SESSIONS_PER_USER`.

@@ -1,7 +1,10 @@
 //! `redis://host:port/db`: the shared store for several instances (Redis 7).
 //!
 //! Every write that must be atomic is one Lua script, which Redis runs without interleaving:
-//! the family compare-and-swap checks `rev` and writes in the same step. Keys carry their
+//! the family compare-and-swap checks `rev` and writes in the same step, with everything that
+//! goes with it (indexes, the browser-session record the family lets go of), so a refresh
+//! decision is one read and one script: each round trip on loopback costs about what the
+//! decision does. Keys carry their
 //! expiry (`PEXPIREAT`), so Redis itself purges what nobody sweeps. Key layout, under a prefix:
 //! `family:<id>` (hash: rev, body), `families` and `records` (sorted sets by expiry, for counts
 //! and sweeps), `user:<id>` (sorted set of a user's families by creation), `record:<id>`,
@@ -15,8 +18,8 @@ use std::collections::HashMap;
 use redis::{aio::ConnectionManager, AsyncCommands, Script};
 
 use super::{
-    decode, encode, Cursor, FamilyRecord, Revocation, Store, StoreError, StoreResult, StoredRecord,
-    ThrottleEntry, Versioned,
+    decode, encode, Cursor, FamilyRecord, FamilyWrite, Revocation, Store, StoreError, StoreResult,
+    StoredRecord, ThrottleEntry, Versioned,
 };
 
 pub struct RedisBackend {
@@ -25,6 +28,7 @@ pub struct RedisBackend {
     insert: Script,
     replace: Script,
     remove: Script,
+    create_record: Script,
     replace_throttle: Script,
 }
 
@@ -40,7 +44,9 @@ end
 return 1
 ";
 
-/// The compare-and-swap. KEYS: family, families, user. ARGV: rev, body, expires_at_ms, id.
+/// The compare-and-swap, and the record the family lets go of, in one round trip.
+/// KEYS: family, families, user, records[, record to drop]. ARGV: rev, body, expires_at_ms,
+/// id[, id of the record to drop].
 const REPLACE: &str = r"
 if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(ARGV[1]) + 1), 'body', ARGV[2])
@@ -48,6 +54,10 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 if redis.call('PEXPIRETIME', KEYS[3]) < tonumber(ARGV[3]) then
   redis.call('PEXPIREAT', KEYS[3], ARGV[3])
+end
+if KEYS[5] then
+  redis.call('DEL', KEYS[5])
+  redis.call('ZREM', KEYS[4], ARGV[5])
 end
 return 1
 ";
@@ -60,6 +70,14 @@ redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', ARGV[2] .. cjson.decode(body).user_id, ARGV[1])
 return body
+";
+
+/// A record unless its id is taken, with its index entry, in one round trip. KEYS: record,
+/// records. ARGV: data, expires_at_ms, id.
+const CREATE_RECORD: &str = r"
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PXAT', ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
 ";
 
 /// The throttle compare-and-swap. KEYS: entry. ARGV: rev (empty: there must be no entry), body,
@@ -84,6 +102,7 @@ impl RedisBackend {
             insert: Script::new(INSERT),
             replace: Script::new(REPLACE),
             remove: Script::new(REMOVE),
+            create_record: Script::new(CREATE_RECORD),
             replace_throttle: Script::new(REPLACE_THROTTLE),
         })
     }
@@ -146,22 +165,22 @@ impl Store for RedisBackend {
         Ok(())
     }
 
-    async fn replace_family(
-        &self,
-        id: &str,
-        rev: u64,
-        family: &FamilyRecord,
-        expires_at_ms: u64,
-    ) -> StoreResult<bool> {
-        let swapped: i64 = self
-            .replace
+    async fn replace_family(&self, id: &str, rev: u64, write: &FamilyWrite) -> StoreResult<bool> {
+        let mut invocation = self.replace.prepare_invoke();
+        invocation
             .key(self.key(&["family", id]))
             .key(self.key(&["families"]))
-            .key(self.key(&["user", &family.user_id]))
+            .key(self.key(&["user", &write.family.user_id]))
+            .key(self.key(&["records"]))
             .arg(rev.to_string())
-            .arg(encode(family)?)
-            .arg(expires_at_ms)
-            .arg(id)
+            .arg(encode(&write.family)?)
+            .arg(write.expires_at_ms)
+            .arg(id);
+        if let Some(record) = write.drop_record {
+            let record = record.to_string();
+            invocation.key(self.key(&["record", &record])).arg(record);
+        }
+        let swapped: i64 = invocation
             .invoke_async(&mut self.conn())
             .await
             .map_err(backend)?;
@@ -228,24 +247,18 @@ impl Store for RedisBackend {
     }
 
     async fn create_record(&self, id: i128, record: &StoredRecord) -> StoreResult<bool> {
-        let key = self.key(&["record", &id.to_string()]);
-        let created: Option<String> = redis::cmd("SET")
-            .arg(&key)
+        let id = id.to_string();
+        let created: i64 = self
+            .create_record
+            .key(self.key(&["record", &id]))
+            .key(self.key(&["records"]))
             .arg(&record.data)
-            .arg("NX")
-            .arg("PXAT")
             .arg(record.expires_at_ms)
-            .query_async(&mut self.conn())
+            .arg(&id)
+            .invoke_async(&mut self.conn())
             .await
             .map_err(backend)?;
-        if created.is_some() {
-            let _: i64 = self
-                .conn()
-                .zadd(self.key(&["records"]), id.to_string(), record.expires_at_ms)
-                .await
-                .map_err(backend)?;
-        }
-        Ok(created.is_some())
+        Ok(created == 1)
     }
 
     async fn save_record(&self, id: i128, record: &StoredRecord) -> StoreResult<()> {

@@ -1,29 +1,40 @@
 //! `sqlite://<file>`: the default store, an embedded SQLite file in WAL mode (readers never
 //! wait for the writer), created on first start with the migrations in `migrations/`.
 //!
-//! Compare-and-swap is one conditional statement, `UPDATE … WHERE id = ? AND rev = ?`, which
-//! SQLite applies atomically; its row count says whether this writer won.
+//! SQLite lets one connection write at a time; a second one that tries sleeps in the busy
+//! handler (1, 2, 5, 10 … ms) until the lock is free. So every write goes through one writer
+//! connection, queued in this process (`writer`, a pool of one), and reads use a small pool
+//! beside it (`readers`). A family decision is one short write transaction on the writer:
+//! `BEGIN IMMEDIATE`, read the family, the decision, the conditional `UPDATE … WHERE rev = ?`,
+//! `COMMIT`. Another process on the same file still meets SQLite's lock; `busy_timeout` and the
+//! compare-and-swap keep that case correct.
 
 use std::{str::FromStr, time::Duration};
 
 use sqlx::{
     sqlite::{
-        SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions,
-        SqliteSynchronous,
+        SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, SqliteJournalMode,
+        SqlitePoolOptions, SqliteRow, SqliteSynchronous,
     },
     Row, SqlitePool,
 };
 
 use super::{
-    decode, encode, Cursor, FamilyRecord, Revocation, Store, StoreError, StoreResult, StoredRecord,
-    ThrottleEntry, Versioned,
+    decode, encode, Cursor, Decide, FamilyRecord, FamilyWrite, Revocation, Store, StoreError,
+    StoreResult, StoredRecord, ThrottleEntry, Versioned,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/server/store/migrations");
 
 pub struct SqliteBackend {
-    pool: SqlitePool,
+    /// The one connection that writes: writes queue here, not in SQLite's busy handler.
+    writer: SqlitePool,
+    readers: SqlitePool,
 }
+
+/// Readers beside the writer: WAL lets them read while it writes; more than the two cores
+/// here would only queue in the kernel.
+const READERS: u32 = 4;
 
 impl SqliteBackend {
     pub async fn open(url: &str) -> StoreResult<Self> {
@@ -37,19 +48,70 @@ impl SqliteBackend {
             // WAL with NORMAL syncs at checkpoints only: a power cut may lose the last
             // commits, never corrupt the file; sessions are cheap to redo, latency is not.
             .synchronous(SqliteSynchronous::Normal)
-            // Writers queue behind each other; the store timeout bounds the wait anyway.
+            // Only another process on this file can hold the write lock when the writer wants
+            // it (this process queues its writes); the store timeout bounds that wait anyway.
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        // `test_before_acquire` off: a ping per checkout is a round trip to the connection's
+        // thread, as costly as the statement it guards; a broken connection fails its
+        // statement instead, and the pool replaces it.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
             .await
             .map_err(backend)?;
         MIGRATOR
-            .run(&pool)
+            .run(&writer)
             .await
             .map_err(|error| StoreError::Backend(format!("migrations failed: {error}")))?;
-        Ok(Self { pool })
+        let readers = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        Ok(Self { writer, readers })
     }
+}
+
+const LOAD_FAMILY: &str = "SELECT rev, body FROM families WHERE id = ?";
+
+fn versioned(row: &SqliteRow) -> StoreResult<Versioned> {
+    let rev: i64 = row.try_get("rev").map_err(backend)?;
+    let body: &str = row.try_get("body").map_err(backend)?;
+    Ok(Versioned {
+        family: decode(body)?,
+        rev: rev as u64,
+    })
+}
+
+/// The compare-and-swap, and the record the family lets go of; `false` if `rev` is stale.
+async fn swap(
+    connection: &mut SqliteConnection,
+    id: &str,
+    rev: u64,
+    write: &FamilyWrite,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE families SET rev = rev + 1, body = ?, expires_at_ms = ? \
+         WHERE id = ? AND rev = ?",
+    )
+    .bind(encode(&write.family)?)
+    .bind(int(write.expires_at_ms))
+    .bind(id)
+    .bind(int(rev))
+    .execute(&mut *connection)
+    .await
+    .map_err(backend)?;
+    let swapped = done.rows_affected() == 1;
+    if let (true, Some(record)) = (swapped, write.drop_record) {
+        sqlx::query("DELETE FROM records WHERE id = ?")
+            .bind(record.to_string())
+            .execute(&mut *connection)
+            .await
+            .map_err(backend)?;
+    }
+    Ok(swapped)
 }
 
 fn backend(error: impl std::fmt::Display) -> StoreError {
@@ -64,18 +126,12 @@ fn int(value: u64) -> i64 {
 #[async_trait::async_trait]
 impl Store for SqliteBackend {
     async fn load_family(&self, id: &str) -> StoreResult<Option<Versioned>> {
-        let row = sqlx::query("SELECT rev, body FROM families WHERE id = ?")
+        let row = sqlx::query(LOAD_FAMILY)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await
             .map_err(backend)?;
-        let Some(row) = row else { return Ok(None) };
-        let rev: i64 = row.try_get("rev").map_err(backend)?;
-        let body: String = row.try_get("body").map_err(backend)?;
-        Ok(Some(Versioned {
-            family: decode(&body)?,
-            rev: rev as u64,
-        }))
+        row.as_ref().map(versioned).transpose()
     }
 
     async fn insert_family(
@@ -93,37 +149,52 @@ impl Store for SqliteBackend {
         .bind(int(family.created_at_ms))
         .bind(int(expires_at_ms))
         .bind(encode(family)?)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(backend)?;
         Ok(())
     }
 
-    async fn replace_family(
-        &self,
-        id: &str,
-        rev: u64,
-        family: &FamilyRecord,
-        expires_at_ms: u64,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE families SET rev = rev + 1, body = ?, expires_at_ms = ? \
-             WHERE id = ? AND rev = ?",
-        )
-        .bind(encode(family)?)
-        .bind(int(expires_at_ms))
-        .bind(id)
-        .bind(int(rev))
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
-        Ok(done.rows_affected() == 1)
+    async fn replace_family(&self, id: &str, rev: u64, write: &FamilyWrite) -> StoreResult<bool> {
+        if write.drop_record.is_none() {
+            // One statement is its own transaction: no BEGIN and COMMIT to send.
+            let mut writer = self.writer.acquire().await.map_err(backend)?;
+            return swap(&mut writer, id, rev, write).await;
+        }
+        let mut transaction = self.writer.begin().await.map_err(backend)?;
+        let swapped = swap(&mut transaction, id, rev, write).await?;
+        transaction.commit().await.map_err(backend)?;
+        Ok(swapped)
+    }
+
+    /// The family is read inside the write transaction, so the decision is taken on what is
+    /// stored and nobody writes in between: the compare-and-swap cannot lose to this process,
+    /// and `IMMEDIATE` takes the file's write lock first, so it cannot lose to another either.
+    async fn decide_family(&self, id: &str, decide: &mut Decide<'_>) -> StoreResult<bool> {
+        let mut transaction = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(backend)?;
+        let row = sqlx::query(LOAD_FAMILY)
+            .bind(id)
+            .fetch_optional(&mut *transaction)
+            .await
+            .map_err(backend)?;
+        let stored = row.as_ref().map(versioned).transpose()?;
+        let swapped = match (decide(stored.as_ref().map(|stored| &stored.family)), stored) {
+            (Some(write), Some(stored)) => swap(&mut transaction, id, stored.rev, &write).await?,
+            _ => true,
+        };
+        // Also when nothing was written: a read-only COMMIT only releases the lock.
+        transaction.commit().await.map_err(backend)?;
+        Ok(swapped)
     }
 
     async fn remove_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>> {
         let row = sqlx::query("DELETE FROM families WHERE id = ? RETURNING body")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await
             .map_err(backend)?;
         row.map(|row| decode(&row.try_get::<String, _>("body").map_err(backend)?))
@@ -133,7 +204,7 @@ impl Store for SqliteBackend {
     async fn user_families(&self, user_id: &str) -> StoreResult<Vec<(String, u64)>> {
         let rows = sqlx::query("SELECT id, created_at_ms FROM families WHERE user_id = ?")
             .bind(user_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.readers)
             .await
             .map_err(backend)?;
         rows.iter()
@@ -147,7 +218,7 @@ impl Store for SqliteBackend {
 
     async fn count_families(&self) -> StoreResult<u64> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM families")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.readers)
             .await
             .map_err(backend)?;
         Ok(count as u64)
@@ -156,7 +227,7 @@ impl Store for SqliteBackend {
     async fn load_record(&self, id: i128) -> StoreResult<Option<StoredRecord>> {
         let row = sqlx::query("SELECT data, expires_at_ms FROM records WHERE id = ?")
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await
             .map_err(backend)?;
         row.map(|row| {
@@ -177,7 +248,7 @@ impl Store for SqliteBackend {
         .bind(id.to_string())
         .bind(&record.data)
         .bind(int(record.expires_at_ms))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(backend)?;
         Ok(done.rows_affected() == 1)
@@ -192,7 +263,7 @@ impl Store for SqliteBackend {
         .bind(id.to_string())
         .bind(&record.data)
         .bind(int(record.expires_at_ms))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(backend)?;
         Ok(())
@@ -201,7 +272,7 @@ impl Store for SqliteBackend {
     async fn delete_record(&self, id: i128) -> StoreResult<()> {
         sqlx::query("DELETE FROM records WHERE id = ?")
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend)?;
         Ok(())
@@ -209,7 +280,7 @@ impl Store for SqliteBackend {
 
     async fn count_records(&self) -> StoreResult<u64> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM records")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.readers)
             .await
             .map_err(backend)?;
         Ok(count as u64)
@@ -220,7 +291,7 @@ impl Store for SqliteBackend {
             .bind(&revocation.session_id)
             .bind(revocation.floor.to_string())
             .bind(int(revocation.at_ms))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(backend)?;
         Ok(())
@@ -232,7 +303,7 @@ impl Store for SqliteBackend {
             "SELECT seq, session_id, floor, at_ms FROM revocations WHERE seq > ? ORDER BY seq",
         )
         .bind(after)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await
         .map_err(backend)?;
         let mut last = after;
@@ -255,7 +326,7 @@ impl Store for SqliteBackend {
     async fn load_throttle(&self, key: &str) -> StoreResult<Option<ThrottleEntry>> {
         let row = sqlx::query("SELECT rev, body FROM throttle WHERE key = ?")
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await
             .map_err(backend)?;
         row.map(|row| {
@@ -292,7 +363,7 @@ impl Store for SqliteBackend {
             .bind(int(expires_at_ms))
             .bind(key),
         };
-        let done = statement.execute(&self.pool).await.map_err(backend)?;
+        let done = statement.execute(&self.writer).await.map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -301,11 +372,11 @@ impl Store for SqliteBackend {
             "INSERT INTO secrets (name, value) VALUES ('signing-key', ?) ON CONFLICT DO NOTHING",
         )
         .bind(candidate)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(backend)?;
         sqlx::query_scalar("SELECT value FROM secrets WHERE name = 'signing-key'")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(backend)
     }
@@ -314,7 +385,7 @@ impl Store for SqliteBackend {
         let bodies: Vec<String> =
             sqlx::query_scalar("DELETE FROM families WHERE expires_at_ms <= ? RETURNING body")
                 .bind(int(now_ms))
-                .fetch_all(&self.pool)
+                .fetch_all(&self.writer)
                 .await
                 .map_err(backend)?;
         for (statement, bound) in [
@@ -324,7 +395,7 @@ impl Store for SqliteBackend {
         ] {
             sqlx::query(statement)
                 .bind(int(bound))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(backend)?;
         }
@@ -335,7 +406,7 @@ impl Store for SqliteBackend {
             "PRAGMA wal_checkpoint(TRUNCATE)",
         ] {
             sqlx::query(pragma)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(backend)?;
         }
@@ -344,7 +415,7 @@ impl Store for SqliteBackend {
 
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
-            .execute(&self.pool)
+            .execute(&self.readers)
             .await
             .map_err(backend)?;
         Ok(())

@@ -9,8 +9,8 @@ use std::{
 };
 
 use super::{
-    Cursor, FamilyRecord, Revocation, Store, StoreError, StoreResult, StoredRecord, ThrottleEntry,
-    Versioned,
+    Cursor, Decide, FamilyRecord, FamilyWrite, Revocation, Store, StoreError, StoreResult,
+    StoredRecord, ThrottleEntry, Versioned,
 };
 
 pub struct Timed {
@@ -63,18 +63,14 @@ impl Store for Timed {
         .await
     }
 
-    async fn replace_family(
-        &self,
-        id: &str,
-        rev: u64,
-        family: &FamilyRecord,
-        expires_at_ms: u64,
-    ) -> StoreResult<bool> {
-        self.call(
-            "replace_family",
-            self.inner.replace_family(id, rev, family, expires_at_ms),
-        )
-        .await
+    async fn replace_family(&self, id: &str, rev: u64, write: &FamilyWrite) -> StoreResult<bool> {
+        self.call("replace_family", self.inner.replace_family(id, rev, write))
+            .await
+    }
+
+    async fn decide_family(&self, id: &str, decide: &mut Decide<'_>) -> StoreResult<bool> {
+        self.call("decide_family", self.inner.decide_family(id, decide))
+            .await
     }
 
     async fn remove_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>> {
