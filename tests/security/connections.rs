@@ -89,7 +89,9 @@ fn slowloris_thousands_of_half_sent_heads_starve_no_one_and_memory_comes_back() 
     assert_eq!(status, 200);
     assert!(waited < Duration::from_secs(1), "{held} held: {waited:?}");
     drop(slow);
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // Generous: the trim runs once the closing wave has settled, which a loaded machine (the
+    // rest of this suite runs beside it) can delay by seconds.
+    let deadline = Instant::now() + Duration::from_secs(45);
     let near = |rss: u64| rss <= before + (before / 4).max(8 * 1024);
     let mut after = running.rss_kib();
     while !near(after) && Instant::now() < deadline {
