@@ -15,9 +15,13 @@ server=""
 playwright=""
 stop_server() {
   # Playwright runs in its own process group: this stops the browsers it started (and only
-  # those), even if it crashed and left them behind.
-  [[ -n "$playwright" ]] && kill -- "-$playwright" 2>/dev/null
-  [[ -n "$server" ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  # those), even if it crashed and left them behind. Nothing here may fail the script: the
+  # group is usually gone already, and a server stopped by a signal exits non-zero.
+  if [[ -n "$playwright" ]]; then kill -- "-$playwright" 2>/dev/null || true; fi
+  if [[ -n "$server" ]]; then
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
   server=""
   playwright=""
 }
