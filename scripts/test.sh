@@ -42,7 +42,7 @@ e2e() {
   local name=$1 binary=$2 config=$3 port log
   step "end-to-end: $name, in headless Chromium"
   port=$(free_port)
-  log="$ROOT/target/e2e-$name.log"
+  log="$ROOT/target/e2e-${name//[^a-z0-9]/-}.log"
   # The specs sign alice in from many pages at once; the default limit of 10 would revoke
   # sessions of tests still running.
   LEPTOS_SITE_ADDR="127.0.0.1:$port" STORE_URL=memory:// MAX_SESSIONS_PER_USER=1000 \
