@@ -2,29 +2,24 @@
 //! detection (RFC 9700 §4.14.2) and revocation, decided here and committed to the store with a
 //! compare-and-swap, so parallel refreshes on any number of instances never fork a family.
 //!
-//! A refresh credential is `<session id>.<generation>.<mac>`, where the MAC is an HMAC over the
-//! first two parts. Nothing secret is stored: the server re-derives the credential of any
-//! generation, so it can hand back the family's *current* one during a grace replay, and the
-//! generation alone tells current, previous and older credentials apart.
+//! One file per concern: this one the registry, sessions starting and ending, and the access
+//! checks; `rotation` the refresh decision; `credentials` the refresh credential's format and
+//! MAC; `revocations` and `owners` this process's caches.
 
+mod credentials;
 mod owners;
 mod revocations;
+mod rotation;
 #[cfg(test)]
 mod tests;
 
 use std::{
-    fmt,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
+    sync::{atomic::AtomicU64, Arc},
     time::Duration,
 };
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sha2::Sha256;
 
 use super::{
     clock::Clock,
@@ -32,32 +27,15 @@ use super::{
     store::{FamilyRecord, FamilyWrite, Revocation, Store, StoreError, StoreResult},
 };
 use crate::api::demo::DemoFaults;
+pub use credentials::RefreshToken;
 use owners::SessionOwners;
 pub use revocations::AccessRefusal;
 use revocations::RevocationCache;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// How often one refresh may lose a compare-and-swap to a concurrent one before it gives up
 /// with a 503. Each loss means another refresh of the family succeeded, so this is only
 /// reached under a storm of far more parallel refreshes than any client sends.
 const MAX_RACES: usize = 64;
-
-/// A refresh credential. Its `Debug` is redacted so it cannot leak into a log line.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RefreshToken(String);
-
-impl RefreshToken {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for RefreshToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RefreshToken(<redacted>)")
-    }
-}
 
 /// What a successful login or refresh hands out.
 #[derive(Debug)]
@@ -121,29 +99,6 @@ pub struct Lifetimes {
 pub struct FamilyStats {
     pub refreshes: AtomicU64,
     pub reuse_detected: AtomicU64,
-}
-
-/// What a refresh came to, once its write (if any) is committed.
-enum Outcome {
-    Missing,
-    Expired,
-    Reused,
-    /// A demo fault consumed one of its failures.
-    Failed,
-    Granted {
-        rotated: bool,
-        family: FamilyRecord,
-        access_ver: u64,
-    },
-}
-
-/// What a presented credential means for its family right now.
-enum Decision {
-    Rotate,
-    Replay,
-    Reused,
-    Expired,
-    Failing,
 }
 
 /// All refresh families, in the store, with this process's view of revocations.
@@ -218,149 +173,6 @@ impl FamilyRegistry {
             access_ver,
             session_left: self.lifetimes.absolute,
         })
-    }
-
-    /// Exchanges a refresh credential, atomically:
-    /// - the current credential rotates to a new one;
-    /// - the immediately previous one, inside the grace window, gets the current one back and
-    ///   rotates nothing (concurrent tabs, a lost response);
-    /// - anything older, or the previous one after the window, is reuse: the family is revoked.
-    pub async fn refresh(&self, presented: &str) -> Result<Grant, RefreshRefusal> {
-        self.refresh_attaching(presented, None).await
-    }
-
-    /// [`refresh`](Self::refresh), and when `record` is given, the family is pointed at that
-    /// browser-session record in the same write (the one it replaces is deleted with it): a
-    /// browser that lost its session cookie gets a new one without a second family write.
-    ///
-    /// The decision is taken by the store on the family as stored and committed in one step
-    /// ([`Store::decide_family`]); if a concurrent refresh wrote first, it is taken again on
-    /// what that one wrote.
-    pub async fn refresh_attaching(
-        &self,
-        presented: &str,
-        record: Option<i128>,
-    ) -> Result<Grant, RefreshRefusal> {
-        let (session_id, generation) = self.authenticate(presented)?;
-        for _ in 0..MAX_RACES {
-            let now = self.clock.now_ms();
-            let mut outcome = Outcome::Missing;
-            let committed = self
-                .store
-                .decide_family(&session_id, &mut |stored| {
-                    let (decided, write) = self.decide_refresh(stored, generation, now, record);
-                    outcome = decided;
-                    write
-                })
-                .await?;
-            if !committed {
-                continue;
-            }
-            return match outcome {
-                Outcome::Missing => Err(RefreshRefusal::UnknownSession),
-                Outcome::Expired => {
-                    self.remove(&session_id).await?;
-                    Err(RefreshRefusal::Expired)
-                }
-                Outcome::Reused => {
-                    self.revoke(&session_id).await?;
-                    self.stats.reuse_detected.fetch_add(1, Ordering::Relaxed);
-                    metrics::counter!("tokenflight_refreshes_total", "outcome" => "reuse_revoked")
-                        .increment(1);
-                    tracing::warn!(%session_id, "refresh credential reuse detected; session revoked");
-                    Err(RefreshRefusal::Reused)
-                }
-                Outcome::Failed => Err(RefreshRefusal::Unavailable),
-                Outcome::Granted {
-                    rotated,
-                    family,
-                    access_ver,
-                } => {
-                    self.stats.refreshes.fetch_add(1, Ordering::Relaxed);
-                    let outcome = if rotated { "rotated" } else { "grace_replay" };
-                    metrics::counter!("tokenflight_refreshes_total", "outcome" => outcome)
-                        .increment(1);
-                    self.owners.remember(&session_id, &family.user_id);
-                    Ok(Grant {
-                        refresh_token: self.credential(&session_id, family.generation),
-                        session_left: self.remaining_lifetime(&family, now),
-                        session_id,
-                        user_id: family.user_id,
-                        access_ver,
-                    })
-                }
-            };
-        }
-        tracing::warn!(%session_id, "refresh lost {MAX_RACES} races in a row");
-        Err(RefreshRefusal::StoreUnavailable)
-    }
-
-    /// The refresh decision on the stored family, and the write that commits it. Pure: the
-    /// store may call it again after a lost race.
-    fn decide_refresh(
-        &self,
-        stored: Option<&FamilyRecord>,
-        generation: u64,
-        now: u64,
-        record: Option<i128>,
-    ) -> (Outcome, Option<FamilyWrite>) {
-        let Some(stored) = stored else {
-            return (Outcome::Missing, None);
-        };
-        let mut family = stored.clone();
-        match self.decide(&family, generation, now) {
-            // Both end the family, outside the decision: a refusal needs no race won.
-            Decision::Expired => (Outcome::Expired, None),
-            // Decided before any demo fault, so a replayed credential can never hide behind
-            // a 503.
-            Decision::Reused => (Outcome::Reused, None),
-            Decision::Failing => {
-                family.faults.failing_refreshes -= 1;
-                (Outcome::Failed, Some(self.write(family, None)))
-            }
-            decision @ (Decision::Rotate | Decision::Replay) => {
-                let rotated = matches!(decision, Decision::Rotate);
-                if rotated {
-                    family.generation += 1;
-                    family.rotated_at_ms = now;
-                }
-                // A grace replay rotates nothing: it gets the current credential back.
-                family.last_refresh_ms = now;
-                family.refreshes += 1;
-                let access_ver = mint_access_ver(&mut family);
-                let dropped = record
-                    .and_then(|id| family.browser_session.replace(id).filter(|old| *old != id));
-                let write = self.write(family.clone(), dropped);
-                let granted = Outcome::Granted {
-                    rotated,
-                    family,
-                    access_ver,
-                };
-                (granted, Some(write))
-            }
-        }
-    }
-
-    fn decide(&self, family: &FamilyRecord, generation: u64, now: u64) -> Decision {
-        if now >= self.expires_at(family) {
-            return Decision::Expired;
-        }
-        let grace_ms = self.lifetimes.grace.as_millis() as u64;
-        let rotate = generation == family.generation;
-        // The demo can switch the grace window off for one family (`DemoFaults::grace_window`).
-        let replay = family.faults.grace_window
-            // Checked: `u64::MAX + 1` must not wrap into "the one before generation 0".
-            && generation.checked_add(1) == Some(family.generation)
-            && now < family.rotated_at_ms + grace_ms;
-        if !rotate && !replay {
-            Decision::Reused
-        } else if family.faults.failing_refreshes > 0 {
-            Decision::Failing
-        } else if rotate {
-            Decision::Rotate
-        } else {
-            Decision::Replay
-        }
     }
 
     /// Whether an access token with sequence number `ver` is still backed by its session, and
@@ -446,14 +258,6 @@ impl FamilyRegistry {
         let idle = family.last_refresh_ms + self.lifetimes.idle.as_millis() as u64;
         let absolute = family.created_at_ms + self.lifetimes.absolute.as_millis() as u64;
         idle.min(absolute)
-    }
-
-    /// The session id a credential names, if its MAC is genuine (used by logout, which must
-    /// work even with an already rotated-away credential).
-    pub fn session_of(&self, presented: &str) -> Option<String> {
-        self.authenticate(presented)
-            .ok()
-            .map(|(session_id, _)| session_id)
     }
 
     /// Refuses every access token of the session issued so far; refresh still works.
@@ -563,50 +367,6 @@ impl FamilyRegistry {
             drop_record,
         }
     }
-
-    fn credential(&self, session_id: &str, generation: u64) -> RefreshToken {
-        let payload = format!("{session_id}.{generation}");
-        let mac = self.mac(self.keys.signing(), &payload);
-        let mac = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-        RefreshToken(format!("{payload}.{mac}"))
-    }
-
-    fn mac(&self, key: &[u8], payload: &str) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any size");
-        mac.update(payload.as_bytes());
-        mac
-    }
-
-    /// Checks the MAC (in constant time) and splits a credential into session id and generation.
-    fn authenticate(&self, presented: &str) -> Result<(String, u64), RefreshRefusal> {
-        let (payload, mac) = presented
-            .rsplit_once('.')
-            .ok_or(RefreshRefusal::Malformed)?;
-        let mac = URL_SAFE_NO_PAD
-            .decode(mac)
-            .map_err(|_| RefreshRefusal::Malformed)?;
-        // Each comparison is constant-time; which key matched may show, the MAC never does.
-        if !self
-            .keys
-            .verifying()
-            .any(|key| self.mac(key, payload).verify_slice(&mac).is_ok())
-        {
-            return Err(RefreshRefusal::Malformed);
-        }
-        let (session_id, generation) = payload.split_once('.').ok_or(RefreshRefusal::Malformed)?;
-        let generation = parse_generation(generation).ok_or(RefreshRefusal::Malformed)?;
-        Ok((session_id.to_owned(), generation))
-    }
-}
-
-/// A generation exactly as `FamilyRegistry::credential` writes it: decimal digits, no sign, no
-/// leading zero. Whatever `u64::from_str` also takes (`+0`, `00`) would be a second spelling of
-/// one credential — harmless only while the MAC holds — so nothing but the canonical one parses.
-fn parse_generation(text: &str) -> Option<u64> {
-    let canonical = !text.is_empty()
-        && text.bytes().all(|byte| byte.is_ascii_digit())
-        && (text == "0" || !text.starts_with('0'));
-    canonical.then(|| text.parse().ok()).flatten()
 }
 
 fn mint_access_ver(family: &mut FamilyRecord) -> u64 {
