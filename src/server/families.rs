@@ -202,12 +202,7 @@ impl FamilyRegistry {
 
     /// Whether the session exists and has not expired.
     pub async fn is_active(&self, session_id: &str) -> StoreResult<bool> {
-        let now = self.clock.now_ms();
-        Ok(self
-            .store
-            .load_family(session_id)
-            .await?
-            .is_some_and(|stored| now < self.expires_at(&stored.family)))
+        Ok(self.page_access(session_id).await?.is_some())
     }
 
     /// Ends a session everywhere: its refresh credentials stop working at once, its access

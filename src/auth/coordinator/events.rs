@@ -183,6 +183,15 @@ impl<F: ?Sized> Default for Callbacks<F> {
 }
 
 impl<F: ?Sized> Callbacks<F> {
+    fn add(&mut self, id: Subscription, callback: Rc<F>) -> Subscription {
+        self.entries.push((id, callback));
+        id
+    }
+
+    fn remove(&mut self, subscription: Subscription) {
+        self.entries.retain(|(id, _)| *id != subscription);
+    }
+
     /// A copy of the list, so a callback may subscribe, unsubscribe or read the state.
     pub(super) fn snapshot(&self) -> Vec<Rc<F>> {
         self.entries.iter().map(|(_, f)| f.clone()).collect()
@@ -193,41 +202,23 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     /// Adds a listener to the event stream. Listeners run synchronously and may call back into
     /// the coordinator.
     pub fn subscribe(&self, listener: impl Fn(&AuthEvent) + 'static) -> Subscription {
-        let id = self.next_subscription();
         let listener: Listener = Rc::new(listener);
-        self.inner
-            .listeners
-            .borrow_mut()
-            .entries
-            .push((id, listener));
-        id
+        let id = self.next_subscription();
+        self.inner.listeners.borrow_mut().add(id, listener)
     }
 
     /// Called once when a session ends without the user asking (refresh refused, another tab
     /// signed out); the UI typically navigates to `/login?next=...`.
     pub fn on_session_ended(&self, hook: impl Fn(SignOutReason) + 'static) -> Subscription {
-        let id = self.next_subscription();
         let hook: SessionHook = Rc::new(hook);
-        self.inner
-            .session_hooks
-            .borrow_mut()
-            .entries
-            .push((id, hook));
-        id
+        let id = self.next_subscription();
+        self.inner.session_hooks.borrow_mut().add(id, hook)
     }
 
     /// Removes a listener or session hook; removing one twice does nothing.
     pub fn unsubscribe(&self, subscription: Subscription) {
-        self.inner
-            .listeners
-            .borrow_mut()
-            .entries
-            .retain(|(id, _)| *id != subscription);
-        self.inner
-            .session_hooks
-            .borrow_mut()
-            .entries
-            .retain(|(id, _)| *id != subscription);
+        self.inner.listeners.borrow_mut().remove(subscription);
+        self.inner.session_hooks.borrow_mut().remove(subscription);
     }
 
     /// How many listeners and session hooks are registered: what a leak would make grow.

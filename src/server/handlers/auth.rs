@@ -1,5 +1,7 @@
 //! Login, refresh and logout: the endpoints a cookie authenticates.
 
+use std::time::Duration;
+
 use axum::{
     extract::State,
     http::{header, HeaderMap, HeaderValue, StatusCode},
@@ -257,18 +259,13 @@ pub async fn current_caller(
         .ok()
         .flatten()
         .filter(|access| access.user_id == browser.user.id)?;
-    let (access_token, expires_in) = state.tokens.issue_within(
-        &browser.user.id,
+    let tokens = mint_tokens(
+        state,
+        browser.user.clone(),
         &browser.session_id,
         access.access_ver,
         access.session_left,
     );
-    let tokens = TokenResponse {
-        access_token,
-        token_type: "Bearer".to_owned(),
-        expires_in,
-        user: browser.user.clone(),
-    };
     let caller = Authenticated {
         user: browser.user,
         session_id: browser.session_id,
@@ -294,12 +291,28 @@ pub fn refresh_cookie(grant: &Grant) -> HeaderValue {
 }
 
 fn tokens_for(state: &AppState, user: User, grant: &Grant) -> TokenResponse {
-    let (access_token, expires_in) = state.tokens.issue_within(
-        &user.id,
+    mint_tokens(
+        state,
+        user,
         &grant.session_id,
         grant.access_ver,
         grant.session_left,
-    );
+    )
+}
+
+/// An access token for `user`'s session, numbered `access_ver`, never outliving the session,
+/// as the answer body the client reads (a login, a refresh, or a page's first paint).
+fn mint_tokens(
+    state: &AppState,
+    user: User,
+    session_id: &str,
+    access_ver: u64,
+    session_left: Duration,
+) -> TokenResponse {
+    let (access_token, expires_in) =
+        state
+            .tokens
+            .issue_within(&user.id, session_id, access_ver, session_left);
     TokenResponse {
         access_token,
         token_type: "Bearer".to_owned(),
