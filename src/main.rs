@@ -81,6 +81,7 @@ async fn serve() -> std::process::ExitCode {
     tracing::info!(store = %store_url, "store open");
     spawn_housekeeping(state.clone());
 
+    let shutdown = shutdown_signal();
     let tcp = match listener::bind(addr).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -92,33 +93,47 @@ async fn serve() -> std::process::ExitCode {
         }
     };
     tracing::info!("listening on http://{addr}");
-    listener::serve(tcp, router(state), connection_limits, shutdown_signal()).await;
+    listener::serve(tcp, router(state), connection_limits, shutdown).await;
     tracing::info!("shut down cleanly");
     ExitCode::SUCCESS
 }
 
-/// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before the process exits.
+/// Listens for Ctrl-C and SIGTERM from the moment it is called and resolves on the first, so
+/// in-flight requests finish before the process exits. Called before the port is bound: a
+/// signal that came between the bind and the first poll would otherwise meet the default
+/// action and end the process uncleanly (a test that stops the server as soon as it listens
+/// saw exactly that).
 #[cfg(feature = "ssr")]
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
+    let (mut interrupt, mut terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    async move {
+        #[cfg(unix)]
+        tokio::select! {
+            () = received(&mut interrupt) => {},
+            () = received(&mut terminate) => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown signal received; finishing in-flight requests");
     }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+/// The next delivery of `signal`; never, when its handler could not be installed.
+#[cfg(all(feature = "ssr", unix))]
+async fn received(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// The browser build has no binary; cargo-leptos builds the library for it.
