@@ -106,6 +106,11 @@ scripts/soak.sh 50 10
 
 export_site_env
 e2e "the demo, release build" target/release/tokenflight end2end/playwright.config.ts
+# The idle timeout, with a short one: an untouched tab is warned and signed out in seconds.
+SESSION_IDLE_TIMEOUT_SECS=16 \
+  e2e "the idle timeout, release build" target/release/tokenflight end2end/idle.config.ts
+# The chaos suite's fast subset (two tabs, three faults); scripts/chaos.sh runs all of it.
+e2e "chaos, fast subset" target/release/tokenflight end2end/chaos.config.ts
 
 # The plain Leptos command, with no flags: a debug build, one wasm (no split, no `split`
 # feature), into a site folder of its own. The specs check that it hydrates and works.

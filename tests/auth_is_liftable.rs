@@ -2,7 +2,8 @@
 //! it may name the auth wire contract and itself — never the server, the pages, the components,
 //! the demo's resources or any other app code. This test parses every file under `src/auth/`
 //! (with `syn`, so grouped and multi-line imports count too) and lists every path that would not
-//! compile after the copy.
+//! compile after the copy. The identity provider (`src/server/`) is held to the same kind of
+//! wall, the other way round: it never names the demo app.
 
 use std::{fs, path::Path};
 
@@ -25,6 +26,42 @@ fn the_auth_client_names_only_the_auth_contract_and_itself() {
     assert!(
         offending.is_empty(),
         "src/auth/ must stand alone; these paths reach into the app:\n{}",
+        offending.join("\n")
+    );
+}
+
+/// The demo app's modules: the identity provider (`src/server/`) must not depend on them.
+const APP_MODULES: [&str; 5] = [
+    "crate::app",
+    "crate::pages",
+    "crate::components",
+    "crate::form_login",
+    "crate::server_fns",
+];
+
+/// Review finding of #23: `src/server/` imported an app type (`form_login::LoginFailure`), so the
+/// identity provider could not be built or reasoned about without the demo. Only `site.rs`, the
+/// one file that mounts the demo's pages (feature `demo`), may name the app.
+#[test]
+fn the_identity_provider_names_no_app_code_outside_the_demo_site() {
+    let mut offending = Vec::new();
+    for file in rust_files(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/server"
+    ))) {
+        if file.ends_with("server/site.rs") {
+            continue;
+        }
+        let source = fs::read_to_string(&file).expect("readable source");
+        for path in crate_paths(&source, &module_of(&file)) {
+            if APP_MODULES.iter().any(|app| within(&path, app)) {
+                offending.push(format!("{}: {path}", file.display()));
+            }
+        }
+    }
+    assert!(
+        offending.is_empty(),
+        "src/server/ must not depend on the demo app:\n{}",
         offending.join("\n")
     );
 }
@@ -193,7 +230,7 @@ fn within(path: &str, allowed: &str) -> bool {
 
 fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
-    for entry in fs::read_dir(dir).expect("src/auth exists") {
+    for entry in fs::read_dir(dir).expect("the source directory exists") {
         let path = entry.expect("a directory entry").path();
         if path.is_dir() {
             files.extend(rust_files(&path));

@@ -30,9 +30,12 @@ async fn login_returns_a_bearer_token_and_the_user_but_never_the_refresh_credent
         !response.body.contains(&refresh),
         "refresh credential leaked into the body"
     );
+    // The idle clock starts anew with a login: the whole timeout is left.
+    assert_eq!(body["idle_expires_in"], 1800);
+    assert_eq!(body["idle_timeout"], 1800);
     assert_eq!(
         body.as_object().unwrap().len(),
-        4,
+        6,
         "no extra fields: {body}"
     );
     assert_eq!(response.header("cache-control"), Some("no-store"));

@@ -99,8 +99,25 @@ async fn me_items_notifications_and_usage_answer_for_a_signed_in_user() {
         .unwrap()
         .contains("alice"));
     let usage = app.get("/api/usage", Some(&token)).await.json();
-    assert_eq!(usage["quota"], 10_000);
-    assert!(usage["requests_today"].as_u64().unwrap() >= 3);
+    assert_eq!(usage["requests_served"], 3, "items, notifications, usage");
+}
+
+/// Review finding (#23): "requests today of quota" was a per-process counter that never reset
+/// and enforced nothing. The usage says what it counts — this user's requests since the
+/// process started — and names no quota it does not enforce.
+#[tokio::test]
+async fn usage_counts_the_callers_requests_and_claims_no_quota() {
+    let app = app().await;
+    let (_, alice) = app.signed_in("alice").await;
+    let (_, admin) = app.signed_in("admin").await;
+    for _ in 0..5 {
+        app.get("/api/items", Some(&admin)).await;
+    }
+    app.get("/api/items", Some(&alice)).await;
+    let usage = app.get("/api/usage", Some(&alice)).await.json();
+    assert_eq!(usage["requests_served"], 2, "alice's own, not admin's: {usage}");
+    assert!(usage.get("quota").is_none(), "{usage}");
+    assert!(usage.get("requests_today").is_none(), "{usage}");
 }
 
 #[tokio::test]

@@ -84,6 +84,14 @@ pub struct TokenResponse {
     /// Lifetime of `access_token` in seconds, counted from receipt.
     pub expires_in: u64,
     pub user: User,
+    /// Seconds, counted from receipt, until the session ends for inactivity unless it is
+    /// refreshed (`SESSION_IDLE_TIMEOUT_SECS` after its last refresh). Absent from a server that
+    /// does not say; the client then never warns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_expires_in: Option<u64>,
+    /// The idle timeout itself, in seconds: what the sign-out message names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout: Option<u64>,
 }
 
 impl std::fmt::Debug for TokenResponse {
@@ -93,6 +101,8 @@ impl std::fmt::Debug for TokenResponse {
             .field("token_type", &self.token_type)
             .field("expires_in", &self.expires_in)
             .field("user", &self.user)
+            .field("idle_expires_in", &self.idle_expires_in)
+            .field("idle_timeout", &self.idle_timeout)
             .finish()
     }
 }

@@ -38,11 +38,13 @@ pub struct Notification {
     pub unread: bool,
 }
 
-/// `GET /api/usage`: the user's quota, a third independent resource for the dashboard.
+/// `GET /api/usage`: what the caller has used, a third independent resource for the dashboard.
+/// Counts only: the demo enforces no quota, so it reports none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
-    pub requests_today: u64,
-    pub quota: u64,
+    /// Protected API requests this server process has answered for the calling user (this one
+    /// included); it starts at 0 when the process starts.
+    pub requests_served: u64,
     pub refreshes_this_session: u64,
 }
 

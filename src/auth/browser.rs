@@ -12,17 +12,16 @@ use std::{
 use futures::{channel::oneshot, future::LocalBoxFuture};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use js_sys::{Function, Promise, Reflect};
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::{BroadcastChannel, MessageEvent, RequestCredentials};
+use web_sys::{AbortController, BroadcastChannel, MessageEvent, RequestCredentials};
 
 use super::{
     config::AuthEndpoints,
     coordinator::{
         ApiRequest, ApiResponse, Coordinator, Method, Runtime, Transport, TransportError,
     },
-    tab_sync::{TabMessage, TabSync, TokenArrivals},
+    tab_sync::{Envelope, TabMessage, TabSync, TokenArrivals},
 };
 use crate::api::auth::LoginRequest;
 
@@ -181,19 +180,14 @@ impl Runtime for BrowserRuntime {
 /// message that arrives late costs a second refresh call).
 const MESSAGE_WAIT_MS: u32 = 2_000;
 
-/// What travels over the channel: the message, numbered by the shared counter (`Channel::seq_key`).
-#[derive(Serialize, Deserialize)]
-struct Envelope {
-    seq: u64,
-    message: TabMessage,
-}
-
 type Receiver = Rc<RefCell<Option<Box<dyn Fn(TabMessage)>>>>;
 
 struct Channel {
     channel: BroadcastChannel,
     locks: JsValue,
     lock_name: String,
+    /// How long a refresh waits for the lock before it goes ahead without it.
+    lock_wait_ms: u32,
     /// A counter in `localStorage`, bumped by every tab that publishes a new token. Not a secret:
     /// it lets a tab that waited for the lock know a newer token is on its way over the channel.
     seq_key: String,
@@ -211,11 +205,12 @@ pub struct BrowserTabs {
 
 impl BrowserTabs {
     /// Opens the channel `name` (also naming the lock and the counter) if the browser has both
-    /// APIs.
-    pub fn connect(name: &str) -> Self {
+    /// APIs. A refresh waits at most `lock_wait_ms` for the lock (see
+    /// [`AuthConfig::lock_wait_ms`](super::config::AuthConfig::lock_wait_ms)).
+    pub fn connect(name: &str, lock_wait_ms: u32) -> Self {
         let receiver: Receiver = Rc::new(RefCell::new(None));
         Self {
-            channel: open_channel(name, receiver.clone()),
+            channel: open_channel(name, lock_wait_ms, receiver.clone()),
             receiver,
         }
     }
@@ -226,7 +221,7 @@ impl BrowserTabs {
     }
 }
 
-fn open_channel(name: &str, receiver: Receiver) -> Option<Rc<Channel>> {
+fn open_channel(name: &str, lock_wait_ms: u32, receiver: Receiver) -> Option<Rc<Channel>> {
     let window = web_sys::window()?;
     let locks = Reflect::get(&window.navigator(), &JsValue::from_str("locks")).ok()?;
     if locks.is_undefined() || locks.is_null() {
@@ -240,12 +235,17 @@ fn open_channel(name: &str, receiver: Receiver) -> Option<Rc<Channel>> {
         let Some(text) = event.data().as_string() else {
             return;
         };
-        let Ok(envelope) = serde_json::from_str::<Envelope>(&text) else {
-            return;
+        let envelope = match Envelope::decode(&text) {
+            Some(Ok(envelope)) => envelope,
+            // A tab of another build (before or after a deploy): what it says is never read,
+            // but that it announced something is, so a tab waiting for it in the lock stops
+            // waiting and refreshes itself (the server's grace window keeps that safe).
+            Some(Err(seq)) => return seen.received(seq),
+            None => return,
         };
         let (is_token, is_sign_out) = match &envelope.message {
             TabMessage::TokenRefreshed { .. } | TabMessage::SignedIn { .. } => (true, false),
-            TabMessage::SignedOut => (false, true),
+            TabMessage::SignedOut | TabMessage::IdleTimedOut { .. } => (false, true),
             TabMessage::TokenWanted => (false, false),
         };
         // Deliver first, then wake a tab waiting in the lock, so it finds the token installed.
@@ -263,6 +263,7 @@ fn open_channel(name: &str, receiver: Receiver) -> Option<Rc<Channel>> {
         channel,
         locks,
         lock_name: format!("{name}-refresh"),
+        lock_wait_ms,
         seq_key,
         arrivals,
         _on_message: on_message,
@@ -310,14 +311,27 @@ impl TabSync for BrowserTabs {
                     Ok(JsValue::UNDEFINED)
                 })
             });
+            // The wait is bounded: a tab that holds the lock and is then frozen (a background
+            // tab on a phone) or hangs must not wedge the others. Past the bound the request is
+            // withdrawn and the task runs without the lock; the server's grace window makes a
+            // second refresh of one credential safe. A granted lock ignores the abort.
+            let give_up = AbortController::new().ok();
+            let options = js_sys::Object::new();
+            if let Some(give_up) = &give_up {
+                let _ = Reflect::set(&options, &"signal".into(), &give_up.signal());
+            }
+            let _deadline = give_up.map(|give_up| {
+                gloo_timers::callback::Timeout::new(channel.lock_wait_ms, move || give_up.abort())
+            });
             let locked = Reflect::get(&channel.locks, &JsValue::from_str("request"))
                 .ok()
                 .and_then(|request| request.dyn_into::<Function>().ok())
                 .and_then(|request| {
                     request
-                        .call2(
+                        .call3(
                             &channel.locks,
                             &channel.lock_name.as_str().into(),
+                            &options,
                             &callback,
                         )
                         .ok()
@@ -325,7 +339,8 @@ impl TabSync for BrowserTabs {
             if let Some(promise) = locked {
                 let _ = JsFuture::from(Promise::from(promise)).await;
             }
-            // The lock API failed before running the task: run it without the lock.
+            // The lock API failed, or the wait was given up, before the task ran: run it
+            // without the lock.
             let unrun = task.borrow_mut().take();
             match unrun {
                 Some(task) => task.await,
@@ -351,7 +366,7 @@ impl TabSync for BrowserTabs {
         } else {
             stored_seq(&channel.seq_key)
         };
-        if let Ok(text) = serde_json::to_string(&Envelope { seq, message }) {
+        if let Ok(text) = serde_json::to_string(&Envelope::new(seq, message)) {
             let _ = channel.channel.post_message(&JsValue::from_str(&text));
         }
     }

@@ -14,6 +14,10 @@ pub struct AuthConfig {
     /// Names the `BroadcastChannel`, the Web Lock and the `localStorage` counter the tabs of this
     /// origin share; two apps on one origin need two names.
     pub tab_channel: &'static str,
+    /// How long a refresh waits for the cross-tab lock before it goes ahead without it: a tab
+    /// frozen or hung while holding the lock must not wedge the others. Longer than a refresh
+    /// normally takes; the server's grace window makes the rare second refresh safe.
+    pub lock_wait_ms: u32,
     pub timing: CoordinatorConfig,
 }
 
@@ -23,6 +27,7 @@ impl Default for AuthConfig {
             endpoints: AuthEndpoints::default(),
             login_page: "/login",
             tab_channel: "tokenflight",
+            lock_wait_ms: 5_000,
             timing: CoordinatorConfig::default(),
         }
     }

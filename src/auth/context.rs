@@ -10,7 +10,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::{
     config::AuthConfig,
-    coordinator::{AuthError, AuthEvent, AuthSnapshot, LoginError},
+    coordinator::{AuthError, AuthEvent, AuthSnapshot, LoginError, SignOutReason},
     redirect::login_redirect,
 };
 use crate::api::auth::{TokenResponse, User};
@@ -63,6 +63,8 @@ pub struct AuthContext {
     snapshot: RwSignal<Option<AuthSnapshot>>,
     /// Bumped to make every [`AuthContext::resource`] fetch again.
     reload: RwSignal<u64>,
+    /// Why the session ended while the page was open, if it did.
+    ended: RwSignal<Option<SignOutReason>>,
     #[cfg(feature = "hydrate")]
     client: StoredValue<client::BrowserCoordinator, LocalStorage>,
 }
@@ -81,6 +83,7 @@ pub fn provide_auth(config: AuthConfig, first_paint: impl Into<FirstPaint>) -> A
         user: RwSignal::new(first_paint.user().cloned()),
         snapshot: RwSignal::new(None),
         reload: RwSignal::new(0),
+        ended: RwSignal::new(None),
         #[cfg(feature = "hydrate")]
         client: StoredValue::new_local(client::connect(&config)),
     };
@@ -106,9 +109,27 @@ impl AuthContext {
         self.snapshot.into()
     }
 
-    /// `<login page>?next=<here>`: where a signed-out visitor of `here` is sent.
+    /// Why the session ended while this page was open (`None` before it does): the UI words
+    /// the end, for instance "Signed out after 30 minutes without activity".
+    pub fn ended(self) -> Signal<Option<SignOutReason>> {
+        self.ended.into()
+    }
+
+    /// `<login page>?next=<here>`: where a signed-out visitor of `here` is sent. After an idle
+    /// timeout, `&idle=<seconds>` too, so the login page can say why.
     pub fn login_redirect(self, here: &str) -> String {
-        login_redirect(self.config.get_value().login_page, here)
+        let to_login = login_redirect(self.config.get_value().login_page, here);
+        match self.ended.get_untracked() {
+            Some(SignOutReason::Idle { after_secs }) => format!("{to_login}&idle={after_secs}"),
+            _ => to_login,
+        }
+    }
+
+    /// The answer to the idle warning ([`AuthSnapshot::idle_ends_at_ms`]): one refresh, which
+    /// moves the deadline in every tab.
+    pub fn stay_signed_in(self) {
+        #[cfg(feature = "hydrate")]
+        self.client.with_value(|client| client.stay_signed_in());
     }
 
     /// Calls `listener` for every coordinator event (in the browser; never on the server), until
@@ -269,7 +290,7 @@ mod client {
     use leptos_use_document_visibility::use_document_visibility;
     use leptos_use_event_listener::use_event_listener;
 
-    use super::{AuthContext, FirstPaint};
+    use super::{AuthContext, AuthEvent, FirstPaint};
     pub use crate::auth::browser::BrowserCoordinator;
     use crate::{
         api::auth::{LoginRequest, User},
@@ -281,7 +302,7 @@ mod client {
     };
 
     pub fn connect(config: &AuthConfig) -> BrowserCoordinator {
-        let tabs = BrowserTabs::connect(config.tab_channel);
+        let tabs = BrowserTabs::connect(config.tab_channel, config.lock_wait_ms);
         let transport = FetchTransport {
             endpoints: config.endpoints,
         };
@@ -300,7 +321,11 @@ mod client {
     pub fn start(auth: AuthContext, first_paint: FirstPaint) {
         let client = auth.client.get_value();
         follow_state(auth, &client);
-        client.on_session_ended(move |_reason| auth.user.set(None));
+        client.on_session_ended(move |reason| {
+            auth.ended.set(Some(reason));
+            auth.user.set(None);
+        });
+        report_activity(auth);
         catch_up_when_back(auth);
         match first_paint {
             FirstPaint::SignedOut => {}
@@ -319,7 +344,11 @@ mod client {
     fn follow_state(auth: AuthContext, client: &BrowserCoordinator) {
         let source = client.clone();
         let queued = Rc::new(Cell::new(false));
-        client.subscribe(move |_event| {
+        client.subscribe(move |event| {
+            // A refresh worked again after failing: what failed meanwhile loads again.
+            if *event == AuthEvent::Online {
+                auth.reload();
+            }
             if queued.replace(true) {
                 return;
             }
@@ -335,17 +364,45 @@ mod client {
         });
     }
 
+    /// Idle means the user: a pointer pressed, a key, a wheel, or focus coming back to the
+    /// window tells the coordinator someone is there (it only notes the time). What a browser
+    /// does by itself does not count: a page load, the first focus of a new window, the
+    /// `pointermove` Chromium synthesises when the page changes under a resting cursor.
+    fn report_activity(auth: AuthContext) {
+        let active = move || auth.client.with_value(|client| client.user_active());
+        let _ = use_event_listener(window(), ev::pointerdown, move |_| active());
+        let _ = use_event_listener(window(), ev::keydown, move |_| active());
+        let _ = use_event_listener(window(), ev::wheel, move |_| active());
+        let left = Rc::new(Cell::new(false));
+        let on_blur = left.clone();
+        let _ = use_event_listener(window(), ev::blur, move |_| on_blur.set(true));
+        let _ = use_event_listener(window(), ev::focus, move |_| {
+            if left.replace(false) {
+                active();
+            }
+        });
+    }
+
     /// A hidden or sleeping tab's timers may not have fired: catch up when it is visible again
-    /// or the network is back.
+    /// (which counts as the user being there) or the network is back. Back online, every
+    /// resource loads again too: what failed while offline is retried, not left showing
+    /// "offline".
     fn catch_up_when_back(auth: AuthContext) {
         let _ = use_event_listener(window(), ev::online, move |_| {
             auth.client.get_value().catch_up();
+            auth.reload();
         });
         let visibility = use_document_visibility();
-        Effect::new(move |_| {
-            if visibility.get() == web_sys::VisibilityState::Visible {
-                auth.client.get_value().catch_up();
+        // On a change only: the first run, at page load, is not the user coming back.
+        Effect::new(move |before: Option<web_sys::VisibilityState>| {
+            let now = visibility.get();
+            let visible = web_sys::VisibilityState::Visible;
+            if now == visible && before.is_some_and(|before| before != visible) {
+                let client = auth.client.get_value();
+                client.user_active();
+                client.catch_up();
             }
+            now
         });
     }
 

@@ -108,8 +108,11 @@ fn send_through_coordinator<E: From<AuthError>>(
     }
 }
 
+/// A body or protocol this client cannot send: the app's mistake, found before anything is sent,
+/// and reported as such (`internal_error`), never as an outage (`temporarily_unavailable`,
+/// which a card would show as "offline" and a person would wait out).
 fn unsupported<E: FromServerFnError>(what: &str) -> E {
-    E::from_server_fn_error(ServerFnErrorErr::Request(format!(
+    E::from_server_fn_error(ServerFnErrorErr::Serialization(format!(
         "{what} do not go through the auth client"
     )))
 }
@@ -330,7 +333,7 @@ mod tests {
     }
 
     #[test]
-    fn bodies_that_cannot_be_replayed_are_refused_before_anything_is_sent() {
+    fn bodies_that_cannot_be_replayed_are_refused_as_a_programmer_error_not_an_outage() {
         let refused = <ReplayableRequest as ClientReq<ApiErrorBody>>::try_new_req_bytes(
             "/api/fn/upload",
             "application/cbor",
@@ -339,7 +342,7 @@ mod tests {
             HttpMethod::POST,
         )
         .unwrap_err();
-        assert_eq!(refused.error, codes::TEMPORARILY_UNAVAILABLE);
+        assert_eq!(refused.error, codes::INTERNAL);
         assert!(
             refused.message.contains("binary request bodies"),
             "{}",

@@ -15,7 +15,63 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::auth::User;
 
-/// What one tab tells the others. Sent as JSON over a `BroadcastChannel`, so it is serde-able.
+/// The version of [`Envelope`]'s format. Bump it whenever a [`TabMessage`] changes shape: tabs of
+/// an old and a new build share one origin after a deploy, and each must ignore what the other
+/// writes in a format it does not know, rather than misread it. (Version 1, which carried no
+/// number, was the format before the idle timeout.)
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// What travels over the channel: the format's version, the message, and its number from the
+/// shared counter (see [`TokenArrivals`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    #[serde(rename = "v")]
+    pub version: u32,
+    pub seq: u64,
+    pub message: TabMessage,
+}
+
+/// What every version's envelope is read as first: its version (absent before version 2) and its
+/// number. The message is only read when the version is ours.
+#[derive(Deserialize)]
+struct EnvelopeHead {
+    #[serde(rename = "v", default)]
+    version: u32,
+    seq: u64,
+}
+
+impl Envelope {
+    pub fn new(seq: u64, message: TabMessage) -> Self {
+        Self {
+            version: PROTOCOL_VERSION,
+            seq,
+            message,
+        }
+    }
+
+    /// Reads what another tab posted. `Err(seq)` for a message of another version (its number
+    /// still tells that the tab announced something; its content is never interpreted), `None`
+    /// for what is not an envelope at all.
+    pub fn decode(text: &str) -> Option<Result<Self, u64>> {
+        let head: EnvelopeHead = serde_json::from_str(text).ok()?;
+        if head.version != PROTOCOL_VERSION {
+            return Some(Err(head.seq));
+        }
+        serde_json::from_str(text).ok().map(Ok)
+    }
+}
+
+/// When the session ends for inactivity unless refreshed, as one tab tells another: relative,
+/// because tabs do not share a monotonic clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdleWindow {
+    /// Milliseconds left, when the message was sent.
+    pub ends_in_ms: u64,
+    /// The server's idle timeout, for the message that names it.
+    pub timeout_secs: u64,
+}
+
+/// What one tab tells the others. Sent as JSON over a `BroadcastChannel`, in an [`Envelope`].
 /// Externally tagged (`{"signed_in": {…}}`, `"signed_out"`), serde's default: an internally
 /// tagged enum (`{"type": …}`) is parsed through a buffered copy, whose code weighs ~10 KB in
 /// the browser bundle.
@@ -35,6 +91,7 @@ pub enum TabMessage {
         /// monotonic clock (`performance.now()` starts at each tab's own load).
         expires_in_ms: u64,
         user: User,
+        idle: Option<IdleWindow>,
     },
     /// A tab signed in (a new login, a new session): every tab adopts it, signed out or not.
     SignedIn {
@@ -42,9 +99,12 @@ pub enum TabMessage {
         /// As in [`TabMessage::TokenRefreshed`].
         expires_in_ms: u64,
         user: User,
+        idle: Option<IdleWindow>,
     },
     /// The session ended (logout, or the server refused the refresh): every tab must forget it.
     SignedOut,
+    /// The session ended for inactivity: every tab says so on its login page.
+    IdleTimedOut { timeout_secs: u64 },
     /// A newly opened tab asks the open ones for the current token, to spare a refresh call.
     TokenWanted,
 }
@@ -244,7 +304,7 @@ pub mod memory {
 mod tests {
     use futures::FutureExt;
 
-    use super::{TabMessage, TokenArrivals};
+    use super::{Envelope, IdleWindow, TabMessage, TokenArrivals, PROTOCOL_VERSION};
     use crate::api::auth::User;
 
     #[test]
@@ -296,11 +356,16 @@ mod tests {
             access_token: "t1".into(),
             expires_in_ms: 60_000,
             user: user.clone(),
+            idle: Some(IdleWindow {
+                ends_in_ms: 1_800_000,
+                timeout_secs: 1_800,
+            }),
         };
         let refreshed = TabMessage::TokenRefreshed {
             access_token: "t2".into(),
             expires_in_ms: 60_000,
             user,
+            idle: None,
         };
         for (message, tag) in [(signed_in, "signed_in"), (refreshed, "token_refreshed")] {
             let json = serde_json::to_value(&message).unwrap();
@@ -330,5 +395,34 @@ mod tests {
         let second = arrivals.wait_for(7).unwrap();
         arrivals.wake_all();
         assert!(first.now_or_never().is_some() && second.now_or_never().is_some());
+    }
+
+    #[test]
+    fn an_envelope_of_this_version_is_read_back_whole() {
+        let envelope = Envelope::new(7, TabMessage::SignedOut);
+        let text = serde_json::to_string(&envelope).unwrap();
+        assert!(
+            text.contains(&format!("\"v\":{PROTOCOL_VERSION}")),
+            "{text}"
+        );
+        assert_eq!(Envelope::decode(&text), Some(Ok(envelope)));
+    }
+
+    #[test]
+    fn a_message_of_another_version_is_never_read_only_counted() {
+        // What the build before the idle timeout posted: no version, the old message shape.
+        let old = r#"{"seq":4,"message":"signed_out"}"#;
+        assert_eq!(Envelope::decode(old), Some(Err(4)));
+        let old_token = r#"{"seq":5,"message":{"token_refreshed":
+            {"access_token":"t","expires_in_ms":1000,"user":{"id":"u","username":"u","roles":[]}}}}"#;
+        assert_eq!(Envelope::decode(old_token), Some(Err(5)));
+        // A newer build's message, even one this build could parse, is not interpreted either.
+        let newer = format!(
+            r#"{{"v":{},"seq":6,"message":"signed_out"}}"#,
+            PROTOCOL_VERSION + 1
+        );
+        assert_eq!(Envelope::decode(&newer), Some(Err(6)));
+        assert_eq!(Envelope::decode("not json"), None);
+        assert_eq!(Envelope::decode(r#"{"v":2}"#), None);
     }
 }

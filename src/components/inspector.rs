@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::{
     flow_log::{use_flow_log, FlowSource, TimelineEntry},
-    numbers::{MillisAsSeconds, Whole},
+    numbers::{Duration, MillisAsSeconds, Whole},
     waterfall::Waterfall,
 };
 use crate::auth::{
@@ -218,7 +218,24 @@ fn describe(event: &AuthEvent) -> (&'static str, String) {
                     "session ended by the server: signed out".to_owned()
                 }
                 SignOutReason::OtherTab => "signed out in another tab".to_owned(),
+                SignOutReason::Idle { after_secs } => {
+                    format!(
+                        "signed out after {} without activity",
+                        Duration(*after_secs)
+                    )
+                }
             },
+        ),
+        AuthEvent::LeftToLapse { token_version } => (
+            "idle",
+            format!("nobody here since token v{token_version}: left to expire, no refresh"),
+        ),
+        AuthEvent::IdleWarning { ends_in_ms } => (
+            "idle",
+            format!(
+                "idle warning: the session ends in {} s unless you stay",
+                ends_in_ms / 1000
+            ),
         ),
         AuthEvent::Offline { retry_in_ms } => (
             "offline",

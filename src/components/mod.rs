@@ -4,6 +4,7 @@ pub mod demo_controls;
 pub mod explainer;
 pub mod flow_log;
 pub mod header;
+pub mod idle_warning;
 pub mod inspector;
 pub mod naive;
 pub mod numbers;

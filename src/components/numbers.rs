@@ -36,6 +36,22 @@ impl fmt::Display for MillisAsSeconds {
     }
 }
 
+/// A span of whole seconds in words: "45 seconds", "1 minute", "30 minutes" (whole minutes
+/// from one minute on, rounded down: the idle timeout is configured in seconds).
+#[derive(Clone, Copy, Debug)]
+pub struct Duration(pub u64);
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (count, unit) = if self.0 < 60 {
+            (self.0, "second")
+        } else {
+            (self.0 / 60, "minute")
+        };
+        write!(f, "{count} {unit}{}", if count == 1 { "" } else { "s" })
+    }
+}
+
 /// `scaled / 10^decimals`, written with exactly `decimals` decimals.
 #[derive(Clone, Copy)]
 struct Fixed {
@@ -113,5 +129,15 @@ mod tests {
             format!("{:>8}", MillisAsSeconds(61_000.0)),
             format!("{:>8.3}", 61.0)
         );
+    }
+
+    #[test]
+    fn durations_are_spoken_in_seconds_then_whole_minutes() {
+        let spoken = |secs| super::Duration(secs).to_string();
+        assert_eq!(spoken(1), "1 second");
+        assert_eq!(spoken(45), "45 seconds");
+        assert_eq!(spoken(60), "1 minute");
+        assert_eq!(spoken(1_800), "30 minutes");
+        assert_eq!(spoken(1_830), "30 minutes");
     }
 }

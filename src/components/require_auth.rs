@@ -6,6 +6,7 @@
 use leptos::{either::Either, prelude::*};
 use leptos_router::{components::Redirect, hooks::use_location};
 
+use super::idle_warning::IdleWarning;
 use crate::auth::use_auth;
 
 /// Server-rendered: the page's content for a signed-in visitor, a redirect otherwise.
@@ -25,9 +26,9 @@ pub fn RequireAuth(children: Children) -> impl IntoView {
     }
 }
 
-/// The browser half of [`RequireAuth`]: an island with nothing of its own to draw. Its children
-/// stay server-rendered HTML (and may hold islands of their own, which find the auth context
-/// through it).
+/// The browser half of [`RequireAuth`]: an island whose only view of its own is the idle
+/// warning. Its children stay server-rendered HTML (and may hold islands of their own, which
+/// find the auth context through it).
 #[island]
 fn SessionGuard(children: Children) -> impl IntoView {
     #[cfg(feature = "hydrate")]
@@ -44,7 +45,10 @@ fn SessionGuard(children: Children) -> impl IntoView {
             Some(_) => {}
         });
     }
-    children()
+    view! {
+        <IdleWarning/>
+        {children()}
+    }
 }
 
 /// Replaces this page with the login page, whose `next` brings the visitor back here. No client

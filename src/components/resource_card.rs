@@ -67,9 +67,12 @@ pub fn ErrorMessage(error: ApiErrorBody) -> impl IntoView {
             "Signed out",
             "Your session has ended. Sign in again.".to_owned(),
         ),
+        // True to its word: the auth context reloads every card when the browser is back
+        // online, or when a refresh succeeds again after failing.
         codes::TEMPORARILY_UNAVAILABLE => (
             "Offline",
-            "The server cannot be reached; retrying.".to_owned(),
+            "The server could not be reached; this loads again once the connection is back."
+                .to_owned(),
         ),
         _ => ("Error", error.message),
     };

@@ -154,7 +154,10 @@ fn notifications_view(notes: Vec<Notification>) -> impl IntoView {
 
 fn usage_view(usage: Usage) -> impl IntoView {
     view! {
-        <p><strong>{usage.requests_today}</strong> " of " {usage.quota} " requests today"</p>
+        <p>
+            <strong>{usage.requests_served}</strong>
+            " API requests served for you since this server started"
+        </p>
         <p class="muted">{usage.refreshes_this_session} " refreshes this session"</p>
     }
 }

@@ -9,6 +9,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     auth::redirect::safe_next,
+    components::numbers::Duration,
     form_login::{FormLogin, LoginFailure},
 };
 
@@ -21,10 +22,16 @@ pub fn LoginPage() -> impl IntoView {
         .get("error")
         .and_then(|code| LoginFailure::from_code(&code))
         .map(LoginFailure::message);
+    // Set by the auth client when the idle timeout ended the session (`AuthContext::login_redirect`).
+    let signed_out_idle = query
+        .get("idle")
+        .and_then(|secs| secs.parse::<u64>().ok())
+        .map(|secs| format!("Signed out after {} without activity.", Duration(secs)));
     view! {
         <Title text="Sign in"/>
         <div class="login">
             <h1>"Sign in"</h1>
+            {signed_out_idle.map(|message| view! { <p class="notice" role="status">{message}</p> })}
             <form method="post" action=FormLogin::url() class="card">
                 <input type="hidden" name="next" value=next/>
                 <label for="username">"Username"</label>

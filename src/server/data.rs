@@ -20,9 +20,6 @@ pub struct DemoData {
     tables: Mutex<Tables>,
 }
 
-/// Requests a user may make per day, as `GET /api/usage` reports.
-pub const DAILY_QUOTA: u64 = 10_000;
-
 /// Items one user may keep, so no account can grow the server's memory without bound.
 pub const MAX_ITEMS_PER_USER: usize = 100;
 

@@ -56,6 +56,8 @@ pub struct PageAccess {
     pub user_id: String,
     pub access_ver: u64,
     pub session_left: Duration,
+    /// Until the idle timeout ends the session unless it is refreshed.
+    pub idle_left: Duration,
 }
 
 /// Why a refresh was refused. The client sees `invalid_grant` for all but the two 503s.
@@ -197,6 +199,7 @@ impl FamilyRegistry {
                 user_id: stored.family.user_id.clone(),
                 access_ver: stored.family.next_access_ver.saturating_sub(1),
                 session_left: self.remaining_lifetime(&stored.family, now),
+                idle_left: self.idle_left(&stored.family, now),
             }))
     }
 
@@ -245,6 +248,17 @@ impl FamilyRegistry {
     fn remaining_lifetime(&self, family: &FamilyRecord, now: u64) -> Duration {
         let ends_at = family.created_at_ms + self.lifetimes.absolute.as_millis() as u64;
         Duration::from_millis(ends_at.saturating_sub(now))
+    }
+
+    fn idle_left(&self, family: &FamilyRecord, now: u64) -> Duration {
+        let ends_at = family.last_refresh_ms + self.lifetimes.idle.as_millis() as u64;
+        Duration::from_millis(ends_at.saturating_sub(now))
+    }
+
+    /// `SESSION_IDLE_TIMEOUT_SECS`: a login or refresh leaves this long before the session ends
+    /// unless refreshed again.
+    pub fn idle_timeout(&self) -> Duration {
+        self.lifetimes.idle
     }
 
     /// When the family ends unless refreshed: idle timeout or absolute lifetime, whichever

@@ -23,6 +23,10 @@ pub struct CoordinatorConfig {
     /// [`TabMessage::TokenWanted`]: crate::auth::tab_sync::TabMessage::TokenWanted
     /// [`TabSync::reaches_other_tabs`]: crate::auth::tab_sync::TabSync::reaches_other_tabs
     pub tab_answer_wait_ms: u64,
+    /// Show the idle warning this long before the server ends an unused session, but never
+    /// earlier than a quarter of its idle timeout before (so a 2-minute timeout warns 30 s
+    /// ahead). Used only with a server that states its idle timeout.
+    pub idle_warning_lead_ms: u64,
 }
 
 impl Default for CoordinatorConfig {
@@ -34,6 +38,7 @@ impl Default for CoordinatorConfig {
             backoff_initial_ms: 1_000,
             backoff_max_ms: 30_000,
             tab_answer_wait_ms: 150,
+            idle_warning_lead_ms: 60_000,
         }
     }
 }

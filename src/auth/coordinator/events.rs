@@ -21,6 +21,8 @@ pub enum RefreshReason {
     Expired,
     /// The background retry after a transient failure.
     Backoff,
+    /// The user answered the idle warning ([`Coordinator::stay_signed_in`]).
+    StaySignedIn,
 }
 
 /// The words the inspector and the waterfall show. Spelled out rather than `Debug`: the release
@@ -35,6 +37,7 @@ impl fmt::Display for RefreshReason {
             Self::CatchUp => "catching up",
             Self::Expired => "token expired",
             Self::Backoff => "retry after a failure",
+            Self::StaySignedIn => "you chose to stay signed in",
         })
     }
 }
@@ -63,6 +66,8 @@ pub enum SignOutReason {
     SessionExpired,
     /// Another tab signed out or saw its session expire.
     OtherTab,
+    /// Nobody used any tab for the server's idle timeout (`after_secs`), here or in another tab.
+    Idle { after_secs: u64 },
 }
 
 /// Everything the coordinator does, as a stream for the UI inspector. Request and refresh ids
@@ -135,6 +140,16 @@ pub enum AuthEvent {
     SignedOut {
         reason: SignOutReason,
     },
+    /// The proactive refresh was due, but nobody used the page since the token arrived: the
+    /// token is left to expire, and the next call refreshes (idle means the user, not the tab).
+    LeftToLapse {
+        token_version: u64,
+    },
+    /// The session ends for inactivity in `ends_in_ms` unless the user answers
+    /// ([`Coordinator::stay_signed_in`]).
+    IdleWarning {
+        ends_in_ms: u64,
+    },
     /// A refresh failed transiently; the next attempt is in `retry_in_ms`.
     Offline {
         retry_in_ms: u64,
@@ -153,6 +168,9 @@ pub struct AuthSnapshot {
     pub refreshing: bool,
     /// The last refresh failed transiently; a background retry is scheduled.
     pub offline: bool,
+    /// While the idle warning shows: when the session ends (on the same clock) unless the user
+    /// answers it.
+    pub idle_ends_at_ms: Option<f64>,
 }
 
 type Listener = Rc<dyn Fn(&AuthEvent)>;
@@ -242,6 +260,10 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             token_expires_at_ms: state.token.as_ref().map(|t| t.expires_at_ms),
             refreshing: state.refresh.is_some(),
             offline: state.offline,
+            idle_ends_at_ms: state
+                .idle_warning
+                .then(|| state.token.as_ref()?.idle.map(|idle| idle.ends_at_ms))
+                .flatten(),
         }
     }
 

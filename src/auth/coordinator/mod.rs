@@ -8,7 +8,7 @@
 //! In the browser (`auth::browser`, feature `hydrate`; the Leptos context does exactly this):
 //!
 //! ```text
-//! let tabs = BrowserTabs::connect("my-app");
+//! let tabs = BrowserTabs::connect("my-app", 5_000);
 //! let transport = FetchTransport { endpoints: AuthEndpoints::default() };
 //! let auth = Coordinator::new(transport, BrowserRuntime, tabs, CoordinatorConfig::default());
 //! auth.on_session_ended(|reason| navigate_to_login(reason));
@@ -17,7 +17,8 @@
 //! ```
 //!
 //! One file per concern: [`ports`] (transport, clock), [`config`], [`errors`], [`events`], `state`,
-//! `sending` (attach, retry once), `single_flight`, `timers` (proactive, backoff), `tabs`,
+//! `sending` (attach, retry once), `single_flight`, `timers` (proactive, backoff), `idle`
+//! (the user's inactivity: warning and end), `tabs`,
 //! `answers` (classifying responses) and `challenge` (`WWW-Authenticate`).
 
 use std::cell::{Cell, RefCell};
@@ -36,6 +37,7 @@ pub mod challenge;
 pub mod config;
 pub mod errors;
 pub mod events;
+mod idle;
 pub mod ports;
 mod sending;
 mod single_flight;
@@ -105,6 +107,8 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             token_watchers: Vec::new(),
             next_request_id: 0,
             next_refresh_id: 0,
+            last_activity_ms: f64::NEG_INFINITY,
+            idle_warning: false,
         };
         Self {
             inner: Rc::new(Inner {
@@ -220,7 +224,8 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             return;
         }
         let expires_in_ms = tokens.expires_in.saturating_mul(1000);
-        let version = self.install(tokens.access_token, expires_in_ms, tokens.user);
+        let idle = idle::idle_window_of(&tokens);
+        let version = self.install(tokens.access_token, expires_in_ms, tokens.user, idle);
         self.emit(AuthEvent::TokenFromPage {
             token_version: version,
         });
@@ -232,8 +237,16 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     pub fn sign_out(&self, reason: SignOutReason) {
         self.forget();
         self.emit(AuthEvent::SignedOut { reason });
-        if reason != SignOutReason::OtherTab {
-            self.inner.tabs.publish(TabMessage::SignedOut);
+        match reason {
+            SignOutReason::OtherTab => {}
+            SignOutReason::Idle { after_secs } => {
+                self.inner.tabs.publish(TabMessage::IdleTimedOut {
+                    timeout_secs: after_secs,
+                })
+            }
+            SignOutReason::User | SignOutReason::SessionExpired => {
+                self.inner.tabs.publish(TabMessage::SignedOut);
+            }
         }
         if reason != SignOutReason::User {
             self.end_session(reason);
@@ -252,7 +265,11 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
 
     /// For `visibilitychange` and `online`: a sleeping tab's timers may not have fired, so refresh
     /// now if the token is expired or within the margin, or if the last refresh failed.
+    /// A tab that slept past the session's idle deadline ends the session instead.
     pub fn catch_up(&self) {
+        if self.ended_by_idle_deadline() {
+            return;
+        }
         if self.catch_up_due() {
             self.refresh_in_background(RefreshReason::CatchUp);
         }

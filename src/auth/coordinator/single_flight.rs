@@ -8,6 +8,7 @@ use futures::future;
 use futures::FutureExt;
 
 use super::answers::classify_refresh;
+use super::idle::idle_window_of;
 use super::state::{made_for_someone_else, remaining_ms, InFlight, SharedRefresh};
 use super::tabs::Announce;
 use super::{
@@ -312,8 +313,9 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         announce: Announce,
     ) -> (u64, u64) {
         let expires_in_ms = tokens.expires_in.saturating_mul(1000);
-        let message = announce.message(&tokens.access_token, expires_in_ms, &tokens.user);
-        let version = self.install(tokens.access_token, expires_in_ms, tokens.user);
+        let idle = idle_window_of(&tokens);
+        let message = announce.message(&tokens.access_token, expires_in_ms, &tokens.user, idle);
+        let version = self.install(tokens.access_token, expires_in_ms, tokens.user, idle);
         self.inner.tabs.publish(message);
         (version, expires_in_ms)
     }

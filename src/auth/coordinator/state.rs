@@ -5,7 +5,10 @@ use futures::channel::oneshot;
 use futures::future::{LocalBoxFuture, Shared};
 
 use super::{Coordinator, RefreshError, Runtime, Transport};
-use crate::{api::auth::User, auth::tab_sync::TabSync};
+use crate::{
+    api::auth::User,
+    auth::tab_sync::{IdleWindow, TabSync},
+};
 
 /// Tokens shorter-lived than this get no proactive timer, which could otherwise spin.
 pub(super) const MIN_PROACTIVE_LIFETIME_MS: u64 = 1_000;
@@ -15,6 +18,17 @@ pub(super) struct Token {
     pub(super) access: String,
     pub(super) lifetime_ms: u64,
     pub(super) expires_at_ms: f64,
+    /// When it arrived: activity after this means the user was there since the last refresh.
+    pub(super) installed_at_ms: f64,
+    /// When the server ends the session for inactivity unless it is refreshed.
+    pub(super) idle: Option<IdleDeadline>,
+}
+
+/// The server's idle deadline on this tab's clock.
+#[derive(Clone, Copy)]
+pub(super) struct IdleDeadline {
+    pub(super) ends_at_ms: f64,
+    pub(super) timeout_secs: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -50,6 +64,11 @@ pub(super) struct State {
     pub(super) token_watchers: Vec<oneshot::Sender<()>>,
     pub(super) next_request_id: u64,
     pub(super) next_refresh_id: u64,
+    /// When the user last used the page (pointer, keyboard, focus, the tab becoming visible).
+    /// A page load does not count: an untouched tab is idle from its first token.
+    pub(super) last_activity_ms: f64,
+    /// The idle warning shows: the session ends at the token's idle deadline unless refreshed.
+    pub(super) idle_warning: bool,
 }
 
 /// A token as a request carries it, and whose it is: a request is retried only as the user it
@@ -92,16 +111,29 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         state.token.as_ref().map(|token| state.credentials(token))
     }
 
-    /// Replaces the token (bumping its version) and schedules its proactive refresh.
-    pub(super) fn install(&self, access: String, lifetime_ms: u64, user: User) -> u64 {
+    /// Replaces the token (bumping its version) and schedules its proactive refresh and, with an
+    /// idle window, the idle warning and end.
+    pub(super) fn install(
+        &self,
+        access: String,
+        lifetime_ms: u64,
+        user: User,
+        idle: Option<IdleWindow>,
+    ) -> u64 {
         let now = self.inner.runtime.now_ms();
         let (version, watchers) = {
             let mut state = self.inner.state.borrow_mut();
             state.version += 1;
+            state.idle_warning = false;
             state.token = Some(Token {
                 access,
                 lifetime_ms,
                 expires_at_ms: now + lifetime_ms as f64,
+                installed_at_ms: now,
+                idle: idle.map(|window| IdleDeadline {
+                    ends_at_ms: now + window.ends_in_ms as f64,
+                    timeout_secs: window.timeout_secs,
+                }),
             });
             state.user = Some(user);
             state.sign_in = SignInState::SignedIn;
@@ -110,7 +142,8 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         for watcher in watchers {
             let _ = watcher.send(());
         }
-        self.schedule_proactive(version, lifetime_ms);
+        self.schedule_proactive(version);
+        self.schedule_idle_end(version);
         version
     }
 
@@ -122,6 +155,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         state.user = None;
         state.version += 1;
         state.sign_in = SignInState::SignedOut;
+        state.idle_warning = false;
         state.offline = false;
         state.backoff_delay_ms = None;
         state.backoff_generation += 1;
@@ -143,6 +177,19 @@ pub(super) fn made_for_someone_else(made_for: Option<&str>, now: Option<&str>) -
 }
 
 pub(super) fn remaining_ms(token: &Token, now_ms: f64) -> u64 {
+    until(token.expires_at_ms, now_ms)
+}
+
+/// Milliseconds from `now_ms` to `at_ms`, 0 if that has passed.
+pub(super) fn until(at_ms: f64, now_ms: f64) -> u64 {
     // Float to int casts saturate; a negative remainder becomes 0.
-    (token.expires_at_ms - now_ms).max(0.0) as u64
+    (at_ms - now_ms).max(0.0) as u64
+}
+
+/// The token's idle deadline as another tab needs it: relative.
+pub(super) fn idle_window(token: &Token, now_ms: f64) -> Option<IdleWindow> {
+    token.idle.map(|idle| IdleWindow {
+        ends_in_ms: until(idle.ends_at_ms, now_ms),
+        timeout_secs: idle.timeout_secs,
+    })
 }

@@ -1,11 +1,11 @@
 //! Other tabs: adopting a token another tab obtained, signing out when another tab did, answering a
 //! new tab that asks for the token, and how this tab announces its own tokens.
 
-use super::state::{made_for_someone_else, remaining_ms};
+use super::state::{idle_window, made_for_someone_else, remaining_ms};
 use super::{AuthEvent, Coordinator, Runtime, SignInState, SignOutReason, Transport};
 use crate::{
     api::auth::User,
-    auth::tab_sync::{TabMessage, TabSync},
+    auth::tab_sync::{IdleWindow, TabMessage, TabSync},
 };
 
 impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
@@ -29,6 +29,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
                 access_token,
                 expires_in_ms,
                 user,
+                idle,
             } => {
                 let for_this_tab = {
                     let state = self.inner.state.borrow();
@@ -36,22 +37,34 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
                         && !made_for_someone_else(state.user_id().as_deref(), Some(&user.id))
                 };
                 if for_this_tab {
-                    self.adopt_from_other_tab(access_token, expires_in_ms, user);
+                    self.adopt_from_other_tab(access_token, expires_in_ms, user, idle);
                 }
             }
             TabMessage::SignedIn {
                 access_token,
                 expires_in_ms,
                 user,
-            } => self.adopt_from_other_tab(access_token, expires_in_ms, user),
-            TabMessage::SignedOut => self.signed_out_elsewhere(),
+                idle,
+            } => self.adopt_from_other_tab(access_token, expires_in_ms, user, idle),
+            TabMessage::SignedOut => self.signed_out_elsewhere(SignOutReason::OtherTab),
+            TabMessage::IdleTimedOut { timeout_secs } => {
+                self.signed_out_elsewhere(SignOutReason::Idle {
+                    after_secs: timeout_secs,
+                });
+            }
             TabMessage::TokenWanted => self.answer_token_wanted(),
         }
     }
 
     /// Takes another tab's token unless it is ours or ours outlives it (an old tab may answer a
     /// [`TabMessage::TokenWanted`] late).
-    pub(super) fn adopt_from_other_tab(&self, access: String, expires_in_ms: u64, user: User) {
+    pub(super) fn adopt_from_other_tab(
+        &self,
+        access: String,
+        expires_in_ms: u64,
+        user: User,
+        idle: Option<IdleWindow>,
+    ) {
         let worth_taking = {
             let state = self.inner.state.borrow();
             let expires_at_ms = self.inner.runtime.now_ms() + expires_in_ms as f64;
@@ -63,19 +76,19 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         if !worth_taking {
             return;
         }
-        let version = self.install(access, expires_in_ms, user);
+        let version = self.install(access, expires_in_ms, user, idle);
         self.go_online();
         self.emit(AuthEvent::TokenFromOtherTab {
             token_version: version,
         });
     }
 
-    pub(super) fn signed_out_elsewhere(&self) {
+    /// Another tab ended the session, for `reason` as this tab tells it (its own sign-out, a
+    /// refusal: [`SignOutReason::OtherTab`]; the idle timeout: the same reason everywhere).
+    pub(super) fn signed_out_elsewhere(&self, reason: SignOutReason) {
         if self.forget() {
-            self.emit(AuthEvent::SignedOut {
-                reason: SignOutReason::OtherTab,
-            });
-            self.end_session(SignOutReason::OtherTab);
+            self.emit(AuthEvent::SignedOut { reason });
+            self.end_session(reason);
         }
     }
 
@@ -85,7 +98,12 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             let now = self.inner.runtime.now_ms();
             match (&state.token, &state.user) {
                 (Some(token), Some(user)) if now < token.expires_at_ms => {
-                    Some(Announce::Refreshed.message(&token.access, remaining_ms(token, now), user))
+                    Some(Announce::Refreshed.message(
+                        &token.access,
+                        remaining_ms(token, now),
+                        user,
+                        idle_window(token, now),
+                    ))
                 }
                 _ => None,
             }
@@ -107,18 +125,26 @@ pub(super) enum Announce {
 
 impl Announce {
     /// The [`TabMessage`] that shares this token with the other tabs.
-    pub(super) fn message(self, access: &str, expires_in_ms: u64, user: &User) -> TabMessage {
+    pub(super) fn message(
+        self,
+        access: &str,
+        expires_in_ms: u64,
+        user: &User,
+        idle: Option<IdleWindow>,
+    ) -> TabMessage {
         let (access_token, user) = (access.to_owned(), user.clone());
         match self {
             Announce::SignedIn => TabMessage::SignedIn {
                 access_token,
                 expires_in_ms,
                 user,
+                idle,
             },
             Announce::Refreshed => TabMessage::TokenRefreshed {
                 access_token,
                 expires_in_ms,
                 user,
+                idle,
             },
         }
     }

@@ -13,14 +13,18 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         self.inner.config.refresh_margin_ms.min(lifetime_ms / 5)
     }
 
-    pub(super) fn schedule_proactive(&self, version: u64, lifetime_ms: u64) {
-        if lifetime_ms < MIN_PROACTIVE_LIFETIME_MS {
-            return;
-        }
-        let timer = self
-            .inner
-            .runtime
-            .sleep(lifetime_ms - self.margin_ms(lifetime_ms));
+    pub(super) fn schedule_proactive(&self, version: u64) {
+        let delay_ms = {
+            let state = self.inner.state.borrow();
+            let Some(token) = state.token.as_ref() else {
+                return;
+            };
+            if token.lifetime_ms < MIN_PROACTIVE_LIFETIME_MS {
+                return;
+            }
+            token.lifetime_ms - self.margin_ms(token.lifetime_ms)
+        };
+        let timer = self.inner.runtime.sleep(delay_ms);
         let coordinator = Rc::downgrade(&self.inner);
         self.inner.runtime.spawn(async move {
             timer.await;
@@ -30,14 +34,23 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         });
     }
 
-    /// A stale timer (the token changed since it was set) does nothing.
+    /// A stale timer (the token changed since it was set) does nothing; nor does a timer of a
+    /// page nobody used since the token arrived: the token is left to lapse, so an open but
+    /// unused tab does not keep its session alive (the next call refreshes it, if there is one).
     pub(super) fn proactive_timer_fired(&self, version: u64) {
-        let due = {
+        let current = {
             let state = self.inner.state.borrow();
             state.version == version && state.refresh.is_none()
         };
-        if due {
+        if !current {
+            return;
+        }
+        if self.used_since_token() {
             self.refresh_in_background(RefreshReason::Proactive);
+        } else {
+            self.emit(AuthEvent::LeftToLapse {
+                token_version: version,
+            });
         }
     }
 

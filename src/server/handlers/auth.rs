@@ -264,7 +264,10 @@ pub async fn current_caller(
         browser.user.clone(),
         &browser.session_id,
         access.access_ver,
-        access.session_left,
+        SessionLeft {
+            session_left: access.session_left,
+            idle_left: access.idle_left,
+        },
     );
     let caller = Authenticated {
         user: browser.user,
@@ -291,13 +294,26 @@ pub fn refresh_cookie(grant: &Grant) -> HeaderValue {
 }
 
 fn tokens_for(state: &AppState, user: User, grant: &Grant) -> TokenResponse {
+    // A login or refresh has just started the idle clock anew.
+    let idle_left = state.families.idle_timeout();
     mint_tokens(
         state,
         user,
         &grant.session_id,
         grant.access_ver,
-        grant.session_left,
+        SessionLeft {
+            session_left: grant.session_left,
+            idle_left,
+        },
     )
+}
+
+/// What is left of a session when a token is minted for it.
+struct SessionLeft {
+    /// Until its absolute lifetime ends: no token outlives it.
+    session_left: Duration,
+    /// Until its idle timeout ends it unless refreshed: the client warns before.
+    idle_left: Duration,
 }
 
 /// An access token for `user`'s session, numbered `access_ver`, never outliving the session,
@@ -307,17 +323,19 @@ fn mint_tokens(
     user: User,
     session_id: &str,
     access_ver: u64,
-    session_left: Duration,
+    left: SessionLeft,
 ) -> TokenResponse {
     let (access_token, expires_in) =
         state
             .tokens
-            .issue_within(&user.id, session_id, access_ver, session_left);
+            .issue_within(&user.id, session_id, access_ver, left.session_left);
     TokenResponse {
         access_token,
         token_type: "Bearer".to_owned(),
         expires_in,
         user,
+        idle_expires_in: Some(left.idle_left.as_secs()),
+        idle_timeout: Some(state.families.idle_timeout().as_secs()),
     }
 }
 

@@ -8,7 +8,7 @@ use crate::{
         resources::{AdminStats, Item, NewItem, Notification, Usage, MAX_ITEM_TITLE_CHARS},
     },
     server::{
-        data::{DAILY_QUOTA, MAX_ITEMS_PER_USER},
+        data::MAX_ITEMS_PER_USER,
         error::ApiError,
         extract::{ApiJson, Authenticated},
         state::AppState,
@@ -96,8 +96,7 @@ pub fn notifications_of(state: &AppState, auth: &Authenticated) -> Vec<Notificat
 
 pub async fn usage_of(state: &AppState, auth: &Authenticated) -> Result<Usage, ApiError> {
     Ok(Usage {
-        requests_today: state.data.count_request(&auth.user.id),
-        quota: DAILY_QUOTA,
+        requests_served: state.data.count_request(&auth.user.id),
         refreshes_this_session: state.families.refresh_count(&auth.session_id).await?,
     })
 }

@@ -22,6 +22,7 @@ fn refreshed(access_token: String, expires_in_ms: u64, user: User) -> TabMessage
         access_token,
         expires_in_ms,
         user,
+        idle: None,
     }
 }
 
@@ -30,6 +31,7 @@ fn signed_in(access_token: String, expires_in_ms: u64, user: User) -> TabMessage
         access_token,
         expires_in_ms,
         user,
+        idle: None,
     }
 }
 
@@ -203,6 +205,7 @@ fn sign_in_with_calls_login_only_after_the_refresh_in_flight_answered() {
     let auth = world.signed_in();
     let events = record(&auth);
     world.server.refresh_latency_ms.set(50);
+    auth.user_active();
     world.advance(50_000);
     assert!(auth.snapshot().refreshing, "the proactive refresh is out");
     assert_eq!(world.refreshes(), 1);
@@ -242,6 +245,7 @@ fn sign_in_with_waits_for_a_refresh_holding_the_lock_in_another_tab() {
     let first = world.tab(&browser);
     first.sign_in(world.server.mint());
     world.server.refresh_latency_ms.set(50);
+    first.user_active();
     world.advance(50_000);
     assert!(first.snapshot().refreshing);
     let second = world.tab(&browser);

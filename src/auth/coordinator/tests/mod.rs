@@ -5,6 +5,7 @@ mod support;
 
 mod challenges;
 mod crossing_messages;
+mod idle;
 mod proactive;
 mod refresh_failures;
 mod restore;

@@ -5,12 +5,14 @@ use super::support::*;
 // --- 7. proactive refresh --------------------------------------------------------------------
 
 #[test]
-fn the_token_is_refreshed_shortly_before_it_expires() {
+fn the_token_of_a_page_in_use_is_refreshed_shortly_before_it_expires() {
     let world = World::new();
     let auth = world.signed_in();
     let events = record(&auth);
+    world.advance(20_000);
+    auth.user_active();
     // 60 s token, margin min(10 s, 20 %) = 10 s: refreshed at 50 s.
-    world.advance(49_999);
+    world.advance(29_999);
     assert_eq!(world.refreshes(), 0);
     world.advance(1);
     assert_eq!(world.refreshes(), 1);
@@ -27,6 +29,7 @@ fn a_401_during_the_proactive_refresh_joins_it() {
     let world = World::new();
     let auth = world.signed_in();
     world.server.refresh_latency_ms.set(100);
+    auth.user_active();
     world.advance(49_950);
     // Sent with t1; the proactive refresh starts (and rotates t1 away) before it answers.
     let slow = world.start(get_token(&auth, SLOW_PATH));
@@ -44,12 +47,45 @@ fn a_stale_proactive_timer_does_not_refresh() {
     let auth = world.signed_in();
     world.advance(30_000);
     auth.sign_in(world.server.mint());
+    auth.user_active();
     world.advance(20_000);
     assert_eq!(world.refreshes(), 0, "the first token's timer is stale");
     world.advance(29_999);
     assert_eq!(world.refreshes(), 0);
     world.advance(1);
     assert_eq!(world.refreshes(), 1);
+}
+
+#[test]
+fn the_token_of_a_page_nobody_used_is_left_to_lapse_and_the_next_call_refreshes() {
+    let world = World::new();
+    let auth = world.signed_in();
+    let events = record(&auth);
+    world.advance(60_000);
+    assert_eq!(
+        world.refreshes(),
+        0,
+        "an untouched page keeps nothing alive"
+    );
+    assert!(events
+        .borrow()
+        .contains(&AuthEvent::LeftToLapse { token_version: 1 }));
+    assert_eq!(
+        world.finish(get_token(&auth, paths::ITEMS)),
+        Ok("t2".into())
+    );
+    assert_eq!(world.refreshes(), 1);
+}
+
+#[test]
+fn activity_before_the_token_arrived_does_not_count() {
+    let world = World::new();
+    let auth = world.coordinator();
+    auth.user_active();
+    world.advance(1_000);
+    auth.sign_in(world.server.mint());
+    world.advance(60_000);
+    assert_eq!(world.refreshes(), 0);
 }
 
 #[test]

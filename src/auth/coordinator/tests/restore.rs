@@ -179,6 +179,8 @@ fn a_token_from_the_page_leaves_a_token_already_held_alone() {
         token_type: "Bearer".into(),
         expires_in: LIFETIME_S,
         user: alice(),
+        idle_expires_in: None,
+        idle_timeout: None,
     };
     auth.resume_with_token(stale);
     assert_eq!(auth.snapshot().token_version, 1);

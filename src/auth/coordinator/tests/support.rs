@@ -100,6 +100,9 @@ pub(super) struct Server {
     /// Whose session the refresh cookie holds, when not alice's: a sign-in no tab heard of
     /// (the login form's post, in a page of its own) replaced it.
     pub(super) cookie_user: RefCell<Option<User>>,
+    /// The server's idle timeout in seconds, stated with every token when set (a login or a
+    /// refresh starts the idle clock anew).
+    pub(super) idle_timeout_s: Cell<Option<u64>>,
 }
 
 pub(super) const LIFETIME_S: u64 = 60;
@@ -117,6 +120,8 @@ impl Server {
             token_type: "Bearer".into(),
             expires_in: LIFETIME_S,
             user: self.cookie_user.borrow().clone().unwrap_or_else(alice),
+            idle_expires_in: self.idle_timeout_s.get(),
+            idle_timeout: self.idle_timeout_s.get(),
         }
     }
 
@@ -319,6 +324,7 @@ pub(super) fn config() -> CoordinatorConfig {
         backoff_initial_ms: 1_000,
         backoff_max_ms: 8_000,
         tab_answer_wait_ms: 150,
+        idle_warning_lead_ms: 60_000,
     }
 }
 
