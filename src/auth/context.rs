@@ -369,18 +369,24 @@ mod client {
     /// does by itself does not count: a page load, the first focus of a new window, the
     /// `pointermove` Chromium synthesises when the page changes under a resting cursor.
     fn report_activity(auth: AuthContext) {
-        let active = move || auth.client.with_value(|client| client.user_active());
-        let _ = use_event_listener(window(), ev::pointerdown, move |_| active());
-        let _ = use_event_listener(window(), ev::keydown, move |_| active());
-        let _ = use_event_listener(window(), ev::wheel, move |_| active());
-        let left = Rc::new(Cell::new(false));
-        let on_blur = left.clone();
-        let _ = use_event_listener(window(), ev::blur, move |_| on_blur.set(true));
-        let _ = use_event_listener(window(), ev::focus, move |_| {
-            if left.replace(false) {
-                active();
+        use wasm_bindgen::{closure::Closure, JsCast};
+        let client = auth.client.get_value();
+        let left = Cell::new(false);
+        // One listener for all five events (not one typed listener each): the same job in
+        // less of the wasm every page waits for.
+        let on_event = Closure::<dyn Fn(web_sys::Event)>::new(move |event: web_sys::Event| {
+            match event.type_().as_str() {
+                "blur" => left.set(true),
+                "focus" if !left.replace(false) => {}
+                _ => client.user_active(),
             }
         });
+        for name in ["pointerdown", "keydown", "wheel", "focus", "blur"] {
+            let _ =
+                window().add_event_listener_with_callback(name, on_event.as_ref().unchecked_ref());
+        }
+        // The context lives as long as the page (see `start`): so does its listener.
+        on_event.forget();
     }
 
     /// A hidden or sleeping tab's timers may not have fired: catch up when it is visible again

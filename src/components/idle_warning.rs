@@ -1,6 +1,8 @@
 //! The idle warning: shown when the session is about to end because nobody used any tab, with
 //! the one button that keeps it ("Stay signed in"), as banking and admin consoles do. Rendered
-//! inside the session guard, so every protected page has it.
+//! by the session guard, so every protected page has it. A lazy island in a split build: it is
+//! seldom shown, so its code is a chunk of its own, fetched after the page is interactive, not
+//! part of the wasm every page waits for.
 
 use leptos::prelude::*;
 
@@ -8,7 +10,8 @@ use crate::auth::use_auth;
 
 /// Nothing until the coordinator warns (never on the server, so hydration agrees); then a
 /// dialog with the seconds left, counting down on the coordinator's clock.
-#[component]
+#[cfg_attr(feature = "split", island(lazy))]
+#[cfg_attr(not(feature = "split"), island)]
 pub fn IdleWarning() -> impl IntoView {
     let auth = use_auth();
     let ends_at = move || auth.snapshot().get().and_then(|s| s.idle_ends_at_ms);

@@ -14,7 +14,10 @@ use crate::auth::use_auth;
 pub fn RequireAuth(children: Children) -> impl IntoView {
     let auth = use_auth();
     if auth.user().get_untracked().is_some() {
-        Either::Left(view! { <SessionGuard>{children()}</SessionGuard> })
+        Either::Left(view! {
+            <IdleWarning/>
+            <SessionGuard>{children()}</SessionGuard>
+        })
     } else {
         let location = use_location();
         let here = format!(
@@ -26,9 +29,9 @@ pub fn RequireAuth(children: Children) -> impl IntoView {
     }
 }
 
-/// The browser half of [`RequireAuth`]: an island whose only view of its own is the idle
-/// warning. Its children stay server-rendered HTML (and may hold islands of their own, which
-/// find the auth context through it).
+/// The browser half of [`RequireAuth`]: an island with nothing of its own to draw. Its children
+/// stay server-rendered HTML (and may hold islands of their own, which find the auth context
+/// through it).
 #[island]
 fn SessionGuard(children: Children) -> impl IntoView {
     #[cfg(feature = "hydrate")]
@@ -45,10 +48,7 @@ fn SessionGuard(children: Children) -> impl IntoView {
             Some(_) => {}
         });
     }
-    view! {
-        <IdleWarning/>
-        {children()}
-    }
+    children()
 }
 
 /// Replaces this page with the login page, whose `next` brings the visitor back here. No client
