@@ -109,11 +109,30 @@ async fn the_signed_in_first_paint_already_holds_the_protected_data() {
     assert_eq!(page.status, StatusCode::OK);
     // Items, notifications and usage come from the server functions, run for this session.
     assert!(page.body.contains("Read RFC 9700"), "{}", page.body);
-    assert!(page.body.contains("requests today"), "{}", page.body);
+    assert!(
+        page.body.contains("API requests served for you"),
+        "{}",
+        page.body
+    );
     assert!(
         !page.body.contains("class=\"skeleton\""),
         "no loading state in the first paint"
     );
+}
+
+/// Issue #23: the token a signed-in page comes with says how long the session has before the idle
+/// timeout ends it — counted from its last refresh, as the server counts it, not from this page
+/// load — so an untouched tab warns and signs out when the server ends the session.
+#[tokio::test]
+async fn the_pages_token_states_the_idle_time_left_since_the_last_refresh() {
+    let app = TestApp::new().await;
+    let (mut browser, _) = app.signed_in("alice").await;
+    app.advance(Duration::from_secs(600));
+    let page = browser.get_page("/").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = page.body.replace("&quot;", "\"");
+    assert!(body.contains("\"idle_expires_in\":1200"), "{body}");
+    assert!(body.contains("\"idle_timeout\":1800"), "{body}");
 }
 
 #[tokio::test]
