@@ -99,7 +99,7 @@ async fn me_items_notifications_and_usage_answer_for_a_signed_in_user() {
         .unwrap()
         .contains("alice"));
     let usage = app.get("/api/usage", Some(&token)).await.json();
-    assert_eq!(usage["requests_served"], 3, "items, notifications, usage");
+    assert_eq!(usage["requests_served"], 4, "me, items, notifications, usage");
 }
 
 /// Review finding (#23): "requests today of quota" was a per-process counter that never reset

@@ -94,7 +94,7 @@ impl FromRequestParts<AppState> for Authenticated {
             tracing::debug!(%error, "access token refused");
             ApiError::InvalidToken
         })?;
-        let latency_ms = state
+        state
             .families
             .check_access(&claims.sid, claims.ver)
             .map_err(|error| {
@@ -111,10 +111,6 @@ impl FromRequestParts<AppState> for Authenticated {
             .users
             .by_id(&claims.sub)
             .ok_or(ApiError::InvalidToken)?;
-        // Demo fault: added latency for this session's API calls.
-        if latency_ms > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
-        }
         Ok(Self {
             user,
             session_id: claims.sid.clone(),

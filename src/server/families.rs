@@ -23,10 +23,10 @@ use rand::RngCore;
 
 use super::{
     clock::Clock,
+    faults::{NoFaults, RefreshFaults},
     keys::DerivedKeys,
     store::{FamilyRecord, FamilyWrite, Revocation, Store, StoreError, StoreResult},
 };
-use crate::api::demo::DemoFaults;
 pub use credentials::RefreshToken;
 use owners::SessionOwners;
 pub use revocations::AccessRefusal;
@@ -113,6 +113,7 @@ pub struct FamilyRegistry {
     revoked: RevocationCache,
     owners: SessionOwners,
     pub stats: FamilyStats,
+    faults: Arc<dyn RefreshFaults>,
 }
 
 impl FamilyRegistry {
@@ -135,7 +136,14 @@ impl FamilyRegistry {
             revoked: RevocationCache::default(),
             owners: SessionOwners::default(),
             stats: FamilyStats::default(),
+            faults: Arc::new(NoFaults),
         }
+    }
+
+    /// The same registry, asking `faults` in each refresh decision (the demo's switches; see
+    /// `server::faults`).
+    pub fn with_faults(self, faults: Arc<dyn RefreshFaults>) -> Self {
+        Self { faults, ..self }
     }
 
     /// Starts a new family for a user who just proved their password; beyond
@@ -151,7 +159,6 @@ impl FamilyRegistry {
             last_refresh_ms: now,
             next_access_ver: 0,
             refreshes: 0,
-            faults: DemoFaults::default(),
             browser_session: None,
         };
         let access_ver = mint_access_ver(&mut family);
@@ -177,10 +184,9 @@ impl FamilyRegistry {
         })
     }
 
-    /// Whether an access token with sequence number `ver` is still backed by its session, and
-    /// the demo latency (ms) to add to its request, as set on this instance. Answered from this
-    /// process's memory: no store round trip on a protected request.
-    pub fn check_access(&self, session_id: &str, ver: u64) -> Result<u64, AccessRefusal> {
+    /// Whether an access token with sequence number `ver` is still backed by its session.
+    /// Answered from this process's memory: no store round trip on a protected request.
+    pub fn check_access(&self, session_id: &str, ver: u64) -> Result<(), AccessRefusal> {
         self.revoked.admit(session_id, ver)
     }
 
@@ -291,16 +297,6 @@ impl FamilyRegistry {
         Ok(())
     }
 
-    pub async fn set_faults(&self, session_id: &str, faults: DemoFaults) -> StoreResult<bool> {
-        self.revoked
-            .set_latency(session_id, faults.latency_ms, self.clock.now_ms());
-        self.update(session_id, |family| {
-            family.faults = faults.clone();
-            None
-        })
-        .await
-    }
-
     /// The user a session belongs to, if it exists (read beside the writer).
     pub async fn owner(&self, session_id: &str) -> StoreResult<Option<String>> {
         Ok(self
@@ -331,8 +327,7 @@ impl FamilyRegistry {
         // see `TokenIssuer::issue_within`); one more second covers clock skew between the
         // instance that stamped a revocation and the one that issued the token.
         let horizon = now.saturating_sub(self.lifetimes.access.as_millis() as u64 + 2000);
-        let ended = now.saturating_sub(self.lifetimes.absolute.as_millis() as u64);
-        self.revoked.forget_before(horizon, ended);
+        self.revoked.forget_before(horizon);
         for family in self.store.sweep(now, horizon).await? {
             if let Some(record) = family.browser_session {
                 self.store.delete_record(record).await?;

@@ -11,6 +11,7 @@ pub mod data;
 pub mod error;
 pub mod extract;
 pub mod families;
+pub mod faults;
 pub mod first_paint;
 pub mod guard;
 pub mod handlers;
@@ -124,6 +125,11 @@ pub fn api_routes(state: &AppState) -> Router<AppState> {
             .route(demo_paths::EXPIRE_ACCESS, post(demo::expire_access))
             .route(demo_paths::REVOKE_SESSION, post(demo::revoke_session))
             .route(demo_paths::FAULTS, post(demo::set_faults));
+        // The "Slow API" switch: a layer of its own, outside the access check.
+        protected = protected.layer(middleware::from_fn_with_state(
+            state.clone(),
+            faults::add_demo_latency,
+        ));
     }
     cookie_endpoints
         .merge(protected)
@@ -163,6 +169,7 @@ pub fn spawn_housekeeping(state: AppState) {
 
 /// Purges expired sessions, records and throttle entries from the store.
 pub async fn sweep_expired(state: &AppState) {
+    state.faults.sweep(state.config.session_absolute_timeout);
     // Failures are logged by the store wrapper; the next sweep catches up.
     if state.families.sweep().await.is_ok() {
         if let Ok(active) = state.families.active_count().await {

@@ -12,6 +12,7 @@ use super::{
     config::Config,
     data::DemoData,
     families::{FamilyRegistry, Lifetimes},
+    faults::DemoFaultSwitches,
     keys::KeyRing,
     store::{records::SessionRecords, timed::Timed, Store, StoreResult},
     throttle::LoginThrottle,
@@ -25,6 +26,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub tokens: Arc<TokenIssuer>,
     pub families: Arc<FamilyRegistry>,
+    /// The demo's fault switches, which the refresh decision asks (`server::faults`).
+    pub faults: Arc<DemoFaultSwitches>,
     pub users: Arc<UserStore>,
     /// Sign-in failures per account and address, and each account's backoff, in the store.
     pub throttle: Arc<LoginThrottle>,
@@ -76,13 +79,15 @@ impl AppState {
             access: config.access_token_ttl,
         };
         let keys = KeyRing::new(master_key, config.jwt_previous_secrets.clone());
+        let faults = Arc::new(DemoFaultSwitches::new(clock.clone()));
         let families = FamilyRegistry::new(
             store.clone(),
             keys.derive("refresh-credential"),
             lifetimes,
             config.max_sessions_per_user,
             clock.clone(),
-        );
+        )
+        .with_faults(faults.clone());
         // Revocations made before this process started still bind the tokens they name.
         families.sync_revocations().await?;
         Ok(Self {
@@ -92,6 +97,7 @@ impl AppState {
                 clock.clone(),
             )),
             families: Arc::new(families),
+            faults,
             users: Arc::new(UserStore::demo(config.login_hash_concurrency)),
             throttle: Arc::new(LoginThrottle::new(
                 store.clone(),

@@ -31,8 +31,6 @@ pub(super) struct RevocationCache {
 struct Inner {
     /// session id → (floor, when it was set)
     floors: HashMap<String, (u64, u64)>,
-    /// Demo latency per session, as set on this instance: (latency, when it was set).
-    latency: HashMap<String, (u64, u64)>,
 }
 
 impl RevocationCache {
@@ -43,17 +41,12 @@ impl RevocationCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Whether a token of `session_id` at `ver` may pass, and the demo latency its request gets:
-    /// one lock for both, as every protected request asks.
-    pub(super) fn admit(&self, session_id: &str, ver: u64) -> Result<u64, AccessRefusal> {
-        let inner = self.lock();
-        match inner.floors.get(session_id) {
+    /// Whether a token of `session_id` at `ver` may pass.
+    pub(super) fn admit(&self, session_id: &str, ver: u64) -> Result<(), AccessRefusal> {
+        match self.lock().floors.get(session_id) {
             Some((u64::MAX, _)) => Err(AccessRefusal::Revoked),
             Some((floor, _)) if ver < *floor => Err(AccessRefusal::CutOff),
-            _ => Ok(inner
-                .latency
-                .get(session_id)
-                .map_or(0, |(latency, _)| *latency)),
+            _ => Ok(()),
         }
     }
 
@@ -67,9 +60,6 @@ impl RevocationCache {
         if revocation.floor >= entry.0 {
             *entry = (revocation.floor, revocation.at_ms.max(entry.1));
         }
-        if revocation.floor == u64::MAX {
-            inner.latency.remove(&revocation.session_id);
-        }
     }
 
     pub(super) async fn sync(&self, store: &dyn Store) -> StoreResult<()> {
@@ -82,22 +72,8 @@ impl RevocationCache {
         Ok(())
     }
 
-    /// Forgets floors set before `floor_horizon_ms` (no token they bind is alive any more) and
-    /// latencies set before `latency_horizon_ms` (their session has ended by now).
-    pub(super) fn forget_before(&self, floor_horizon_ms: u64, latency_horizon_ms: u64) {
-        let mut inner = self.lock();
-        inner.floors.retain(|_, (_, at)| *at >= floor_horizon_ms);
-        inner.latency.retain(|_, (_, at)| *at >= latency_horizon_ms);
-    }
-
-    pub(super) fn set_latency(&self, session_id: &str, latency_ms: u64, now_ms: u64) {
-        let mut inner = self.lock();
-        if latency_ms == 0 {
-            inner.latency.remove(session_id);
-        } else {
-            inner
-                .latency
-                .insert(session_id.to_owned(), (latency_ms, now_ms));
-        }
+    /// Forgets floors set before `horizon_ms`: no token they bind is alive any more.
+    pub(super) fn forget_before(&self, horizon_ms: u64) {
+        self.lock().floors.retain(|_, (_, at)| *at >= horizon_ms);
     }
 }

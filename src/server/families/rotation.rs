@@ -61,7 +61,8 @@ impl FamilyRegistry {
             let committed = self
                 .store
                 .decide_family(&session_id, &mut |stored| {
-                    let (decided, write) = self.decide_refresh(stored, generation, now, record);
+                    let (decided, write) =
+                        self.decide_refresh(&session_id, stored, generation, now, record);
                     outcome = decided;
                     write
                 })
@@ -83,7 +84,10 @@ impl FamilyRegistry {
                     tracing::warn!(%session_id, "refresh credential reuse detected; session revoked");
                     Err(RefreshRefusal::Reused)
                 }
-                Outcome::Failed => Err(RefreshRefusal::Unavailable),
+                Outcome::Failed => {
+                    self.faults.refresh_failed(&session_id);
+                    Err(RefreshRefusal::Unavailable)
+                }
                 Outcome::Granted {
                     rotated,
                     family,
@@ -112,6 +116,7 @@ impl FamilyRegistry {
     /// store may call it again after a lost race.
     fn decide_refresh(
         &self,
+        session_id: &str,
         stored: Option<&FamilyRecord>,
         generation: u64,
         now: u64,
@@ -121,16 +126,14 @@ impl FamilyRegistry {
             return (Outcome::Missing, None);
         };
         let mut family = stored.clone();
-        match self.decide(&family, generation, now) {
+        match self.decide(session_id, &family, generation, now) {
             // Both end the family, outside the decision: a refusal needs no race won.
             Decision::Expired => (Outcome::Expired, None),
             // Decided before any demo fault, so a replayed credential can never hide behind
             // a 503.
             Decision::Reused => (Outcome::Reused, None),
-            Decision::Failing => {
-                family.faults.failing_refreshes -= 1;
-                (Outcome::Failed, Some(self.write(family, None)))
-            }
+            // The family is untouched: the failure is the faults' to count.
+            Decision::Failing => (Outcome::Failed, None),
             decision @ (Decision::Rotate | Decision::Replay) => {
                 let rotated = matches!(decision, Decision::Rotate);
                 if rotated {
@@ -154,20 +157,26 @@ impl FamilyRegistry {
         }
     }
 
-    fn decide(&self, family: &FamilyRecord, generation: u64, now: u64) -> Decision {
+    fn decide(
+        &self,
+        session_id: &str,
+        family: &FamilyRecord,
+        generation: u64,
+        now: u64,
+    ) -> Decision {
         if now >= self.expires_at(family) {
             return Decision::Expired;
         }
         let grace_ms = self.lifetimes.grace.as_millis() as u64;
         let rotate = generation == family.generation;
-        // The demo can switch the grace window off for one family (`DemoFaults::grace_window`).
-        let replay = family.faults.grace_window
+        // The demo can switch the grace window off for one session (`server::faults`).
+        let replay = self.faults.grace_window(session_id)
             // Checked: `u64::MAX + 1` must not wrap into "the one before generation 0".
             && generation.checked_add(1) == Some(family.generation)
             && now < family.rotated_at_ms + grace_ms;
         if !rotate && !replay {
             Decision::Reused
-        } else if family.faults.failing_refreshes > 0 {
+        } else if self.faults.refresh_fails(session_id) {
             Decision::Failing
         } else if rotate {
             Decision::Rotate

@@ -1,12 +1,21 @@
 use std::sync::atomic::Ordering;
 
 use super::*;
-use crate::server::{clock::ManualClock, store::memory::MemoryBackend};
+use crate::{
+    api::demo::DemoFaults,
+    server::{clock::ManualClock, faults::DemoFaultSwitches, store::memory::MemoryBackend},
+};
 
 const GRACE: Duration = Duration::from_secs(10);
 
 fn registry(clock: &ManualClock) -> FamilyRegistry {
     registry_with_limit(clock, 10)
+}
+
+/// A registry that asks the demo's fault switches, and the switches.
+fn registry_with_faults(clock: &ManualClock) -> (FamilyRegistry, Arc<DemoFaultSwitches>) {
+    let faults = Arc::new(DemoFaultSwitches::new(Arc::new(clock.clone())));
+    (registry(clock).with_faults(faults.clone()), faults)
 }
 
 fn registry_with_limit(clock: &ManualClock, max_per_user: usize) -> FamilyRegistry {
@@ -181,22 +190,20 @@ async fn expire_access_cuts_off_tokens_issued_so_far_but_not_later_ones() {
         .unwrap();
     assert_eq!(
         registry.check_access(&login.session_id, refreshed.access_ver),
-        Ok(0)
+        Ok(())
     );
 }
 
 #[tokio::test]
 async fn a_failing_refresh_fault_answers_unavailable_n_times_and_rotates_nothing() {
-    let registry = registry(&ManualClock::new());
+    let (registry, switches) = registry_with_faults(&ManualClock::new());
     let login = registry.start("u1").await.unwrap();
     let faults = DemoFaults {
         failing_refreshes: 2,
         ..DemoFaults::default()
     };
-    registry
-        .set_faults(&login.session_id, faults)
-        .await
-        .unwrap();
+    switches.set(&login.session_id, faults);
+    let before = registry.store.load_family(&login.session_id).await.unwrap();
     for _ in 0..2 {
         assert_eq!(
             registry
@@ -206,12 +213,16 @@ async fn a_failing_refresh_fault_answers_unavailable_n_times_and_rotates_nothing
             RefreshRefusal::Unavailable
         );
     }
+    // Review finding of #23: the faults lived in the family record, and each failure was a
+    // write to it. The security core's record is now untouched by them.
+    let after = registry.store.load_family(&login.session_id).await.unwrap();
+    assert_eq!(after.map(|v| v.rev), before.map(|v| v.rev));
     assert!(registry.refresh(login.refresh_token.as_str()).await.is_ok());
 }
 
 #[tokio::test]
 async fn reuse_is_detected_even_while_refreshes_are_failing() {
-    let registry = registry(&ManualClock::new());
+    let (registry, switches) = registry_with_faults(&ManualClock::new());
     let login = registry.start("u1").await.unwrap();
     let rotated = registry
         .refresh(login.refresh_token.as_str())
@@ -225,10 +236,7 @@ async fn reuse_is_detected_even_while_refreshes_are_failing() {
         failing_refreshes: 5,
         ..DemoFaults::default()
     };
-    registry
-        .set_faults(&login.session_id, faults)
-        .await
-        .unwrap();
+    switches.set(&login.session_id, faults);
     assert_eq!(
         registry
             .refresh(login.refresh_token.as_str())

@@ -49,9 +49,6 @@ pub async fn set_faults(
             "failing_refreshes must be at most {MAX_DEMO_FAILING_REFRESHES}"
         )));
     }
-    state
-        .families
-        .set_faults(&auth.session_id, faults.clone())
-        .await?;
+    state.faults.set(&auth.session_id, faults.clone());
     Ok(Json(faults))
 }

@@ -19,8 +19,6 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::demo::DemoFaults;
-
 /// The default: an embedded file next to the binary's working directory; nothing to install.
 pub const DEFAULT_STORE_URL: &str = "sqlite://tokenflight.db";
 
@@ -35,7 +33,6 @@ pub struct FamilyRecord {
     pub last_refresh_ms: u64,
     pub next_access_ver: u64,
     pub refreshes: u64,
-    pub faults: DemoFaults,
     /// The tower-sessions record that mirrors this family, deleted with it.
     pub browser_session: Option<i128>,
 }
