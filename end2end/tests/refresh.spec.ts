@@ -18,7 +18,7 @@ test("a reload keeps the session with no refresh call: the page brings a token",
   const requests = countRequests(page);
   await signedInAfter(page, () => page.reload());
   await expect(page.getByRole("region", { name: "Items" })).toContainText("Ship the demo");
-  await expect(page.getByRole("region", { name: "Usage" })).toContainText("requests today");
+  await expect(page.getByRole("region", { name: "Usage" })).toContainText("API requests served for you");
   // The token from the page works: reloading the data from the browser needs no refresh.
   await page.getByRole("button", { name: "Reload data" }).click();
   await expect.poll(() => requests.count("POST /api/fn/profile")).toBe(1);

@@ -12,7 +12,7 @@ test("the signed-in first paint holds the protected data, even with JavaScript o
   await expect(page.getByRole("region", { name: "Profile" })).toContainText("Roles: user");
   await expect(page.getByRole("region", { name: "Items" })).toContainText("Read RFC 9700");
   await expect(page.getByRole("region", { name: "Notifications" })).toContainText("Welcome back, alice.");
-  await expect(page.getByRole("region", { name: "Usage" })).toContainText("requests today");
+  await expect(page.getByRole("region", { name: "Usage" })).toContainText("API requests served for you");
   await expect(page.locator(".skeleton")).toHaveCount(0);
   await context.close();
 });

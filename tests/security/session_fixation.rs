@@ -23,11 +23,18 @@ async fn refresh_cycles_the_browser_session_id() {
     assert_ne!(after, before);
     // The old id opens no page as alice any more (her dashboard's first paint holds her usage).
     let current = browser.get_page("/").await;
-    assert!(current.body.contains("requests today"), "{}", current.body);
+    assert!(
+        current.body.contains("API requests served for you"),
+        "{}",
+        current.body
+    );
     let mut stale = app.browser();
     stale.cookies.insert("tf_session".into(), before);
     let page = stale.get_page("/").await;
-    assert!(!page.body.contains("requests today"), "alice's dashboard");
+    assert!(
+        !page.body.contains("API requests served for you"),
+        "alice's dashboard"
+    );
 }
 
 /// OWASP Session Management cheat sheet, "session fixation" (and cookie tossing from a sibling

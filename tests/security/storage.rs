@@ -35,7 +35,7 @@ async fn server_function_over_http_is_not_a_page_render_whatever_cookies_it_carr
     let (mut browser, _) = app.signed_in("alice").await;
     let page = browser.get_page("/").await;
     assert!(
-        page.body.contains("requests today"),
+        page.body.contains("API requests served for you"),
         "the render ran as alice"
     );
     for endpoint in ["profile", "items", "usage"] {

@@ -2,9 +2,11 @@
 //!
 //! Every write that must be atomic is one Lua script, which Redis runs without interleaving:
 //! the family compare-and-swap checks `rev` and writes in the same step, with everything that
-//! goes with it (indexes, the browser-session record the family lets go of), so a refresh
-//! decision is one read and one script: each round trip on loopback costs about what the
-//! decision does. Keys carry their
+//! goes with it (indexes, the browser-session record the family lets go of). A refresh decision
+//! is one script when this instance has seen the family's latest revision (the usual case: a
+//! browser's refreshes reach the instance that answered its last one, or any instance once),
+//! else one read and one script: each round trip on loopback costs about what the decision
+//! does. Keys carry their
 //! expiry (`PEXPIREAT`), so Redis itself purges what nobody sweeps. Key layout, under a prefix:
 //! `family:<id>` (hash: rev, body), `families` and `records` (sorted sets by expiry, for counts
 //! and sweeps), `user:<id>` (sorted set of a user's families by creation), `record:<id>`,
@@ -18,15 +20,19 @@ use std::collections::HashMap;
 use redis::{aio::ConnectionManager, AsyncCommands, Script};
 
 use super::{
-    decode, encode, Cursor, FamilyRecord, FamilyWrite, Revocation, Store, StoreError, StoreResult,
-    StoredRecord, ThrottleEntry, Versioned,
+    decode, encode, Cursor, Decide, FamilyRecord, FamilyWrite, Revocation, Store, StoreError,
+    StoreResult, StoredRecord, ThrottleEntry, Versioned,
 };
 
 pub struct RedisBackend {
     connection: ConnectionManager,
     prefix: String,
     insert: Script,
-    replace: Script,
+    commit: Script,
+    /// The latest revision of each family this instance has read or written: a decision on
+    /// it needs no read first ([`RedisBackend::decide_family`]). Never trusted on its own: the
+    /// commit checks the revision.
+    seen: quick_cache::sync::Cache<String, Versioned>,
     remove: Script,
     create_record: Script,
     replace_throttle: Script,
@@ -44,11 +50,20 @@ end
 return 1
 ";
 
-/// The compare-and-swap, and the record the family lets go of, in one round trip.
-/// KEYS: family, families, user, records[, record to drop]. ARGV: rev, body, expires_at_ms,
-/// id[, id of the record to drop].
-const REPLACE: &str = r"
-if redis.call('HGET', KEYS[1], 'rev') ~= ARGV[1] then return 0 end
+/// The compare-and-swap of a decision taken on revision `rev`, and the record the family lets
+/// go of, in one round trip. With no body (a decision that writes nothing) it only checks that
+/// the decision was taken on the stored revision. Answers `{"1"}` when committed; otherwise
+/// what is stored, so the decision can be taken again without another read: `{"0", rev, body}`,
+/// or `{"0"}` when the family is gone.
+/// KEYS: family, families, user, records[, record to drop]. ARGV: rev, body (empty: no write),
+/// expires_at_ms, id[, id of the record to drop].
+const COMMIT: &str = r"
+local rev = redis.call('HGET', KEYS[1], 'rev')
+if rev ~= ARGV[1] then
+  if not rev then return {'0'} end
+  return {'0', rev, redis.call('HGET', KEYS[1], 'body')}
+end
+if ARGV[2] == '' then return {'1'} end
 redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(ARGV[1]) + 1), 'body', ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
@@ -59,7 +74,7 @@ if KEYS[5] then
   redis.call('DEL', KEYS[5])
   redis.call('ZREM', KEYS[4], ARGV[5])
 end
-return 1
+return {'1'}
 ";
 
 /// KEYS: family, families. ARGV: id, user-key prefix. Returns the body, or nil.
@@ -90,7 +105,69 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 return 1
 ";
 
+/// How many families' latest revisions an instance remembers (a few hundred bytes each).
+const SEEN_FAMILIES: usize = 100_000;
+
 impl RedisBackend {
+    /// Commits a decision taken on revision `rev` of family `id` (see [`COMMIT`]); `false` when
+    /// another writer got there first. Either way [`RedisBackend::seen`] then holds what is
+    /// stored, for the next decision.
+    async fn commit(&self, id: &str, rev: u64, write: Option<&FamilyWrite>) -> StoreResult<bool> {
+        let mut invocation = self.commit.prepare_invoke();
+        let user = write.map_or("", |write| write.family.user_id.as_str());
+        invocation
+            .key(self.key(&["family", id]))
+            .key(self.key(&["families"]))
+            .key(self.key(&["user", user]))
+            .key(self.key(&["records"]))
+            .arg(rev.to_string())
+            .arg(
+                write
+                    .map(|write| encode(&write.family))
+                    .transpose()?
+                    .unwrap_or_default(),
+            )
+            .arg(write.map_or(0, |write| write.expires_at_ms))
+            .arg(id);
+        if let Some(record) = write.and_then(|write| write.drop_record) {
+            let record = record.to_string();
+            invocation.key(self.key(&["record", &record])).arg(record);
+        }
+        let answer: Vec<String> = invocation
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(backend)?;
+        match answer.as_slice() {
+            [ok] if ok == "1" => {
+                if let Some(write) = write {
+                    let stored = Versioned {
+                        family: write.family.clone(),
+                        rev: rev + 1,
+                    };
+                    self.seen.insert(id.to_owned(), stored);
+                }
+                Ok(true)
+            }
+            [_] => {
+                self.seen.remove(id);
+                Ok(false)
+            }
+            [_, rev, body] => {
+                let stored = Versioned {
+                    family: decode(body)?,
+                    rev: rev
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt(format!("family revision {rev:?}")))?,
+                };
+                self.seen.insert(id.to_owned(), stored);
+                Ok(false)
+            }
+            _ => Err(StoreError::Corrupt(
+                "unexpected answer to the family commit".into(),
+            )),
+        }
+    }
+
     /// Connects with a connection manager, which reconnects by itself after Redis comes back.
     /// `prefix` namespaces every key (tests give each app its own).
     pub async fn connect(url: &str, prefix: &str) -> StoreResult<Self> {
@@ -100,7 +177,8 @@ impl RedisBackend {
             connection,
             prefix: prefix.to_owned(),
             insert: Script::new(INSERT),
-            replace: Script::new(REPLACE),
+            commit: Script::new(COMMIT),
+            seen: quick_cache::sync::Cache::new(SEEN_FAMILIES),
             remove: Script::new(REMOVE),
             create_record: Script::new(CREATE_RECORD),
             replace_throttle: Script::new(REPLACE_THROTTLE),
@@ -134,14 +212,17 @@ impl Store for RedisBackend {
             .await
             .map_err(backend)?;
         let (Some(rev), Some(body)) = (fields.get("rev"), fields.get("body")) else {
+            self.seen.remove(id);
             return Ok(None);
         };
-        Ok(Some(Versioned {
+        let stored = Versioned {
             family: decode(body)?,
             rev: rev
                 .parse()
                 .map_err(|_| StoreError::Corrupt(format!("family revision {rev:?}")))?,
-        }))
+        };
+        self.seen.insert(id.to_owned(), stored.clone());
+        Ok(Some(stored))
     }
 
     async fn insert_family(
@@ -162,32 +243,41 @@ impl Store for RedisBackend {
             .invoke_async(&mut self.conn())
             .await
             .map_err(backend)?;
+        let stored = Versioned {
+            family: family.clone(),
+            rev: 1,
+        };
+        self.seen.insert(id.to_owned(), stored);
         Ok(())
     }
 
     async fn replace_family(&self, id: &str, rev: u64, write: &FamilyWrite) -> StoreResult<bool> {
-        let mut invocation = self.replace.prepare_invoke();
-        invocation
-            .key(self.key(&["family", id]))
-            .key(self.key(&["families"]))
-            .key(self.key(&["user", &write.family.user_id]))
-            .key(self.key(&["records"]))
-            .arg(rev.to_string())
-            .arg(encode(&write.family)?)
-            .arg(write.expires_at_ms)
-            .arg(id);
-        if let Some(record) = write.drop_record {
-            let record = record.to_string();
-            invocation.key(self.key(&["record", &record])).arg(record);
-        }
-        let swapped: i64 = invocation
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(backend)?;
-        Ok(swapped == 1)
+        self.commit(id, rev, Some(write)).await
+    }
+
+    /// One round trip when this instance has seen the family's latest revision (it wrote or
+    /// read it last): the decision is taken on that copy and [`COMMIT`] applies it only if the
+    /// stored revision is still that one. A decision that writes nothing (a refusal) is checked
+    /// the same way, so nothing is ever refused on a stale copy. If another instance wrote in
+    /// between, the commit answers with what is stored, and the caller's next call decides on
+    /// that (one more round trip, no read). A family this instance has not seen is read first.
+    async fn decide_family(&self, id: &str, decide: &mut Decide<'_>) -> StoreResult<bool> {
+        let seen = match self.seen.get(id) {
+            Some(seen) => seen,
+            None => match self.load_family(id).await? {
+                Some(stored) => stored,
+                None => {
+                    decide(None);
+                    return Ok(true);
+                }
+            },
+        };
+        let write = decide(Some(&seen.family));
+        self.commit(id, seen.rev, write.as_ref()).await
     }
 
     async fn remove_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>> {
+        self.seen.remove(id);
         let body: Option<String> = self
             .remove
             .key(self.key(&["family", id]))
