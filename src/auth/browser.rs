@@ -281,6 +281,34 @@ fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
+/// Aborts a queued lock request once no tab has announced a new token for a whole `wait_ms`:
+/// bounded by progress, not by the length of the queue. A frozen or hung holder announces
+/// nothing; eight tabs queued behind one that is refreshing see its announcement and keep their
+/// turn (each then adopts the token without a call). Stops once the task has started (or run
+/// without the lock).
+fn give_up_without_progress<T: 'static>(
+    give_up: AbortController,
+    unstarted: Rc<RefCell<Option<T>>>,
+    seq_key: String,
+    wait_ms: u32,
+) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let mut announced = stored_seq(&seq_key);
+        loop {
+            gloo_timers::future::TimeoutFuture::new(wait_ms).await;
+            if unstarted.borrow().is_none() {
+                return;
+            }
+            let now = stored_seq(&seq_key);
+            if now == announced {
+                give_up.abort();
+                return;
+            }
+            announced = now;
+        }
+    });
+}
+
 impl TabSync for BrowserTabs {
     fn with_refresh_lock<T: 'static>(
         &self,
@@ -317,12 +345,11 @@ impl TabSync for BrowserTabs {
             // second refresh of one credential safe. A granted lock ignores the abort.
             let give_up = AbortController::new().ok();
             let options = js_sys::Object::new();
-            if let Some(give_up) = &give_up {
+            if let Some(give_up) = give_up {
                 let _ = Reflect::set(&options, &"signal".into(), &give_up.signal());
+                let (unstarted, seq_key) = (task.clone(), channel.seq_key.clone());
+                give_up_without_progress(give_up, unstarted, seq_key, channel.lock_wait_ms);
             }
-            let _deadline = give_up.map(|give_up| {
-                gloo_timers::callback::Timeout::new(channel.lock_wait_ms, move || give_up.abort())
-            });
             let locked = Reflect::get(&channel.locks, &JsValue::from_str("request"))
                 .ok()
                 .and_then(|request| request.dyn_into::<Function>().ok())

@@ -14,9 +14,11 @@ pub struct AuthConfig {
     /// Names the `BroadcastChannel`, the Web Lock and the `localStorage` counter the tabs of this
     /// origin share; two apps on one origin need two names.
     pub tab_channel: &'static str,
-    /// How long a refresh waits for the cross-tab lock before it goes ahead without it: a tab
-    /// frozen or hung while holding the lock must not wedge the others. Longer than a refresh
-    /// normally takes; the server's grace window makes the rare second refresh safe.
+    /// How long a refresh waits for the cross-tab lock with no tab announcing a new token
+    /// before it goes ahead without the lock: a tab frozen or hung while holding the lock must
+    /// not wedge the others, while a queue of tabs behind one that is refreshing keeps its
+    /// turn. Longer than a refresh normally takes; the server's grace window makes the rare
+    /// second refresh safe.
     pub lock_wait_ms: u32,
     pub timing: CoordinatorConfig,
 }
