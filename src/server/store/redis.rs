@@ -256,8 +256,8 @@ impl Store for RedisBackend {
     }
 
     /// One round trip when this instance has seen the family's latest revision (it wrote or
-    /// read it last): the decision is taken on that copy and [`COMMIT`] applies it only if the
-    /// stored revision is still that one. A decision that writes nothing (a refusal) is checked
+    /// read it last): the decision is taken on that copy and the `COMMIT` script applies it
+    /// only if the stored revision is still that one. A decision that writes nothing (a refusal) is checked
     /// the same way, so nothing is ever refused on a stale copy. If another instance wrote in
     /// between, the commit answers with what is stored, and the caller's next call decides on
     /// that (one more round trip, no read). A family this instance has not seen is read first.
