@@ -16,12 +16,14 @@ pub mod guard;
 pub mod handlers;
 pub mod keys;
 pub mod listener;
+pub mod oidc;
 pub mod ops;
 pub mod page;
 pub mod password;
 #[cfg(feature = "demo")]
 mod site;
 pub mod state;
+pub mod signing;
 pub mod store;
 pub mod throttle;
 pub mod tokens;
@@ -127,6 +129,8 @@ pub fn api_routes(state: &AppState) -> Router<AppState> {
     }
     cookie_endpoints
         .merge(protected)
+        // The OpenID Connect provider (discovery, JWKS, authorize, token, …): `oidc/`.
+        .merge(oidc::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route(paths::PING, get(ping::public))

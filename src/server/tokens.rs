@@ -1,11 +1,13 @@
-//! Access tokens: short-lived JWTs, signed with one pinned algorithm and checked strictly
-//! (RFC 8725): `exp`, `iat`, `iss`, `aud`, `sub` and the session id are all required, `typ` must
-//! be `at+jwt` (RFC 9068 §2.1, RFC 8725 §3.11: no other JWT can pass for an access token), and
-//! `kid` names the key, so a rotated-out key still verifies what it signed.
+//! Access tokens: short-lived JWTs, signed with ES256 by default (the public keys are the JWKS,
+//! `server::signing`) and checked strictly (RFC 8725): `exp`, `iat`, `iss`, `aud`, `sub` and
+//! the session id are all required, `typ` must be `at+jwt` (RFC 9068 §2.1, RFC 8725 §3.11: no
+//! other JWT can pass for an access token), and `kid` names the key — and with it the one
+//! algorithm that key is accepted with, so a token cannot choose how it is checked (RFC 8725
+//! §3.1: no HS256 token "signed" with a public key).
 //!
 //! A token whose signature was checked once is remembered by its exact text: a client sends
-//! the same token with every request for its whole lifetime, and the signature check (two
-//! base64 decodes, an HMAC, a JSON parse: ~3 µs) was most of what a protected request cost.
+//! the same token with every request for its whole lifetime, and the signature check (an ECDSA
+//! verify, ~0.1 ms; an HMAC ~3 µs) was most of what a protected request cost.
 
 use std::{sync::Arc, time::Duration};
 
@@ -18,21 +20,111 @@ use serde::{Deserialize, Serialize};
 use super::{
     clock::Clock,
     keys::{key_id, DerivedKeys},
+    signing::SigningKeys,
 };
 
 /// RFC 9068 §2.1: the `typ` of a JWT access token (`application/at+jwt` is the long form).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
-/// `iss` and `aud` of every token; a token minted for another service is refused.
+/// `iss` and `aud` of every access token; a token minted for another service is refused.
 pub const ISSUER: &str = "tokenflight";
 pub const AUDIENCE: &str = "tokenflight-api";
-
-/// The only algorithm accepted: a token claiming `none`, RS256 or anything else is refused.
-const ALGORITHM: Algorithm = Algorithm::HS256;
 
 /// How many verified tokens are remembered: about one per active client, at ~0.5 KB each.
 /// Past it the least useful entries are dropped and their next use is checked again.
 const VERIFIED_TOKENS_CAPACITY: usize = 10_000;
+
+/// One key that verifies: its `kid`, the only algorithm it is accepted with, and — for the
+/// HS256 keys of the versions before ES256 — the second after which it is no longer accepted.
+struct VerifyingKey {
+    kid: String,
+    algorithm: Algorithm,
+    key: DecodingKey,
+    until_secs: Option<u64>,
+}
+
+/// The key that signs and the keys that verify, each pinned to one algorithm.
+pub struct TokenKeys {
+    algorithm: Algorithm,
+    signing_kid: String,
+    encoding: EncodingKey,
+    verifying: Vec<VerifyingKey>,
+}
+
+impl TokenKeys {
+    /// ES256: the signing key signs; it and every other published key (next, previous) verify.
+    pub fn es256(keys: &SigningKeys) -> Self {
+        Self {
+            algorithm: Algorithm::ES256,
+            signing_kid: keys.signing().public().kid.clone(),
+            encoding: keys.signing().encoding_key(),
+            verifying: keys
+                .published()
+                .map(|jwk| VerifyingKey {
+                    kid: jwk.kid.clone(),
+                    algorithm: Algorithm::ES256,
+                    key: jwk.decoding_key(),
+                    until_secs: None,
+                })
+                .collect(),
+        }
+    }
+
+    /// HS256 with shared keys: how access tokens were signed before ES256; kept for the
+    /// benchmark's comparison and unit tests.
+    pub fn hs256(keys: impl Into<DerivedKeys>) -> Self {
+        let keys = keys.into();
+        Self {
+            algorithm: Algorithm::HS256,
+            signing_kid: key_id(keys.signing()),
+            encoding: EncodingKey::from_secret(keys.signing()),
+            verifying: keys
+                .verifying()
+                .map(|key| VerifyingKey {
+                    kid: key_id(key),
+                    algorithm: Algorithm::HS256,
+                    key: DecodingKey::from_secret(key),
+                    until_secs: None,
+                })
+                .collect(),
+        }
+    }
+
+    /// Also accepts HS256 tokens of `keys` (what the version before ES256 signed) until
+    /// `until_secs`: after an upgrade, the tokens it issued keep working until they expire —
+    /// at most one access-token lifetime after this process started — and none after, so a
+    /// leaked `JWT_SECRET` can no longer mint access tokens at all.
+    pub fn accepting_hs256_until(mut self, keys: &DerivedKeys, until_secs: u64) -> Self {
+        self.verifying
+            .extend(keys.verifying().map(|key| VerifyingKey {
+                kid: key_id(key),
+                algorithm: Algorithm::HS256,
+                key: DecodingKey::from_secret(key),
+                until_secs: Some(until_secs),
+            }));
+        self
+    }
+
+    /// The verifying key `kid` names, with its pinned algorithm, if it is accepted at `now`.
+    fn find(&self, kid: &str, now_secs: u64) -> Option<&VerifyingKey> {
+        self.verifying.iter().find(|key| {
+            key.kid == kid && key.until_secs.is_none_or(|until| now_secs < until)
+        })
+    }
+}
+
+/// A shared key, HS256 (tests, benchmarks).
+impl From<Vec<u8>> for TokenKeys {
+    fn from(key: Vec<u8>) -> Self {
+        Self::hs256(key)
+    }
+}
+
+impl From<DerivedKeys> for TokenKeys {
+    fn from(keys: DerivedKeys) -> Self {
+        Self::hs256(keys)
+    }
+}
 
 /// The claims of an access token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,13 +159,9 @@ pub enum TokenError {
     Expired,
 }
 
-/// Mints and verifies access tokens with the server's key and clock.
+/// Mints and verifies access tokens (and signs ID tokens) with the server's keys and clock.
 pub struct TokenIssuer {
-    encoding: EncodingKey,
-    signing_kid: String,
-    /// Every key that verifies, by `kid`: the signing key and the previous ones.
-    decoding: Vec<(String, DecodingKey)>,
-    validation: Validation,
+    keys: TokenKeys,
     ttl: Duration,
     clock: Arc<dyn Clock>,
     /// Tokens whose signature and claims passed, by their exact text (so a token that differs
@@ -83,24 +171,9 @@ pub struct TokenIssuer {
 }
 
 impl TokenIssuer {
-    pub fn new(keys: impl Into<DerivedKeys>, ttl: Duration, clock: Arc<dyn Clock>) -> Self {
-        let keys = keys.into();
-        let mut validation = Validation::new(ALGORITHM);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        // Expiry is checked below against the injected clock, with no leeway: issuer and
-        // verifier are the same process and share that clock.
-        validation.validate_exp = false;
-        validation.leeway = 0;
+    pub fn new(keys: impl Into<TokenKeys>, ttl: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
-            encoding: EncodingKey::from_secret(keys.signing()),
-            signing_kid: key_id(keys.signing()),
-            decoding: keys
-                .verifying()
-                .map(|key| (key_id(key), DecodingKey::from_secret(key)))
-                .collect(),
-            validation,
+            keys: keys.into(),
             ttl,
             clock,
             verified: Cache::new(VERIFIED_TOKENS_CAPACITY),
@@ -142,14 +215,32 @@ impl TokenIssuer {
             exp,
             ver,
         };
+        (self.sign(ACCESS_TOKEN_TYPE, &claims), lifetime)
+    }
+
+    /// Signs `claims` with the signing key, `typ` and `kid` in the header (ID tokens use this
+    /// with `JWT`).
+    pub fn sign(&self, typ: &str, claims: &impl Serialize) -> String {
         let header = Header {
-            typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
-            kid: Some(self.signing_kid.clone()),
-            ..Header::new(ALGORITHM)
+            typ: Some(typ.to_owned()),
+            kid: Some(self.keys.signing_kid.clone()),
+            ..Header::new(self.keys.algorithm)
         };
-        let token = encode(&header, &claims, &self.encoding)
-            .expect("HMAC signing of a serialisable struct cannot fail");
-        (token, lifetime)
+        encode(&header, claims, &self.keys.encoding)
+            .expect("signing a serialisable struct with a valid key cannot fail")
+    }
+
+    /// The key `kid` names and its algorithm, if it verifies now (ID-token hints at logout).
+    pub fn verifying_key(&self, kid: &str) -> Option<(Algorithm, &DecodingKey)> {
+        self.keys
+            .find(kid, self.clock.now_secs())
+            .map(|key| (key.algorithm, &key.key))
+    }
+
+    /// What a protected request's token check costs when the token is new: the signature and
+    /// the claims, without the cache (the benchmark's first-use figure).
+    pub fn verify_uncached(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        self.check_signature_and_claims(token)
     }
 
     /// The token's claims if it is ours, well-formed and unexpired.
@@ -178,23 +269,26 @@ impl TokenIssuer {
             return Err(invalid("typ is not at+jwt"));
         }
         let kid = header.kid.ok_or_else(|| invalid("no kid"))?;
-        let (_, key) = self
-            .decoding
-            .iter()
-            .find(|(id, _)| *id == kid)
+        let now = self.clock.now_secs();
+        let key = self
+            .keys
+            .find(&kid, now)
             .ok_or_else(|| invalid("unknown kid"))?;
+        // The key decides the algorithm, never the token's `alg` (RFC 8725 §3.1).
+        if header.alg != key.algorithm {
+            return Err(invalid("alg does not match the key"));
+        }
         // RFC 7515 §4.1.11: a `crit` header lists extensions the recipient must understand or
         // refuse the token; we understand none, and never send one.
         if header.crit.is_some() {
             return Err(invalid("crit header"));
         }
-        let Decoded { claims, nbf } = decode::<Decoded>(token, key, &self.validation)
+        let Decoded { claims, nbf } = decode::<Decoded>(token, &key.key, &validation(key.algorithm))
             .map(|data| data.claims)
             .map_err(|error| TokenError::Invalid(error.to_string()))?;
         // RFC 7519 §4.1.5 and §4.1.6: not before `nbf`, and a token cannot have been issued
         // later than now. Ours never carry `nbf` and their `iat` is never ahead of this clock,
         // so either one in the future is a token we did not mint. No leeway, as for `exp`.
-        let now = self.clock.now_secs();
         if nbf.is_some_and(|nbf| nbf > now) {
             return Err(invalid("nbf in the future"));
         }
@@ -205,10 +299,23 @@ impl TokenIssuer {
     }
 }
 
+/// The claim checks of an access token, for the one algorithm its key is pinned to.
+fn validation(algorithm: Algorithm) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    // Expiry is checked by `verify` against the injected clock, with no leeway: issuer and
+    // verifier are the same process and share that clock.
+    validation.validate_exp = false;
+    validation.leeway = 0;
+    validation
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::{clock::ManualClock, keys::KeyRing};
+    use crate::server::{clock::ManualClock, keys::KeyRing, signing::SigningKeys};
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
@@ -225,7 +332,7 @@ mod tests {
         Header {
             typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
             kid: Some(key_id(SECRET)),
-            ..Header::new(ALGORITHM)
+            ..Header::new(Algorithm::HS256)
         }
     }
 
@@ -410,5 +517,69 @@ mod tests {
         assert!(rotated.verify(&old_only.issue("u1", "s1", 0)).is_ok());
         let fresh = rotated.issue("u1", "s1", 1);
         assert!(old_only.verify(&fresh).is_err(), "signed with the new key");
+    }
+
+    fn es256(clock: &ManualClock, seed: u8) -> (TokenIssuer, SigningKeys) {
+        let keys = SigningKeys::derived(&KeyRing::new(vec![seed; 32], vec![]));
+        let issuer = TokenIssuer::new(
+            TokenKeys::es256(&keys),
+            Duration::from_secs(60),
+            Arc::new(clock.clone()),
+        );
+        (issuer, keys)
+    }
+
+    #[test]
+    fn es256_tokens_verify_and_name_the_published_key() {
+        let clock = ManualClock::new();
+        let (issuer, keys) = es256(&clock, 1);
+        let token = issuer.issue("u1", "s1", 0);
+        let header = decode_header(&token).unwrap();
+        assert_eq!(header.alg, Algorithm::ES256);
+        assert_eq!(header.kid.as_deref(), Some(keys.signing().public().kid.as_str()));
+        assert!(issuer.verify(&token).is_ok());
+        let (other, _) = es256(&clock, 2);
+        assert!(other.verify(&token).is_err(), "another key pair");
+    }
+
+    #[test]
+    fn an_hs256_token_keyed_with_the_public_key_is_refused() {
+        let clock = ManualClock::new();
+        let (issuer, keys) = es256(&clock, 1);
+        let claims = AccessClaims::clone(&issuer.verify(&issuer.issue("u1", "s1", 0)).unwrap());
+        let jwk = keys.signing().public();
+        let header = Header {
+            typ: Some(ACCESS_TOKEN_TYPE.to_owned()),
+            kid: Some(jwk.kid.clone()),
+            ..Header::new(Algorithm::HS256)
+        };
+        let public_as_secret = [jwk.x.as_bytes(), jwk.y.as_bytes()].concat();
+        let forged = encode(&header, &claims, &EncodingKey::from_secret(&public_as_secret));
+        assert!(issuer.verify(&forged.unwrap()).is_err());
+    }
+
+    #[test]
+    fn tokens_of_the_hs256_version_are_accepted_only_until_the_deadline() {
+        let clock = ManualClock::new();
+        let legacy = KeyRing::new(vec![9; 32], vec![]).derive("access-token");
+        let old_version = TokenIssuer::new(legacy.clone(), Duration::from_secs(60), Arc::new(clock.clone()));
+        let (es, keys) = es256(&clock, 1);
+        drop(es);
+        let until = clock.now_secs() + 61;
+        let upgraded = TokenIssuer::new(
+            TokenKeys::es256(&keys).accepting_hs256_until(&legacy, until),
+            Duration::from_secs(600),
+            Arc::new(clock.clone()),
+        );
+        let before = old_version.issue("u1", "s1", 0);
+        assert!(upgraded.verify(&before).is_ok(), "issued before the upgrade");
+        clock.advance(Duration::from_secs(61));
+        let late = old_version.issue("u1", "s1", 1);
+        assert!(upgraded.verify(&late).is_err(), "past the deadline");
+        assert_eq!(
+            decode_header(&upgraded.issue("u1", "s1", 2)).unwrap().alg,
+            Algorithm::ES256,
+            "never signs HS256"
+        );
     }
 }

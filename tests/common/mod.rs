@@ -32,6 +32,9 @@ use tokenflight::server::{
 };
 use tower::ServiceExt;
 
+// The OpenID Connect client side of the tests (issue #26).
+pub mod oidc;
+
 #[path = "../process/redis.rs"]
 mod redis_server;
 
