@@ -22,6 +22,8 @@ mod cross_site;
 mod disconnect_floods;
 #[path = "security/forged_claims.rs"]
 mod forged_claims;
+#[path = "security/oidc.rs"]
+mod oidc;
 #[path = "security/headers.rs"]
 mod headers;
 #[path = "security/redirects_and_errors.rs"]

@@ -17,7 +17,7 @@ pub mod token;
 pub mod userinfo;
 
 use axum::{
-    http::{header, HeaderMap, Method},
+    http::{header, HeaderMap, Method, StatusCode},
     routing::{get, post},
     Router,
 };
@@ -80,15 +80,23 @@ pub fn routes() -> Router<AppState> {
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(600));
+    // `OPTIONS` is routed so the preflight reaches the CORS layer (which answers it) instead of
+    // the API's 405 fallback.
+    let preflight = || async { StatusCode::NO_CONTENT };
     let cross_origin = Router::new()
-        .route(paths::DISCOVERY, get(discovery::configuration))
-        .route(paths::JWKS, get(discovery::jwks))
-        .route(paths::TOKEN, post(token::token))
+        .route(
+            paths::DISCOVERY,
+            get(discovery::configuration).options(preflight),
+        )
+        .route(paths::JWKS, get(discovery::jwks).options(preflight))
+        .route(paths::TOKEN, post(token::token).options(preflight))
         .route(
             paths::USERINFO,
-            get(userinfo::userinfo).post(userinfo::userinfo),
+            get(userinfo::userinfo)
+                .post(userinfo::userinfo)
+                .options(preflight),
         )
-        .route(paths::REVOKE, post(revocation::revoke))
+        .route(paths::REVOKE, post(revocation::revoke).options(preflight))
         .layer(cors);
     Router::new()
         .route(paths::AUTHORIZE, get(authorize::authorize))
