@@ -14,7 +14,9 @@ pub struct IdClaims {
     pub aud: String,
     pub exp: u64,
     pub iat: u64,
-    pub auth_time: u64,
+    /// When the user signed in (Core §2); left out of refreshed ID tokens (§12.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
     /// Echoed from the authorization request (Core §3.1.2.1), only in the code exchange's token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
@@ -29,7 +31,7 @@ pub struct Subject<'a> {
     pub user: &'a User,
     pub client_id: &'a str,
     pub session_id: &'a str,
-    pub auth_time: u64,
+    pub auth_time: Option<u64>,
     pub nonce: Option<String>,
 }
 

@@ -112,7 +112,7 @@ async fn exchange_code(
             "the code was already used; what it issued is revoked",
         ));
     }
-    answer(state, &started, issuer, grant.auth_time, grant.nonce)
+    answer(state, &started, issuer, Some(grant.auth_time), grant.nonce)
 }
 
 /// RFC 6749 §6: a refresh token of this client's, rotated by the family's own decision.
@@ -135,10 +135,9 @@ async fn refresh(
             return Err(OAuthError::InvalidScope("a refresh cannot widen the scope"));
         }
     }
-    let absolute = state.config.session_absolute_timeout;
-    let auth_time =
-        state.clock.now_secs() - absolute.saturating_sub(grant.session_left).as_secs();
-    answer(state, &grant, issuer, auth_time, None)
+    // OIDC Core §12.2: a refreshed ID token's `auth_time`, *if present*, is the original one;
+    // the family does not keep it, so it is left out.
+    answer(state, &grant, issuer, None, None)
 }
 
 /// The token response for a family's grant: an access token like the first-party one (it
@@ -148,7 +147,7 @@ fn answer(
     state: &AppState,
     grant: &Grant,
     issuer: &str,
-    auth_time: u64,
+    auth_time: Option<u64>,
     nonce: Option<String>,
 ) -> Result<Response, OAuthError> {
     let user = state
