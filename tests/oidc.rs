@@ -262,3 +262,24 @@ async fn a_code_lives_at_most_sixty_seconds() {
     let late = exchange(&app, &code, &pkce.verifier).await;
     assert_eq!(late.json()["error"], "invalid_grant");
 }
+
+/// Chromium applies the login page's `form-action 'self'` to the whole redirect chain of the
+/// form post, so after our own form the client is reached by a page that moves on by itself.
+#[tokio::test]
+async fn after_our_login_form_the_client_is_reached_through_a_continue_page() {
+    let app = TestApp::new().await;
+    let (mut browser, _) = app.signed_in("alice").await;
+    let query = authorize_query(&Pkce::new("continue"), &[]);
+    let request = Request::get(format!("/oauth/authorize?{query}"))
+        .header(header::HOST, HOST)
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::empty())
+        .unwrap();
+    let response = browser.send(request).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.header("location").is_none());
+    let refresh = format!("<meta http-equiv=\"refresh\" content=\"0;url={REDIRECT}?code=");
+    assert!(response.body.contains(&refresh), "{}", response.body);
+    assert!(response.body.contains("&amp;state=the-state&amp;iss="));
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+}

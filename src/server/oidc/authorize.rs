@@ -27,6 +27,10 @@ use crate::{
 struct Request {
     redirect_uri: String,
     state: Option<String>,
+    /// Reached by a navigation from one of our own pages — in practice the login form's
+    /// redirect — whose CSP (`form-action 'self'`) governs the whole redirect chain: a redirect
+    /// to the client would be blocked, so the answer is a page that moves on by itself.
+    from_our_form: bool,
 }
 
 pub async fn authorize(
@@ -59,6 +63,9 @@ pub async fn authorize(
     let request = Request {
         redirect_uri: redirect_uri.clone(),
         state: params.get("state").cloned(),
+        from_our_form: headers
+            .get("sec-fetch-site")
+            .is_some_and(|site| site == "same-origin"),
     };
     let issuer = issuer(&state.config, &headers);
     // RFC 6749 §3.1: parameters must not be repeated.
@@ -132,7 +139,11 @@ impl Request {
         all.push(("iss", issuer));
         let query = serde_urlencoded::to_string(&all).expect("strings always encode");
         let separator = if self.redirect_uri.contains('?') { '&' } else { '?' };
-        no_store(Redirect::to(&format!("{}{separator}{query}", self.redirect_uri)).into_response())
+        let target = format!("{}{separator}{query}", self.redirect_uri);
+        if self.from_our_form {
+            return continue_page(&target);
+        }
+        no_store(Redirect::to(&target).into_response())
     }
 }
 
@@ -142,6 +153,34 @@ fn is_challenge(challenge: &str) -> bool {
         && challenge
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A page that sends the browser on to `target` by itself (a refresh is a new navigation, which
+/// the login form's `form-action` does not govern), with a link in case it does not.
+fn continue_page(target: &str) -> Response {
+    let target = html_attribute(target);
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"0;url={target}\"><title>Signed in</title>\
+         <p>Signed in. <a href=\"{target}\">Continue to the application</a>.</p></html>"
+    );
+    let mut response = Html(body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    response
+        .headers_mut()
+        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    no_store(response)
+}
+
+/// Escapes text for a double-quoted HTML attribute.
+fn html_attribute(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Shown instead of a redirect when where to redirect cannot be trusted.
