@@ -35,7 +35,8 @@ async fn get_json(app: &TestApp, path: &str) -> Value {
 /// A token's signature and claims checked with the published JWKS alone, as a resource
 /// server elsewhere would.
 async fn verify_with_jwks(app: &TestApp, token: &str, audience: &str) -> Value {
-    let jwks: JwkSet = serde_json::from_value(get_json(app, "/.well-known/jwks.json").await).unwrap();
+    let jwks: JwkSet =
+        serde_json::from_value(get_json(app, "/.well-known/jwks.json").await).unwrap();
     let kid = decode_header(token).unwrap().kid.expect("a kid");
     let jwk = jwks.find(&kid).expect("the kid is published");
     let mut validation = Validation::new(jsonwebtoken::Algorithm::ES256);
@@ -64,7 +65,10 @@ async fn discovery_names_every_endpoint_and_offers_s256_only() {
     }
     assert_eq!(config["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(config["response_types_supported"], json!(["code"]));
-    assert_eq!(config["id_token_signing_alg_values_supported"], json!(["ES256"]));
+    assert_eq!(
+        config["id_token_signing_alg_values_supported"],
+        json!(["ES256"])
+    );
     assert_eq!(
         config["token_endpoint_auth_methods_supported"],
         json!(["none", "client_secret_basic"])
@@ -100,7 +104,11 @@ async fn a_visitor_without_a_session_goes_to_the_login_page_and_back() {
     let response = authorize(&mut browser, &query).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER);
     let location = response.header("location").unwrap().to_owned();
-    assert!(location.starts_with("/login?next=%2Foauth%2Fauthorize%3F") || location.starts_with("/login?next=/oauth/authorize%3F"), "{location}");
+    assert!(
+        location.starts_with("/login?next=%2Foauth%2Fauthorize%3F")
+            || location.starts_with("/login?next=/oauth/authorize%3F"),
+        "{location}"
+    );
     let next: Vec<(String, String)> =
         serde_urlencoded::from_str(location.split_once('?').unwrap().1).unwrap();
     assert_eq!(next[0].1, format!("/oauth/authorize?{query}"));
@@ -117,7 +125,12 @@ async fn a_visitor_without_a_session_goes_to_the_login_page_and_back() {
         .body(Body::from(form))
         .unwrap();
     let signed_in = browser.send(login).await;
-    assert_eq!(signed_in.header("location"), Some(next[0].1.as_str()), "{}", signed_in.body);
+    assert_eq!(
+        signed_in.header("location"),
+        Some(next[0].1.as_str()),
+        "{}",
+        signed_in.body
+    );
     let back = authorize(&mut browser, &query).await;
     assert!(back.header("location").unwrap().starts_with(REDIRECT));
     assert_eq!(param(&back, "state").as_deref(), Some("the-state"));
@@ -133,9 +146,15 @@ async fn the_code_flow_gives_tokens_that_work_on_the_api_and_an_id_token_with_th
     assert_eq!(answer["scope"], "openid profile");
     assert_eq!(answer["expires_in"], 60);
     let access = field(&answer, "access_token");
-    assert_eq!(app.get("/api/me", Some(&access)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/me", Some(&access)).await.status,
+        StatusCode::OK
+    );
     let id = verify_with_jwks(&app, &field(&answer, "id_token"), CLIENT).await;
-    assert_eq!((id["iss"].as_str(), id["nonce"].as_str()), (Some(ISSUER), Some("the-nonce")));
+    assert_eq!(
+        (id["iss"].as_str(), id["nonce"].as_str()),
+        (Some(ISSUER), Some("the-nonce"))
+    );
     assert_eq!(id["sub"], "u-alice");
     let userinfo = app.get("/oauth/userinfo", Some(&access)).await;
     assert_eq!(userinfo.json()["sub"], "u-alice");
@@ -184,7 +203,10 @@ async fn revoking_the_refresh_token_ends_the_family_and_introspection_says_so_at
     let file = clients_file();
     let app = TestApp::with_env(&[("OAUTH_CLIENTS_FILE", &file)]).await;
     let answer = tokens(&app, "revoke").await;
-    let (access, refresh_token) = (field(&answer, "access_token"), field(&answer, "refresh_token"));
+    let (access, refresh_token) = (
+        field(&answer, "access_token"),
+        field(&answer, "refresh_token"),
+    );
     let basic = Some((CONFIDENTIAL, CONFIDENTIAL_SECRET));
     let introspect = |token: String| {
         let app = &app;
@@ -196,7 +218,10 @@ async fn revoking_the_refresh_token_ends_the_family_and_introspection_says_so_at
     };
     let before = introspect(access.clone()).await;
     assert_eq!(before["active"], true);
-    assert_eq!((before["client_id"].as_str(), before["sub"].as_str()), (Some(CLIENT), Some("u-alice")));
+    assert_eq!(
+        (before["client_id"].as_str(), before["sub"].as_str()),
+        (Some(CLIENT), Some("u-alice"))
+    );
     assert_eq!(before["scope"], "openid profile");
     assert_eq!(introspect(refresh_token.clone()).await["active"], true);
     let revoked = post_form(
@@ -208,10 +233,25 @@ async fn revoking_the_refresh_token_ends_the_family_and_introspection_says_so_at
     .await;
     assert_eq!(revoked.status, StatusCode::OK);
     assert_eq!(introspect(access.clone()).await, json!({"active": false}));
-    assert_eq!(introspect(refresh_token.clone()).await, json!({"active": false}));
-    assert_eq!(app.get("/api/me", Some(&access)).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(refresh(&app, &refresh_token).await.json()["error"], "invalid_grant");
-    let unknown = post_form(&app, "/oauth/revoke", &[("token", "nonsense"), ("client_id", CLIENT)], None).await;
+    assert_eq!(
+        introspect(refresh_token.clone()).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        app.get("/api/me", Some(&access)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(&app, &refresh_token).await.json()["error"],
+        "invalid_grant"
+    );
+    let unknown = post_form(
+        &app,
+        "/oauth/revoke",
+        &[("token", "nonsense"), ("client_id", CLIENT)],
+        None,
+    )
+    .await;
     assert_eq!(unknown.status, StatusCode::OK, "RFC 7009 §2.2");
     let _ = std::fs::remove_file(file);
 }
@@ -222,15 +262,24 @@ async fn rp_initiated_logout_ends_the_session_and_returns_to_a_registered_addres
     let answer = tokens(&app, "logout").await;
     let query = serde_urlencoded::to_string([
         ("id_token_hint", field(&answer, "id_token").as_str()),
-        ("post_logout_redirect_uri", "http://127.0.0.1:4711/signed-out"),
+        (
+            "post_logout_redirect_uri",
+            "http://127.0.0.1:4711/signed-out",
+        ),
         ("state", "bye"),
     ])
     .unwrap();
     let response = app.get(&format!("/oauth/logout?{query}"), None).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
-    assert_eq!(response.header("location"), Some("http://127.0.0.1:4711/signed-out?state=bye"));
+    assert_eq!(
+        response.header("location"),
+        Some("http://127.0.0.1:4711/signed-out?state=bye")
+    );
     let access = field(&answer, "access_token");
-    assert_eq!(app.get("/api/me", Some(&access)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/me", Some(&access)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 /// Point 6 of #26: a developer drives the demo's fault controls with their own client's token.
@@ -240,7 +289,11 @@ async fn the_fault_controls_act_on_an_oauth_clients_session() {
     let answer = tokens(&app, "faults").await;
     let access = field(&answer, "access_token");
     let faults = app
-        .post_json("/api/demo/faults", Some(&access), json!({"failing_refreshes": 1}))
+        .post_json(
+            "/api/demo/faults",
+            Some(&access),
+            json!({"failing_refreshes": 1}),
+        )
         .await;
     assert_eq!(faults.status, StatusCode::OK);
     let failed = refresh(&app, &field(&answer, "refresh_token")).await;
@@ -249,9 +302,14 @@ async fn the_fault_controls_act_on_an_oauth_clients_session() {
     let renewed = refresh(&app, &field(&answer, "refresh_token")).await;
     assert_eq!(renewed.status, StatusCode::OK, "the next one works");
     let access = field(&renewed.json(), "access_token");
-    let expired = app.post_json("/api/demo/expire-access", Some(&access), json!({})).await;
+    let expired = app
+        .post_json("/api/demo/expire-access", Some(&access), json!({}))
+        .await;
     assert_eq!(expired.status, StatusCode::NO_CONTENT);
-    assert_eq!(app.get("/api/me", Some(&access)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/me", Some(&access)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]

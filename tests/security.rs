@@ -22,10 +22,10 @@ mod cross_site;
 mod disconnect_floods;
 #[path = "security/forged_claims.rs"]
 mod forged_claims;
-#[path = "security/oidc.rs"]
-mod oidc;
 #[path = "security/headers.rs"]
 mod headers;
+#[path = "security/oidc.rs"]
+mod oidc;
 #[path = "security/redirects_and_errors.rs"]
 mod redirects_and_errors;
 #[path = "security/refresh_replay.rs"]

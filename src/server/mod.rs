@@ -20,10 +20,10 @@ pub mod oidc;
 pub mod ops;
 pub mod page;
 pub mod password;
+pub mod signing;
 #[cfg(feature = "demo")]
 mod site;
 pub mod state;
-pub mod signing;
 pub mod store;
 pub mod throttle;
 pub mod tokens;

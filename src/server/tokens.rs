@@ -107,9 +107,9 @@ impl TokenKeys {
 
     /// The verifying key `kid` names, with its pinned algorithm, if it is accepted at `now`.
     fn find(&self, kid: &str, now_secs: u64) -> Option<&VerifyingKey> {
-        self.verifying.iter().find(|key| {
-            key.kid == kid && key.until_secs.is_none_or(|until| now_secs < until)
-        })
+        self.verifying
+            .iter()
+            .find(|key| key.kid == kid && key.until_secs.is_none_or(|until| now_secs < until))
     }
 }
 
@@ -283,9 +283,10 @@ impl TokenIssuer {
         if header.crit.is_some() {
             return Err(invalid("crit header"));
         }
-        let Decoded { claims, nbf } = decode::<Decoded>(token, &key.key, &validation(key.algorithm))
-            .map(|data| data.claims)
-            .map_err(|error| TokenError::Invalid(error.to_string()))?;
+        let Decoded { claims, nbf } =
+            decode::<Decoded>(token, &key.key, &validation(key.algorithm))
+                .map(|data| data.claims)
+                .map_err(|error| TokenError::Invalid(error.to_string()))?;
         // RFC 7519 §4.1.5 and §4.1.6: not before `nbf`, and a token cannot have been issued
         // later than now. Ours never carry `nbf` and their `iat` is never ahead of this clock,
         // so either one in the future is a token we did not mint. No leeway, as for `exp`.
@@ -536,7 +537,10 @@ mod tests {
         let token = issuer.issue("u1", "s1", 0);
         let header = decode_header(&token).unwrap();
         assert_eq!(header.alg, Algorithm::ES256);
-        assert_eq!(header.kid.as_deref(), Some(keys.signing().public().kid.as_str()));
+        assert_eq!(
+            header.kid.as_deref(),
+            Some(keys.signing().public().kid.as_str())
+        );
         assert!(issuer.verify(&token).is_ok());
         let (other, _) = es256(&clock, 2);
         assert!(other.verify(&token).is_err(), "another key pair");
@@ -554,7 +558,11 @@ mod tests {
             ..Header::new(Algorithm::HS256)
         };
         let public_as_secret = [jwk.x.as_bytes(), jwk.y.as_bytes()].concat();
-        let forged = encode(&header, &claims, &EncodingKey::from_secret(&public_as_secret));
+        let forged = encode(
+            &header,
+            &claims,
+            &EncodingKey::from_secret(&public_as_secret),
+        );
         assert!(issuer.verify(&forged.unwrap()).is_err());
     }
 
@@ -562,7 +570,11 @@ mod tests {
     fn tokens_of_the_hs256_version_are_accepted_only_until_the_deadline() {
         let clock = ManualClock::new();
         let legacy = KeyRing::new(vec![9; 32], vec![]).derive("access-token");
-        let old_version = TokenIssuer::new(legacy.clone(), Duration::from_secs(60), Arc::new(clock.clone()));
+        let old_version = TokenIssuer::new(
+            legacy.clone(),
+            Duration::from_secs(60),
+            Arc::new(clock.clone()),
+        );
         let (es, keys) = es256(&clock, 1);
         drop(es);
         let until = clock.now_secs() + 61;
@@ -572,12 +584,15 @@ mod tests {
             Arc::new(clock.clone()),
         );
         let before = old_version.issue("u1", "s1", 0);
-        assert!(upgraded.verify(&before).is_ok(), "issued before the upgrade");
+        assert!(
+            upgraded.verify(&before).is_ok(),
+            "issued before the upgrade"
+        );
         clock.advance(Duration::from_secs(61));
         let late = old_version.issue("u1", "s1", 1);
         assert!(upgraded.verify(&late).is_err(), "past the deadline");
         assert_eq!(
-            decode_header(&upgraded.issue("u1", "s1", 2)).unwrap().alg,
+            decode_header(upgraded.issue("u1", "s1", 2)).unwrap().alg,
             Algorithm::ES256,
             "never signs HS256"
         );

@@ -113,7 +113,8 @@ pub async fn post_form(
         .header(header::HOST, HOST)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some((id, secret)) = basic {
-        let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
         request = request.header(header::AUTHORIZATION, format!("Basic {credentials}"));
     }
     let body = serde_urlencoded::to_string(form).unwrap();
@@ -161,5 +162,8 @@ pub async fn tokens(app: &TestApp, seed: &str) -> serde_json::Value {
 }
 
 pub fn field(json: &serde_json::Value, name: &str) -> String {
-    json[name].as_str().unwrap_or_else(|| panic!("no {name} in {json}")).to_owned()
+    json[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {json}"))
+        .to_owned()
 }

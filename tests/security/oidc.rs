@@ -32,9 +32,14 @@ async fn authorization_code_reuse_is_refused_and_revokes_what_the_first_use_issu
     assert_eq!(second.status, StatusCode::BAD_REQUEST);
     assert_eq!(second.error_code(), "invalid_grant");
     let access = field(&first, "access_token");
-    assert_eq!(app.get("/api/me", Some(&access)).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        refresh(&app, &field(&first, "refresh_token")).await.error_code(),
+        app.get("/api/me", Some(&access)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(&app, &field(&first, "refresh_token"))
+            .await
+            .error_code(),
         "invalid_grant"
     );
 }
@@ -60,7 +65,11 @@ async fn a_code_presented_by_another_client_is_refused() {
     .await;
     assert_eq!(stolen.error_code(), "invalid_grant");
     let rightful = exchange(&app, &code, &pkce.verifier).await;
-    assert_eq!(rightful.status, StatusCode::OK, "the attempt did not spend the code");
+    assert_eq!(
+        rightful.status,
+        StatusCode::OK,
+        "the attempt did not spend the code"
+    );
     let _ = std::fs::remove_file(file);
 }
 
@@ -92,7 +101,10 @@ async fn an_authorization_request_without_pkce_is_refused() {
     let app = TestApp::new().await;
     let (mut browser, _) = app.signed_in("alice").await;
     let pkce = Pkce::new("none");
-    let query = authorize_query(&pkce, &[("code_challenge", ""), ("code_challenge_method", "")]);
+    let query = authorize_query(
+        &pkce,
+        &[("code_challenge", ""), ("code_challenge_method", "")],
+    );
     let response = authorize(&mut browser, &query).await;
     let location = response.header("location").unwrap();
     assert!(location.starts_with(REDIRECT) && location.contains("error=invalid_request"));
@@ -112,7 +124,11 @@ async fn the_plain_pkce_method_is_refused() {
             ("code_challenge_method", "plain"),
         ],
     );
-    let location = authorize(&mut browser, &query).await.header("location").unwrap().to_owned();
+    let location = authorize(&mut browser, &query)
+        .await
+        .header("location")
+        .unwrap()
+        .to_owned();
     assert!(location.contains("error=invalid_request") && !location.contains("code="));
 }
 
@@ -137,7 +153,10 @@ async fn a_wrong_or_missing_code_verifier_is_refused() {
     )
     .await;
     assert_eq!(missing.error_code(), "invalid_request");
-    assert_eq!(exchange(&app, &code, &pkce.verifier).await.status, StatusCode::OK);
+    assert_eq!(
+        exchange(&app, &code, &pkce.verifier).await.status,
+        StatusCode::OK
+    );
 }
 
 /// RFC 6749 §4.1.2.1 and RFC 9700 §4.1 (open redirector): an unregistered `redirect_uri` gets an
@@ -187,7 +206,11 @@ async fn open_redirect_through_post_logout_redirect_uri_is_refused() {
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert!(response.header("location").is_none());
     let access = field(&answer, "access_token");
-    assert_eq!(app.get("/api/me", Some(&access)).await.status, StatusCode::OK, "nothing ended");
+    assert_eq!(
+        app.get("/api/me", Some(&access)).await.status,
+        StatusCode::OK,
+        "nothing ended"
+    );
 }
 
 /// RFC 8725 §3.1 ("algorithm verification") and §2.1: an HS256 token "signed" with the ES256
@@ -207,7 +230,10 @@ async fn hs256_token_signed_with_the_public_key_is_refused() {
     let x_then_y = format!("{}{}", jwk.x, jwk.y);
     for secret in [jwk_text.as_bytes(), x_then_y.as_bytes()] {
         let forged = encode(&header, &claims, &EncodingKey::from_secret(secret)).unwrap();
-        assert_eq!(app.get("/api/me", Some(&forged)).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.get("/api/me", Some(&forged)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
 }
 
@@ -223,7 +249,11 @@ async fn a_kid_pointing_nowhere_is_refused() {
     for kid in ["../../etc/passwd", "", "not-a-key"] {
         header["kid"] = kid.into();
         let forged = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header.to_string()));
-        assert_eq!(app.get("/api/me", Some(&forged)).await.status, StatusCode::UNAUTHORIZED, "{kid}");
+        assert_eq!(
+            app.get("/api/me", Some(&forged)).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{kid}"
+        );
     }
 }
 
@@ -236,7 +266,9 @@ async fn the_token_endpoint_with_cookies_only_refreshes_nothing() {
     let request = Request::post("/oauth/token")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::COOKIE, browser.cookie_header())
-        .body(Body::from("grant_type=refresh_token&client_id=tokenflight-public"))
+        .body(Body::from(
+            "grant_type=refresh_token&client_id=tokenflight-public",
+        ))
         .unwrap();
     let response = app.send(request).await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
@@ -252,7 +284,12 @@ async fn the_token_endpoint_with_cookies_only_refreshes_nothing() {
 #[tokio::test]
 async fn cors_never_grants_credentials() {
     let app = TestApp::new().await;
-    for path in ["/oauth/token", "/.well-known/jwks.json", "/oauth/userinfo", "/oauth/revoke"] {
+    for path in [
+        "/oauth/token",
+        "/.well-known/jwks.json",
+        "/oauth/userinfo",
+        "/oauth/revoke",
+    ] {
         let preflight = Request::builder()
             .method(Method::OPTIONS)
             .uri(path)
@@ -262,9 +299,23 @@ async fn cors_never_grants_credentials() {
             .body(Body::empty())
             .unwrap();
         let response = app.send(preflight).await;
-        assert!(response.status.is_success(), "{path}: {} {}", response.status, response.body);
-        assert_eq!(response.header("access-control-allow-origin"), Some("*"), "{path}");
-        assert!(response.header("access-control-allow-credentials").is_none(), "{path}");
+        assert!(
+            response.status.is_success(),
+            "{path}: {} {}",
+            response.status,
+            response.body
+        );
+        assert_eq!(
+            response.header("access-control-allow-origin"),
+            Some("*"),
+            "{path}"
+        );
+        assert!(
+            response
+                .header("access-control-allow-credentials")
+                .is_none(),
+            "{path}"
+        );
     }
     // The cookie endpoints and the login form grant no cross-origin access at all.
     let preflight = Request::builder()
@@ -274,7 +325,11 @@ async fn cors_never_grants_credentials() {
         .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
         .body(Body::empty())
         .unwrap();
-    assert!(app.send(preflight).await.header("access-control-allow-origin").is_none());
+    assert!(app
+        .send(preflight)
+        .await
+        .header("access-control-allow-origin")
+        .is_none());
 }
 
 /// RFC 7662 §2.1 ("the protected resource MUST also be authorized to call the introspection
@@ -289,11 +344,25 @@ async fn introspection_without_client_authentication_is_refused() {
     let anonymous = post_form(&app, "/oauth/introspect", &[("token", &token)], None).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     assert_eq!(anonymous.error_code(), "invalid_client");
-    let public = post_form(&app, "/oauth/introspect", &[("token", &token), ("client_id", CLIENT)], None).await;
+    let public = post_form(
+        &app,
+        "/oauth/introspect",
+        &[("token", &token), ("client_id", CLIENT)],
+        None,
+    )
+    .await;
     assert_eq!(public.status, StatusCode::UNAUTHORIZED);
-    let wrong_secret = post_form(&app, "/oauth/introspect", &[("token", &token)], Some((CONFIDENTIAL, "guess-guess-guess"))).await;
+    let wrong_secret = post_form(
+        &app,
+        "/oauth/introspect",
+        &[("token", &token)],
+        Some((CONFIDENTIAL, "guess-guess-guess")),
+    )
+    .await;
     assert_eq!(wrong_secret.status, StatusCode::UNAUTHORIZED);
-    assert!(wrong_secret.header("www-authenticate").is_some_and(|c| c.starts_with("Basic")));
+    assert!(wrong_secret
+        .header("www-authenticate")
+        .is_some_and(|c| c.starts_with("Basic")));
     let _ = std::fs::remove_file(file);
 }
 
@@ -308,12 +377,19 @@ async fn a_refresh_token_of_another_client_is_refused_and_not_spent() {
     let stolen = post_form(
         &app,
         "/oauth/token",
-        &[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh_token),
+        ],
         Some((CONFIDENTIAL, CONFIDENTIAL_SECRET)),
     )
     .await;
     assert_eq!(stolen.error_code(), "invalid_grant");
-    assert_eq!(refresh(&app, &refresh_token).await.status, StatusCode::OK, "still the owner's");
+    assert_eq!(
+        refresh(&app, &refresh_token).await.status,
+        StatusCode::OK,
+        "still the owner's"
+    );
     // Nor does the first-party cookie endpoint take an OAuth client's refresh token.
     let cookie = format!("tf_refresh={refresh_token}");
     let as_cookie = app.post_with_cookies("/api/auth/refresh", &cookie).await;
@@ -330,7 +406,11 @@ async fn a_confidential_client_without_its_secret_is_invalid_client() {
     let response = post_form(
         &app,
         "/oauth/token",
-        &[("grant_type", "refresh_token"), ("client_id", CONFIDENTIAL), ("refresh_token", "x")],
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", CONFIDENTIAL),
+            ("refresh_token", "x"),
+        ],
         None,
     )
     .await;
@@ -346,10 +426,15 @@ async fn repeated_parameters_and_non_form_bodies_are_invalid_request() {
     let app = TestApp::new().await;
     let repeated = Request::post("/oauth/token")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("grant_type=refresh_token&grant_type=authorization_code&client_id=tokenflight-public"))
+        .body(Body::from(
+            "grant_type=refresh_token&grant_type=authorization_code&client_id=tokenflight-public",
+        ))
         .unwrap();
     let response = app.send(repeated).await;
-    assert_eq!((response.status, response.error_code().as_str()), (StatusCode::BAD_REQUEST, "invalid_request"));
+    assert_eq!(
+        (response.status, response.error_code().as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
     let json = Request::post("/oauth/token")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(r#"{"grant_type":"refresh_token"}"#))
@@ -360,7 +445,16 @@ async fn repeated_parameters_and_non_form_bodies_are_invalid_request() {
         .body(Body::from(format!("client_id={}", "a".repeat(64 * 1024))))
         .unwrap();
     let response = app.send(huge).await;
-    assert_eq!((response.status, response.error_code().as_str()), (StatusCode::BAD_REQUEST, "invalid_request"));
-    let unknown_grant = post_form(&app, "/oauth/token", &[("grant_type", "password"), ("client_id", CLIENT)], None).await;
+    assert_eq!(
+        (response.status, response.error_code().as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+    let unknown_grant = post_form(
+        &app,
+        "/oauth/token",
+        &[("grant_type", "password"), ("client_id", CLIENT)],
+        None,
+    )
+    .await;
     assert_eq!(unknown_grant.error_code(), "unsupported_grant_type");
 }

@@ -82,10 +82,18 @@ pub async fn authorize(
     }
     // RFC 7636 §4.4.1 and RFC 9700 §2.1.1: PKCE is required, and only S256.
     let Some(challenge) = params.get("code_challenge").filter(|c| is_challenge(c)) else {
-        return request.error(&issuer, "invalid_request", "code_challenge (S256) is required");
+        return request.error(
+            &issuer,
+            "invalid_request",
+            "code_challenge (S256) is required",
+        );
     };
     if params.get("code_challenge_method").map(String::as_str) != Some("S256") {
-        return request.error(&issuer, "invalid_request", "code_challenge_method must be S256");
+        return request.error(
+            &issuer,
+            "invalid_request",
+            "code_challenge_method must be S256",
+        );
     }
     let scope = params.get("scope").map_or("openid", String::as_str);
     if scope.split(' ').any(|scope| !SCOPES.contains(&scope)) {
@@ -138,7 +146,11 @@ impl Request {
         }
         all.push(("iss", issuer));
         let query = serde_urlencoded::to_string(&all).expect("strings always encode");
-        let separator = if self.redirect_uri.contains('?') { '&' } else { '?' };
+        let separator = if self.redirect_uri.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
         let target = format!("{}{separator}{query}", self.redirect_uri);
         if self.from_our_form {
             return continue_page(&target);
@@ -169,9 +181,10 @@ fn continue_page(target: &str) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
     );
-    response
-        .headers_mut()
-        .insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     no_store(response)
 }
 

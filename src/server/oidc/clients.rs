@@ -85,7 +85,9 @@ impl ClientRegistration {
         if self.client_id.is_empty() || self.client_id.len() > 128 {
             return Err("every client needs a client_id of 1 to 128 characters");
         }
-        if self.client_id == PUBLIC_CLIENT || self.client_id == crate::server::store::FIRST_PARTY_CLIENT {
+        if self.client_id == PUBLIC_CLIENT
+            || self.client_id == crate::server::store::FIRST_PARTY_CLIENT
+        {
             return Err("tokenflight-public and tokenflight are built in");
         }
         match (self.kind, &self.client_secret) {

@@ -21,7 +21,10 @@ pub const SCOPES: &[&str] = &["openid", "profile", "offline_access"];
 /// every client long before it signs.
 const JWKS_MAX_AGE_SECS: u64 = 300;
 
-pub async fn configuration(State(state): State<AppState>, headers: HeaderMap) -> Json<serde_json::Value> {
+pub async fn configuration(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Json<serde_json::Value> {
     let issuer = issuer(&state.config, &headers);
     let at = |path: &str| format!("{issuer}{path}");
     Json(json!({

@@ -53,7 +53,10 @@ pub async fn end_session(
         );
     };
     if client_id.as_deref() != Some(hint.aud.as_str()) {
-        return page(StatusCode::BAD_REQUEST, "The request names two applications.");
+        return page(
+            StatusCode::BAD_REQUEST,
+            "The request names two applications.",
+        );
     }
     if state.families.revoke(&hint.sid).await.is_err() {
         return page(StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment.");

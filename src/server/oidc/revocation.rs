@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 
 use super::{error::OAuthError, token::read_form};
 use crate::server::{
-    store::FamilyRecord,
     state::AppState,
+    store::FamilyRecord,
     tokens::{AUDIENCE, ISSUER},
 };
 

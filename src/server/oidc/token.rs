@@ -131,7 +131,10 @@ async fn refresh(
         .await?;
     // §6: a narrower scope may be asked for, never a wider one; the family keeps its own.
     if let Some(asked) = form.get("scope") {
-        if asked.split(' ').any(|scope| !grant.scope.split(' ').any(|s| s == scope)) {
+        if asked
+            .split(' ')
+            .any(|scope| !grant.scope.split(' ').any(|s| s == scope))
+        {
             return Err(OAuthError::InvalidScope("a refresh cannot widen the scope"));
         }
     }
