@@ -29,6 +29,8 @@ pub(super) fn parse_signing_key_files(
         value: path.to_owned(),
         reason,
     };
+    // Set but empty counts as unset, so a deploy can clear a variable it templates.
+    let lookup = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
     let next = lookup("SIGNING_KEY_NEXT_FILE");
     let previous = lookup("SIGNING_KEY_PREVIOUS_FILES");
     let Some(path) = lookup("SIGNING_KEY_FILE") else {
@@ -67,7 +69,7 @@ pub(super) fn parse_signing_key_files(
 pub(super) fn parse_oauth_clients(
     lookup: &impl Fn(&str) -> Option<String>,
 ) -> Result<Vec<ClientRegistration>, ConfigError> {
-    let Some(path) = lookup("OAUTH_CLIENTS_FILE") else {
+    let Some(path) = lookup("OAUTH_CLIENTS_FILE").filter(|path| !path.trim().is_empty()) else {
         return Ok(Vec::new());
     };
     let error = |reason| ConfigError {
