@@ -52,7 +52,10 @@ async fn tokens_verify_by_the_jwks_alone_until_their_key_is_rotated_out() {
         .unwrap();
     let (_, token_a) = idp.signed_in("alice").await;
     assert_eq!(rs.verify(&token_a).await.unwrap().sub, "u-alice");
-    assert!(rs.verify(&format!("{token_a}x")).await.is_err(), "a tampered token");
+    assert!(
+        rs.verify(&format!("{token_a}x")).await.is_err(),
+        "a tampered token"
+    );
 
     // Phase 2: B is published before it signs; A still signs.
     let next = idp

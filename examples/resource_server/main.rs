@@ -28,7 +28,11 @@ async fn main() {
     let jwks_uri = std::env::var("JWKS_URI")
         .unwrap_or_else(|_| "http://127.0.0.1:3000/.well-known/jwks.json".to_owned());
     let listen = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:4000".to_owned());
-    let verifier = Arc::new(JwksVerifier::new(jwks_uri).await.expect("the JWKS is reachable"));
+    let verifier = Arc::new(
+        JwksVerifier::new(jwks_uri)
+            .await
+            .expect("the JWKS is reachable"),
+    );
     let reloader = verifier.clone();
     tokio::spawn(async move {
         loop {
@@ -39,7 +43,9 @@ async fn main() {
     let app = Router::new()
         .route("/hello", get(hello))
         .with_state(verifier);
-    let listener = tokio::net::TcpListener::bind(&listen).await.expect("the address is free");
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .expect("the address is free");
     println!("resource server on http://{listen}/hello");
     axum::serve(listener, app).await.expect("serves");
 }

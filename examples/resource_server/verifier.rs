@@ -87,8 +87,7 @@ impl JwksVerifier {
                 self.key(&kid).ok_or(Refused::UnknownKey)?
             }
         };
-        if header.alg != Algorithm::ES256 || !header.typ.as_deref().is_some_and(is_access_token)
-        {
+        if header.alg != Algorithm::ES256 || !header.typ.as_deref().is_some_and(is_access_token) {
             return Err(Refused::Invalid("not an ES256 at+jwt".into()));
         }
         let key = DecodingKey::from_jwk(&jwk).map_err(|e| Refused::Invalid(e.to_string()))?;
