@@ -86,7 +86,8 @@ async fn alg_none_access_token_is_refused() {
 }
 
 /// RFC 8725 §3.1 (algorithm verification: accept only the algorithm you use): HS512 with the
-/// right key is still refused; only HS256 is accepted.
+/// right key is still refused; each key is accepted with its one algorithm only (HS256 for the
+/// previous version's keys, ES256 for the published ones).
 #[tokio::test]
 async fn other_algorithm_with_the_right_key_is_refused() {
     let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
