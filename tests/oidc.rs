@@ -341,3 +341,39 @@ async fn after_our_login_form_the_client_is_reached_through_a_continue_page() {
     assert!(response.body.contains("&amp;state=the-state&amp;iss="));
     assert_eq!(response.header("cache-control"), Some("no-store"));
 }
+
+/// RFC 7662 with #26 §5: `active: false` at once after reuse detection and after RP-initiated
+/// logout, not only after revocation.
+#[tokio::test]
+async fn introspection_says_inactive_at_once_after_reuse_and_after_logout() {
+    let file = clients_file();
+    let app = TestApp::with_env(&[("OAUTH_CLIENTS_FILE", &file)]).await;
+    let introspect = |token: String| {
+        let app = &app;
+        async move {
+            let basic = Some((CONFIDENTIAL, CONFIDENTIAL_SECRET));
+            post_form(app, "/oauth/introspect", &[("token", &token)], basic)
+                .await
+                .json()["active"]
+                .clone()
+        }
+    };
+    // Reuse: a rotated-away refresh token outside the grace window.
+    let first = tokens(&app, "reuse-introspect").await;
+    let second = refresh(&app, &field(&first, "refresh_token")).await.json();
+    assert_eq!(introspect(field(&second, "access_token")).await, true);
+    app.advance(Duration::from_secs(11));
+    let _ = refresh(&app, &field(&first, "refresh_token")).await;
+    assert_eq!(introspect(field(&second, "access_token")).await, false);
+    assert_eq!(introspect(field(&second, "refresh_token")).await, false);
+    // RP-initiated logout.
+    let signed_in = tokens(&app, "logout-introspect").await;
+    let query =
+        serde_urlencoded::to_string([("id_token_hint", field(&signed_in, "id_token").as_str())])
+            .unwrap();
+    let logout = app.get(&format!("/oauth/logout?{query}"), None).await;
+    assert_eq!(logout.status, StatusCode::OK);
+    assert_eq!(introspect(field(&signed_in, "access_token")).await, false);
+    assert_eq!(introspect(field(&signed_in, "refresh_token")).await, false);
+    let _ = std::fs::remove_file(file);
+}
