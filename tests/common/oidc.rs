@@ -19,6 +19,8 @@ pub const ISSUER: &str = "http://127.0.0.1:3000";
 pub const CONFIDENTIAL: &str = "backend";
 pub const CONFIDENTIAL_SECRET: &str = "backend-secret-0123456789";
 pub const CONFIDENTIAL_REDIRECT: &str = "https://backend.example/callback";
+/// A confidential client registered for the refresh grant only.
+pub const REFRESH_ONLY: &str = "refresh-only";
 
 /// A `code_verifier` and its S256 `code_challenge`.
 pub struct Pkce {
@@ -45,6 +47,12 @@ pub fn clients_file() -> String {
         "client_secret": CONFIDENTIAL_SECRET,
         "kind": "confidential",
         "redirect_uris": [CONFIDENTIAL_REDIRECT],
+    }, {
+        "client_id": REFRESH_ONLY,
+        "client_secret": CONFIDENTIAL_SECRET,
+        "kind": "confidential",
+        "redirect_uris": [CONFIDENTIAL_REDIRECT],
+        "grant_types": ["refresh_token"],
     }]);
     std::fs::write(&path, body.to_string()).unwrap();
     path.display().to_string()

@@ -12,6 +12,7 @@ use crate::common::{
     oidc::{
         authorize, authorize_query, clients_file, code_for, exchange, field, post_form, refresh,
         tokens, Pkce, CLIENT, CONFIDENTIAL, CONFIDENTIAL_REDIRECT, CONFIDENTIAL_SECRET, REDIRECT,
+        REFRESH_ONLY,
     },
     TestApp,
 };
@@ -416,7 +417,7 @@ async fn a_confidential_client_without_its_secret_is_invalid_client() {
     .await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
     assert_eq!(response.error_code(), "invalid_client");
-    let _ = (CONFIDENTIAL_REDIRECT, std::fs::remove_file(file));
+    let _ = std::fs::remove_file(file);
 }
 
 /// RFC 6749 §3.1 and §3.2 ("Request and response parameters MUST NOT be included more than
@@ -457,4 +458,28 @@ async fn repeated_parameters_and_non_form_bodies_are_invalid_request() {
     )
     .await;
     assert_eq!(unknown_grant.error_code(), "unsupported_grant_type");
+}
+
+/// RFC 6749 §5.2 (`unauthorized_client`: "the authenticated client is not authorized to use
+/// this authorization grant type"): a client registered for the refresh grant only cannot
+/// redeem a code, even its own.
+#[tokio::test]
+async fn a_grant_the_client_is_not_registered_for_is_unauthorized_client() {
+    let file = clients_file();
+    let app = TestApp::with_env(&[("OAUTH_CLIENTS_FILE", &file)]).await;
+    let response = post_form(
+        &app,
+        "/oauth/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", "whatever"),
+            ("redirect_uri", CONFIDENTIAL_REDIRECT),
+            ("code_verifier", &Pkce::new("x").verifier),
+        ],
+        Some((REFRESH_ONLY, CONFIDENTIAL_SECRET)),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.error_code(), "unauthorized_client");
+    let _ = std::fs::remove_file(file);
 }

@@ -62,6 +62,10 @@ pub struct ClientRegistration {
     /// Where RP-initiated logout may send the browser; the redirect URIs when left out.
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// The grants the client may use (RFC 7591 §2 `grant_types`); both when left out. Another
+    /// one at the token endpoint is `unauthorized_client` (RFC 6749 §5.2).
+    #[serde(default = "all_grant_types")]
+    pub grant_types: Vec<String>,
     /// The built-in client: any loopback URI, any port, any path.
     #[serde(skip)]
     any_loopback: bool,
@@ -76,6 +80,7 @@ impl ClientRegistration {
             kind: ClientKind::Public,
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
+            grant_types: all_grant_types(),
             any_loopback: true,
         }
     }
@@ -100,6 +105,13 @@ impl ClientRegistration {
             }
             _ => {}
         }
+        if !self
+            .grant_types
+            .iter()
+            .all(|grant| all_grant_types().contains(grant))
+        {
+            return Err("grant_types may name authorization_code and refresh_token only");
+        }
         if self.redirect_uris.is_empty() {
             return Err("every client needs at least one redirect_uri");
         }
@@ -118,6 +130,10 @@ impl ClientRegistration {
             return Err("redirect URIs must be absolute http(s) URLs without a fragment");
         }
         Ok(())
+    }
+
+    pub fn may_use(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|grant| grant == grant_type)
     }
 
     pub fn is_confidential(&self) -> bool {
@@ -162,6 +178,10 @@ impl ClientRegistration {
             .as_ref()
             .is_some_and(|secret| secret.matches(presented))
     }
+}
+
+fn all_grant_types() -> Vec<String> {
+    vec!["authorization_code".to_owned(), "refresh_token".to_owned()]
 }
 
 /// An `http://` URI on a loopback host, split around its port.

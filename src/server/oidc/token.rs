@@ -49,12 +49,20 @@ pub async fn token(
         .clients
         .authenticate(&headers, form.get("client_id").map(String::as_str))?;
     let issuer = issuer(&state.config, &headers);
-    match form.get("grant_type").map(String::as_str) {
+    let grant_type = form.get("grant_type").map(String::as_str);
+    if grant_type.is_some_and(|grant| is_supported(grant) && !client.may_use(grant)) {
+        return Err(OAuthError::UnauthorizedClient);
+    }
+    match grant_type {
         None => Err(OAuthError::InvalidRequest("grant_type is required")),
         Some("authorization_code") => exchange_code(&state, client, &form, &issuer).await,
         Some("refresh_token") => refresh(&state, client, &form, &issuer).await,
         Some(_) => Err(OAuthError::UnsupportedGrantType),
     }
+}
+
+fn is_supported(grant_type: &str) -> bool {
+    matches!(grant_type, "authorization_code" | "refresh_token")
 }
 
 /// RFC 6749 §4.1.3 with RFC 7636 §4.5: the code, for the client, redirect URI and verifier it
