@@ -238,12 +238,6 @@ impl TokenIssuer {
             .map(|key| (key.algorithm, &key.key))
     }
 
-    /// What a protected request's token check costs when the token is new: the signature and
-    /// the claims, without the cache (the benchmark's first-use figure).
-    pub fn verify_uncached(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        self.check_signature_and_claims(token)
-    }
-
     /// The token's claims if it is ours, well-formed and unexpired.
     pub fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, TokenError> {
         let claims = match self.verified.get(token) {
