@@ -11,8 +11,10 @@ use tokenflight::{
     server::{
         clock::SystemClock,
         families::{FamilyRegistry, Lifetimes},
+        keys::KeyRing,
+        signing::SigningKeys,
         store::StoreUrl,
-        tokens::TokenIssuer,
+        tokens::{TokenIssuer, TokenKeys},
     },
 };
 use tokio::runtime::Runtime;
@@ -23,12 +25,19 @@ fn main() {
     divan::main();
 }
 
-fn issuer() -> TokenIssuer {
-    TokenIssuer::new(
-        SECRET.to_vec(),
-        Duration::from_secs(3600),
-        Arc::new(SystemClock),
-    )
+/// The signing algorithms compared: ES256 (what the server signs with since issue #26, its
+/// public key in the JWKS) and HS256 (the shared secret it signed with before).
+const ALGORITHMS: &[&str] = &["ES256", "HS256"];
+
+fn issuer(algorithm: &str) -> TokenIssuer {
+    let keys = match algorithm {
+        "ES256" => TokenKeys::es256(&SigningKeys::derived(&KeyRing::new(
+            SECRET.to_vec(),
+            vec![],
+        ))),
+        _ => TokenKeys::hs256(SECRET.to_vec()),
+    };
+    TokenIssuer::new(keys, Duration::from_secs(3600), Arc::new(SystemClock))
 }
 
 /// A registry on the in-memory store, and the runtime its async calls run on.
@@ -56,16 +65,16 @@ fn registry() -> (FamilyRegistry, Runtime) {
     (registry, runtime)
 }
 
-#[divan::bench]
-fn mint_access_token(bencher: Bencher) {
-    let issuer = issuer();
+#[divan::bench(args = ALGORITHMS)]
+fn mint_access_token(bencher: Bencher, algorithm: &str) {
+    let issuer = issuer(algorithm);
     bencher.bench_local(|| issuer.issue(black_box("u-alice"), black_box("session"), 7));
 }
 
 /// A token's first use: signature, header and claims are checked.
-#[divan::bench]
-fn verify_access_token_first_use(bencher: Bencher) {
-    let issuer = issuer();
+#[divan::bench(args = ALGORITHMS)]
+fn verify_access_token_first_use(bencher: Bencher, algorithm: &str) {
+    let issuer = issuer(algorithm);
     let mut ver = 0;
     bencher
         .with_inputs(|| {
@@ -76,9 +85,9 @@ fn verify_access_token_first_use(bencher: Bencher) {
 }
 
 /// Every later use of the same token: a lookup by its text and the `exp` check.
-#[divan::bench]
-fn verify_access_token_again(bencher: Bencher) {
-    let issuer = issuer();
+#[divan::bench(args = ALGORITHMS)]
+fn verify_access_token_again(bencher: Bencher, algorithm: &str) {
+    let issuer = issuer(algorithm);
     let token = issuer.issue("u-alice", "session", 7);
     issuer.verify(&token).expect("a fresh token");
     bencher.bench_local(|| issuer.verify(black_box(&token)).expect("a fresh token"));

@@ -112,6 +112,14 @@ SESSION_IDLE_TIMEOUT_SECS=16 \
 # The chaos suite's fast subset (two tabs, three faults); scripts/chaos.sh runs all of it.
 e2e "chaos, fast subset" target/release/tokenflight end2end/chaos.config.ts
 
+# --- Issue #26: clients nobody here wrote, against the release server: oidc-client-ts in
+# Chromium (its page served from another loopback port) and openid-client + jose in Node
+# (end2end/oidc/). Pinned in end2end/oidc/package-lock.json; installed once, in seconds.
+[[ -d end2end/oidc/node_modules/openid-client ]] ||
+  npm ci --prefix end2end/oidc --no-audit --no-fund
+REFRESH_GRACE_SECS=1 OAUTH_CLIENTS_FILE="$ROOT/end2end/oidc/clients.json" \
+  e2e "third-party OIDC clients, release build" target/release/tokenflight end2end/oidc.config.ts
+
 # The plain Leptos command, with no flags: a debug build, one wasm (no split, no `split`
 # feature), into a site folder of its own. The specs check that it hydrates and works.
 step "plain \`cargo leptos build\` (debug, no --split)"

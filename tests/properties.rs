@@ -135,7 +135,7 @@ proptest! {
 /// The JSON endpoints and the form endpoint, with what a request to each needs besides its body.
 /// Every route that reads a body, and whether it wants the Bearer token: the JSON API, the
 /// demo controls, the login form's server function and every data server function.
-const ENDPOINTS: [(&str, bool); 11] = [
+const ENDPOINTS: [(&str, bool); 15] = [
     ("/api/auth/login", false),
     ("/api/auth/refresh", false),
     ("/api/auth/logout", false),
@@ -147,6 +147,11 @@ const ENDPOINTS: [(&str, bool); 11] = [
     ("/api/fn/notifications", true),
     ("/api/fn/usage", true),
     ("/api/fn/admin_stats", true),
+    // The OpenID Connect provider's form endpoints (issue #26).
+    ("/oauth/token", false),
+    ("/oauth/revoke", false),
+    ("/oauth/introspect", false),
+    ("/oauth/userinfo", true),
 ];
 
 const CONTENT_TYPES: [Option<&str>; 5] = [
@@ -178,6 +183,9 @@ fn arbitrary_bytes_to_every_route_that_reads_a_body_never_give_a_500() {
             // Forms with repeated, empty and odd keys, for the server functions.
             "([a-z]{1,2}(\\[[a-z]?\\])?=[^&]{0,8}&){0,4}[a-z]{1,2}=?"
                 .prop_map(String::into_bytes),
+            // OAuth token-endpoint forms: real parameter names, odd and repeated values.
+            "((grant_type|client_id|code|code_verifier|redirect_uri|refresh_token|token|scope)=(authorization_code|refresh_token|tokenflight-public|[^&]{0,40})&){0,5}grant_type=[a-z_%]{0,20}"
+                .prop_map(String::into_bytes),
         ],
     );
     let mut runner = TestRunner::new(config(600));
@@ -201,7 +209,8 @@ fn arbitrary_bytes_to_every_route_that_reads_a_body_never_give_a_500() {
                 response.status,
                 response.body
             );
-            if path.starts_with("/api/") && !response.status.is_success() {
+            let json_api = path.starts_with("/api/") || path.starts_with("/oauth/");
+            if json_api && !response.status.is_success() {
                 prop_assert!(response.json()["error"].is_string(), "{}", response.body);
             }
             Ok(())

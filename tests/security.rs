@@ -24,6 +24,8 @@ mod disconnect_floods;
 mod forged_claims;
 #[path = "security/headers.rs"]
 mod headers;
+#[path = "security/oidc.rs"]
+mod oidc;
 #[path = "security/redirects_and_errors.rs"]
 mod redirects_and_errors;
 #[path = "security/refresh_replay.rs"]

@@ -3,10 +3,12 @@
 //! Read once at start-up: a bad value stops the process with a message naming the variable,
 //! instead of surfacing as odd behaviour hours later. `LEPTOS_*` variables are read by Leptos.
 
-use std::{env, fmt, net::SocketAddr, num::NonZeroU32, time::Duration};
+use std::{env, fmt, net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
 
 use super::{
     listener::ConnectionLimits,
+    oidc::clients::ClientRegistration,
+    signing::SigningKeys,
     store::{StoreUrl, DEFAULT_STORE_URL},
 };
 
@@ -70,6 +72,12 @@ pub struct Config {
     /// `IDLE_TIMEOUT_SECS` (default 30): how many connections are served at once and how long a
     /// connection may hold its slot without sending a request or moving a byte.
     pub connections: ConnectionLimits,
+    // --- The OpenID Connect provider (`config/oidc.rs`) ---
+    /// `SIGNING_KEY_FILE`, `SIGNING_KEY_NEXT_FILE`, `SIGNING_KEY_PREVIOUS_FILES`: the ES256 keys
+    /// from PEM files. `None` (default): derived from the master secret (see `server::signing`).
+    pub signing_keys: Option<Arc<SigningKeys>>,
+    /// `OAUTH_CLIENTS_FILE`: clients registered beside the built-in `tokenflight-public`.
+    pub oauth_clients: Vec<ClientRegistration>,
 }
 
 /// `LOG_FORMAT`, `text` (default; coloured on a terminal) or `json` (one object per line, for
@@ -164,6 +172,8 @@ impl Config {
                 header_read_timeout: secs("HEADER_READ_TIMEOUT_SECS", 10, 1)?,
                 idle_timeout: secs("IDLE_TIMEOUT_SECS", 30, 1)?,
             },
+            signing_keys: oidc::parse_signing_key_files(&lookup)?,
+            oauth_clients: oidc::parse_oauth_clients(&lookup)?,
         };
         if config.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
             return Err(ConfigError {
@@ -222,6 +232,8 @@ impl fmt::Debug for Config {
             .field("max_sessions_per_user", &self.max_sessions_per_user)
             .field("metrics_addr", &self.metrics_addr)
             .field("connections", &self.connections)
+            .field("signing_keys", &self.signing_keys)
+            .field("oauth_clients", &self.oauth_clients)
             .finish()
     }
 }
@@ -394,5 +406,6 @@ fn parse_secret(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Vec<u
     }
 }
 
+mod oidc;
 #[cfg(test)]
 mod tests;

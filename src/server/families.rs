@@ -25,7 +25,9 @@ use super::{
     clock::Clock,
     faults::{NoFaults, RefreshFaults},
     keys::DerivedKeys,
-    store::{FamilyRecord, FamilyWrite, Revocation, Store, StoreError, StoreResult},
+    store::{
+        FamilyRecord, FamilyWrite, Revocation, Store, StoreError, StoreResult, FIRST_PARTY_CLIENT,
+    },
 };
 pub use credentials::RefreshToken;
 use owners::SessionOwners;
@@ -42,6 +44,10 @@ const MAX_RACES: usize = 64;
 pub struct Grant {
     pub session_id: String,
     pub user_id: String,
+    /// The client the family was issued to ([`FIRST_PARTY_CLIENT`] for the demo's cookie).
+    pub client_id: String,
+    /// The scope granted to that client (empty for the first-party SPA).
+    pub scope: String,
     /// The family's current refresh credential (new after a rotation, unchanged after a replay).
     pub refresh_token: RefreshToken,
     /// Sequence number for the access token minted with this grant.
@@ -71,6 +77,9 @@ pub enum RefreshRefusal {
     Expired,
     #[error("rotated-away credential presented: family revoked")]
     Reused,
+    /// A credential issued to another client (RFC 6749 §6: refresh tokens are bound to theirs).
+    #[error("the credential was issued to another client")]
+    WrongClient,
     /// A demo fault: the refresh endpoint pretends to be down.
     #[error("refresh temporarily unavailable (demo fault)")]
     Unavailable,
@@ -149,10 +158,30 @@ impl FamilyRegistry {
     /// Starts a new family for a user who just proved their password; beyond
     /// `MAX_SESSIONS_PER_USER`, the user's oldest sessions are revoked.
     pub async fn start(&self, user_id: &str) -> StoreResult<Grant> {
+        self.start_for_client(random_id(), user_id, FIRST_PARTY_CLIENT, "")
+            .await
+    }
+
+    /// A fresh session id, for a family whose id must be known before it starts (an
+    /// authorization code names the family it is exchanged for, so a replay can revoke it).
+    pub fn new_session_id() -> String {
+        random_id()
+    }
+
+    /// [`start`](Self::start) for an OAuth client, under `session_id`, with the scope it was
+    /// granted: the same family, rotation and lifetimes as the first-party cookie's.
+    pub async fn start_for_client(
+        &self,
+        session_id: String,
+        user_id: &str,
+        client_id: &str,
+        scope: &str,
+    ) -> StoreResult<Grant> {
         let now = self.clock.now_ms();
-        let session_id = random_id();
         let mut family = FamilyRecord {
             user_id: user_id.to_owned(),
+            client_id: client_id.to_owned(),
+            scope: scope.to_owned(),
             generation: 0,
             rotated_at_ms: now,
             created_at_ms: now,
@@ -179,6 +208,8 @@ impl FamilyRegistry {
             refresh_token: self.credential(&session_id, 0),
             session_id,
             user_id: user_id.to_owned(),
+            client_id: client_id.to_owned(),
+            scope: scope.to_owned(),
             access_ver,
             session_left: self.lifetimes.absolute,
         })
@@ -304,6 +335,37 @@ impl FamilyRegistry {
             .load_family(session_id)
             .await?
             .map(|stored| stored.family.user_id))
+    }
+
+    /// The family as stored, if it exists and has not expired, and when it ends unless
+    /// refreshed (introspection, userinfo).
+    pub async fn live_family(&self, session_id: &str) -> StoreResult<Option<(FamilyRecord, u64)>> {
+        let now = self.clock.now_ms();
+        Ok(self
+            .store
+            .load_family(session_id)
+            .await?
+            .map(|stored| {
+                let ends = self.expires_at(&stored.family);
+                (stored.family, ends)
+            })
+            .filter(|(_, ends)| now < *ends))
+    }
+
+    /// The live family a refresh credential is the *current* credential of, without using it
+    /// (RFC 7662 introspection: a rotated-away or forged credential is not active).
+    pub async fn current_family_of(
+        &self,
+        presented: &str,
+    ) -> StoreResult<Option<(String, FamilyRecord, u64)>> {
+        let Ok((session_id, generation)) = self.authenticate(presented) else {
+            return Ok(None);
+        };
+        Ok(self
+            .live_family(&session_id)
+            .await?
+            .filter(|(family, _)| family.generation == generation)
+            .map(|(family, ends)| (session_id, family, ends)))
     }
 
     /// Refreshes performed in this session so far.

@@ -17,9 +17,11 @@ pub mod guard;
 pub mod handlers;
 pub mod keys;
 pub mod listener;
+pub mod oidc;
 pub mod ops;
 pub mod page;
 pub mod password;
+pub mod signing;
 #[cfg(feature = "demo")]
 mod site;
 pub mod state;
@@ -133,6 +135,8 @@ pub fn api_routes(state: &AppState) -> Router<AppState> {
     }
     cookie_endpoints
         .merge(protected)
+        // The OpenID Connect provider (discovery, JWKS, authorize, token, …): `oidc/`.
+        .merge(oidc::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route(paths::PING, get(ping::public))

@@ -14,9 +14,11 @@ use super::{
     families::{FamilyRegistry, Lifetimes},
     faults::DemoFaultSwitches,
     keys::KeyRing,
+    oidc::{clients::ClientRegistry, Provider},
+    signing::SigningKeys,
     store::{records::SessionRecords, timed::Timed, Store, StoreResult},
     throttle::LoginThrottle,
-    tokens::TokenIssuer,
+    tokens::{TokenIssuer, TokenKeys},
     users::UserStore,
 };
 
@@ -38,6 +40,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// tower-sessions' store for the browser session (who is signed in, for the first paint).
     pub session_store: SessionRecords,
+    /// The OpenID Connect provider's clients and published keys.
+    pub oidc: Arc<Provider>,
+    /// The clock every expiry is read from (injected, so tests move time).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
@@ -90,12 +96,25 @@ impl AppState {
         .with_faults(faults.clone());
         // Revocations made before this process started still bind the tokens they name.
         families.sync_revocations().await?;
+        let signing_keys = config
+            .signing_keys
+            .clone()
+            .unwrap_or_else(|| Arc::new(SigningKeys::derived(&keys)));
+        // Access tokens were HS256 before ES256: those issued by the previous version are
+        // accepted until they have expired, and from then on no HS256 token is.
+        let legacy_until = clock.now_secs() + config.access_token_ttl.as_secs() + 1;
+        let token_keys = TokenKeys::es256(&signing_keys)
+            .accepting_hs256_until(&keys.derive("access-token"), legacy_until);
         Ok(Self {
             tokens: Arc::new(TokenIssuer::new(
-                keys.derive("access-token"),
+                token_keys,
                 config.access_token_ttl,
                 clock.clone(),
             )),
+            oidc: Arc::new(Provider {
+                clients: ClientRegistry::new(&config.oauth_clients),
+                jwks: signing_keys.published().cloned().collect(),
+            }),
             families: Arc::new(families),
             faults,
             users: Arc::new(UserStore::demo(config.login_hash_concurrency)),
@@ -108,8 +127,9 @@ impl AppState {
             client_limiter: Arc::new(ClientLimiter::new(
                 store.clone(),
                 config.login_per_client_per_minute,
-                clock,
+                clock.clone(),
             )),
+            clock,
             data: Arc::new(DemoData::default()),
             session_store: SessionRecords::new(store.clone()),
             store,

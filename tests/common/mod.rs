@@ -32,6 +32,9 @@ use tokenflight::server::{
 };
 use tower::ServiceExt;
 
+// The OpenID Connect client side of the tests (issue #26).
+pub mod oidc;
+
 #[path = "../process/redis.rs"]
 mod redis_server;
 
@@ -170,6 +173,22 @@ impl TestApp {
     /// or this one after a restart.
     pub async fn another_instance(&self) -> Self {
         Self::on(self.shared.clone(), self.vars.clone(), self.clock.clone()).await
+    }
+
+    /// [`TestApp::another_instance`] with some variables changed: a redeploy with another
+    /// configuration (e.g. the next signing key).
+    pub async fn another_instance_with(&self, vars: &[(&str, &str)]) -> Self {
+        let mut merged = self.vars.clone();
+        for (key, value) in vars {
+            merged.retain(|(existing, _)| existing != key);
+            merged.push((key.to_string(), value.to_string()));
+        }
+        Self::on(self.shared.clone(), merged, self.clock.clone()).await
+    }
+
+    /// The router, to serve on a real port.
+    pub fn router(&self) -> Router {
+        self.router.clone()
     }
 
     async fn on(shared: SharedStore, vars: Vec<(String, String)>, clock: ManualClock) -> Self {

@@ -86,7 +86,8 @@ async fn alg_none_access_token_is_refused() {
 }
 
 /// RFC 8725 §3.1 (algorithm verification: accept only the algorithm you use): HS512 with the
-/// right key is still refused; only HS256 is accepted.
+/// right key is still refused; each key is accepted with its one algorithm only (HS256 for the
+/// previous version's keys, ES256 for the published ones).
 #[tokio::test]
 async fn other_algorithm_with_the_right_key_is_refused() {
     let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
@@ -243,4 +244,29 @@ async fn key_rotation_keeps_access_tokens_and_refresh_cookies_alive() {
         let refreshed = app.post_with_cookies("/api/auth/refresh", &cookie).await;
         assert_eq!(refreshed.status, expected_refresh, "{}", refreshed.body);
     }
+}
+
+/// RFC 8725 §3.1 and §3.2 (keys and algorithms retired): after the upgrade to ES256, an HS256
+/// token forged with the (leaked) `JWT_SECRET` passes only while tokens of the previous version
+/// can still be alive — one access-token lifetime after start — and never after.
+#[tokio::test]
+async fn hs256_token_forged_with_the_shared_secret_is_refused_after_the_upgrade_window() {
+    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
+    let mut claims = live_claims(&app).await;
+    let key = access_key(SECRET);
+    let forge = |claims: &AccessClaims| {
+        encode(&our_header(&key), claims, &EncodingKey::from_secret(&key)).unwrap()
+    };
+    assert_eq!(
+        me_status(&app, &forge(&claims)).await,
+        StatusCode::OK,
+        "inside the window"
+    );
+    app.advance(Duration::from_secs(61));
+    let now = claims.iat + 61;
+    (claims.iat, claims.exp) = (now, now + 60);
+    assert_eq!(
+        me_status(&app, &forge(&claims)).await,
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -137,3 +137,46 @@ fn an_absolute_lifetime_shorter_than_the_idle_one_is_refused() {
     ];
     assert!(config_with(&vars).is_err());
 }
+
+// --- The OpenID Connect provider's variables (issue #26) ---
+
+fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+    let path =
+        std::env::temp_dir().join(format!("tokenflight-config-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn signing_key_files_and_clients_file_are_read_and_checked_at_start_up() {
+    let config = config_with(&[]).unwrap();
+    assert!(config.signing_keys.is_none() && config.oauth_clients.is_empty());
+    let not_a_key = temp_file(
+        "not-a-key.pem",
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    );
+    let path = not_a_key.display().to_string();
+    let error = config_with(&[("SIGNING_KEY_FILE", &path)]).unwrap_err();
+    assert!(error.to_string().contains("SIGNING_KEY_FILE"), "{error}");
+    assert!(config_with(&[("SIGNING_KEY_FILE", "/no/such/file.pem")]).is_err());
+    assert!(
+        config_with(&[("SIGNING_KEY_NEXT_FILE", &path)]).is_err(),
+        "a next key without a signing key"
+    );
+    let clients = temp_file(
+        "clients.json",
+        r#"[{"client_id": "x", "kind": "confidential", "redirect_uris": ["https://x.example/cb"]}]"#,
+    );
+    let error = config_with(&[("OAUTH_CLIENTS_FILE", &clients.display().to_string())]).unwrap_err();
+    assert!(error.to_string().contains("client_secret"), "{error}");
+    let secret = temp_file(
+        "secret-clients.json",
+        r#"[{"client_id": "x", "client_secret": "a-secret-of-16-chars!", "kind": "confidential", "redirect_uris": ["https://x.example/cb"]}]"#,
+    );
+    let config = config_with(&[("OAUTH_CLIENTS_FILE", &secret.display().to_string())]).unwrap();
+    assert_eq!(config.oauth_clients.len(), 1);
+    assert!(!format!("{config:?}").contains("a-secret-of-16-chars!"));
+    for file in [not_a_key, clients, secret] {
+        let _ = std::fs::remove_file(file);
+    }
+}

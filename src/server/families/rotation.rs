@@ -5,11 +5,12 @@
 use std::sync::atomic::Ordering;
 
 use super::{mint_access_ver, FamilyRegistry, Grant, RefreshRefusal, MAX_RACES};
-use crate::server::store::{FamilyRecord, FamilyWrite};
+use crate::server::store::{FamilyRecord, FamilyWrite, FIRST_PARTY_CLIENT};
 
 /// What a refresh came to, once its write (if any) is committed.
 enum Outcome {
     Missing,
+    WrongClient,
     Expired,
     Reused,
     /// A demo fault consumed one of its failures.
@@ -40,6 +41,16 @@ impl FamilyRegistry {
         self.refresh_attaching(presented, None).await
     }
 
+    /// [`refresh`](Self::refresh) for an OAuth client's refresh token (the token endpoint): the
+    /// same decision, refused without a write when the family was issued to another client.
+    pub async fn refresh_for_client(
+        &self,
+        presented: &str,
+        client_id: &str,
+    ) -> Result<Grant, RefreshRefusal> {
+        self.decide_and_commit(presented, None, client_id).await
+    }
+
     /// [`refresh`](Self::refresh), and when `record` is given, the family is pointed at that
     /// browser-session record in the same write (the one it replaces is deleted with it): a
     /// browser that lost its session cookie gets a new one without a second family write.
@@ -54,6 +65,17 @@ impl FamilyRegistry {
         presented: &str,
         record: Option<i128>,
     ) -> Result<Grant, RefreshRefusal> {
+        // The cookie endpoint refreshes the first-party SPA's families only.
+        self.decide_and_commit(presented, record, FIRST_PARTY_CLIENT)
+            .await
+    }
+
+    async fn decide_and_commit(
+        &self,
+        presented: &str,
+        record: Option<i128>,
+        client_id: &str,
+    ) -> Result<Grant, RefreshRefusal> {
         let (session_id, generation) = self.authenticate(presented)?;
         for _ in 0..MAX_RACES {
             let now = self.clock.now_ms();
@@ -61,8 +83,12 @@ impl FamilyRegistry {
             let committed = self
                 .store
                 .decide_family(&session_id, &mut |stored| {
-                    let (decided, write) =
-                        self.decide_refresh(&session_id, stored, generation, now, record);
+                    let (decided, write) = match stored {
+                        Some(family) if family.client_id != client_id => {
+                            (Outcome::WrongClient, None)
+                        }
+                        _ => self.decide_refresh(&session_id, stored, generation, now, record),
+                    };
                     outcome = decided;
                     write
                 })
@@ -72,6 +98,7 @@ impl FamilyRegistry {
             }
             return match outcome {
                 Outcome::Missing => Err(RefreshRefusal::UnknownSession),
+                Outcome::WrongClient => Err(RefreshRefusal::WrongClient),
                 Outcome::Expired => {
                     self.remove(&session_id).await?;
                     Err(RefreshRefusal::Expired)
@@ -103,6 +130,8 @@ impl FamilyRegistry {
                         session_left: self.remaining_lifetime(&family, now),
                         session_id,
                         user_id: family.user_id,
+                        client_id: family.client_id,
+                        scope: family.scope,
                         access_ver,
                     })
                 }

@@ -22,10 +22,20 @@ use serde::{Deserialize, Serialize};
 /// The default: an embedded file next to the binary's working directory; nothing to install.
 pub const DEFAULT_STORE_URL: &str = "sqlite://tokenflight.db";
 
+/// The client id of the first-party SPA (the demo's cookie flow).
+pub const FIRST_PARTY_CLIENT: &str = "tokenflight";
+
+fn first_party_client() -> String {
+    FIRST_PARTY_CLIENT.to_owned()
+}
+
 /// A refresh family as the store keeps it: plain data, serialised whole.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FamilyRecord {
     pub user_id: String,
+    /// The OAuth client the family was issued to; the first-party demo is [`FIRST_PARTY_CLIENT`].
+    #[serde(default = "first_party_client")]
+    pub client_id: String,
     /// Generation of the current credential; every rotation adds one.
     pub generation: u64,
     pub rotated_at_ms: u64,
@@ -35,6 +45,10 @@ pub struct FamilyRecord {
     pub refreshes: u64,
     /// The tower-sessions record that mirrors this family, deleted with it.
     pub browser_session: Option<i128>,
+    /// The scope an OAuth client was granted (space-separated, RFC 6749 §3.3); empty for the
+    /// first-party SPA.
+    #[serde(default)]
+    pub scope: String,
 }
 
 /// A family with the revision its compare-and-swap must name.

@@ -1,0 +1,67 @@
+//! A resource server elsewhere: it trusts Tokenflight's access tokens by the JWKS alone.
+//!
+//! ```sh
+//! JWKS_URI=http://127.0.0.1:3000/.well-known/jwks.json LISTEN=127.0.0.1:4000 \
+//!   cargo run --example resource_server --features ssr
+//! curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:4000/hello
+//! ```
+//! `tests/resource_server.rs` runs its verifier against the real identity provider through a
+//! key rotation.
+
+mod verifier;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    extract::State,
+    http::{header, HeaderMap, StatusCode},
+    routing::get,
+    Router,
+};
+use verifier::JwksVerifier;
+
+/// How often the JWKS is fetched again: the provider's `Cache-Control: max-age`.
+const RELOAD_EVERY: Duration = Duration::from_secs(300);
+
+#[tokio::main]
+async fn main() {
+    let jwks_uri = std::env::var("JWKS_URI")
+        .unwrap_or_else(|_| "http://127.0.0.1:3000/.well-known/jwks.json".to_owned());
+    let listen = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:4000".to_owned());
+    let verifier = Arc::new(
+        JwksVerifier::new(jwks_uri)
+            .await
+            .expect("the JWKS is reachable"),
+    );
+    let reloader = verifier.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(RELOAD_EVERY).await;
+            let _ = reloader.reload().await; // keep the keys held until the next try
+        }
+    });
+    let app = Router::new()
+        .route("/hello", get(hello))
+        .with_state(verifier);
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .expect("the address is free");
+    println!("resource server on http://{listen}/hello");
+    axum::serve(listener, app).await.expect("serves");
+}
+
+async fn hello(
+    State(verifier): State<Arc<JwksVerifier>>,
+    headers: HeaderMap,
+) -> Result<String, StatusCode> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or(StatusCode::UNAUTHORIZED)?;
+    let claims = verifier
+        .verify(token)
+        .await
+        .map_err(|_| StatusCode::UNAUTHORIZED)?;
+    Ok(format!("hello, {}", claims.sub))
+}

@@ -1,0 +1,110 @@
+//! A resource server's whole token check, with the JWKS alone: no shared secret, no call to the
+//! identity provider per request. Keys are fetched from `jwks_uri`, kept by `kid`, fetched
+//! again when a token names a `kid` not seen yet (a key published for a rotation) and on every
+//! [`JwksVerifier::reload`] (run every few minutes, the JWKS's `max-age`), so a key the
+//! provider stopped publishing stops verifying.
+//!
+//! Copy this file into your own service; it needs `jsonwebtoken`, `reqwest`, `serde`,
+//! `serde_json` and `tokio`.
+
+use std::sync::RwLock;
+
+use jsonwebtoken::{
+    decode, decode_header,
+    jwk::{Jwk, JwkSet},
+    Algorithm, DecodingKey, Validation,
+};
+use serde::Deserialize;
+
+/// What this resource server reads from Tokenflight's access tokens (`exp`, `iss` and `aud`
+/// are checked by jsonwebtoken).
+#[derive(Debug, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+}
+
+/// Why a token was refused (the client is told `invalid_token`, whatever it was).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("not a JWT, or no kid")]
+    Malformed,
+    #[error("no published key has this kid")]
+    UnknownKey,
+    #[error("signature, algorithm, type, issuer, audience or expiry wrong: {0}")]
+    Invalid(String),
+    #[error("the JWKS could not be fetched: {0}")]
+    JwksUnavailable(String),
+}
+
+pub struct JwksVerifier {
+    jwks_uri: String,
+    http: reqwest::Client,
+    keys: RwLock<JwkSet>,
+}
+
+impl JwksVerifier {
+    /// A verifier for tokens of the provider whose JWKS is at `jwks_uri` (discovery's
+    /// `jwks_uri`); fetches it once.
+    pub async fn new(jwks_uri: impl Into<String>) -> Result<Self, Refused> {
+        let verifier = Self {
+            jwks_uri: jwks_uri.into(),
+            http: reqwest::Client::new(),
+            keys: RwLock::new(JwkSet { keys: Vec::new() }),
+        };
+        verifier.reload().await?;
+        Ok(verifier)
+    }
+
+    /// Fetches the JWKS again, replacing the keys held: what is no longer published no longer
+    /// verifies.
+    pub async fn reload(&self) -> Result<(), Refused> {
+        let unavailable = |error: reqwest::Error| Refused::JwksUnavailable(error.to_string());
+        let text = self
+            .http
+            .get(&self.jwks_uri)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(unavailable)?
+            .text()
+            .await
+            .map_err(unavailable)?;
+        let keys: JwkSet = serde_json::from_str(&text)
+            .map_err(|error| Refused::JwksUnavailable(error.to_string()))?;
+        *self.keys.write().expect("not poisoned") = keys;
+        Ok(())
+    }
+
+    /// The claims of a valid access token: ES256 only (the key's algorithm, never the token's
+    /// choice), `typ: at+jwt`, issuer `tokenflight`, audience `tokenflight-api`, unexpired.
+    pub async fn verify(&self, token: &str) -> Result<Claims, Refused> {
+        let header = decode_header(token).map_err(|_| Refused::Malformed)?;
+        let kid = header.kid.ok_or(Refused::Malformed)?;
+        let jwk = match self.key(&kid) {
+            Some(jwk) => jwk,
+            None => {
+                self.reload().await?;
+                self.key(&kid).ok_or(Refused::UnknownKey)?
+            }
+        };
+        if header.alg != Algorithm::ES256 || !header.typ.as_deref().is_some_and(is_access_token) {
+            return Err(Refused::Invalid("not an ES256 at+jwt".into()));
+        }
+        let key = DecodingKey::from_jwk(&jwk).map_err(|e| Refused::Invalid(e.to_string()))?;
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.set_issuer(&["tokenflight"]);
+        validation.set_audience(&["tokenflight-api"]);
+        validation.leeway = 0;
+        decode::<Claims>(token, &key, &validation)
+            .map(|data| data.claims)
+            .map_err(|error| Refused::Invalid(error.to_string()))
+    }
+
+    fn key(&self, kid: &str) -> Option<Jwk> {
+        self.keys.read().expect("not poisoned").find(kid).cloned()
+    }
+}
+
+fn is_access_token(typ: &str) -> bool {
+    typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
+}
