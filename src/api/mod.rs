@@ -6,9 +6,11 @@
 //! - [`auth`]: the auth contract (tokens, user, error codes, auth paths) — all the auth client needs;
 //! - [`resources`]: the demo's protected data;
 //! - [`demo`]: the demo's fault controls;
+//! - [`sessions`]: a user's sessions, listed and ended;
 //! - [`login_form`]: the login form's failure codes and messages.
 
 pub mod auth;
 pub mod demo;
 pub mod login_form;
 pub mod resources;
+pub mod sessions;

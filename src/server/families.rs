@@ -4,12 +4,14 @@
 //!
 //! One file per concern: this one the registry, sessions starting and ending, and the access
 //! checks; `rotation` the refresh decision; `credentials` the refresh credential's format and
-//! MAC; `revocations` and `owners` this process's caches.
+//! MAC; `sessions` a user's own sessions, listed and ended; `revocations` and `owners` this
+//! process's caches.
 
 mod credentials;
 mod owners;
 mod revocations;
 mod rotation;
+mod sessions;
 #[cfg(test)]
 mod tests;
 
@@ -24,13 +26,16 @@ use rand::RngCore;
 use super::{
     clock::Clock,
     keys::DerivedKeys,
-    store::{FamilyRecord, FamilyWrite, Revocation, Store, StoreError, StoreResult},
+    store::{
+        FamilyRecord, FamilyWrite, Revocation, Store, StoreError, StoreResult, FIRST_PARTY_CLIENT,
+    },
 };
 use crate::api::demo::DemoFaults;
 pub use credentials::RefreshToken;
 use owners::SessionOwners;
 pub use revocations::AccessRefusal;
 use revocations::RevocationCache;
+pub use sessions::LiveSession;
 
 /// How often one refresh may lose a compare-and-swap to a concurrent one before it gives up
 /// with a 503. Each loss means another refresh of the family succeeded, so this is only
@@ -136,13 +141,15 @@ impl FamilyRegistry {
         }
     }
 
-    /// Starts a new family for a user who just proved their password; beyond
-    /// `MAX_SESSIONS_PER_USER`, the user's oldest sessions are revoked.
-    pub async fn start(&self, user_id: &str) -> StoreResult<Grant> {
+    /// Starts a new family for a user who just proved their password, from a browser described
+    /// by `user_agent` (see `server::user_agent`); beyond `MAX_SESSIONS_PER_USER`, the user's
+    /// oldest sessions are revoked.
+    pub async fn start(&self, user_id: &str, user_agent: Option<String>) -> StoreResult<Grant> {
         let now = self.clock.now_ms();
         let session_id = random_id();
         let mut family = FamilyRecord {
             user_id: user_id.to_owned(),
+            client_id: FIRST_PARTY_CLIENT.to_owned(),
             generation: 0,
             rotated_at_ms: now,
             created_at_ms: now,
@@ -151,6 +158,8 @@ impl FamilyRegistry {
             refreshes: 0,
             faults: DemoFaults::default(),
             browser_session: None,
+            user_agent,
+            grace_replays: 0,
         };
         let access_ver = mint_access_ver(&mut family);
         self.store

@@ -25,6 +25,7 @@ pub mod state;
 pub mod store;
 pub mod throttle;
 pub mod tokens;
+pub mod user_agent;
 pub mod users;
 
 use std::time::Duration;
@@ -33,7 +34,7 @@ use axum::{
     http::{header, StatusCode},
     middleware,
     response::{IntoResponse, Response},
-    routing::{any, get, post},
+    routing::{any, delete, get, post},
     Router,
 };
 use tower_http::{
@@ -43,9 +44,12 @@ use tower_http::{
 use tower_sessions::{cookie::SameSite, session::Expiry, SessionManagerLayer};
 use tracing::Level;
 
-use crate::api::{auth::paths as auth_paths, demo::paths as demo_paths, resources::paths};
+use crate::api::{
+    auth::paths as auth_paths, demo::paths as demo_paths, resources::paths,
+    sessions::paths as session_paths,
+};
 use error::ApiError;
-use handlers::{auth, demo, ping, resources};
+use handlers::{auth, demo, ping, resources, sessions};
 #[cfg(feature = "demo")]
 pub use site::router;
 pub use state::AppState;
@@ -118,7 +122,12 @@ pub fn api_routes(state: &AppState) -> Router<AppState> {
         .route(paths::NOTIFICATIONS, get(resources::notifications))
         .route(paths::USAGE, get(resources::usage))
         .route(paths::ADMIN_STATS, get(resources::admin_stats))
-        .route(paths::PROTECTED_PING, get(ping::protected));
+        .route(paths::PROTECTED_PING, get(ping::protected))
+        .route(
+            session_paths::SESSIONS,
+            get(sessions::list).delete(sessions::end_others),
+        )
+        .route(session_paths::SESSION, delete(sessions::end_one));
     if state.config.demo_controls {
         protected = protected
             .route(demo_paths::EXPIRE_ACCESS, post(demo::expire_access))

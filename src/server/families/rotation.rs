@@ -136,6 +136,8 @@ impl FamilyRegistry {
                 if rotated {
                     family.generation += 1;
                     family.rotated_at_ms = now;
+                } else {
+                    family.grace_replays += 1;
                 }
                 // A grace replay rotates nothing: it gets the current credential back.
                 family.last_refresh_ms = now;

@@ -21,6 +21,7 @@ use crate::{
         families::{Grant, RefreshRefusal},
         state::AppState,
         store::StoreError,
+        user_agent,
     },
 };
 
@@ -41,17 +42,20 @@ pub const MAX_USERNAME_CHARS: usize = 256;
 pub async fn login(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let (tokens, grant) = sign_in(&state, &session, request).await?;
+    let (tokens, grant) = sign_in(&state, &session, request, &headers).await?;
     Ok(token_response(tokens, &grant))
 }
 
-/// Checks a password and starts a session. Shared by the JSON endpoint and the login form.
+/// Checks a password and starts a session for the browser that sent `headers`. Shared by the
+/// JSON endpoint and the login form.
 pub async fn sign_in(
     state: &AppState,
     session: &Session,
     LoginRequest { username, password }: LoginRequest,
+    headers: &HeaderMap,
 ) -> Result<(TokenResponse, Grant), ApiError> {
     // Checked before anything is keyed on it: no throttle entry, log line or hash per megabyte.
     if username.chars().count() > MAX_USERNAME_CHARS {
@@ -98,7 +102,7 @@ pub async fn sign_in(
         .record_success(&account, client)
         .await
         .map_err(store_unavailable)?;
-    let started = start_session(state, session, &user).await;
+    let started = start_session(state, session, &user, user_agent::describe(headers)).await;
     let outcome = if started.is_ok() {
         "success"
     } else {
@@ -115,6 +119,7 @@ async fn start_session(
     state: &AppState,
     session: &Session,
     user: &User,
+    user_agent: Option<String>,
 ) -> Result<Grant, ApiError> {
     // A new login in this browser ends the previous session there.
     if let Some(previous) = browser_session(session).await {
@@ -122,7 +127,7 @@ async fn start_session(
     }
     // A fresh session id on every login: no session fixation.
     session.cycle_id().await.map_err(unavailable)?;
-    let grant = state.families.start(&user.id).await?;
+    let grant = state.families.start(&user.id, user_agent).await?;
     remember_browser_session(state, session, user, &grant).await?;
     Ok(grant)
 }

@@ -24,10 +24,20 @@ use crate::api::demo::DemoFaults;
 /// The default: an embedded file next to the binary's working directory; nothing to install.
 pub const DEFAULT_STORE_URL: &str = "sqlite://tokenflight.db";
 
+/// The client id of the first-party SPA (the demo's cookie flow).
+pub const FIRST_PARTY_CLIENT: &str = "tokenflight";
+
+fn first_party_client() -> String {
+    FIRST_PARTY_CLIENT.to_owned()
+}
+
 /// A refresh family as the store keeps it: plain data, serialised whole.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FamilyRecord {
     pub user_id: String,
+    /// The OAuth client the family was issued to; the first-party demo is [`FIRST_PARTY_CLIENT`].
+    #[serde(default = "first_party_client")]
+    pub client_id: String,
     /// Generation of the current credential; every rotation adds one.
     pub generation: u64,
     pub rotated_at_ms: u64,
@@ -38,6 +48,13 @@ pub struct FamilyRecord {
     pub faults: DemoFaults,
     /// The tower-sessions record that mirrors this family, deleted with it.
     pub browser_session: Option<i128>,
+    /// The browser that signed in, coarsely ("Chromium on Linux"), for the Sessions page.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// Refreshes answered from the grace window (outcome `grace_replay` in `/metrics`): a
+    /// second tab or a lost response, harmless, shown per session beside the rotations.
+    #[serde(default)]
+    pub grace_replays: u64,
 }
 
 /// A family with the revision its compare-and-swap must name.
