@@ -16,6 +16,7 @@ pub mod guard;
 pub mod handlers;
 pub mod keys;
 pub mod listener;
+pub mod openapi;
 pub mod ops;
 pub mod page;
 pub mod password;
@@ -136,6 +137,7 @@ pub fn api_routes(state: &AppState) -> Router<AppState> {
     }
     cookie_endpoints
         .merge(protected)
+        .merge(openapi::routes(state))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route(paths::PING, get(ping::public))

@@ -9,11 +9,22 @@ use axum::{
 };
 
 use crate::{
-    api::sessions::SessionInfo,
+    api::{
+        auth::ApiErrorBody,
+        sessions::{paths, SessionInfo},
+    },
     server::{error::ApiError, extract::Authenticated, families::LiveSession, state::AppState},
 };
 
 /// `GET /api/sessions`: the caller's live sessions, oldest first.
+#[utoipa::path(
+    get, path = paths::SESSIONS, tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's live sessions, oldest first", body = Vec<SessionInfo>),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -23,6 +34,16 @@ pub async fn list(
 
 /// `DELETE /api/sessions/{id}`: 204, or 404 when `id` is not a live session of the caller's.
 /// Ending the caller's own session signs it out like a logout (its tokens stop working).
+#[utoipa::path(
+    delete, path = paths::SESSION, tag = "sessions", params(("id" = String, Path, description = "A session id from `GET /api/sessions`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session is ended: its tokens stop working"),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
+        (status = 404, description = "`not_found`: no live session of the caller's has this id", body = ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+    )
+)]
 pub async fn end_one(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -35,6 +56,14 @@ pub async fn end_one(
 }
 
 /// `DELETE /api/sessions`: ends every session of the caller's but the current one. 204.
+#[utoipa::path(
+    delete, path = paths::SESSIONS, tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every session of the caller's but the current one is ended"),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+    )
+)]
 pub async fn end_others(
     State(state): State<AppState>,
     auth: Authenticated,
