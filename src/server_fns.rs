@@ -10,7 +10,7 @@ use crate::{
     api::{
         auth::{ApiErrorBody, User},
         resources::{AdminStats, Item, Notification, Usage},
-        sessions::SessionInfo,
+        sessions::{ReuseEndedSession, SessionInfo},
     },
     auth::AuthClient,
 };
@@ -58,6 +58,15 @@ pub async fn load_admin_stats() -> Result<AdminStats, ApiErrorBody> {
 pub async fn load_sessions() -> Result<Vec<SessionInfo>, ApiErrorBody> {
     let (state, caller) = caller().await?;
     crate::server::handlers::sessions::sessions_of(&state, &caller)
+        .await
+        .map_err(crate::server::caller::refuse)
+}
+
+/// The caller's sessions reuse detection ended (as `GET /api/sessions/reuse-detected`).
+#[server(prefix = "/api/fn", endpoint = "reuse_ended_sessions", client = AuthClient)]
+pub async fn load_reuse_ended_sessions() -> Result<Vec<ReuseEndedSession>, ApiErrorBody> {
+    let (state, caller) = caller().await?;
+    crate::server::handlers::sessions::reuse_ended_of(&state, &caller)
         .await
         .map_err(crate::server::caller::refuse)
 }

@@ -140,6 +140,35 @@ async fn a_user_never_sees_nor_ends_another_users_sessions() {
         (unknown.error_code(), unknown.json()["message"].clone()));
     assert_eq!(admin.refresh().await.status, StatusCode::OK, "admin still signed in");
 }
+
+#[tokio::test]
+async fn a_session_ended_by_reuse_is_listed_apart_from_grace_replays() {
+    let app = app_with(&[("REFRESH_GRACE_SECS", "10")]).await;
+    let (mut stolen, _) = app.signed_in("alice").await;
+    let first = stolen.cookie_header();
+    assert_eq!(stolen.refresh().await.status, StatusCode::OK);
+    // Within the grace window: a replay, counted, harmless.
+    assert_eq!(app.post_with_cookies("/api/auth/refresh", &first).await.status, StatusCode::OK);
+    assert_eq!(stolen.refresh().await.status, StatusCode::OK);
+    // The first credential again, two rotations later: reuse, the family is revoked.
+    let reused = app.post_with_cookies("/api/auth/refresh", &first).await;
+    assert_eq!(reused.error_code(), "invalid_grant");
+
+    let (_other, token) = app.signed_in("alice").await;
+    assert_eq!(list(&app, &token).await.len(), 1, "the stolen session is gone");
+    let ended = app.get("/api/sessions/reuse-detected", Some(&token)).await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
+    let ended = ended.json();
+    let ended = ended.as_array().unwrap();
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(ended[0]["generation"], 2);
+    assert_eq!(ended[0]["grace_replays"], 1);
+    assert_eq!(ended[0]["client"], "tokenflight");
+
+    let (_admin, admin_token) = app.signed_in("admin").await;
+    let theirs = app.get("/api/sessions/reuse-detected", Some(&admin_token)).await;
+    assert_eq!(theirs.json(), serde_json::json!([]), "another user sees none of alice's");
+}
 }
 
 #[tokio::test]

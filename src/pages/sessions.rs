@@ -10,10 +10,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::sessions::SessionInfo,
+    api::sessions::{ReuseEndedSession, SessionInfo},
     auth::use_auth,
     components::{require_auth::RequireAuth, resource_card::ResourceCard},
-    server_fns::{end_other_sessions, end_session, load_sessions},
+    server_fns::{end_other_sessions, end_session, load_reuse_ended_sessions, load_sessions},
 };
 
 #[component]
@@ -43,6 +43,7 @@ fn SessionList() -> impl IntoView {
     let ended = RwSignal::new(0u64);
     let status = RwSignal::new(String::new());
     let sessions = Resource::new(move || (auth.reloads(), ended.get()), |_| load_sessions());
+    let reuse_ended = Resource::new(move || auth.reloads(), |_| load_reuse_ended_sessions());
     let end = Action::new_local(move |(id, current): &(String, bool)| {
         let (id, current) = (id.clone(), *current);
         async move {
@@ -86,7 +87,40 @@ fn SessionList() -> impl IntoView {
             "End all other sessions"
         </button>
         <p role="status">{move || status.get()}</p>
+        <ResourceCard title="Ended by reuse detection" resource=reuse_ended render=reuse_ended_list/>
     }
+}
+
+/// Sessions a stolen refresh credential ended, with what they had counted until then.
+fn reuse_ended_list(sessions: Vec<ReuseEndedSession>) -> impl IntoView {
+    if sessions.is_empty() {
+        return view! { <p>"None in the last day."</p> }.into_any();
+    }
+    view! {
+        <ul class="sessions">
+            {sessions
+                .into_iter()
+                .map(|session| {
+                    let browser = session.user_agent.unwrap_or_else(|| "Unknown client".to_owned());
+                    let short_id: String = session.id.chars().take(6).collect();
+                    let label = format!("{browser} · {short_id}");
+                    let shown = label.clone();
+                    view! {
+                        <li aria-label=label>
+                            <strong>{shown}</strong>
+                            <dl class="stats">
+                                <div><dt>"Reuse detected"</dt><dd>{utc_time(session.ended_at)}</dd></div>
+                                <div><dt>"Signed in"</dt><dd>{utc_time(session.created_at)}</dd></div>
+                                <div><dt>"Rotations"</dt><dd>{session.generation}</dd></div>
+                                <div><dt>"Grace replays"</dt><dd>{session.grace_replays}</dd></div>
+                            </dl>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+    .into_any()
 }
 
 fn session_item(

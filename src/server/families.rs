@@ -4,7 +4,7 @@
 //!
 //! One file per concern: this one the registry, sessions starting and ending, and the access
 //! checks; `rotation` the refresh decision; `credentials` the refresh credential's format and
-//! MAC; `sessions` a user's own sessions, listed and ended; `revocations` and `owners` this
+//! MAC; `sessions` a user's own sessions, listed and ended; `thefts` those reuse ended; `revocations` and `owners` this
 //! process's caches.
 
 mod credentials;
@@ -14,6 +14,7 @@ mod rotation;
 mod sessions;
 #[cfg(test)]
 mod tests;
+mod thefts;
 
 use std::{
     sync::{atomic::AtomicU64, Arc},
@@ -36,6 +37,7 @@ use owners::SessionOwners;
 pub use revocations::AccessRefusal;
 use revocations::RevocationCache;
 pub use sessions::LiveSession;
+pub use thefts::EndedByReuse;
 
 /// How often one refresh may lose a compare-and-swap to a concurrent one before it gives up
 /// with a 503. Each loss means another refresh of the family succeeded, so this is only

@@ -128,7 +128,8 @@ pub fn api_routes(state: &AppState) -> Router<AppState> {
             session_paths::SESSIONS,
             get(sessions::list).delete(sessions::end_others),
         )
-        .route(session_paths::SESSION, delete(sessions::end_one));
+        .route(session_paths::SESSION, delete(sessions::end_one))
+        .route(session_paths::REUSE_DETECTED, get(sessions::reuse_detected));
     if state.config.demo_controls {
         protected = protected
             .route(demo_paths::EXPIRE_ACCESS, post(demo::expire_access))

@@ -51,6 +51,7 @@ pub struct PongBody {
         handlers::sessions::list,
         handlers::sessions::end_others,
         handlers::sessions::end_one,
+        handlers::sessions::reuse_detected,
         handlers::demo::expire_access,
         handlers::demo::revoke_session,
         handlers::demo::set_faults,

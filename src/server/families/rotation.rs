@@ -11,7 +11,8 @@ use crate::server::store::{FamilyRecord, FamilyWrite};
 enum Outcome {
     Missing,
     Expired,
-    Reused,
+    /// The family as it was when reuse was detected.
+    Reused(FamilyRecord),
     /// A demo fault consumed one of its failures.
     Failed,
     Granted {
@@ -75,8 +76,11 @@ impl FamilyRegistry {
                     self.remove(&session_id).await?;
                     Err(RefreshRefusal::Expired)
                 }
-                Outcome::Reused => {
+                Outcome::Reused(family) => {
                     self.revoke(&session_id).await?;
+                    // Best effort: the revocation stands either way (a failure is logged by the
+                    // store wrapper), and the client must hear `invalid_grant`, not a 503.
+                    let _ = self.remember_reuse(&session_id, &family).await;
                     self.stats.reuse_detected.fetch_add(1, Ordering::Relaxed);
                     metrics::counter!("tokenflight_refreshes_total", "outcome" => "reuse_revoked")
                         .increment(1);
@@ -126,7 +130,7 @@ impl FamilyRegistry {
             Decision::Expired => (Outcome::Expired, None),
             // Decided before any demo fault, so a replayed credential can never hide behind
             // a 503.
-            Decision::Reused => (Outcome::Reused, None),
+            Decision::Reused => (Outcome::Reused(family), None),
             Decision::Failing => {
                 family.faults.failing_refreshes -= 1;
                 (Outcome::Failed, Some(self.write(family, None)))

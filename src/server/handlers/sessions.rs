@@ -11,9 +11,14 @@ use axum::{
 use crate::{
     api::{
         auth::ApiErrorBody,
-        sessions::{paths, SessionInfo},
+        sessions::{paths, ReuseEndedSession, SessionInfo},
     },
-    server::{error::ApiError, extract::Authenticated, families::LiveSession, state::AppState},
+    server::{
+        error::ApiError,
+        extract::Authenticated,
+        families::{EndedByReuse, LiveSession},
+        state::AppState,
+    },
 };
 
 /// `GET /api/sessions`: the caller's live sessions, oldest first.
@@ -72,6 +77,22 @@ pub async fn end_others(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /api/sessions/reuse-detected`: sessions of the caller's that reuse detection ended.
+#[utoipa::path(
+    get, path = paths::REUSE_DETECTED, tag = "sessions", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's sessions that reuse detection ended in the last day (at most ten), oldest first", body = Vec<ReuseEndedSession>),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+    )
+)]
+pub async fn reuse_detected(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Json<Vec<ReuseEndedSession>>, ApiError> {
+    Ok(Json(reuse_ended_of(&state, &auth).await?))
+}
+
 // Shared by the REST handlers above and the Sessions page's server functions.
 
 pub async fn sessions_of(
@@ -117,5 +138,25 @@ fn info(LiveSession { id, family }: LiveSession, current: &str) -> SessionInfo {
         user_agent: family.user_agent,
         generation: family.generation,
         grace_replays: family.grace_replays,
+    }
+}
+
+pub async fn reuse_ended_of(
+    state: &AppState,
+    auth: &Authenticated,
+) -> Result<Vec<ReuseEndedSession>, ApiError> {
+    let ended = state.families.ended_by_reuse(&auth.user.id).await?;
+    Ok(ended.into_iter().map(reuse_ended).collect())
+}
+
+fn reuse_ended(ended: EndedByReuse) -> ReuseEndedSession {
+    ReuseEndedSession {
+        id: ended.id,
+        created_at: ended.created_at_ms / 1000,
+        ended_at: ended.ended_at_ms / 1000,
+        client: ended.client_id,
+        user_agent: ended.user_agent,
+        generation: ended.generation,
+        grace_replays: ended.grace_replays,
     }
 }
