@@ -65,3 +65,35 @@ test("ending this browser's own session signs out every tab", async ({ context }
   await expect(first).toHaveURL(/\/login/);
   await expect(second).toHaveURL(/\/login/);
 });
+
+test("grace replays count on the live session; a reuse ends it and lists it apart", async ({ page }) => {
+  await signIn(page);
+  // The naive interceptor refreshes once per 401: with the grace window on, the duplicates are
+  // grace replays.
+  await page.getByRole("switch", { name: "Naive interceptor" }).check();
+  await page.getByRole("button", { name: "Expire access token" }).click();
+  await expect(page.getByTestId("demo-status")).toContainText("expired");
+  await page.getByRole("button", { name: "Burst requests" }).click();
+  await expect(page.getByTestId("demo-status")).toHaveText(/^Naive interceptor: 20\/20 succeeded/);
+  const label = await ownEntry(page);
+  const own = page.getByRole("listitem", { name: `${label} (this browser)` });
+  const graceReplays = own.getByRole("definition").nth(4);
+  await expect(graceReplays).not.toHaveText("0");
+
+  // Grace window off: the same burst is reuse, and the session ends.
+  await page.goto("/");
+  await page.getByRole("switch", { name: "Grace window" }).uncheck();
+  await expect(page.getByTestId("demo-status")).toContainText("Grace window off");
+  await page.getByRole("switch", { name: "Naive interceptor" }).check();
+  await page.getByRole("button", { name: "Expire access token" }).click();
+  await expect(page.getByTestId("demo-status")).toContainText("expired");
+  await page.getByRole("button", { name: "Burst requests" }).click();
+  await expect(page).toHaveURL(/\/login/);
+
+  await signIn(page);
+  await page.goto("/sessions");
+  await hydrated(page);
+  const ended = page.getByRole("region", { name: "Ended by reuse detection" });
+  await expect(ended.getByRole("listitem", { name: label, exact: true })).toBeVisible();
+  await expect(page.getByRole("region", { name: "Your sessions" }).getByRole("listitem", { name: label, exact: true })).toHaveCount(0);
+});
