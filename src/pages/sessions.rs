@@ -3,8 +3,9 @@
 //! in its other tabs; a browser whose session was ended elsewhere is sent to sign in at its next
 //! refresh.
 //!
-//! The list is server-rendered (a server function loaded during the render); the buttons are a
-//! lazy island, a wasm chunk of its own fetched only on this page.
+//! The list is server-rendered (a server function loaded during the render) in a lazy island, a
+//! wasm chunk of its own fetched only on this page, so it can end sessions and load again; the
+//! sessions reuse detection ended are plain server-rendered HTML.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -30,6 +31,7 @@ pub fn SessionsPage() -> impl IntoView {
                 "stolen copy, and the session is ended on the spot."
             </p>
             <SessionList/>
+            <ReuseEnded/>
         </RequireAuth>
     }
 }
@@ -43,7 +45,6 @@ fn SessionList() -> impl IntoView {
     let ended = RwSignal::new(0u64);
     let status = RwSignal::new(String::new());
     let sessions = Resource::new(move || (auth.reloads(), ended.get()), |_| load_sessions());
-    let reuse_ended = Resource::new(move || auth.reloads(), |_| load_reuse_ended_sessions());
     let end = Action::new_local(move |(id, current): &(String, bool)| {
         let (id, current) = (id.clone(), *current);
         async move {
@@ -87,8 +88,15 @@ fn SessionList() -> impl IntoView {
             "End all other sessions"
         </button>
         <p role="status">{move || status.get()}</p>
-        <ResourceCard title="Ended by reuse detection" resource=reuse_ended render=reuse_ended_list/>
     }
+}
+
+/// Server-rendered only (no island, no wasm): a reuse happens elsewhere, and this page shows
+/// what the store holds when it loads.
+#[component]
+fn ReuseEnded() -> impl IntoView {
+    let reuse_ended = Resource::new(|| (), |_| load_reuse_ended_sessions());
+    view! { <ResourceCard title="Ended by reuse detection" resource=reuse_ended render=reuse_ended_list/> }
 }
 
 /// Sessions a stolen refresh credential ended, with what they had counted until then.
