@@ -18,7 +18,9 @@ mapfile -t CHUNKS < <(split_chunks)
 # - stable, the default (plain stable Rust), measured 2026-12-03 at 213,553 B gzip: issue #21's
 #   200 KB is NOT met (202,886 B before this round's changes; the growth is the demo panels'
 #   static data landing in the main wasm, see docs/bundle-size.md). ~1 % headroom, so it cannot
-#   grow unnoticed while that is worked on.
+#   grow unnoticed while that is worked on. Issue #24 added the Sessions page's list, a lazy
+#   island fetched on /sessions only: 29,596 B gzip (2026-12-03), lazy chunks 149,600 B in all
+#   (budget raised from 125,000), and the main wasm went down to 208,372 B.
 # - size-tuned (SIZE_TUNED=1: std built for size, immediate-abort panics, no locations, no
 #   Debug), measured 2026-11-26 at 174,895 B gzip; ~5 % headroom.
 KIND=$(cat "$ROOT/target/release/bundle-kind" 2>/dev/null || echo stable)
@@ -26,12 +28,13 @@ case "$KIND" in
   stable)
     MAIN_WASM_GZIP_BUDGET=216000
     MAIN_WASM_RAW_BUDGET=545000
-    CHUNKS_GZIP_BUDGET=125000
+    CHUNKS_GZIP_BUDGET=155000
     ;;
   size-tuned)
     MAIN_WASM_GZIP_BUDGET=184000
     MAIN_WASM_RAW_BUDGET=455000
-    CHUNKS_GZIP_BUDGET=112000
+    # Not measured since #24's Sessions list: raised by the stable build's growth (30 KB).
+    CHUNKS_GZIP_BUDGET=142000
     ;;
   *) echo "unknown bundle kind: $KIND"; exit 1 ;;
 esac
