@@ -89,7 +89,11 @@ fn verify_access_token_again(bencher: Bencher) {
 #[divan::bench(args = [1, 10_000])]
 fn rotate_refresh_credential(bencher: Bencher, families: usize) {
     let (registry, runtime) = registry();
-    let start = |user| runtime.block_on(registry.start(user, None)).expect("a session");
+    let start = |user| {
+        runtime
+            .block_on(registry.start(user, None))
+            .expect("a session")
+    };
     for _ in 1..families {
         start("u-other");
     }
