@@ -12,6 +12,7 @@ use axum::http::{Method, StatusCode};
 use common::{bearer_request, TestApp};
 use serde_json::Value;
 use syn::visit::{self, Visit};
+use tokenflight::api::auth::{ApiErrorBody, LoginRequest, TokenResponse, User};
 
 /// Routes of `api_routes` that are no operation: the JSON 404 for unknown `/api/*` paths.
 const NOT_OPERATIONS: [&str; 1] = ["/api/{*rest}"];
@@ -64,6 +65,71 @@ async fn the_document_is_openapi_3_1_with_both_credentials() {
     assert_eq!(schemes["refresh_cookie"]["name"], "tf_refresh");
     let faults = &document["components"]["schemas"]["DemoFaults"]["properties"];
     assert_eq!(faults["latency_ms"]["maximum"], 5000);
+}
+
+/// The auth wire types cannot derive their schemas (the auth client is lifted into apps without
+/// utoipa), so `server::openapi::schemas` mirrors them: this keeps the mirror honest.
+#[tokio::test]
+async fn the_auth_schemas_have_the_wire_types_fields() {
+    let document = document(&TestApp::new().await).await;
+    let user = User {
+        id: "u".into(),
+        username: "alice".into(),
+        roles: vec![],
+    };
+    let wire = [
+        (
+            "ApiErrorBody",
+            serde_json::to_value(ApiErrorBody {
+                error: "e".into(),
+                message: "m".into(),
+            }),
+        ),
+        (
+            "LoginRequest",
+            serde_json::to_value(LoginRequest {
+                username: "a".into(),
+                password: "p".into(),
+            }),
+        ),
+        ("User", serde_json::to_value(user.clone())),
+        (
+            "TokenResponse",
+            serde_json::to_value(TokenResponse {
+                access_token: "t".into(),
+                token_type: "Bearer".into(),
+                expires_in: 60,
+                user,
+            }),
+        ),
+    ];
+    for (name, value) in wire {
+        let fields: BTreeSet<_> = value
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let schema = &document["components"]["schemas"][name];
+        let properties: BTreeSet<_> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let required: BTreeSet<_> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|field| field.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            properties, fields,
+            "{name}: schema properties vs the wire type's fields"
+        );
+        assert_eq!(required, fields, "{name}: every field is always sent");
+    }
 }
 
 #[tokio::test]

@@ -37,7 +37,6 @@ pub mod codes {
 
 /// The body of every error response: a stable `error` code and a message safe to show a person.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ApiErrorBody {
     pub error: String,
     pub message: String,
@@ -47,7 +46,6 @@ pub struct ApiErrorBody {
 ///
 /// `Debug` is written by hand so a password never reaches a log line.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -64,7 +62,6 @@ impl std::fmt::Debug for LoginRequest {
 
 /// A signed-in user, as the API and the UI see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: String,
     pub username: String,
@@ -80,7 +77,6 @@ impl User {
 /// The answer to login and refresh. The refresh credential is deliberately absent: it travels
 /// only in an HttpOnly cookie, out of reach of scripts.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     /// Always `"Bearer"`.

@@ -22,6 +22,54 @@ pub const DOCUMENT_PATH: &str = "/api/openapi.json";
 /// Where Swagger UI reads it.
 pub const VIEWER_PATH: &str = "/api/docs";
 
+/// The OpenAPI shapes of the auth wire types (`crate::api::auth`). Those types are copied into
+/// apps that lift the auth client (`examples/router_app` compiles the file itself), so they
+/// cannot name utoipa; these mirror them field for field, under the same names, and
+/// `tests/openapi.rs` fails when a field of a real one is missing here or the other way round.
+/// Never built: they exist for their schemas.
+#[allow(dead_code)]
+pub mod schemas {
+    use utoipa::ToSchema;
+
+    /// The body of every error response: a stable `error` code and a message safe to show a
+    /// person.
+    #[derive(ToSchema)]
+    pub struct ApiErrorBody {
+        /// A stable, machine-readable code (`invalid_grant`, `invalid_token`, …).
+        pub error: String,
+        pub message: String,
+    }
+
+    /// `POST /api/auth/login`.
+    #[derive(ToSchema)]
+    pub struct LoginRequest {
+        /// At most 256 characters (400 `validation_failed` beyond).
+        #[schema(max_length = 256)]
+        pub username: String,
+        pub password: String,
+    }
+
+    /// A signed-in user.
+    #[derive(ToSchema)]
+    pub struct User {
+        pub id: String,
+        pub username: String,
+        pub roles: Vec<String>,
+    }
+
+    /// The answer to login and refresh. The refresh credential travels only in the HttpOnly
+    /// `tf_refresh` cookie.
+    #[derive(ToSchema)]
+    pub struct TokenResponse {
+        pub access_token: String,
+        /// Always `Bearer`.
+        pub token_type: String,
+        /// Lifetime of `access_token` in seconds, counted from receipt.
+        pub expires_in: u64,
+        pub user: User,
+    }
+}
+
 /// `{"ok": true}`, the ping twins' answer. Only a schema: `handlers::ping` sends the bytes as a
 /// constant, so the pair measures authentication and not serialisation.
 #[derive(ToSchema)]

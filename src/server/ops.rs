@@ -8,9 +8,7 @@ use axum::{extract::State, http::StatusCode, routing::get, Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
 
-use crate::api::auth::ApiErrorBody;
-
-use super::{error::ApiError, state::AppState};
+use super::{error::ApiError, openapi::schemas, state::AppState};
 
 /// The body of `/healthz` (`ok`) and `/readyz` (`ready`).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -38,7 +36,7 @@ pub async fn healthz() -> Json<Status> {
     get, path = "/readyz", tag = "ops", security(()),
     responses(
         (status = 200, description = "The store answers: `{\"status\":\"ready\"}`", body = Status),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {

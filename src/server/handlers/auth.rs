@@ -12,13 +12,14 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::{
-    api::auth::{paths, ApiErrorBody, LoginRequest, TokenResponse, User},
+    api::auth::{paths, LoginRequest, TokenResponse, User},
     server::{
         client::current_client,
         cookies::{clear_refresh_cookie, read_refresh_cookie, set_refresh_cookie},
         error::ApiError,
         extract::{ApiJson, Authenticated},
         families::{Grant, RefreshRefusal},
+        openapi::schemas,
         state::AppState,
         store::StoreError,
         user_agent,
@@ -40,17 +41,17 @@ pub const MAX_USERNAME_CHARS: usize = 256;
 
 /// `POST /api/auth/login`.
 #[utoipa::path(
-    post, path = paths::LOGIN, tag = "auth", request_body = LoginRequest, security(()),
+    post, path = paths::LOGIN, tag = "auth", request_body = schemas::LoginRequest, security(()),
     responses(
-        (status = 200, description = "Signed in: an access token, and the refresh credential in the `tf_refresh` HttpOnly cookie", body = TokenResponse),
-        (status = 400, description = "`invalid_json`, `ambiguous_cookies`, or `validation_failed` for a username longer than 256 characters", body = ApiErrorBody),
-        (status = 401, description = "`invalid_credentials`", body = ApiErrorBody),
-        (status = 403, description = "`cross_site_request`: `Sec-Fetch-Site` (or `Origin`) does not say this site", body = ApiErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ApiErrorBody),
-        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ApiErrorBody),
-        (status = 422, description = "`validation_failed`: the body is not an object of this shape", body = ApiErrorBody),
-        (status = 429, description = "`too_many_attempts`: this account or address is throttled; retry after `Retry-After`", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 200, description = "Signed in: an access token, and the refresh credential in the `tf_refresh` HttpOnly cookie", body = schemas::TokenResponse),
+        (status = 400, description = "`invalid_json`, `ambiguous_cookies`, or `validation_failed` for a username longer than 256 characters", body = schemas::ApiErrorBody),
+        (status = 401, description = "`invalid_credentials`", body = schemas::ApiErrorBody),
+        (status = 403, description = "`cross_site_request`: `Sec-Fetch-Site` (or `Origin`) does not say this site", body = schemas::ApiErrorBody),
+        (status = 413, description = "`payload_too_large`", body = schemas::ApiErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = schemas::ApiErrorBody),
+        (status = 422, description = "`validation_failed`: the body is not an object of this shape", body = schemas::ApiErrorBody),
+        (status = 429, description = "`too_many_attempts`: this account or address is throttled; retry after `Retry-After`", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn login(
@@ -150,12 +151,12 @@ async fn start_session(
 #[utoipa::path(
     post, path = paths::REFRESH, tag = "auth", security(("refresh_cookie" = [])),
     responses(
-        (status = 200, description = "A new access token; the refresh credential rotated (or, for a grace replay, the current one again) in the `tf_refresh` cookie", body = TokenResponse),
-        (status = 400, description = "`invalid_grant`: the refresh cookie is missing, unknown, expired, revoked or reused (the cookie is cleared); `ambiguous_cookies`: two cookies of one name", body = ApiErrorBody),
-        (status = 403, description = "`cross_site_request`: `Sec-Fetch-Site` (or `Origin`) does not say this site", body = ApiErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ApiErrorBody),
-        (status = 415, description = "`unsupported_media_type`: a body that is not `application/json`", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 200, description = "A new access token; the refresh credential rotated (or, for a grace replay, the current one again) in the `tf_refresh` cookie", body = schemas::TokenResponse),
+        (status = 400, description = "`invalid_grant`: the refresh cookie is missing, unknown, expired, revoked or reused (the cookie is cleared); `ambiguous_cookies`: two cookies of one name", body = schemas::ApiErrorBody),
+        (status = 403, description = "`cross_site_request`: `Sec-Fetch-Site` (or `Origin`) does not say this site", body = schemas::ApiErrorBody),
+        (status = 413, description = "`payload_too_large`", body = schemas::ApiErrorBody),
+        (status = 415, description = "`unsupported_media_type`: a body that is not `application/json`", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn refresh(
@@ -254,11 +255,11 @@ async fn new_browser_session(
     post, path = paths::LOGOUT, tag = "auth", security((), ("refresh_cookie" = [])),
     responses(
         (status = 204, description = "Signed out (also when already signed out): the session is revoked and the cookies cleared"),
-        (status = 400, description = "`ambiguous_cookies`: two cookies of one of our names", body = ApiErrorBody),
-        (status = 403, description = "`cross_site_request`: `Sec-Fetch-Site` (or `Origin`) does not say this site", body = ApiErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ApiErrorBody),
-        (status = 415, description = "`unsupported_media_type`: a body that is not `application/json`", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 400, description = "`ambiguous_cookies`: two cookies of one of our names", body = schemas::ApiErrorBody),
+        (status = 403, description = "`cross_site_request`: `Sec-Fetch-Site` (or `Origin`) does not say this site", body = schemas::ApiErrorBody),
+        (status = 413, description = "`payload_too_large`", body = schemas::ApiErrorBody),
+        (status = 415, description = "`unsupported_media_type`: a body that is not `application/json`", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn logout(

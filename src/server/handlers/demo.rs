@@ -4,14 +4,12 @@
 use axum::{extract::State, http::StatusCode, Json};
 
 use crate::{
-    api::{
-        auth::ApiErrorBody,
-        demo::{paths, DemoFaults, MAX_DEMO_FAILING_REFRESHES, MAX_DEMO_LATENCY_MS},
-    },
+    api::demo::{paths, DemoFaults, MAX_DEMO_FAILING_REFRESHES, MAX_DEMO_LATENCY_MS},
     server::{
         error::ApiError,
         extract::{ApiJson, Authenticated},
         handlers::auth::revoke,
+        openapi::schemas,
         state::AppState,
     },
 };
@@ -22,8 +20,8 @@ use crate::{
     post, path = paths::EXPIRE_ACCESS, tag = "demo", security(("bearer" = [])),
     responses(
         (status = 204, description = "Every access token of this session issued so far is refused from now on"),
-        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn expire_access(
@@ -40,8 +38,8 @@ pub async fn expire_access(
     post, path = paths::REVOKE_SESSION, tag = "demo", security(("bearer" = [])),
     responses(
         (status = 204, description = "This session is revoked"),
-        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn revoke_session(
@@ -57,12 +55,12 @@ pub async fn revoke_session(
     post, path = paths::FAULTS, tag = "demo", request_body = DemoFaults, security(("bearer" = [])),
     responses(
         (status = 200, description = "The faults now set for this session", body = DemoFaults),
-        (status = 400, description = "`invalid_json`: the body is not JSON", body = ApiErrorBody),
-        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ApiErrorBody),
-        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ApiErrorBody),
-        (status = 422, description = "`validation_failed`: not an object of this shape, or a value above its maximum", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 400, description = "`invalid_json`: the body is not JSON", body = schemas::ApiErrorBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 413, description = "`payload_too_large`", body = schemas::ApiErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = schemas::ApiErrorBody),
+        (status = 422, description = "`validation_failed`: not an object of this shape, or a value above its maximum", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn set_faults(

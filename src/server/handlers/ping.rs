@@ -4,8 +4,11 @@
 use axum::http::header;
 
 use crate::{
-    api::{auth::ApiErrorBody, resources::paths},
-    server::{extract::Authenticated, openapi::PongBody},
+    api::resources::paths,
+    server::{
+        extract::Authenticated,
+        openapi::{schemas, PongBody},
+    },
 };
 
 /// The body both twins send: small, so the ratio is not diluted by serialisation work.
@@ -34,8 +37,8 @@ pub async fn public() -> Pong {
     get, path = paths::PROTECTED_PING, tag = "ops", security(("bearer" = [])),
     responses(
         (status = 200, description = "Always `{\"ok\":true}`", body = PongBody),
-        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn protected(_auth: Authenticated) -> Pong {

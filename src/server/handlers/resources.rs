@@ -4,13 +4,14 @@ use axum::{extract::State, http::StatusCode, Json};
 
 use crate::{
     api::{
-        auth::{ApiErrorBody, User},
+        auth::User,
         resources::{paths, AdminStats, Item, NewItem, Notification, Usage, MAX_ITEM_TITLE_CHARS},
     },
     server::{
         data::{DAILY_QUOTA, MAX_ITEMS_PER_USER},
         error::ApiError,
         extract::{ApiJson, Authenticated},
+        openapi::schemas,
         state::AppState,
     },
 };
@@ -19,9 +20,9 @@ use crate::{
 #[utoipa::path(
     get, path = paths::ME, tag = "resources", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The signed-in user", body = User),
-        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 200, description = "The signed-in user", body = schemas::User),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn me(State(state): State<AppState>, auth: Authenticated) -> Json<User> {
@@ -33,8 +34,8 @@ pub async fn me(State(state): State<AppState>, auth: Authenticated) -> Json<User
     get, path = paths::ITEMS, tag = "resources", security(("bearer" = [])),
     responses(
         (status = 200, description = "The user's items", body = Vec<Item>),
-        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn list_items(State(state): State<AppState>, auth: Authenticated) -> Json<Vec<Item>> {
@@ -47,12 +48,12 @@ pub async fn list_items(State(state): State<AppState>, auth: Authenticated) -> J
     post, path = paths::ITEMS, tag = "resources", request_body = NewItem, security(("bearer" = [])),
     responses(
         (status = 201, description = "The new item", body = Item),
-        (status = 400, description = "`invalid_json`: the body is not JSON", body = ApiErrorBody),
-        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ApiErrorBody),
-        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = ApiErrorBody),
-        (status = 422, description = "`validation_failed`: not an object of this shape, a blank or over-long title, or the user already keeps the most items allowed", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 400, description = "`invalid_json`: the body is not JSON", body = schemas::ApiErrorBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 413, description = "`payload_too_large`", body = schemas::ApiErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = schemas::ApiErrorBody),
+        (status = 422, description = "`validation_failed`: not an object of this shape, a blank or over-long title, or the user already keeps the most items allowed", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn create_item(
@@ -84,8 +85,8 @@ pub async fn create_item(
     get, path = paths::NOTIFICATIONS, tag = "resources", security(("bearer" = [])),
     responses(
         (status = 200, description = "The user's notifications", body = Vec<Notification>),
-        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn notifications(
@@ -100,8 +101,8 @@ pub async fn notifications(
     get, path = paths::USAGE, tag = "resources", security(("bearer" = [])),
     responses(
         (status = 200, description = "The user's quota and this session's refreshes", body = Usage),
-        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn usage(
@@ -116,9 +117,9 @@ pub async fn usage(
     get, path = paths::ADMIN_STATS, tag = "admin", security(("bearer" = [])),
     responses(
         (status = 200, description = "Server statistics (this instance's counters)", body = AdminStats),
-        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
-        (status = 403, description = "`insufficient_scope`: the user lacks the `admin` role", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 403, description = "`insufficient_scope`: the user lacks the `admin` role", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn admin_stats(

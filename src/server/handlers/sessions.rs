@@ -9,14 +9,12 @@ use axum::{
 };
 
 use crate::{
-    api::{
-        auth::ApiErrorBody,
-        sessions::{paths, ReuseEndedSession, SessionInfo},
-    },
+    api::sessions::{paths, ReuseEndedSession, SessionInfo},
     server::{
         error::ApiError,
         extract::Authenticated,
         families::{EndedByReuse, LiveSession},
+        openapi::schemas,
         state::AppState,
     },
 };
@@ -26,8 +24,8 @@ use crate::{
     get, path = paths::SESSIONS, tag = "sessions", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's live sessions, oldest first", body = Vec<SessionInfo>),
-        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn list(
@@ -44,9 +42,9 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "The session is ended: its tokens stop working"),
-        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
-        (status = 404, description = "`not_found`: no live session of the caller's has this id", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 404, description = "`not_found`: no live session of the caller's has this id", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn end_one(
@@ -65,8 +63,8 @@ pub async fn end_one(
     delete, path = paths::SESSIONS, tag = "sessions", security(("bearer" = [])),
     responses(
         (status = 204, description = "Every session of the caller's but the current one is ended"),
-        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn end_others(
@@ -82,8 +80,8 @@ pub async fn end_others(
     get, path = paths::REUSE_DETECTED, tag = "sessions", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's sessions that reuse detection ended in the last day (at most ten), oldest first", body = Vec<ReuseEndedSession>),
-        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = ApiErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = ApiErrorBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn reuse_detected(
