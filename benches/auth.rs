@@ -98,7 +98,11 @@ fn verify_access_token_again(bencher: Bencher, algorithm: &str) {
 #[divan::bench(args = [1, 10_000])]
 fn rotate_refresh_credential(bencher: Bencher, families: usize) {
     let (registry, runtime) = registry();
-    let start = |user| runtime.block_on(registry.start(user)).expect("a session");
+    let start = |user| {
+        runtime
+            .block_on(registry.start(user, None))
+            .expect("a session")
+    };
     for _ in 1..families {
         start("u-other");
     }
@@ -117,7 +121,7 @@ fn rotate_refresh_credential(bencher: Bencher, families: usize) {
 fn grace_replay_of_previous_credential(bencher: Bencher) {
     let (registry, runtime) = registry();
     let grant = runtime
-        .block_on(registry.start("u-alice"))
+        .block_on(registry.start("u-alice", None))
         .expect("a session");
     let first = grant.refresh_token.as_str().to_owned();
     runtime

@@ -21,6 +21,8 @@ mapfile -t CHUNKS < <(split_chunks)
 #   grow unnoticed while that is worked on. Issue #23's idle warning (a lazy island of its own)
 #   and the chunks wasm-split reshuffled with it took the lazy chunks to 125,638 B (budget
 #   130,000); the main wasm stayed at 213,280 B.
+#   Issue #24 added the Sessions page's list, a lazy island fetched on /sessions only: 29,596 B
+#   gzip (2026-12-03); with both, the stable lazy-chunk budget is 165,000.
 # - size-tuned (SIZE_TUNED=1: std built for size, immediate-abort panics, no locations, no
 #   Debug), measured 2026-11-26 at 174,895 B gzip; ~5 % headroom.
 KIND=$(cat "$ROOT/target/release/bundle-kind" 2>/dev/null || echo stable)
@@ -28,12 +30,13 @@ case "$KIND" in
   stable)
     MAIN_WASM_GZIP_BUDGET=216000
     MAIN_WASM_RAW_BUDGET=545000
-    CHUNKS_GZIP_BUDGET=130000
+    CHUNKS_GZIP_BUDGET=165000
     ;;
   size-tuned)
     MAIN_WASM_GZIP_BUDGET=184000
     MAIN_WASM_RAW_BUDGET=455000
-    CHUNKS_GZIP_BUDGET=112000
+    # Not measured since #24's Sessions list: raised by the stable build's growth (30 KB).
+    CHUNKS_GZIP_BUDGET=142000
     ;;
   *) echo "unknown bundle kind: $KIND"; exit 1 ;;
 esac

@@ -78,6 +78,19 @@ ensure_redis() {
   $sudo apt-get install -y -qq redis-server
 }
 
+# schemathesis (PyPI), the OpenAPI fuzzer the test command runs against the release server, in a
+# virtualenv of its own under target/ (pinned; installed only when that version is missing).
+SCHEMATHESIS_VERSION=4.32.5
+SCHEMATHESIS_VENV="$ROOT/target/tools/schemathesis"
+ensure_schemathesis() {
+  [[ "$("$SCHEMATHESIS_VENV/bin/st" --version 2>/dev/null)" == "st, version $SCHEMATHESIS_VERSION" ]] \
+    && return
+  step "installing schemathesis $SCHEMATHESIS_VERSION (PyPI) into $SCHEMATHESIS_VENV"
+  python3 -m venv "$SCHEMATHESIS_VENV"
+  "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "schemathesis==$SCHEMATHESIS_VERSION"
+}
+
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -8,6 +8,7 @@ ensure_build_tools
 ensure_chromium
 ensure_playwright
 ensure_redis
+ensure_schemathesis
 
 # Everything this script starts, stopped in the exit trap even when a step fails.
 redis=""
@@ -103,6 +104,27 @@ scripts/budget.sh
 
 step "soak (10 s): native coordinators against the release server, one-second tokens"
 scripts/soak.sh 50 10
+
+# schemathesis reads /api/openapi.json and fuzzes every operation, signed in (see
+# scripts/schemathesis/), with all its checks; any failure fails the run. The server's sign-in
+# limits are raised for it: it signs in every two seconds and sends wrong passwords on purpose.
+step "schemathesis: every operation of /api/openapi.json, all checks, against the release server"
+fuzz_port=$(free_port)
+LEPTOS_SITE_ADDR="127.0.0.1:$fuzz_port" STORE_URL=memory:// MAX_SESSIONS_PER_USER=1000 \
+  LOGIN_PER_CLIENT_PER_MINUTE=100000 LOGIN_MAX_FAILURES=100000 LEPTOS_OUTPUT_NAME=tokenflight \
+  target/release/tokenflight >"$ROOT/target/fuzz-server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do
+  curl -fs -o /dev/null "http://127.0.0.1:$fuzz_port/healthz" && break
+  kill -0 "$server" 2>/dev/null || { cat "$ROOT/target/fuzz-server.log"; exit 1; }
+  sleep 0.1
+done
+(cd scripts/schemathesis && FUZZ_BASE_URL="http://127.0.0.1:$fuzz_port" SCHEMATHESIS_HOOKS=hooks \
+  PYTHONPATH=. "$SCHEMATHESIS_VENV/bin/st" --config-file schemathesis.toml run \
+  "http://127.0.0.1:$fuzz_port/api/openapi.json" --url "http://127.0.0.1:$fuzz_port" \
+  --checks all --max-examples 50 --seed 24 --generation-database none --no-color \
+  --report-dir "$ROOT/target/schemathesis")
+stop_server
 
 export_site_env
 e2e "the demo, release build" target/release/tokenflight end2end/playwright.config.ts

@@ -11,7 +11,10 @@ use leptos_router::{
 use crate::{
     auth::{provide_auth, AuthConfig, FirstPaint},
     components::{flow_log::provide_flow_log, header::Header},
-    pages::{admin::AdminPage, dashboard::DashboardPage, login::LoginPage, not_found::NotFound},
+    pages::{
+        admin::AdminPage, dashboard::DashboardPage, login::LoginPage, not_found::NotFound,
+        sessions::SessionsPage,
+    },
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -69,6 +72,7 @@ fn AuthRoot() -> impl IntoView {
                     <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </AuthIsland>

@@ -44,7 +44,14 @@ pub async fn form_login(
     };
     let state = expect_context::<AppState>();
     let session: tower_sessions::Session = leptos_axum::extract().await?;
-    match sign_in(&state, &session, LoginRequest { username, password }).await {
+    match sign_in(
+        &state,
+        &session,
+        LoginRequest { username, password },
+        &headers,
+    )
+    .await
+    {
         Ok((_, grant)) => {
             let response = expect_context::<leptos_axum::ResponseOptions>();
             response.append_header(header::SET_COOKIE, refresh_cookie(&grant));

@@ -10,6 +10,7 @@ use crate::{
     api::{
         auth::{ApiErrorBody, User},
         resources::{AdminStats, Item, Notification, Usage},
+        sessions::{ReuseEndedSession, SessionInfo},
     },
     auth::AuthClient,
 };
@@ -48,6 +49,42 @@ pub async fn load_admin_stats() -> Result<AdminStats, ApiErrorBody> {
     crate::server::caller::caller_with_role("admin").await?;
     let state = expect_context::<crate::server::AppState>();
     crate::server::handlers::resources::stats(&state)
+        .await
+        .map_err(crate::server::caller::refuse)
+}
+
+/// The caller's sessions, for the Sessions page (as `GET /api/sessions`).
+#[server(prefix = "/api/fn", endpoint = "sessions", client = AuthClient)]
+pub async fn load_sessions() -> Result<Vec<SessionInfo>, ApiErrorBody> {
+    let (state, caller) = caller().await?;
+    crate::server::handlers::sessions::sessions_of(&state, &caller)
+        .await
+        .map_err(crate::server::caller::refuse)
+}
+
+/// The caller's sessions reuse detection ended (as `GET /api/sessions/reuse-detected`).
+#[server(prefix = "/api/fn", endpoint = "reuse_ended_sessions", client = AuthClient)]
+pub async fn load_reuse_ended_sessions() -> Result<Vec<ReuseEndedSession>, ApiErrorBody> {
+    let (state, caller) = caller().await?;
+    crate::server::handlers::sessions::reuse_ended_of(&state, &caller)
+        .await
+        .map_err(crate::server::caller::refuse)
+}
+
+/// Ends one of the caller's sessions (as `DELETE /api/sessions/{id}`): 404 for any other id.
+#[server(prefix = "/api/fn", endpoint = "end_session", client = AuthClient)]
+pub async fn end_session(id: String) -> Result<(), ApiErrorBody> {
+    let (state, caller) = caller().await?;
+    crate::server::handlers::sessions::end_session(&state, &caller, &id)
+        .await
+        .map_err(crate::server::caller::refuse)
+}
+
+/// Ends every session of the caller's but this one (as `DELETE /api/sessions`).
+#[server(prefix = "/api/fn", endpoint = "end_other_sessions", client = AuthClient)]
+pub async fn end_other_sessions() -> Result<(), ApiErrorBody> {
+    let (state, caller) = caller().await?;
+    crate::server::handlers::sessions::end_other_sessions(&state, &caller)
         .await
         .map_err(crate::server::caller::refuse)
 }

@@ -83,7 +83,7 @@ async fn the_sqlite_file_shrinks_back_after_sign_ins_expire() {
     let empty = sqlite_bytes(&file);
     for i in 0..sign_ins {
         let user = format!("u-{i}");
-        let grant = app.state.families.start(&user).await.unwrap();
+        let grant = app.state.families.start(&user, None).await.unwrap();
         let data = serde_json::json!({ "auth": {
             "user": { "id": user, "username": user, "roles": ["user"] },
             "session_id": grant.session_id,

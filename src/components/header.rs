@@ -15,6 +15,7 @@ pub fn Header() -> impl IntoView {
             <a class="brand" href="/">"Tokenflight"</a>
             <nav aria-label="Main">
                 <A href="/">"Dashboard"</A>
+                <A href="/sessions">"Sessions"</A>
                 <A href="/admin">"Admin"</A>
             </nav>
             <span class="who">

@@ -4,3 +4,4 @@ pub mod admin;
 pub mod dashboard;
 pub mod login;
 pub mod not_found;
+pub mod sessions;

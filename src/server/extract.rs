@@ -6,32 +6,63 @@ use axum::{
     http::{header::AUTHORIZATION, request::Parts, StatusCode},
 };
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::{error::ApiError, state::AppState};
 use crate::api::auth::User;
 
 /// `axum::Json`, with rejections mapped to [`ApiError`]: a wrong content type is 415, broken
 /// JSON 400, a body of the wrong shape 422, an oversized body 413.
+///
+/// Every request body of this API is a JSON object, and says so in the OpenAPI document, so
+/// anything else is a 422 — serde alone would read a struct from an array (`[]` was accepted
+/// as an empty `DemoFaults`). Numbers are read as JSON Schema reads them: `10.0` is the
+/// integer 10, as the document's `"type": "integer"` promises (schemathesis sent it).
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
-            Err(JsonRejection::JsonDataError(error)) => {
-                let detail =
-                    std::error::Error::source(&error).map_or_else(String::new, |e| e.to_string());
-                tracing::debug!(%detail, "request body of the wrong shape");
-                Err(ApiError::Validation(shape_message(&detail)))
+        let mut body = match axum::Json::<Value>::from_request(request, state).await {
+            Ok(axum::Json(body)) => body,
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                return Err(ApiError::UnsupportedMediaType)
             }
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(ApiError::PayloadTooLarge)
+                return Err(ApiError::PayloadTooLarge)
             }
-            Err(_) => Err(ApiError::InvalidJson),
+            Err(_) => return Err(ApiError::InvalidJson),
+        };
+        if !body.is_object() {
+            return Err(ApiError::Validation(
+                "the request body must be a JSON object".to_owned(),
+            ));
         }
+        integral_numbers_as_integers(&mut body);
+        serde_json::from_value(body).map(Self).map_err(|error| {
+            let detail = error.to_string();
+            tracing::debug!(%detail, "request body of the wrong shape");
+            ApiError::Validation(shape_message(&detail))
+        })
+    }
+}
+
+/// Rewrites every number with no fractional part (`10.0`, `1e3`) as an integer, so serde's
+/// integer fields take what JSON Schema calls an integer. Out-of-range ones stay as they are
+/// (and fail as the wrong type).
+fn integral_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64()) {
+                if float.fract() == 0.0 && float.abs() < 2f64.powi(53) {
+                    *number = serde_json::Number::from(float as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
     }
 }
 

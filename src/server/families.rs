@@ -4,14 +4,17 @@
 //!
 //! One file per concern: this one the registry, sessions starting and ending, and the access
 //! checks; `rotation` the refresh decision; `credentials` the refresh credential's format and
-//! MAC; `revocations` and `owners` this process's caches.
+//! MAC; `sessions` a user's own sessions, listed and ended; `thefts` those reuse ended; `revocations` and `owners` this
+//! process's caches.
 
 mod credentials;
 mod owners;
 mod revocations;
 mod rotation;
+mod sessions;
 #[cfg(test)]
 mod tests;
+mod thefts;
 
 use std::{
     sync::{atomic::AtomicU64, Arc},
@@ -33,6 +36,8 @@ pub use credentials::RefreshToken;
 use owners::SessionOwners;
 pub use revocations::AccessRefusal;
 use revocations::RevocationCache;
+pub use sessions::LiveSession;
+pub use thefts::EndedByReuse;
 
 /// How often one refresh may lose a compare-and-swap to a concurrent one before it gives up
 /// with a 503. Each loss means another refresh of the family succeeded, so this is only
@@ -155,10 +160,11 @@ impl FamilyRegistry {
         Self { faults, ..self }
     }
 
-    /// Starts a new family for a user who just proved their password; beyond
-    /// `MAX_SESSIONS_PER_USER`, the user's oldest sessions are revoked.
-    pub async fn start(&self, user_id: &str) -> StoreResult<Grant> {
-        self.start_for_client(random_id(), user_id, FIRST_PARTY_CLIENT, "")
+    /// Starts a new family for a user who just proved their password, from a browser described
+    /// by `user_agent` (see `server::user_agent`); beyond `MAX_SESSIONS_PER_USER`, the user's
+    /// oldest sessions are revoked.
+    pub async fn start(&self, user_id: &str, user_agent: Option<String>) -> StoreResult<Grant> {
+        self.start_for_client(random_id(), user_id, FIRST_PARTY_CLIENT, "", user_agent)
             .await
     }
 
@@ -176,6 +182,7 @@ impl FamilyRegistry {
         user_id: &str,
         client_id: &str,
         scope: &str,
+        user_agent: Option<String>,
     ) -> StoreResult<Grant> {
         let now = self.clock.now_ms();
         let mut family = FamilyRecord {
@@ -189,6 +196,8 @@ impl FamilyRegistry {
             next_access_ver: 0,
             refreshes: 0,
             browser_session: None,
+            user_agent,
+            grace_replays: 0,
         };
         let access_ver = mint_access_ver(&mut family);
         self.store

@@ -18,6 +18,7 @@ pub mod handlers;
 pub mod keys;
 pub mod listener;
 pub mod oidc;
+pub mod openapi;
 pub mod ops;
 pub mod page;
 pub mod password;
@@ -28,6 +29,7 @@ pub mod state;
 pub mod store;
 pub mod throttle;
 pub mod tokens;
+pub mod user_agent;
 pub mod users;
 
 use std::time::Duration;
@@ -36,7 +38,7 @@ use axum::{
     http::{header, StatusCode},
     middleware,
     response::{IntoResponse, Response},
-    routing::{any, get, post},
+    routing::{any, delete, get, post},
     Router,
 };
 use tower_http::{
@@ -46,9 +48,12 @@ use tower_http::{
 use tower_sessions::{cookie::SameSite, session::Expiry, SessionManagerLayer};
 use tracing::Level;
 
-use crate::api::{auth::paths as auth_paths, demo::paths as demo_paths, resources::paths};
+use crate::api::{
+    auth::paths as auth_paths, demo::paths as demo_paths, resources::paths,
+    sessions::paths as session_paths,
+};
 use error::ApiError;
-use handlers::{auth, demo, ping, resources};
+use handlers::{auth, demo, ping, resources, sessions};
 #[cfg(feature = "demo")]
 pub use site::router;
 pub use state::AppState;
@@ -121,7 +126,13 @@ pub fn api_routes(state: &AppState) -> Router<AppState> {
         .route(paths::NOTIFICATIONS, get(resources::notifications))
         .route(paths::USAGE, get(resources::usage))
         .route(paths::ADMIN_STATS, get(resources::admin_stats))
-        .route(paths::PROTECTED_PING, get(ping::protected));
+        .route(paths::PROTECTED_PING, get(ping::protected))
+        .route(
+            session_paths::SESSIONS,
+            get(sessions::list).delete(sessions::end_others),
+        )
+        .route(session_paths::SESSION, delete(sessions::end_one))
+        .route(session_paths::REUSE_DETECTED, get(sessions::reuse_detected));
     if state.config.demo_controls {
         protected = protected
             .route(demo_paths::EXPIRE_ACCESS, post(demo::expire_access))
@@ -137,6 +148,7 @@ pub fn api_routes(state: &AppState) -> Router<AppState> {
         .merge(protected)
         // The OpenID Connect provider (discovery, JWKS, authorize, token, …): `oidc/`.
         .merge(oidc::routes())
+        .merge(openapi::routes(state))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route(paths::PING, get(ping::public))

@@ -6,21 +6,42 @@ use std::{net::SocketAddr, time::Duration};
 
 use axum::{extract::State, http::StatusCode, routing::get, Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use super::{error::ApiError, state::AppState};
+use super::{error::ApiError, openapi::schemas, state::AppState};
+
+/// The body of `/healthz` (`ok`) and `/readyz` (`ready`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Status {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
 
 /// `GET /healthz`: 200 while the process serves requests, whatever the store does (restarting
 /// a process cannot fix a store outage).
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(
+    get, path = "/healthz", tag = "ops", security(()),
+    responses(
+        (status = 200, description = "The process serves requests: `{\"status\":\"ok\"}`", body = Status),
+
+    )
+)]
+pub async fn healthz() -> Json<Status> {
+    Json(Status { status: "ok" })
 }
 
 /// `GET /readyz`: 200 when the store answers within its timeout, 503 `temporarily_unavailable`
 /// otherwise, so a load balancer sends traffic elsewhere.
-pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    get, path = "/readyz", tag = "ops", security(()),
+    responses(
+        (status = 200, description = "The store answers: `{\"status\":\"ready\"}`", body = Status),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
+    )
+)]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     state.store.ping().await?;
-    Ok(Json(json!({ "status": "ready" })))
+    Ok(Json(Status { status: "ready" }))
 }
 
 /// Installs the process-wide metrics recorder and serves `GET /metrics` on `addr`. Returns

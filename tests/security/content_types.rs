@@ -85,6 +85,38 @@ async fn malformed_json_gets_a_client_error_not_a_500() {
     assert_eq!(missing.error_code(), "validation_failed");
 }
 
+/// Found by schemathesis against the OpenAPI document: serde reads a struct from a JSON array, so
+/// `[]` was accepted as an empty `DemoFaults` (200, faults reset). Every body is an object: 422.
+#[tokio::test]
+async fn a_json_array_where_an_object_is_expected_is_422() {
+    let app = TestApp::new().await;
+    let (_browser, token) = app.signed_in("alice").await;
+    for path in ["/api/demo/faults", "/api/items"] {
+        let response = app
+            .post_json(path, Some(&token), serde_json::json!([]))
+            .await;
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert_eq!(response.error_code(), "validation_failed", "{path}");
+    }
+}
+
+/// Found by schemathesis: JSON Schema's `integer` includes `10.0`, which serde refused for an
+/// integer field (422 for a body the document calls valid). Integral numbers count as integers.
+#[tokio::test]
+async fn an_integral_number_written_with_a_fraction_is_an_integer() {
+    let app = TestApp::new().await;
+    let (_browser, token) = app.signed_in("alice").await;
+    let body = serde_json::json!({ "latency_ms": 25.0, "failing_refreshes": 1e0 });
+    let response = app.post_json("/api/demo/faults", Some(&token), body).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(response.json()["latency_ms"], 25);
+    let fraction = serde_json::json!({ "latency_ms": 2.5 });
+    let refused = app
+        .post_json("/api/demo/faults", Some(&token), fraction)
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 /// OWASP REST Security cheat sheet ("restrict HTTP methods"): GET on login is 405 in JSON.
 #[tokio::test]
 async fn get_on_the_login_endpoint_is_405_with_a_json_body() {

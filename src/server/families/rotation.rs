@@ -12,7 +12,8 @@ enum Outcome {
     Missing,
     WrongClient,
     Expired,
-    Reused,
+    /// The family as it was when reuse was detected.
+    Reused(FamilyRecord),
     /// A demo fault consumed one of its failures.
     Failed,
     Granted {
@@ -103,8 +104,11 @@ impl FamilyRegistry {
                     self.remove(&session_id).await?;
                     Err(RefreshRefusal::Expired)
                 }
-                Outcome::Reused => {
+                Outcome::Reused(family) => {
                     self.revoke(&session_id).await?;
+                    // Best effort: the revocation stands either way (a failure is logged by the
+                    // store wrapper), and the client must hear `invalid_grant`, not a 503.
+                    let _ = self.remember_reuse(&session_id, &family).await;
                     self.stats.reuse_detected.fetch_add(1, Ordering::Relaxed);
                     metrics::counter!("tokenflight_refreshes_total", "outcome" => "reuse_revoked")
                         .increment(1);
@@ -160,7 +164,7 @@ impl FamilyRegistry {
             Decision::Expired => (Outcome::Expired, None),
             // Decided before any demo fault, so a replayed credential can never hide behind
             // a 503.
-            Decision::Reused => (Outcome::Reused, None),
+            Decision::Reused => (Outcome::Reused(family), None),
             // The family is untouched: the failure is the faults' to count.
             Decision::Failing => (Outcome::Failed, None),
             decision @ (Decision::Rotate | Decision::Replay) => {
@@ -168,6 +172,8 @@ impl FamilyRegistry {
                 if rotated {
                     family.generation += 1;
                     family.rotated_at_ms = now;
+                } else {
+                    family.grace_replays += 1;
                 }
                 // A grace replay rotates nothing: it gets the current credential back.
                 family.last_refresh_ms = now;

@@ -37,7 +37,7 @@ fn registry_with_limit(clock: &ManualClock, max_per_user: usize) -> FamilyRegist
 #[tokio::test]
 async fn the_current_credential_rotates_to_a_new_one() {
     let registry = registry(&ManualClock::new());
-    let login = registry.start("u1").await.unwrap();
+    let login = registry.start("u1", None).await.unwrap();
     let first = registry
         .refresh(login.refresh_token.as_str())
         .await
@@ -55,7 +55,7 @@ async fn the_current_credential_rotates_to_a_new_one() {
 async fn the_previous_credential_inside_the_grace_window_gets_the_current_one_back() {
     let clock = ManualClock::new();
     let registry = registry(&clock);
-    let login = registry.start("u1").await.unwrap();
+    let login = registry.start("u1", None).await.unwrap();
     let rotated = registry
         .refresh(login.refresh_token.as_str())
         .await
@@ -77,7 +77,7 @@ async fn the_previous_credential_inside_the_grace_window_gets_the_current_one_ba
 async fn the_previous_credential_after_the_grace_window_revokes_the_family() {
     let clock = ManualClock::new();
     let registry = registry(&clock);
-    let login = registry.start("u1").await.unwrap();
+    let login = registry.start("u1", None).await.unwrap();
     let rotated = registry
         .refresh(login.refresh_token.as_str())
         .await
@@ -105,7 +105,7 @@ async fn the_previous_credential_after_the_grace_window_revokes_the_family() {
 #[tokio::test]
 async fn an_older_credential_is_reuse_even_inside_the_grace_window() {
     let registry = registry(&ManualClock::new());
-    let login = registry.start("u1").await.unwrap();
+    let login = registry.start("u1", None).await.unwrap();
     let first = registry
         .refresh(login.refresh_token.as_str())
         .await
@@ -127,7 +127,7 @@ async fn an_older_credential_is_reuse_even_inside_the_grace_window() {
 #[tokio::test]
 async fn a_forged_or_truncated_credential_is_malformed() {
     let registry = registry(&ManualClock::new());
-    let login = registry.start("u1").await.unwrap();
+    let login = registry.start("u1", None).await.unwrap();
     let token = login.refresh_token.as_str();
     let (session_id, _) = token.split_once('.').unwrap();
     for forged in [
@@ -149,7 +149,7 @@ async fn a_forged_or_truncated_credential_is_malformed() {
 async fn a_session_idle_for_too_long_cannot_refresh() {
     let clock = ManualClock::new();
     let registry = registry(&clock);
-    let login = registry.start("u1").await.unwrap();
+    let login = registry.start("u1", None).await.unwrap();
     clock.advance(Duration::from_secs(1800));
     assert_eq!(
         registry
@@ -164,7 +164,7 @@ async fn a_session_idle_for_too_long_cannot_refresh() {
 async fn a_session_ends_at_its_absolute_lifetime_however_active() {
     let clock = ManualClock::new();
     let registry = registry(&clock);
-    let mut token = registry.start("u1").await.unwrap().refresh_token;
+    let mut token = registry.start("u1", None).await.unwrap().refresh_token;
     for _ in 0..(43_200 / 1200) {
         clock.advance(Duration::from_secs(1200));
         match registry.refresh(token.as_str()).await {
@@ -178,7 +178,7 @@ async fn a_session_ends_at_its_absolute_lifetime_however_active() {
 #[tokio::test]
 async fn expire_access_cuts_off_tokens_issued_so_far_but_not_later_ones() {
     let registry = registry(&ManualClock::new());
-    let login = registry.start("u1").await.unwrap();
+    let login = registry.start("u1", None).await.unwrap();
     assert!(registry.expire_access(&login.session_id).await.unwrap());
     assert_eq!(
         registry.check_access(&login.session_id, login.access_ver),
@@ -197,7 +197,7 @@ async fn expire_access_cuts_off_tokens_issued_so_far_but_not_later_ones() {
 #[tokio::test]
 async fn a_failing_refresh_fault_answers_unavailable_n_times_and_rotates_nothing() {
     let (registry, switches) = registry_with_faults(&ManualClock::new());
-    let login = registry.start("u1").await.unwrap();
+    let login = registry.start("u1", None).await.unwrap();
     let faults = DemoFaults {
         failing_refreshes: 2,
         ..DemoFaults::default()
@@ -223,7 +223,7 @@ async fn a_failing_refresh_fault_answers_unavailable_n_times_and_rotates_nothing
 #[tokio::test]
 async fn reuse_is_detected_even_while_refreshes_are_failing() {
     let (registry, switches) = registry_with_faults(&ManualClock::new());
-    let login = registry.start("u1").await.unwrap();
+    let login = registry.start("u1", None).await.unwrap();
     let rotated = registry
         .refresh(login.refresh_token.as_str())
         .await
@@ -250,7 +250,7 @@ async fn reuse_is_detected_even_while_refreshes_are_failing() {
 async fn a_grant_knows_how_long_the_session_has_left() {
     let clock = ManualClock::new();
     let registry = registry(&clock);
-    let login = registry.start("u1").await.unwrap();
+    let login = registry.start("u1", None).await.unwrap();
     assert_eq!(login.session_left, Duration::from_secs(43_200));
     clock.advance(Duration::from_secs(200));
     let refreshed = registry
@@ -264,9 +264,9 @@ async fn a_grant_knows_how_long_the_session_has_left() {
 async fn sweep_drops_expired_families_only() {
     let clock = ManualClock::new();
     let registry = registry(&clock);
-    let old = registry.start("u1").await.unwrap();
+    let old = registry.start("u1", None).await.unwrap();
     clock.advance(Duration::from_secs(1000));
-    let fresh = registry.start("u2").await.unwrap();
+    let fresh = registry.start("u2", None).await.unwrap();
     clock.advance(Duration::from_secs(900));
     registry.sweep().await.unwrap();
     assert!(!registry.is_active(&old.session_id).await.unwrap());
@@ -278,12 +278,12 @@ async fn sweep_drops_expired_families_only() {
 async fn signing_in_beyond_the_limit_revokes_the_oldest_session() {
     let clock = ManualClock::new();
     let registry = registry_with_limit(&clock, 2);
-    let oldest = registry.start("u1").await.unwrap();
+    let oldest = registry.start("u1", None).await.unwrap();
     clock.advance(Duration::from_secs(1));
-    let middle = registry.start("u1").await.unwrap();
+    let middle = registry.start("u1", None).await.unwrap();
     clock.advance(Duration::from_secs(1));
-    let newest = registry.start("u1").await.unwrap();
-    registry.start("u2").await.unwrap();
+    let newest = registry.start("u1", None).await.unwrap();
+    registry.start("u2", None).await.unwrap();
     assert!(!registry.is_active(&oldest.session_id).await.unwrap());
     assert_eq!(
         registry.check_access(&oldest.session_id, oldest.access_ver),

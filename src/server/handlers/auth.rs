@@ -12,15 +12,17 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::{
-    api::auth::{LoginRequest, TokenResponse, User},
+    api::auth::{paths, LoginRequest, TokenResponse, User},
     server::{
         client::current_client,
         cookies::{clear_refresh_cookie, read_refresh_cookie, set_refresh_cookie},
         error::ApiError,
         extract::{ApiJson, Authenticated},
         families::{Grant, RefreshRefusal},
+        openapi::schemas,
         state::AppState,
         store::StoreError,
+        user_agent,
     },
 };
 
@@ -38,20 +40,37 @@ const BROWSER_SESSION_KEY: &str = "auth";
 pub const MAX_USERNAME_CHARS: usize = 256;
 
 /// `POST /api/auth/login`.
+#[utoipa::path(
+    post, path = paths::LOGIN, tag = "auth", request_body = schemas::LoginRequest, security(()),
+    responses(
+        (status = 200, description = "Signed in: an access token, and the refresh credential in the `tf_refresh` HttpOnly cookie", body = schemas::TokenResponse),
+        (status = 400, description = "`invalid_json`, `ambiguous_cookies`, or `validation_failed` for a username longer than 256 characters", body = schemas::ApiErrorBody),
+        (status = 401, description = "`invalid_credentials`", body = schemas::ApiErrorBody),
+        (status = 403, description = "`cross_site_request`: `Sec-Fetch-Site` (or `Origin`) does not say this site", body = schemas::ApiErrorBody),
+        (status = 413, description = "`payload_too_large`", body = schemas::ApiErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = schemas::ApiErrorBody),
+        (status = 422, description = "`validation_failed`: the body is not an object of this shape", body = schemas::ApiErrorBody),
+        (status = 429, description = "`too_many_attempts`: this account or address is throttled; retry after `Retry-After`", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let (tokens, grant) = sign_in(&state, &session, request).await?;
+    let (tokens, grant) = sign_in(&state, &session, request, &headers).await?;
     Ok(token_response(tokens, &grant))
 }
 
-/// Checks a password and starts a session. Shared by the JSON endpoint and the login form.
+/// Checks a password and starts a session for the browser that sent `headers`. Shared by the
+/// JSON endpoint and the login form.
 pub async fn sign_in(
     state: &AppState,
     session: &Session,
     LoginRequest { username, password }: LoginRequest,
+    headers: &HeaderMap,
 ) -> Result<(TokenResponse, Grant), ApiError> {
     // Checked before anything is keyed on it: no throttle entry, log line or hash per megabyte.
     if username.chars().count() > MAX_USERNAME_CHARS {
@@ -98,7 +117,7 @@ pub async fn sign_in(
         .record_success(&account, client)
         .await
         .map_err(store_unavailable)?;
-    let started = start_session(state, session, &user).await;
+    let started = start_session(state, session, &user, user_agent::describe(headers)).await;
     let outcome = if started.is_ok() {
         "success"
     } else {
@@ -115,6 +134,7 @@ async fn start_session(
     state: &AppState,
     session: &Session,
     user: &User,
+    user_agent: Option<String>,
 ) -> Result<Grant, ApiError> {
     // A new login in this browser ends the previous session there.
     if let Some(previous) = browser_session(session).await {
@@ -122,12 +142,23 @@ async fn start_session(
     }
     // A fresh session id on every login: no session fixation.
     session.cycle_id().await.map_err(unavailable)?;
-    let grant = state.families.start(&user.id).await?;
+    let grant = state.families.start(&user.id, user_agent).await?;
     remember_browser_session(state, session, user, &grant).await?;
     Ok(grant)
 }
 
 /// `POST /api/auth/refresh`: exchanges the refresh cookie for a new access token.
+#[utoipa::path(
+    post, path = paths::REFRESH, tag = "auth", security(("refresh_cookie" = [])),
+    responses(
+        (status = 200, description = "A new access token; the refresh credential rotated (or, for a grace replay, the current one again) in the `tf_refresh` cookie", body = schemas::TokenResponse),
+        (status = 400, description = "`invalid_grant`: the refresh cookie is missing, unknown, expired, revoked or reused (the cookie is cleared); `ambiguous_cookies`: two cookies of one name", body = schemas::ApiErrorBody),
+        (status = 403, description = "`cross_site_request`: `Sec-Fetch-Site` (or `Origin`) does not say this site", body = schemas::ApiErrorBody),
+        (status = 413, description = "`payload_too_large`", body = schemas::ApiErrorBody),
+        (status = 415, description = "`unsupported_media_type`: a body that is not `application/json`", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
+    )
+)]
 pub async fn refresh(
     State(state): State<AppState>,
     session: Session,
@@ -220,6 +251,17 @@ async fn new_browser_session(
 
 /// `POST /api/auth/logout`: revokes the session server-side and clears the cookies. Always 204,
 /// so signing out twice is harmless.
+#[utoipa::path(
+    post, path = paths::LOGOUT, tag = "auth", security((), ("refresh_cookie" = [])),
+    responses(
+        (status = 204, description = "Signed out (also when already signed out): the session is revoked and the cookies cleared"),
+        (status = 400, description = "`ambiguous_cookies`: two cookies of one of our names", body = schemas::ApiErrorBody),
+        (status = 403, description = "`cross_site_request`: `Sec-Fetch-Site` (or `Origin`) does not say this site", body = schemas::ApiErrorBody),
+        (status = 413, description = "`payload_too_large`", body = schemas::ApiErrorBody),
+        (status = 415, description = "`unsupported_media_type`: a body that is not `application/json`", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
+    )
+)]
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,

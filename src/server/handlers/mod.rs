@@ -4,3 +4,4 @@ pub mod auth;
 pub mod demo;
 pub mod ping;
 pub mod resources;
+pub mod sessions;

@@ -3,7 +3,13 @@
 
 use axum::http::header;
 
-use crate::server::extract::Authenticated;
+use crate::{
+    api::resources::paths,
+    server::{
+        extract::Authenticated,
+        openapi::{schemas, PongBody},
+    },
+};
 
 /// The body both twins send: small, so the ratio is not diluted by serialisation work.
 const PONG: &str = r#"{"ok":true}"#;
@@ -15,11 +21,26 @@ fn pong() -> Pong {
 }
 
 /// `GET /api/ping`: no credentials needed.
+#[utoipa::path(
+    get, path = paths::PING, tag = "ops", security(()),
+    responses(
+        (status = 200, description = "Always `{\"ok\":true}`", body = PongBody),
+
+    )
+)]
 pub async fn public() -> Pong {
     pong()
 }
 
 /// `GET /api/me/ping`: the same answer behind the Bearer check every protected endpoint runs.
+#[utoipa::path(
+    get, path = paths::PROTECTED_PING, tag = "ops", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Always `{\"ok\":true}`", body = PongBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
+    )
+)]
 pub async fn protected(_auth: Authenticated) -> Pong {
     pong()
 }

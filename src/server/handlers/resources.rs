@@ -5,28 +5,57 @@ use axum::{extract::State, http::StatusCode, Json};
 use crate::{
     api::{
         auth::User,
-        resources::{AdminStats, Item, NewItem, Notification, Usage, MAX_ITEM_TITLE_CHARS},
+        resources::{paths, AdminStats, Item, NewItem, Notification, Usage, MAX_ITEM_TITLE_CHARS},
     },
     server::{
         data::MAX_ITEMS_PER_USER,
         error::ApiError,
         extract::{ApiJson, Authenticated},
+        openapi::schemas,
         state::AppState,
     },
 };
 
 /// `GET /api/me`.
+#[utoipa::path(
+    get, path = paths::ME, tag = "resources", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = schemas::User),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
+    )
+)]
 pub async fn me(State(state): State<AppState>, auth: Authenticated) -> Json<User> {
     Json(profile(&state, auth))
 }
 
 /// `GET /api/items`.
+#[utoipa::path(
+    get, path = paths::ITEMS, tag = "resources", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user's items", body = Vec<Item>),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
+    )
+)]
 pub async fn list_items(State(state): State<AppState>, auth: Authenticated) -> Json<Vec<Item>> {
     Json(items(&state, &auth))
 }
 
 /// `POST /api/items`: 201 with the new item; 422 for an empty or over-long title, or when the
 /// user already has the maximum number of items.
+#[utoipa::path(
+    post, path = paths::ITEMS, tag = "resources", request_body = NewItem, security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The new item", body = Item),
+        (status = 400, description = "`invalid_json`: the body is not JSON", body = schemas::ApiErrorBody),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 413, description = "`payload_too_large`", body = schemas::ApiErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = schemas::ApiErrorBody),
+        (status = 422, description = "`validation_failed`: not an object of this shape, a blank or over-long title, or the user already keeps the most items allowed", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
+    )
+)]
 pub async fn create_item(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -52,6 +81,14 @@ pub async fn create_item(
 }
 
 /// `GET /api/notifications`.
+#[utoipa::path(
+    get, path = paths::NOTIFICATIONS, tag = "resources", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user's notifications", body = Vec<Notification>),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
+    )
+)]
 pub async fn notifications(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -60,6 +97,14 @@ pub async fn notifications(
 }
 
 /// `GET /api/usage`.
+#[utoipa::path(
+    get, path = paths::USAGE, tag = "resources", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user's quota and this session's refreshes", body = Usage),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
+    )
+)]
 pub async fn usage(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -68,6 +113,15 @@ pub async fn usage(
 }
 
 /// `GET /api/admin/stats`: `admin` role only (403 `insufficient_scope` otherwise).
+#[utoipa::path(
+    get, path = paths::ADMIN_STATS, tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Server statistics (this instance's counters)", body = AdminStats),
+        (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 403, description = "`insufficient_scope`: the user lacks the `admin` role", body = schemas::ApiErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
+    )
+)]
 pub async fn admin_stats(
     State(state): State<AppState>,
     auth: Authenticated,

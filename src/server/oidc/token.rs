@@ -55,7 +55,10 @@ pub async fn token(
     }
     match grant_type {
         None => Err(OAuthError::InvalidRequest("grant_type is required")),
-        Some("authorization_code") => exchange_code(&state, client, &form, &issuer).await,
+        Some("authorization_code") => {
+            let user_agent = crate::server::user_agent::describe(&headers);
+            exchange_code(&state, client, &form, &issuer, user_agent).await
+        }
         Some("refresh_token") => refresh(&state, client, &form, &issuer).await,
         Some(_) => Err(OAuthError::UnsupportedGrantType),
     }
@@ -72,6 +75,7 @@ async fn exchange_code(
     client: &ClientRegistration,
     form: &HashMap<String, String>,
     issuer: &str,
+    user_agent: Option<String>,
 ) -> Result<Response, OAuthError> {
     let required = |name: &str, missing: &'static str| {
         form.get(name)
@@ -111,7 +115,13 @@ async fn exchange_code(
     };
     let started = state
         .families
-        .start_for_client(session_id, &grant.user_id, &client.client_id, &grant.scope)
+        .start_for_client(
+            session_id,
+            &grant.user_id,
+            &client.client_id,
+            &grant.scope,
+            user_agent,
+        )
         .await?;
     // A replay that raced this exchange saw no session to revoke yet: revoke it here.
     if codes::was_replayed(state.store.as_ref(), code).await? {

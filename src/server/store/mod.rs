@@ -49,6 +49,13 @@ pub struct FamilyRecord {
     /// first-party SPA.
     #[serde(default)]
     pub scope: String,
+    /// The browser that signed in, coarsely ("Chromium on Linux"), for the Sessions page.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// Refreshes answered from the grace window (outcome `grace_replay` in `/metrics`): a
+    /// second tab or a lost response, harmless, shown per session beside the rotations.
+    #[serde(default)]
+    pub grace_replays: u64,
 }
 
 /// A family with the revision its compare-and-swap must name.
