@@ -22,7 +22,9 @@ mapfile -t CHUNKS < <(split_chunks)
 #   and the chunks wasm-split reshuffled with it took the lazy chunks to 125,638 B (budget
 #   130,000); the main wasm stayed at 213,280 B.
 #   Issue #24 added the Sessions page's list, a lazy island fetched on /sessions only: 29,596 B
-#   gzip (2026-12-03); with both, the stable lazy-chunk budget is 165,000.
+#   gzip (2026-12-03); with both, the lazy chunks measured 158,710 B. The inspector's "grace vs
+#   reuse" counts (#24) took them to 171,634 B (wasm-split moved more than the view's own code
+#   into the demo panels' chunk): budget 175,000.
 # - size-tuned (SIZE_TUNED=1: std built for size, immediate-abort panics, no locations, no
 #   Debug), measured 2026-11-26 at 174,895 B gzip; ~5 % headroom.
 KIND=$(cat "$ROOT/target/release/bundle-kind" 2>/dev/null || echo stable)
@@ -30,7 +32,7 @@ case "$KIND" in
   stable)
     MAIN_WASM_GZIP_BUDGET=216000
     MAIN_WASM_RAW_BUDGET=545000
-    CHUNKS_GZIP_BUDGET=165000
+    CHUNKS_GZIP_BUDGET=175000
     ;;
   size-tuned)
     MAIN_WASM_GZIP_BUDGET=184000

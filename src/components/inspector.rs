@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::{
     flow_log::{use_flow_log, FlowSource, TimelineEntry},
+    grace_or_theft::GraceOrTheft,
     numbers::{Duration, MillisAsSeconds, Whole},
     waterfall::Waterfall,
 };
@@ -70,6 +71,7 @@ pub fn Inspector() -> impl IntoView {
                 {move || last_refresh().unwrap_or_else(|| "No refresh yet.".to_owned())}
             </p>
             <Waterfall/>
+            <GraceOrTheft/>
             <details class="timeline-details" on:toggle=move |_| table_open.update(|open| *open = !*open)>
                 <summary>"Timeline as text (latest " {TABLE_ROWS} " events)"</summary>
                 <table class="timeline" aria-label="Timeline">

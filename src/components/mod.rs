@@ -3,6 +3,7 @@
 pub mod demo_controls;
 pub mod explainer;
 pub mod flow_log;
+pub mod grace_or_theft;
 pub mod header;
 pub mod idle_warning;
 pub mod inspector;
