@@ -3,7 +3,7 @@
 
 use axum::{
     extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Request},
-    http::{header::AUTHORIZATION, request::Parts, StatusCode},
+    http::{header::AUTHORIZATION, request::Parts, HeaderMap, StatusCode},
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -107,20 +107,23 @@ impl Authenticated {
     }
 }
 
+/// The Bearer token of the `Authorization` header (RFC 6750 §2.1), unchecked. No header, or
+/// another scheme (Basic, …), is no Bearer credential at all; a header that is not text is a
+/// malformed one.
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let header = headers.get(AUTHORIZATION).ok_or(ApiError::MissingToken)?;
+    let value = header.to_str().map_err(|_| ApiError::InvalidToken)?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        _ => Err(ApiError::MissingToken),
+    }
+}
+
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(ApiError::MissingToken)?;
-        let value = header.to_str().map_err(|_| ApiError::InvalidToken)?;
-        let token = match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            // Another scheme (Basic, …) is no Bearer credential at all.
-            _ => return Err(ApiError::MissingToken),
-        };
+        let token = bearer_token(&parts.headers)?;
         let claims = state.tokens.verify(token).map_err(|error| {
             tracing::debug!(%error, "access token refused");
             ApiError::InvalidToken

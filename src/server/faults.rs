@@ -15,12 +15,11 @@ use std::{
 
 use axum::{
     extract::{Request, State},
-    http::header::AUTHORIZATION,
     middleware::Next,
     response::Response,
 };
 
-use super::{clock::Clock, state::AppState};
+use super::{clock::Clock, extract::bearer_token, state::AppState};
 use crate::api::demo::DemoFaults;
 
 /// What the refresh decision needs to know about faults.
@@ -125,13 +124,9 @@ pub async fn add_demo_latency(
     request: Request,
     next: Next,
 ) -> Response {
-    let session = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .and_then(|(_, token)| state.tokens.verify(token.trim()).ok())
+    let session = bearer_token(request.headers())
+        .ok()
+        .and_then(|token| state.tokens.verify(token).ok())
         .map(|claims| claims.sid.clone());
     if let Some(session) = session {
         let latency = state.faults.latency(&session);
