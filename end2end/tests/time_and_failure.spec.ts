@@ -81,6 +81,9 @@ test("ten seconds offline: calls fail with a clear offline error, nobody is sign
   await signIn(page);
   const items = page.getByRole("region", { name: "Items" });
   await expect(items).toContainText("Ship the demo");
+  // The demo controls are a lazy chunk fetched after hydration: it must be here before the
+  // network goes (a chunk fetched offline never arrives).
+  await expect(page.getByRole("button", { name: "Burst requests" })).toBeEnabled();
   const requests = countRequests(page);
   await context.setOffline(true);
   await page.getByRole("button", { name: "Burst requests" }).click();
