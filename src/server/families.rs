@@ -337,8 +337,13 @@ impl FamilyRegistry {
         Ok(())
     }
 
-    /// The user a session belongs to, if it exists (read beside the writer).
+    /// The user a session belongs to, if it exists: from memory for a session this process has
+    /// seen (a session's user never changes), else from the store. A remembered session that
+    /// ended since is refused by the refresh this serves, which then forgets what it made.
     pub async fn owner(&self, session_id: &str) -> StoreResult<Option<String>> {
+        if let Some(user_id) = self.owners.owner(session_id) {
+            return Ok(Some(user_id));
+        }
         Ok(self
             .store
             .load_family(session_id)

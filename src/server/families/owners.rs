@@ -29,6 +29,10 @@ impl SessionOwners {
         self.0.remove(session_id);
     }
 
+    pub(super) fn owner(&self, session_id: &str) -> Option<String> {
+        self.0.get(session_id)
+    }
+
     fn is_owner(&self, session_id: &str, user_id: &str) -> bool {
         self.0.get(session_id).is_some_and(|owner| owner == user_id)
     }

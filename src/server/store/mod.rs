@@ -137,9 +137,9 @@ pub trait Store: Send + Sync + 'static {
     async fn replace_family(&self, id: &str, rev: u64, write: &FamilyWrite) -> StoreResult<bool>;
     /// Reads the family and commits what `decide` makes of it, as one atomic step; `false` when
     /// another writer got there first (call again: `decide` then sees what it wrote). This
-    /// default reads, then compare-and-swaps; a backend that can hold the family while the
-    /// decision is taken (SQLite's write transaction, the memory store's lock) does that
-    /// instead, and never loses.
+    /// default reads, then compare-and-swaps (SQLite: a read beside the writer, the swap in its
+    /// next group commit); a backend that can hold the family while the decision is taken (the
+    /// memory store's lock) or commit it in one round trip (Redis's script) does that instead.
     async fn decide_family(&self, id: &str, decide: &mut Decide<'_>) -> StoreResult<bool> {
         let stored = self.load_family(id).await?;
         match (decide(stored.as_ref().map(|stored| &stored.family)), stored) {
