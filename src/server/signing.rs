@@ -10,11 +10,15 @@
 use std::fmt;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::DecodingKey;
 use p256::{
     elliptic_curve::sec1::ToEncodedPoint,
-    pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey},
+    pkcs8::{DecodePrivateKey, DecodePublicKey},
     PublicKey, SecretKey,
+};
+use ring::{
+    rand::SystemRandom,
+    signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING},
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -63,13 +67,16 @@ impl PrivateKey {
         &self.public
     }
 
-    /// jsonwebtoken's signing key (it reads PKCS#8 DER).
-    pub fn encoding_key(&self) -> EncodingKey {
-        let der = self
-            .secret
-            .to_pkcs8_der()
-            .expect("a valid P-256 key always encodes");
-        EncodingKey::from_ec_der(der.as_bytes())
+    /// The key as ring's signing key pair, parsed once (see [`crate::server::tokens`]).
+    pub fn key_pair(&self) -> EcdsaKeyPair {
+        let public = self.secret.public_key().to_encoded_point(false);
+        EcdsaKeyPair::from_private_key_and_public_key(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &self.secret.to_bytes(),
+            public.as_bytes(),
+            &SystemRandom::new(),
+        )
+        .expect("a valid P-256 key pair is accepted")
     }
 }
 
