@@ -12,6 +12,7 @@ pub mod entries;
 pub mod memory;
 pub mod records;
 pub mod redis;
+mod seen;
 pub mod sqlite;
 pub mod timed;
 

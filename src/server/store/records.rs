@@ -7,6 +7,7 @@
 
 use std::{fmt, sync::Arc};
 
+use quick_cache::sync::Cache;
 use tower_sessions::{
     cookie::time::OffsetDateTime,
     session::{Id, Record},
@@ -19,11 +20,25 @@ use super::{Store, StoredRecord};
 #[derive(Clone)]
 pub struct SessionRecords {
     store: Arc<dyn Store>,
+    /// Records this process just created, by id, with the data and expiry they were created
+    /// with: see [`SessionStore::save`] below.
+    just_created: Arc<Cache<i128, StoredRecord>>,
 }
+
+/// Creations remembered until their request ends; far more than run at once. One forgotten
+/// early only costs the write it would have saved.
+const JUST_CREATED: usize = 4096;
+
+/// How much later than its creation's expiry a save may push a record's and still count as a
+/// repeat: the length of a request, not of a user's inactivity.
+const REPEAT_WITHIN_MS: u64 = 5_000;
 
 impl SessionRecords {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            just_created: Arc::new(Cache::new(JUST_CREATED)),
+        }
     }
 }
 
@@ -58,12 +73,27 @@ impl SessionStore for SessionRecords {
         {
             record.id = Id::default();
         }
+        self.just_created.insert(record.id.0, value);
         Ok(())
     }
 
+    /// A handler that needs its record's id during the request (the refresh, which names it in
+    /// the family's write) creates it with `Session::save`; tower-sessions then saves the same
+    /// record again when the response leaves, because the session is still marked modified.
+    /// That second write would repeat the first (its expiry later by the request's remaining
+    /// milliseconds), so it is skipped: once, and only while the data is what was created and
+    /// the expiry moved by no more than a request's length.
     async fn save(&self, record: &Record) -> Result<()> {
+        let value = stored(record)?;
+        let repeats = |(_, created): (i128, StoredRecord)| {
+            created.data == value.data
+                && value.expires_at_ms <= created.expires_at_ms + REPEAT_WITHIN_MS
+        };
+        if self.just_created.remove(&record.id.0).is_some_and(repeats) {
+            return Ok(());
+        }
         self.store
-            .save_record(record.id.0, &stored(record)?)
+            .save_record(record.id.0, &value)
             .await
             .map_err(backend)
     }
@@ -88,5 +118,60 @@ impl SessionStore for SessionRecords {
 
     async fn delete(&self, id: &Id) -> Result<()> {
         self.store.delete_record(id.0).await.map_err(backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use tower_sessions::cookie::time::Duration;
+
+    use super::*;
+    use crate::server::store::memory::MemoryBackend;
+
+    fn record(value: &str, expires_in: Duration) -> Record {
+        Record {
+            id: Id::default(),
+            data: HashMap::from([("k".to_owned(), serde_json::json!(value))]),
+            expiry_date: OffsetDateTime::now_utc() + expires_in,
+        }
+    }
+
+    /// The store is emptied behind the adapter's back, so whether a save wrote shows.
+    async fn stored_after_save(records: &SessionRecords, saved: &Record) -> bool {
+        records.store.delete_record(saved.id.0).await.unwrap();
+        records.save(saved).await.unwrap();
+        records.load(&saved.id).await.unwrap().is_some()
+    }
+
+    #[tokio::test]
+    async fn the_save_that_repeats_a_creation_is_skipped_once() {
+        let records = SessionRecords::new(Arc::new(MemoryBackend::default()));
+        let mut created = record("a", Duration::hours(1));
+        records.create(&mut created).await.unwrap();
+        assert!(records.load(&created.id).await.unwrap().is_some());
+        assert!(!stored_after_save(&records, &created).await, "a repeat");
+        assert!(stored_after_save(&records, &created).await, "only once");
+    }
+
+    #[tokio::test]
+    async fn a_save_with_other_data_or_a_later_expiry_is_written() {
+        let records = SessionRecords::new(Arc::new(MemoryBackend::default()));
+        let mut created = record("a", Duration::hours(1));
+        records.create(&mut created).await.unwrap();
+        let changed = Record {
+            data: record("b", Duration::hours(1)).data,
+            ..created.clone()
+        };
+        assert!(stored_after_save(&records, &changed).await);
+
+        let mut created = record("a", Duration::hours(1));
+        records.create(&mut created).await.unwrap();
+        let extended = Record {
+            expiry_date: created.expiry_date + Duration::minutes(1),
+            ..created.clone()
+        };
+        assert!(stored_after_save(&records, &extended).await);
     }
 }

@@ -20,8 +20,8 @@ use std::collections::HashMap;
 use redis::{aio::ConnectionManager, AsyncCommands, Script};
 
 use super::{
-    decode, encode, Cursor, Decide, FamilyRecord, FamilyWrite, Revocation, Store, StoreError,
-    StoreResult, StoredRecord, ThrottleEntry, Versioned,
+    decode, encode, seen::SeenFamilies, Cursor, Decide, FamilyRecord, FamilyWrite, Revocation,
+    Store, StoreError, StoreResult, StoredRecord, ThrottleEntry, Versioned,
 };
 
 pub struct RedisBackend {
@@ -29,10 +29,8 @@ pub struct RedisBackend {
     prefix: String,
     insert: Script,
     commit: Script,
-    /// The latest revision of each family this instance has read or written: a decision on
-    /// it needs no read first ([`RedisBackend::decide_family`]). Never trusted on its own: the
-    /// commit checks the revision.
-    seen: quick_cache::sync::Cache<String, Versioned>,
+    /// What a decision is taken on without a read first ([`RedisBackend::decide_family`]).
+    seen: SeenFamilies,
     remove: Script,
     create_record: Script,
     replace_throttle: Script,
@@ -105,9 +103,6 @@ redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 return 1
 ";
 
-/// How many families' latest revisions an instance remembers (a few hundred bytes each).
-const SEEN_FAMILIES: usize = 100_000;
-
 impl RedisBackend {
     /// Commits a decision taken on revision `rev` of family `id` (see [`COMMIT`]); `false` when
     /// another writer got there first. Either way [`RedisBackend::seen`] then holds what is
@@ -138,19 +133,10 @@ impl RedisBackend {
             .await
             .map_err(backend)?;
         match answer.as_slice() {
-            [ok] if ok == "1" => {
-                if let Some(write) = write {
-                    let stored = Versioned {
-                        family: write.family.clone(),
-                        rev: rev + 1,
-                    };
-                    self.seen.insert(id.to_owned(), stored);
-                }
-                Ok(true)
-            }
-            [_] => {
-                self.seen.remove(id);
-                Ok(false)
+            [ok] => {
+                let won = ok == "1";
+                self.seen.committed(id, rev, write, won);
+                Ok(won)
             }
             [_, rev, body] => {
                 let stored = Versioned {
@@ -159,7 +145,7 @@ impl RedisBackend {
                         .parse()
                         .map_err(|_| StoreError::Corrupt(format!("family revision {rev:?}")))?,
                 };
-                self.seen.insert(id.to_owned(), stored);
+                self.seen.loaded(id, Some(&stored));
                 Ok(false)
             }
             _ => Err(StoreError::Corrupt(
@@ -178,7 +164,7 @@ impl RedisBackend {
             prefix: prefix.to_owned(),
             insert: Script::new(INSERT),
             commit: Script::new(COMMIT),
-            seen: quick_cache::sync::Cache::new(SEEN_FAMILIES),
+            seen: SeenFamilies::default(),
             remove: Script::new(REMOVE),
             create_record: Script::new(CREATE_RECORD),
             replace_throttle: Script::new(REPLACE_THROTTLE),
@@ -211,18 +197,17 @@ impl Store for RedisBackend {
             .hgetall(self.key(&["family", id]))
             .await
             .map_err(backend)?;
-        let (Some(rev), Some(body)) = (fields.get("rev"), fields.get("body")) else {
-            self.seen.remove(id);
-            return Ok(None);
+        let stored = match (fields.get("rev"), fields.get("body")) {
+            (Some(rev), Some(body)) => Some(Versioned {
+                family: decode(body)?,
+                rev: rev
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("family revision {rev:?}")))?,
+            }),
+            _ => None,
         };
-        let stored = Versioned {
-            family: decode(body)?,
-            rev: rev
-                .parse()
-                .map_err(|_| StoreError::Corrupt(format!("family revision {rev:?}")))?,
-        };
-        self.seen.insert(id.to_owned(), stored.clone());
-        Ok(Some(stored))
+        self.seen.loaded(id, stored.as_ref());
+        Ok(stored)
     }
 
     async fn insert_family(
@@ -247,7 +232,7 @@ impl Store for RedisBackend {
             family: family.clone(),
             rev: 1,
         };
-        self.seen.insert(id.to_owned(), stored);
+        self.seen.loaded(id, Some(&stored));
         Ok(())
     }
 
@@ -262,22 +247,16 @@ impl Store for RedisBackend {
     /// between, the commit answers with what is stored, and the caller's next call decides on
     /// that (one more round trip, no read). A family this instance has not seen is read first.
     async fn decide_family(&self, id: &str, decide: &mut Decide<'_>) -> StoreResult<bool> {
-        let seen = match self.seen.get(id) {
-            Some(seen) => seen,
-            None => match self.load_family(id).await? {
-                Some(stored) => stored,
-                None => {
-                    decide(None);
-                    return Ok(true);
-                }
-            },
+        let Some(seen) = self.seen.or_load(id, self.load_family(id)).await? else {
+            decide(None);
+            return Ok(true);
         };
         let write = decide(Some(&seen.family));
         self.commit(id, seen.rev, write.as_ref()).await
     }
 
     async fn remove_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>> {
-        self.seen.remove(id);
+        self.seen.forget(id);
         let body: Option<String> = self
             .remove
             .key(self.key(&["family", id]))

@@ -4,10 +4,12 @@
 //! SQLite lets one connection write at a time; a second one that tries sleeps in the busy
 //! handler (1, 2, 5, 10 … ms) until the lock is free. So every write goes through one writer
 //! ([`writer`]: a connection on its own thread that commits queued writes in groups), and reads
-//! use a small async pool beside it (`readers`). A family decision is a read on the pool and
-//! a compare-and-swap (`UPDATE … WHERE rev = ?`) on the writer, which fails if anyone — this
-//! process or another on the same file — wrote the family in between; the decision is then
-//! taken again on what was written.
+//! use a small async pool beside it (`readers`). A family decision is taken on the copy this
+//! process last read or wrote ([`SeenFamilies`]; read on the pool when there is none) and
+//! committed on the writer with a compare-and-swap (`UPDATE … WHERE rev = ?`; a refusal checks
+//! the revision the same way), which fails if anyone — this process or another on the same
+//! file — wrote the family in between; the decision is then taken again on a fresh read. So a
+//! refresh is one write and no read: one hand-off to the writer and a share of one commit.
 
 mod writer;
 
@@ -23,8 +25,8 @@ use sqlx::{
 };
 
 use super::{
-    decode, encode, Cursor, FamilyRecord, FamilyWrite, Revocation, Store, StoreError, StoreResult,
-    StoredRecord, ThrottleEntry, Versioned,
+    decode, encode, seen::SeenFamilies, Cursor, Decide, FamilyRecord, FamilyWrite, Revocation,
+    Store, StoreError, StoreResult, StoredRecord, ThrottleEntry, Versioned,
 };
 use writer::Writer;
 
@@ -33,6 +35,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/server/store/migr
 pub struct SqliteBackend {
     writer: Writer,
     readers: SqlitePool,
+    seen: SeenFamilies,
 }
 
 /// Readers beside the writer: WAL lets them read while it writes; more than the two cores
@@ -69,7 +72,47 @@ impl SqliteBackend {
             .connect_with(options)
             .await
             .map_err(backend)?;
-        Ok(Self { writer, readers })
+        Ok(Self {
+            writer,
+            readers,
+            seen: SeenFamilies::default(),
+        })
+    }
+}
+
+impl SqliteBackend {
+    /// Commits a decision taken on revision `rev` of family `id`: the compare-and-swap and the
+    /// record the family lets go of, in one write; with no write, only the check that `rev` is
+    /// still the stored revision. `false` when another writer got there first.
+    async fn commit(&self, id: &str, rev: u64, write: Option<&FamilyWrite>) -> StoreResult<bool> {
+        let change = write
+            .map(|write| Ok::<_, StoreError>((encode(&write.family)?, write.expires_at_ms)))
+            .transpose()?;
+        let (key, dropped) = (id.to_owned(), write.and_then(|write| write.drop_record));
+        let won = self
+            .writer
+            .write(move |db| {
+                let Some((body, expires_at_ms)) = change else {
+                    let stored: Option<i64> = db
+                        .prepare_cached("SELECT rev FROM families WHERE id = ?")?
+                        .query_row([&key], |row| row.get(0))
+                        .optional()?;
+                    return Ok(stored == Some(int(rev)));
+                };
+                let swapped = execute(
+                    db,
+                    "UPDATE families SET rev = rev + 1, body = ?, expires_at_ms = ? \
+                     WHERE id = ? AND rev = ?",
+                    params![body, int(expires_at_ms), key, int(rev)],
+                )? == 1;
+                if let (true, Some(record)) = (swapped, dropped) {
+                    execute(db, DELETE_RECORD, [record.to_string()])?;
+                }
+                Ok(swapped)
+            })
+            .await?;
+        self.seen.committed(id, rev, write, won);
+        Ok(won)
     }
 }
 
@@ -107,7 +150,9 @@ impl Store for SqliteBackend {
             .fetch_optional(&self.readers)
             .await
             .map_err(backend)?;
-        row.as_ref().map(versioned).transpose()
+        let stored = row.as_ref().map(versioned).transpose()?;
+        self.seen.loaded(id, stored.as_ref());
+        Ok(stored)
     }
 
     async fn insert_family(
@@ -116,7 +161,7 @@ impl Store for SqliteBackend {
         family: &FamilyRecord,
         expires_at_ms: u64,
     ) -> StoreResult<()> {
-        let (id, user_id, body) = (id.to_owned(), family.user_id.clone(), encode(family)?);
+        let (key, user_id, body) = (id.to_owned(), family.user_id.clone(), encode(family)?);
         let created_at_ms = int(family.created_at_ms);
         self.writer
             .write(move |db| {
@@ -124,34 +169,35 @@ impl Store for SqliteBackend {
                     db,
                     "INSERT INTO families (id, user_id, created_at_ms, expires_at_ms, rev, body) \
                      VALUES (?, ?, ?, ?, 1, ?)",
-                    params![id, user_id, created_at_ms, int(expires_at_ms), body],
+                    params![key, user_id, created_at_ms, int(expires_at_ms), body],
                 )
             })
             .await?;
+        let stored = Versioned {
+            family: family.clone(),
+            rev: 1,
+        };
+        self.seen.loaded(id, Some(&stored));
         Ok(())
     }
 
-    /// The compare-and-swap, and the record the family lets go of, in one write.
     async fn replace_family(&self, id: &str, rev: u64, write: &FamilyWrite) -> StoreResult<bool> {
-        let (id, body, dropped) = (id.to_owned(), encode(&write.family)?, write.drop_record);
-        let expires_at_ms = int(write.expires_at_ms);
-        self.writer
-            .write(move |db| {
-                let swapped = execute(
-                    db,
-                    "UPDATE families SET rev = rev + 1, body = ?, expires_at_ms = ? \
-                     WHERE id = ? AND rev = ?",
-                    params![body, expires_at_ms, id, int(rev)],
-                )? == 1;
-                if let (true, Some(record)) = (swapped, dropped) {
-                    execute(db, DELETE_RECORD, [record.to_string()])?;
-                }
-                Ok(swapped)
-            })
-            .await
+        self.commit(id, rev, Some(write)).await
+    }
+
+    /// One write, no read, when this process has seen the family's latest revision: the
+    /// decision is taken on that copy and committed only if the stored revision is still it.
+    async fn decide_family(&self, id: &str, decide: &mut Decide<'_>) -> StoreResult<bool> {
+        let Some(seen) = self.seen.or_load(id, self.load_family(id)).await? else {
+            decide(None);
+            return Ok(true);
+        };
+        let write = decide(Some(&seen.family));
+        self.commit(id, seen.rev, write.as_ref()).await
     }
 
     async fn remove_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>> {
+        self.seen.forget(id);
         let id = id.to_owned();
         let body: Option<String> = self
             .writer
@@ -388,3 +434,6 @@ impl Store for SqliteBackend {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;
