@@ -50,7 +50,8 @@ struct VerifyingKey {
 /// backend re-parses the key and derives its public point on every signature: ~0.4 ms a token
 /// against ~30 µs); HS256 through jsonwebtoken.
 enum Signer {
-    Es256(EcdsaKeyPair),
+    // Boxed: the key pair is 240 bytes, the HMAC key 32.
+    Es256(Box<EcdsaKeyPair>),
     Hs256(EncodingKey),
 }
 
@@ -96,7 +97,7 @@ impl TokenKeys {
     pub fn es256(keys: &SigningKeys) -> Self {
         Self {
             signing_kid: keys.signing().public().kid.clone(),
-            signer: Signer::Es256(keys.signing().key_pair()),
+            signer: Signer::Es256(Box::new(keys.signing().key_pair())),
             verifying: keys
                 .published()
                 .map(|jwk| VerifyingKey {

@@ -3,13 +3,13 @@
 //!
 //! SQLite lets one connection write at a time; a second one that tries sleeps in the busy
 //! handler (1, 2, 5, 10 … ms) until the lock is free. So every write goes through one writer
-//! ([`writer`]: a connection on its own thread that commits queued writes in groups), and reads
+//! (`writer`: a connection on its own thread that commits queued writes in groups), and reads
 //! use a small async pool beside it (`readers`). A family decision is taken on the copy this
-//! process last read or wrote ([`SeenFamilies`]; read on the pool when there is none) and
+//! process last read or wrote (`store::seen`; read on the pool when there is none) and
 //! committed on the writer with a compare-and-swap (`UPDATE … WHERE rev = ?`; a refusal checks
 //! the revision the same way), which fails if anyone — this process or another on the same
 //! file — wrote the family in between; the decision is then taken again on a fresh read. So a
-//! refresh is one write and no read: one hand-off to the writer and a share of one commit.
+//! family decision is one write and no read: one hand-off to the writer, a share of one commit.
 
 mod writer;
 
