@@ -228,11 +228,7 @@ impl Store for RedisBackend {
             .invoke_async(&mut self.conn())
             .await
             .map_err(backend)?;
-        let stored = Versioned {
-            family: family.clone(),
-            rev: 1,
-        };
-        self.seen.loaded(id, Some(&stored));
+        self.seen.inserted(id, family);
         Ok(())
     }
 
@@ -247,12 +243,11 @@ impl Store for RedisBackend {
     /// between, the commit answers with what is stored, and the caller's next call decides on
     /// that (one more round trip, no read). A family this instance has not seen is read first.
     async fn decide_family(&self, id: &str, decide: &mut Decide<'_>) -> StoreResult<bool> {
-        let Some(seen) = self.seen.or_load(id, self.load_family(id)).await? else {
-            decide(None);
-            return Ok(true);
-        };
-        let write = decide(Some(&seen.family));
-        self.commit(id, seen.rev, write.as_ref()).await
+        let commit =
+            async |rev, write: Option<FamilyWrite>| self.commit(id, rev, write.as_ref()).await;
+        self.seen
+            .decide(id, decide, self.load_family(id), commit)
+            .await
     }
 
     async fn remove_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>> {

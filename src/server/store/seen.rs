@@ -9,7 +9,7 @@ use std::future::Future;
 
 use quick_cache::sync::Cache;
 
-use super::{FamilyWrite, StoreResult, Versioned};
+use super::{Decide, FamilyRecord, FamilyWrite, StoreResult, Versioned};
 
 /// How many families are remembered (a few hundred bytes each); a forgotten one is read again.
 const CAPACITY: usize = 100_000;
@@ -23,16 +23,39 @@ impl Default for SeenFamilies {
 }
 
 impl SeenFamilies {
-    /// The copy to decide on: the one seen, else what `load` reads (a load remembers it).
-    pub async fn or_load(
+    /// A family decision (see [`Store::decide_family`]) taken on the copy seen, else on what
+    /// `load` reads (a load remembers it), and handed to `commit` with the revision it was
+    /// taken on; `commit` must check that revision, also when there is nothing to write.
+    ///
+    /// [`Store::decide_family`]: super::Store::decide_family
+    pub async fn decide(
         &self,
         id: &str,
+        decide: &mut Decide<'_>,
         load: impl Future<Output = StoreResult<Option<Versioned>>>,
-    ) -> StoreResult<Option<Versioned>> {
-        match self.0.get(id) {
-            Some(seen) => Ok(Some(seen)),
-            None => load.await,
-        }
+        commit: impl AsyncFnOnce(u64, Option<FamilyWrite>) -> StoreResult<bool>,
+    ) -> StoreResult<bool> {
+        let seen = match self.0.get(id) {
+            Some(seen) => seen,
+            None => match load.await? {
+                Some(stored) => stored,
+                None => {
+                    decide(None);
+                    return Ok(true);
+                }
+            },
+        };
+        let write = decide(Some(&seen.family));
+        commit(seen.rev, write).await
+    }
+
+    /// A family just inserted, at revision 1.
+    pub fn inserted(&self, id: &str, family: &FamilyRecord) {
+        let stored = Versioned {
+            family: family.clone(),
+            rev: 1,
+        };
+        self.0.insert(id.to_owned(), stored);
     }
 
     /// What a load found (`None`: the family is gone).

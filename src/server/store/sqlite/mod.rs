@@ -173,11 +173,7 @@ impl Store for SqliteBackend {
                 )
             })
             .await?;
-        let stored = Versioned {
-            family: family.clone(),
-            rev: 1,
-        };
-        self.seen.loaded(id, Some(&stored));
+        self.seen.inserted(id, family);
         Ok(())
     }
 
@@ -188,12 +184,11 @@ impl Store for SqliteBackend {
     /// One write, no read, when this process has seen the family's latest revision: the
     /// decision is taken on that copy and committed only if the stored revision is still it.
     async fn decide_family(&self, id: &str, decide: &mut Decide<'_>) -> StoreResult<bool> {
-        let Some(seen) = self.seen.or_load(id, self.load_family(id)).await? else {
-            decide(None);
-            return Ok(true);
-        };
-        let write = decide(Some(&seen.family));
-        self.commit(id, seen.rev, write.as_ref()).await
+        let commit =
+            async |rev, write: Option<FamilyWrite>| self.commit(id, rev, write.as_ref()).await;
+        self.seen
+            .decide(id, decide, self.load_family(id), commit)
+            .await
     }
 
     async fn remove_family(&self, id: &str) -> StoreResult<Option<FamilyRecord>> {
