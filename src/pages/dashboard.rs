@@ -28,6 +28,7 @@ pub fn DashboardPage() -> impl IntoView {
     view! {
         <Title text="Dashboard"/>
         <RequireAuth>
+            <Greeting/>
             <Dashboard>
                 <section class="card" aria-label="Lesson">
                     <Explainer/>
@@ -37,22 +38,12 @@ pub fn DashboardPage() -> impl IntoView {
     }
 }
 
-/// The dashboard's browser part, an island. Its children (the lesson) stay server-rendered HTML.
-#[island]
-fn Dashboard(children: Children) -> impl IntoView {
-    let auth = use_auth();
-    let name = move || {
-        auth.user()
-            .get()
-            .map(|user| user.username)
-            .unwrap_or_default()
-    };
-    // Loaded during the server render and serialized into the page: hydration reuses them, and
-    // only "Reload data" calls the server functions from the browser.
-    let reloads = move || auth.reloads();
-    let card = |load: LoadCard| Resource::new(reloads, load);
-    let (profile, items) = (card(profile), card(items));
-    let (notifications, usage) = (card(notifications), card(usage));
+/// The greeting and the lead: server-rendered HTML, no code in the browser. The page is
+/// rendered for its user, and `SessionGuard` leaves or reloads it when the session ends or
+/// changes hands while it is open.
+#[component]
+fn Greeting() -> impl IntoView {
+    let name = use_auth().user().get_untracked().map(|user| user.username);
     view! {
         <h1>"Hello, " {name}</h1>
         <p class="lead">
@@ -61,6 +52,20 @@ fn Dashboard(children: Children) -> impl IntoView {
             "Expire the token, fire a burst, and watch the inspector: many 401s, one refresh, "
             "every request retried once."
         </p>
+    }
+}
+
+/// The dashboard's browser part, an island. Its children (the lesson) stay server-rendered HTML.
+#[island]
+fn Dashboard(children: Children) -> impl IntoView {
+    let auth = use_auth();
+    // Loaded during the server render and serialized into the page: hydration reuses them, and
+    // only "Reload data" calls the server functions from the browser.
+    let reloads = move || auth.reloads();
+    let card = |load: LoadCard| Resource::new(reloads, load);
+    let (profile, items) = (card(profile), card(items));
+    let (notifications, usage) = (card(notifications), card(usage));
+    view! {
         <div class="grid">
             <ResourceCard title="Profile" resource=profile render=card_view/>
             <ResourceCard title="Items" resource=items render=card_view/>
