@@ -1,8 +1,8 @@
 //! `/`: four protected resources (server functions, already in the server's HTML for a signed-in
 //! user), the lesson, and the demo controls with the inspector.
 //!
-//! The cards and the panels are an island (`Dashboard`); the lesson around them is plain
-//! server-rendered HTML and ships no code. The controls and the inspector (with the waterfall and
+//! The cards and the panels are an island (`Dashboard`); the greeting and the lesson around them
+//! are plain server-rendered HTML and ship no code. The controls and the inspector (with the waterfall and
 //! the naive interceptor) are most of the app's own code but nothing a reader needs to see the
 //! data: in a split build (feature `split` with `cargo leptos build --split`, as
 //! `scripts/build.sh` makes) they are a separate wasm chunk (`#[lazy]`), fetched once the page
