@@ -289,8 +289,10 @@ if wanted twiggy; then
   # The same split build with wasm-opt told to keep the names section, into a folder of its own;
   # cargo-leptos rewrites hash.txt even for a frontend-only build, so it is put back after.
   cp target/release/hash.txt "$WORK/hash.txt"
+  # The flags are Cargo.toml's `wasm-opt-features` and `--debuginfo`.
+  wasm_opt=$(sed -n '/^wasm-opt-features = \[/,/^\]/p' "$ROOT/Cargo.toml" | grep -o '"[^"]*"' | tr -d '"' | paste -sd,)
   LEPTOS_SITE_ROOT=target/site-named \
-    LEPTOS_WASM_OPT_FEATURES="-Oz,--debuginfo,--enable-bulk-memory,--enable-nontrapping-float-to-int" \
+    LEPTOS_WASM_OPT_FEATURES="$wasm_opt,--debuginfo" \
     build_frontend_release
   cp "$WORK/hash.txt" target/release/hash.txt
   named=$(ls -t target/site-named/pkg/tokenflight.*.wasm | head -1)

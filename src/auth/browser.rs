@@ -244,7 +244,7 @@ fn open_channel(name: &str, lock_wait_ms: u32, receiver: Receiver) -> Option<Rc<
             None => return,
         };
         let (is_token, is_sign_out) = match &envelope.message {
-            TabMessage::TokenRefreshed { .. } | TabMessage::SignedIn { .. } => (true, false),
+            TabMessage::TokenRefreshed(_) | TabMessage::SignedIn(_) => (true, false),
             TabMessage::SignedOut | TabMessage::IdleTimedOut { .. } => (false, true),
             TabMessage::TokenWanted => (false, false),
         };
@@ -381,7 +381,7 @@ impl TabSync for BrowserTabs {
         let Some(channel) = &self.channel else { return };
         let new_token = matches!(
             message,
-            TabMessage::TokenRefreshed { .. } | TabMessage::SignedIn { .. }
+            TabMessage::TokenRefreshed(_) | TabMessage::SignedIn(_)
         );
         let seq = if new_token {
             let next = stored_seq(&channel.seq_key) + 1;

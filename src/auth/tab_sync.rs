@@ -85,28 +85,28 @@ pub enum TabMessage {
     /// A tab refreshed the access token, or answers [`TabMessage::TokenWanted`] with its own. A
     /// signed-out tab ignores it: the token belongs to a session that tab has seen end (the
     /// message may have crossed the [`TabMessage::SignedOut`]).
-    TokenRefreshed {
-        access_token: String,
-        /// Remaining lifetime when the message was sent. Relative, because tabs do not share a
-        /// monotonic clock (`performance.now()` starts at each tab's own load).
-        expires_in_ms: u64,
-        user: User,
-        idle: Option<IdleWindow>,
-    },
+    TokenRefreshed(SharedToken),
     /// A tab signed in (a new login, a new session): every tab adopts it, signed out or not.
-    SignedIn {
-        access_token: String,
-        /// As in [`TabMessage::TokenRefreshed`].
-        expires_in_ms: u64,
-        user: User,
-        idle: Option<IdleWindow>,
-    },
+    SignedIn(SharedToken),
     /// The session ended (logout, or the server refused the refresh): every tab must forget it.
     SignedOut,
     /// The session ended for inactivity: every tab says so on its login page.
     IdleTimedOut { timeout_secs: u64 },
     /// A newly opened tab asks the open ones for the current token, to spare a refresh call.
     TokenWanted,
+}
+
+/// The token a [`TabMessage::TokenRefreshed`] or [`TabMessage::SignedIn`] shares. One struct
+/// for both, so the browser compiles its JSON reader once; on the wire it is the same object a
+/// struct variant would be (`{"signed_in": {"access_token": …}}`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedToken {
+    pub access_token: String,
+    /// Remaining lifetime when the message was sent. Relative, because tabs do not share a
+    /// monotonic clock (`performance.now()` starts at each tab's own load).
+    pub expires_in_ms: u64,
+    pub user: User,
+    pub idle: Option<IdleWindow>,
 }
 
 /// The cross-tab channel, injected into the coordinator.
@@ -304,7 +304,7 @@ pub mod memory {
 mod tests {
     use futures::FutureExt;
 
-    use super::{Envelope, IdleWindow, TabMessage, TokenArrivals, PROTOCOL_VERSION};
+    use super::{Envelope, IdleWindow, SharedToken, TabMessage, TokenArrivals, PROTOCOL_VERSION};
     use crate::api::auth::User;
 
     #[test]
@@ -352,7 +352,7 @@ mod tests {
             username: "alice".into(),
             roles: vec!["user".into()],
         };
-        let signed_in = TabMessage::SignedIn {
+        let signed_in = TabMessage::SignedIn(SharedToken {
             access_token: "t1".into(),
             expires_in_ms: 60_000,
             user: user.clone(),
@@ -360,13 +360,13 @@ mod tests {
                 ends_in_ms: 1_800_000,
                 timeout_secs: 1_800,
             }),
-        };
-        let refreshed = TabMessage::TokenRefreshed {
+        });
+        let refreshed = TabMessage::TokenRefreshed(SharedToken {
             access_token: "t2".into(),
             expires_in_ms: 60_000,
             user,
             idle: None,
-        };
+        });
         for (message, tag) in [(signed_in, "signed_in"), (refreshed, "token_refreshed")] {
             let json = serde_json::to_value(&message).unwrap();
             assert_eq!(json[tag]["access_token"], message_token(&message));
@@ -382,10 +382,19 @@ mod tests {
 
     fn message_token(message: &TabMessage) -> &str {
         match message {
-            TabMessage::SignedIn { access_token, .. }
-            | TabMessage::TokenRefreshed { access_token, .. } => access_token,
+            TabMessage::SignedIn(token) | TabMessage::TokenRefreshed(token) => &token.access_token,
             _ => "",
         }
+    }
+
+    /// The shared token's struct is the object the message's struct variants were before it, so
+    /// this is still protocol version 2: tabs of the two builds read each other.
+    #[test]
+    fn a_token_message_reads_as_it_did_with_struct_variants() {
+        let text = r#"{"token_refreshed":{"access_token":"t","expires_in_ms":5,"user":{"id":"u1","username":"alice","roles":["user"]},"idle":{"ends_in_ms":7,"timeout_secs":9}}}"#;
+        let message: TabMessage = serde_json::from_str(text).unwrap();
+        assert_eq!(message_token(&message), "t");
+        assert_eq!(serde_json::to_string(&message).unwrap(), text);
     }
 
     #[test]

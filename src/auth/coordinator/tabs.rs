@@ -5,7 +5,7 @@ use super::state::{idle_window, made_for_someone_else, remaining_ms};
 use super::{AuthEvent, Coordinator, Runtime, SignInState, SignOutReason, Transport};
 use crate::{
     api::auth::User,
-    auth::tab_sync::{IdleWindow, TabMessage, TabSync},
+    auth::tab_sync::{IdleWindow, SharedToken, TabMessage, TabSync},
 };
 
 impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
@@ -25,12 +25,12 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     /// `attempt_under_lock`).
     pub fn on_tab_message(&self, message: TabMessage) {
         match message {
-            TabMessage::TokenRefreshed {
+            TabMessage::TokenRefreshed(SharedToken {
                 access_token,
                 expires_in_ms,
                 user,
                 idle,
-            } => {
+            }) => {
                 let for_this_tab = {
                     let state = self.inner.state.borrow();
                     state.sign_in != SignInState::SignedOut
@@ -40,12 +40,12 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
                     self.adopt_from_other_tab(access_token, expires_in_ms, user, idle);
                 }
             }
-            TabMessage::SignedIn {
+            TabMessage::SignedIn(SharedToken {
                 access_token,
                 expires_in_ms,
                 user,
                 idle,
-            } => self.adopt_from_other_tab(access_token, expires_in_ms, user, idle),
+            }) => self.adopt_from_other_tab(access_token, expires_in_ms, user, idle),
             TabMessage::SignedOut => self.signed_out_elsewhere(SignOutReason::OtherTab),
             TabMessage::IdleTimedOut { timeout_secs } => {
                 self.signed_out_elsewhere(SignOutReason::Idle {
@@ -134,18 +134,18 @@ impl Announce {
     ) -> TabMessage {
         let (access_token, user) = (access.to_owned(), user.clone());
         match self {
-            Announce::SignedIn => TabMessage::SignedIn {
+            Announce::SignedIn => TabMessage::SignedIn(SharedToken {
                 access_token,
                 expires_in_ms,
                 user,
                 idle,
-            },
-            Announce::Refreshed => TabMessage::TokenRefreshed {
+            }),
+            Announce::Refreshed => TabMessage::TokenRefreshed(SharedToken {
                 access_token,
                 expires_in_ms,
                 user,
                 idle,
-            },
+            }),
         }
     }
 }

@@ -18,21 +18,21 @@ fn announced(kind: fn(String, u64, User) -> TabMessage, tokens: TokenResponse) -
 }
 
 fn refreshed(access_token: String, expires_in_ms: u64, user: User) -> TabMessage {
-    TabMessage::TokenRefreshed {
+    TabMessage::TokenRefreshed(SharedToken {
         access_token,
         expires_in_ms,
         user,
         idle: None,
-    }
+    })
 }
 
 fn signed_in(access_token: String, expires_in_ms: u64, user: User) -> TabMessage {
-    TabMessage::SignedIn {
+    TabMessage::SignedIn(SharedToken {
         access_token,
         expires_in_ms,
         user,
         idle: None,
-    }
+    })
 }
 
 #[test]
@@ -164,8 +164,8 @@ fn a_login_is_announced_as_signed_in_and_a_refresh_or_an_answer_as_token_refresh
         .borrow()
         .iter()
         .map(|message| match message {
-            TabMessage::SignedIn { access_token, .. } => ("signed in", access_token.clone()),
-            TabMessage::TokenRefreshed { access_token, .. } => ("refreshed", access_token.clone()),
+            TabMessage::SignedIn(token) => ("signed in", token.access_token.clone()),
+            TabMessage::TokenRefreshed(token) => ("refreshed", token.access_token.clone()),
             other => panic!("unexpected {other:?}"),
         })
         .collect();

@@ -17,7 +17,7 @@ pub(super) use crate::auth::coordinator::{
     RefreshFailureKind, RefreshReason, Runtime, SignOutReason, Transport, TransportError,
 };
 pub(super) use crate::auth::tab_sync::memory::{MemoryBrowser, MemoryTab};
-pub(super) use crate::auth::tab_sync::{SingleTab, TabMessage, TabSync};
+pub(super) use crate::auth::tab_sync::{SharedToken, SingleTab, TabMessage, TabSync};
 
 /// The fake API's paths: any strings do, the coordinator does not know the app's routes.
 pub(super) mod paths {
