@@ -5,7 +5,7 @@
 #[macro_use]
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 
@@ -99,6 +99,12 @@ async fn the_sqlite_file_shrinks_back_after_sign_ins_expire() {
             .attach_browser_session(&grant.session_id, record.id.0)
             .await
             .unwrap();
+    }
+    // The log is copied into the file beside the writer, within a second
+    // (`store/sqlite/writer.rs`).
+    let copied = Instant::now() + Duration::from_secs(10);
+    while sqlite_bytes(&file).0 <= empty.0 * 4 && Instant::now() < copied {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let full = sqlite_bytes(&file);
     app.advance(Duration::from_secs(43_200));

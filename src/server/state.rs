@@ -1,6 +1,6 @@
 //! `AppState`: everything a handler may need, built once at start-up and cheap to clone.
 
-use std::sync::Arc;
+use std::{ops::Deref, sync::Arc};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -22,8 +22,29 @@ use super::{
     users::UserStore,
 };
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// A handle on the [`Services`]: one reference count. axum clones the state for every
+/// middleware layer and extractor of every request; cloned field by field (the Leptos options'
+/// strings, a dozen `Arc`s whose counts both cores fight over) that was a third of a refresh's
+/// CPU under load (`perf`, `docs/store-measurements.md`).
+#[derive(Clone)]
+pub struct AppState(Arc<Services>);
+
+impl Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// For `leptos_axum`'s routes, which read the options from the state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub struct Services {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub tokens: Arc<TokenIssuer>,
@@ -105,7 +126,7 @@ impl AppState {
         let legacy_until = clock.now_secs() + config.access_token_ttl.as_secs() + 1;
         let token_keys = TokenKeys::es256(&signing_keys)
             .accepting_hs256_until(&keys.derive("access-token"), legacy_until);
-        Ok(Self {
+        Ok(Self(Arc::new(Services {
             tokens: Arc::new(TokenIssuer::new(
                 token_keys,
                 config.access_token_ttl,
@@ -135,6 +156,6 @@ impl AppState {
             store,
             config: Arc::new(config),
             leptos_options,
-        })
+        })))
     }
 }

@@ -40,7 +40,16 @@ enum Job {
 
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    /// Dropped with the writer, which ends the checkpointer's thread.
+    _checkpointer: std::sync::mpsc::Sender<()>,
 }
+
+/// How often the write-ahead log is copied into the file, beside the writer.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// The log's length (in pages) at which the writer's own commit checkpoints, so the log starts
+/// over (SQLite's default, stated because [`Writer::open`] relies on it).
+const WRITER_CHECKPOINTS_AT: u32 = 1_000;
 
 impl Writer {
     /// Opens the writer's connection on `path` (the file exists and is migrated) and starts its
@@ -56,12 +65,35 @@ impl Writer {
         connection
             .busy_timeout(Duration::from_secs(5))
             .map_err(backend)?;
+        // SQLite checkpoints from inside the COMMIT that grows the log past 1,000 pages: it
+        // copies the log's pages into the file while every write queued behind that commit
+        // waits. A checkpointer beside it copies them as they come, so the writer's checkpoint
+        // has only the last few to copy before the log starts over, and when the checkpointer
+        // holds the checkpoint lock the writer's passes without waiting. Measured on the
+        // refresh benchmark: the writer alone lost a quarter of the throughput and 3 ms of p99
+        // to its checkpoints; a checkpointer alone (no writer's checkpoint) left the log
+        // growing for ever under steady writes, 2 GB in 15 s, since it never catches the end.
+        connection
+            .pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINTS_AT)
+            .map_err(backend)?;
+        let checkpointing = Connection::open(path).map_err(backend)?;
+        checkpointing
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(backend)?;
+        let (checkpointer, stop) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_beside(checkpointing, stop))
+            .map_err(backend)?;
         let (jobs, queued) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || serve(connection, queued))
             .map_err(backend)?;
-        Ok(Self { jobs })
+        Ok(Self {
+            jobs,
+            _checkpointer: checkpointer,
+        })
     }
 
     /// Runs `work` on the writer inside the next group's transaction and returns what it
@@ -156,6 +188,18 @@ fn commit_group(connection: &mut Connection, group: &mut Vec<Write>) {
     });
     for answer in answers {
         answer(committed.as_ref().map(|_| ()).map_err(String::as_str));
+    }
+}
+
+/// Copies the log into the file every [`CHECKPOINT_EVERY`], on a connection of its own: a
+/// `PASSIVE` checkpoint copies what no reader still needs and never waits for (or stops) the
+/// writer, so most of the copying and its syncs happen here, not in a commit.
+fn checkpoint_beside(connection: Connection, stop: std::sync::mpsc::Receiver<()>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(%error, "SQLite checkpoint failed; the next one retries");
+        }
     }
 }
 
