@@ -61,6 +61,34 @@ async fn a_session_ends_at_its_absolute_lifetime_even_when_active() {
     assert_eq!(browser.refresh().await.error_code(), "invalid_grant");
 }
 
+/// A browser that lost its session cookie gets a new record from its refresh, created in the
+/// family's own write (one store step): the cookie it is given opens its pages, and the
+/// record the family pointed at before names nothing any more.
+#[tokio::test]
+async fn a_refresh_without_the_session_cookie_creates_the_record_its_new_cookie_names() {
+    let app = app().await;
+    let (browser, _) = app.signed_in("alice").await;
+    let before = browser.cookies["tf_session"].clone();
+    let credential = browser.refresh_cookie().unwrap();
+    let refreshed = app
+        .post_with_cookies("/api/auth/refresh", &format!("tf_refresh={credential}"))
+        .await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    let given = refreshed.cookie("tf_session").expect("a session cookie");
+    assert_ne!(given, before);
+    for (cookie, signed_in) in [(given, true), (before, false)] {
+        let mut page_browser = app.browser();
+        page_browser.cookies.insert("tf_session".into(), cookie);
+        let page = page_browser.get_page("/").await;
+        assert_eq!(
+            page.body.contains("API requests served for you"),
+            signed_in,
+            "{}",
+            page.body
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_refused_refresh_clears_the_refresh_cookie() {
     let app = app().await;

@@ -29,7 +29,8 @@ use super::{
     faults::{NoFaults, RefreshFaults},
     keys::DerivedKeys,
     store::{
-        FamilyRecord, FamilyWrite, Revocation, Store, StoreError, StoreResult, FIRST_PARTY_CLIENT,
+        FamilyRecord, FamilyWrite, Revocation, Store, StoreError, StoreResult, StoredRecord,
+        FIRST_PARTY_CLIENT,
     },
 };
 pub use credentials::RefreshToken;
@@ -43,6 +44,15 @@ pub use thefts::EndedByReuse;
 /// with a 503. Each loss means another refresh of the family succeeded, so this is only
 /// reached under a storm of far more parallel refreshes than any client sends.
 const MAX_RACES: usize = 64;
+
+/// The browser-session record a refresh points its family at: its id and, when the refresh
+/// made it, its contents, created in the family's own write (so a refresh that gives the
+/// browser a new record is still one store step).
+#[derive(Clone, Debug)]
+pub struct BrowserRecord {
+    pub id: i128,
+    pub created: Option<StoredRecord>,
+}
 
 /// What a successful login or refresh hands out.
 #[derive(Debug)]
@@ -428,7 +438,7 @@ impl FamilyRegistry {
                     let mut family = stored?.clone();
                     found = true;
                     let dropped = change(&mut family);
-                    Some(self.write(family, dropped))
+                    Some(self.write(family, dropped, None))
                 })
                 .await?;
             if committed {
@@ -440,11 +450,17 @@ impl FamilyRegistry {
         )))
     }
 
-    fn write(&self, family: FamilyRecord, drop_record: Option<i128>) -> FamilyWrite {
+    fn write(
+        &self,
+        family: FamilyRecord,
+        drop_record: Option<i128>,
+        create_record: Option<(i128, StoredRecord)>,
+    ) -> FamilyWrite {
         FamilyWrite {
             expires_at_ms: self.expires_at(&family),
             family,
             drop_record,
+            create_record,
         }
     }
 }

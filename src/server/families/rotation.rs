@@ -4,7 +4,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{mint_access_ver, FamilyRegistry, Grant, RefreshRefusal, MAX_RACES};
+use super::{mint_access_ver, BrowserRecord, FamilyRegistry, Grant, RefreshRefusal, MAX_RACES};
 use crate::server::store::{FamilyRecord, FamilyWrite, FIRST_PARTY_CLIENT};
 
 /// What a refresh came to, once its write (if any) is committed.
@@ -53,8 +53,9 @@ impl FamilyRegistry {
     }
 
     /// [`refresh`](Self::refresh), and when `record` is given, the family is pointed at that
-    /// browser-session record in the same write (the one it replaces is deleted with it): a
-    /// browser that lost its session cookie gets a new one without a second family write.
+    /// browser-session record in the same write (the one it replaces is deleted with it, and a
+    /// record the refresh made is created with it): a browser that lost its session cookie
+    /// gets a new one without a second write.
     ///
     /// The decision is taken by the store on the family as stored and committed in one step
     /// ([`Store::decide_family`]); if a concurrent refresh wrote first, it is taken again on
@@ -64,7 +65,7 @@ impl FamilyRegistry {
     pub async fn refresh_attaching(
         &self,
         presented: &str,
-        record: Option<i128>,
+        record: Option<&BrowserRecord>,
     ) -> Result<Grant, RefreshRefusal> {
         // The cookie endpoint refreshes the first-party SPA's families only.
         self.decide_and_commit(presented, record, FIRST_PARTY_CLIENT)
@@ -74,7 +75,7 @@ impl FamilyRegistry {
     async fn decide_and_commit(
         &self,
         presented: &str,
-        record: Option<i128>,
+        record: Option<&BrowserRecord>,
         client_id: &str,
     ) -> Result<Grant, RefreshRefusal> {
         let (session_id, generation) = self.authenticate(presented)?;
@@ -153,7 +154,7 @@ impl FamilyRegistry {
         stored: Option<&FamilyRecord>,
         generation: u64,
         now: u64,
-        record: Option<i128>,
+        record: Option<&BrowserRecord>,
     ) -> (Outcome, Option<FamilyWrite>) {
         let Some(stored) = stored else {
             return (Outcome::Missing, None);
@@ -179,9 +180,12 @@ impl FamilyRegistry {
                 family.last_refresh_ms = now;
                 family.refreshes += 1;
                 let access_ver = mint_access_ver(&mut family);
-                let dropped = record
-                    .and_then(|id| family.browser_session.replace(id).filter(|old| *old != id));
-                let write = self.write(family.clone(), dropped);
+                let dropped = record.and_then(|record| {
+                    let id = record.id;
+                    family.browser_session.replace(id).filter(|old| *old != id)
+                });
+                let created = record.and_then(|record| Some((record.id, record.created.clone()?)));
+                let write = self.write(family.clone(), dropped, created);
                 let granted = Outcome::Granted {
                     rotated,
                     family,

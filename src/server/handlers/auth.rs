@@ -18,10 +18,10 @@ use crate::{
         cookies::{clear_refresh_cookie, read_refresh_cookie, set_refresh_cookie},
         error::ApiError,
         extract::{ApiJson, Authenticated},
-        families::{Grant, RefreshRefusal},
+        families::{BrowserRecord, Grant, RefreshRefusal},
         openapi::schemas,
         state::AppState,
-        store::StoreError,
+        store::{records::SessionRecords, StoreError},
         user_agent,
     },
 };
@@ -166,7 +166,11 @@ pub async fn refresh(
 ) -> Result<Response, ApiError> {
     let presented = read_refresh_cookie(&headers).ok_or(ApiError::InvalidGrant)?;
     let record = new_browser_session(&state, &session, &presented).await?;
-    let grant = match state.families.refresh_attaching(&presented, record).await {
+    let grant = match state
+        .families
+        .refresh_attaching(&presented, record.as_ref())
+        .await
+    {
         Ok(grant) => grant,
         Err(RefreshRefusal::Unavailable | RefreshRefusal::StoreUnavailable) => {
             metrics::counter!("tokenflight_refreshes_total", "outcome" => "unavailable")
@@ -202,14 +206,14 @@ pub async fn refresh(
 
 /// Keeps the browser session in step with the family a refresh names (the session cookie may
 /// have been lost while the family lived on, or never kept, or name another session): the
-/// browser gets a record naming this family under a new id now, and the refresh points the
-/// family at it (and drops the one it replaces) in its own write, so a refresh is one family
-/// write whatever the browser kept. Its id, if one was made.
+/// browser gets a record naming this family under a new id, which the refresh creates and
+/// points the family at (dropping the one it replaces) in the family's own write, so a refresh
+/// is one store write whatever the browser kept. The record, if one was made.
 async fn new_browser_session(
     state: &AppState,
     session: &Session,
     presented: &str,
-) -> Result<Option<i128>, ApiError> {
+) -> Result<Option<BrowserRecord>, ApiError> {
     let Some(session_id) = state.families.session_of(presented) else {
         return Ok(None); // forged or malformed: the refresh refuses it
     };
@@ -244,9 +248,21 @@ async fn new_browser_session(
         .insert(BROWSER_SESSION_KEY, record)
         .await
         .map_err(unavailable)?;
-    // Saving now assigns the record its (new) id, which the refresh writes into the family.
-    session.save().await.map_err(unavailable)?;
-    Ok(session.id().map(|id| id.0))
+    // Saving now assigns the record its (new) id, which the refresh writes into the family;
+    // the record itself is created by that same write.
+    let created = SessionRecords::holding_back_creation(session.save())
+        .await
+        .map_err(unavailable)?;
+    Ok(match created {
+        Some((id, record)) => Some(BrowserRecord {
+            id,
+            created: Some(record),
+        }),
+        None => session.id().map(|id| BrowserRecord {
+            id: id.0,
+            created: None,
+        }),
+    })
 }
 
 /// `POST /api/auth/logout`: revokes the session server-side and clears the cookies. Always 204,

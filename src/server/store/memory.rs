@@ -29,6 +29,25 @@ struct Inner {
     throttle: HashMap<String, (ThrottleEntry, u64)>,
 }
 
+impl Inner {
+    /// A family write at revision `rev` (checked by the caller), with the records it creates
+    /// and lets go of, all or nothing.
+    fn apply(&mut self, id: &str, rev: u64, write: FamilyWrite) -> StoreResult<()> {
+        if let Some((created, record)) = write.create_record {
+            if self.records.contains_key(&created) {
+                return Err(super::record_id_taken());
+            }
+            self.records.insert(created, record);
+        }
+        if let Some(record) = write.drop_record {
+            self.records.remove(&record);
+        }
+        let stored = (write.family, rev + 1, write.expires_at_ms);
+        self.families.insert(id.to_owned(), stored);
+        Ok(())
+    }
+}
+
 impl MemoryBackend {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // Plain data: still consistent after a panic elsewhere, and refusing every later
@@ -66,30 +85,23 @@ impl Store for MemoryBackend {
 
     async fn replace_family(&self, id: &str, rev: u64, write: &FamilyWrite) -> StoreResult<bool> {
         let mut inner = self.lock();
-        match inner.families.get_mut(id) {
-            Some(stored) if stored.1 == rev => {
-                *stored = (write.family.clone(), rev + 1, write.expires_at_ms);
-                if let Some(record) = write.drop_record {
-                    inner.records.remove(&record);
-                }
-                Ok(true)
-            }
-            _ => Ok(false),
+        if inner.families.get(id).is_none_or(|stored| stored.1 != rev) {
+            return Ok(false);
         }
+        inner.apply(id, rev, write.clone())?;
+        Ok(true)
     }
 
     /// Decided under the one lock: nobody can write in between, so this never loses.
     async fn decide_family(&self, id: &str, decide: &mut Decide<'_>) -> StoreResult<bool> {
         let mut inner = self.lock();
-        let Some(stored) = inner.families.get_mut(id) else {
+        let Some(stored) = inner.families.get(id) else {
             decide(None);
             return Ok(true);
         };
+        let rev = stored.1;
         if let Some(write) = decide(Some(&stored.0)) {
-            *stored = (write.family, stored.1 + 1, write.expires_at_ms);
-            if let Some(record) = write.drop_record {
-                inner.records.remove(&record);
-            }
+            inner.apply(id, rev, write)?;
         }
         Ok(true)
     }

@@ -66,14 +66,22 @@ pub struct Versioned {
     pub rev: u64,
 }
 
-/// A family's compare-and-swap: what it writes, its new expiry, and the browser-session record
-/// the family stops pointing at, deleted in the same atomic step (so a browser that keeps
-/// losing its session cookie never leaves a record behind, and no second write is needed).
+/// A family's compare-and-swap: what it writes, its new expiry, the browser-session record the
+/// family stops pointing at, deleted in the same atomic step (so a browser that keeps losing its
+/// session cookie never leaves a record behind, and no second write is needed), and the one it
+/// now points at when this write creates it (a refresh's new record: one store round trip for
+/// both, not two). A created id that is taken fails the whole write: never a shared record.
 #[derive(Clone, Debug)]
 pub struct FamilyWrite {
     pub family: FamilyRecord,
     pub expires_at_ms: u64,
     pub drop_record: Option<i128>,
+    pub create_record: Option<(i128, StoredRecord)>,
+}
+
+/// The error a write fails with when the record it creates names an id already taken.
+fn record_id_taken() -> StoreError {
+    StoreError::Backend("a new browser-session record's id is taken".into())
 }
 
 /// A decision on a family's stored state (`None`: no such family), returning the write that
@@ -212,6 +220,14 @@ impl StoreUrl {
             if path.is_empty() {
                 return Err("sqlite:// needs a file path, e.g. sqlite://tokenflight.db");
             }
+            // The writer and the readers are separate connections: in memory, each would open
+            // a database of its own, and the writer's tables would be invisible to the rest.
+            if path.starts_with(":memory:") || path.contains("mode=memory") {
+                return Err(
+                    "SQLite in memory cannot be shared by the store's connections; \
+                            use memory:// for a store in memory",
+                );
+            }
             return Ok(Self::Sqlite(raw.to_owned()));
         }
         if raw.starts_with("redis://") || raw.starts_with("rediss://") {
@@ -243,9 +259,6 @@ fn create_private_file(url: &str) -> StoreResult<()> {
     let backend = |error: &dyn fmt::Display| StoreError::Backend(error.to_string());
     let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(|e| backend(&e))?;
     let path = options.get_filename();
-    if path.as_os_str() == ":memory:" {
-        return Ok(());
-    }
     let mut file = std::fs::OpenOptions::new();
     file.write(true).create_new(true);
     #[cfg(unix)]
@@ -291,7 +304,14 @@ mod tests {
             StoreUrl::parse("redis://127.0.0.1:6379/0"),
             Ok(StoreUrl::Redis(_))
         ));
-        for bad in ["", "sqlite://", "postgres://x", "memory"] {
+        for bad in [
+            "",
+            "sqlite://",
+            "sqlite://:memory:",
+            "sqlite://x.db?mode=memory",
+            "postgres://x",
+            "memory",
+        ] {
             assert!(StoreUrl::parse(bad).is_err(), "{bad}");
         }
     }

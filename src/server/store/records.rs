@@ -5,7 +5,7 @@
 //! 0.15, -redis-store 0.16, -moka-store 0.15) implement tower-sessions-core 0.14's trait, not
 //! the 0.15 one this app uses, and the trait is four small methods over primitives we have.
 
-use std::{fmt, sync::Arc};
+use std::{cell::RefCell, fmt, future::Future, sync::Arc};
 
 use quick_cache::sync::Cache;
 use tower_sessions::{
@@ -25,6 +25,12 @@ pub struct SessionRecords {
     just_created: Arc<Cache<i128, StoredRecord>>,
 }
 
+tokio::task_local! {
+    /// Present while [`SessionRecords::holding_back_creation`] runs: a record created then is
+    /// put here instead of written.
+    static HELD_BACK: RefCell<Option<(i128, StoredRecord)>>;
+}
+
 /// Creations remembered until their request ends; far more than run at once. One forgotten
 /// early only costs the write it would have saved.
 const JUST_CREATED: usize = 4096;
@@ -39,6 +45,23 @@ impl SessionRecords {
             store,
             just_created: Arc::new(Cache::new(JUST_CREATED)),
         }
+    }
+
+    /// Runs `save` (tower-sessions' `Session::save`) with the record's creation held back, and
+    /// returns the record it would have created (with the id it now has), if it created one.
+    /// The caller writes it: the refresh creates it in the family's own write, so a refresh that
+    /// gives the browser a new record costs one store round trip, not two. A caller that does
+    /// not write it must `flush` the session (as a refused refresh does), or the browser keeps
+    /// an id that names nothing.
+    pub async fn holding_back_creation<E>(
+        save: impl Future<Output = std::result::Result<(), E>>,
+    ) -> std::result::Result<Option<(i128, StoredRecord)>, E> {
+        HELD_BACK
+            .scope(RefCell::new(None), async {
+                save.await?;
+                Ok(HELD_BACK.with(RefCell::take))
+            })
+            .await
     }
 }
 
@@ -65,6 +88,11 @@ impl SessionStore for SessionRecords {
     /// A fresh id on collision (128 random bits make one unlikely, but never silently shared).
     async fn create(&self, record: &mut Record) -> Result<()> {
         let value = stored(record)?;
+        let held = HELD_BACK.try_with(|held| held.replace(Some((record.id.0, value.clone()))));
+        if held.is_ok() {
+            self.just_created.insert(record.id.0, value);
+            return Ok(());
+        }
         while !self
             .store
             .create_record(record.id.0, &value)
@@ -153,6 +181,21 @@ mod tests {
         assert!(records.load(&created.id).await.unwrap().is_some());
         assert!(!stored_after_save(&records, &created).await, "a repeat");
         assert!(stored_after_save(&records, &created).await, "only once");
+    }
+
+    #[tokio::test]
+    async fn a_creation_held_back_is_handed_to_the_caller_not_written() {
+        let records = SessionRecords::new(Arc::new(MemoryBackend::default()));
+        let mut created = record("a", Duration::hours(1));
+        let held = SessionRecords::holding_back_creation(records.create(&mut created))
+            .await
+            .unwrap();
+        let (id, stored) = held.expect("the record it would have created");
+        assert_eq!((id, stored.data.as_str()), (created.id.0, r#"{"k":"a"}"#));
+        assert!(records.load(&created.id).await.unwrap().is_none());
+        // Outside the scope, creation writes again.
+        records.create(&mut created).await.unwrap();
+        assert!(records.load(&created.id).await.unwrap().is_some());
     }
 
     #[tokio::test]

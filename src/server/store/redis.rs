@@ -48,13 +48,15 @@ end
 return 1
 ";
 
-/// The compare-and-swap of a decision taken on revision `rev`, and the record the family lets
-/// go of, in one round trip. With no body (a decision that writes nothing) it only checks that
-/// the decision was taken on the stored revision. Answers `{"1"}` when committed; otherwise
-/// what is stored, so the decision can be taken again without another read: `{"0", rev, body}`,
-/// or `{"0"}` when the family is gone.
-/// KEYS: family, families, user, records[, record to drop]. ARGV: rev, body (empty: no write),
-/// expires_at_ms, id[, id of the record to drop].
+/// The compare-and-swap of a decision taken on revision `rev`, with the record the family lets
+/// go of and the one it creates, in one round trip. With no body (a decision that writes
+/// nothing) it only checks that the decision was taken on the stored revision. Answers `{"1"}`
+/// when committed; otherwise what is stored, so the decision can be taken again without another
+/// read: `{"0", rev, body}`, or `{"0"}` when the family is gone. A created record whose id is
+/// taken fails it before anything is written.
+/// KEYS: family, families, user, records, record to drop, record to create (unused when their
+/// id is empty). ARGV: rev, body (empty: no write), expires_at_ms, id, id of the record to drop,
+/// id of the record to create, its data, its expires_at_ms.
 const COMMIT: &str = r"
 local rev = redis.call('HGET', KEYS[1], 'rev')
 if rev ~= ARGV[1] then
@@ -62,13 +64,19 @@ if rev ~= ARGV[1] then
   return {'0', rev, redis.call('HGET', KEYS[1], 'body')}
 end
 if ARGV[2] == '' then return {'1'} end
+if ARGV[6] ~= '' then
+  if not redis.call('SET', KEYS[6], ARGV[7], 'NX', 'PXAT', ARGV[8]) then
+    return redis.error_reply('a new browser-session record id is taken')
+  end
+  redis.call('ZADD', KEYS[4], ARGV[8], ARGV[6])
+end
 redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(ARGV[1]) + 1), 'body', ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 if redis.call('PEXPIRETIME', KEYS[3]) < tonumber(ARGV[3]) then
   redis.call('PEXPIREAT', KEYS[3], ARGV[3])
 end
-if KEYS[5] then
+if ARGV[5] ~= '' then
   redis.call('DEL', KEYS[5])
   redis.call('ZREM', KEYS[4], ARGV[5])
 end
@@ -124,10 +132,20 @@ impl RedisBackend {
             )
             .arg(write.map_or(0, |write| write.expires_at_ms))
             .arg(id);
-        if let Some(record) = write.and_then(|write| write.drop_record) {
-            let record = record.to_string();
-            invocation.key(self.key(&["record", &record])).arg(record);
-        }
+        let dropped = write
+            .and_then(|write| write.drop_record)
+            .map(|record| record.to_string())
+            .unwrap_or_default();
+        invocation
+            .key(self.key(&["record", &dropped]))
+            .arg(&dropped);
+        let created = write.and_then(|write| write.create_record.as_ref());
+        let created_id = created.map(|(id, _)| id.to_string()).unwrap_or_default();
+        invocation
+            .key(self.key(&["record", &created_id]))
+            .arg(&created_id)
+            .arg(created.map_or("", |(_, record)| record.data.as_str()))
+            .arg(created.map_or(0, |(_, record)| record.expires_at_ms));
         let answer: Vec<String> = invocation
             .invoke_async(&mut self.conn())
             .await

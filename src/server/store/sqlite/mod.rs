@@ -89,6 +89,7 @@ impl SqliteBackend {
             .map(|write| Ok::<_, StoreError>((encode(&write.family)?, write.expires_at_ms)))
             .transpose()?;
         let (key, dropped) = (id.to_owned(), write.and_then(|write| write.drop_record));
+        let created = write.and_then(|write| write.create_record.clone());
         let won = self
             .writer
             .write(move |db| {
@@ -105,10 +106,21 @@ impl SqliteBackend {
                      WHERE id = ? AND rev = ?",
                     params![body, int(expires_at_ms), key, int(rev)],
                 )? == 1;
-                if let (true, Some(record)) = (swapped, dropped) {
+                if !swapped {
+                    return Ok(false);
+                }
+                if let Some(record) = dropped {
                     execute(db, DELETE_RECORD, [record.to_string()])?;
                 }
-                Ok(swapped)
+                if let Some((record, stored)) = created {
+                    // No `ON CONFLICT`: a taken id fails the write, the family's swap with it.
+                    execute(
+                        db,
+                        "INSERT INTO records (id, data, expires_at_ms) VALUES (?, ?, ?)",
+                        params![record.to_string(), stored.data, int(stored.expires_at_ms)],
+                    )?;
+                }
+                Ok(true)
             })
             .await?;
         self.seen.committed(id, rev, write, won);

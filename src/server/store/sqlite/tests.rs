@@ -52,6 +52,7 @@ fn rotate(seen: &mut Vec<u64>) -> impl FnMut(Option<&FamilyRecord>) -> Option<Fa
             family,
             expires_at_ms: u64::MAX / 4,
             drop_record: None,
+            create_record: None,
         })
     }
 }
@@ -113,4 +114,36 @@ async fn a_refusal_decided_on_a_stale_copy_is_not_committed() {
         .await
         .unwrap());
     assert_eq!(verdicts, [Some(0), Some(1)]);
+}
+
+/// A new record's id that is taken fails the family's write with it: no family moves on to a
+/// record it shares with someone else.
+#[tokio::test]
+async fn a_write_whose_new_record_id_is_taken_writes_nothing() {
+    let (store, _other, _file) = two_backends_on_one_file().await;
+    store
+        .insert_family("f", &family(0), u64::MAX / 4)
+        .await
+        .unwrap();
+    let taken = StoredRecord {
+        data: "{}".into(),
+        expires_at_ms: u64::MAX / 4,
+    };
+    assert!(store.create_record(7, &taken).await.unwrap());
+    let mut rotate_onto_record_7 = |stored: Option<&FamilyRecord>| {
+        let mut family = stored?.clone();
+        family.generation += 1;
+        Some(FamilyWrite {
+            family,
+            expires_at_ms: u64::MAX / 4,
+            drop_record: None,
+            create_record: Some((7, taken.clone())),
+        })
+    };
+    assert!(store
+        .decide_family("f", &mut rotate_onto_record_7)
+        .await
+        .is_err());
+    let stored = store.load_family("f").await.unwrap().unwrap();
+    assert_eq!((stored.family.generation, stored.rev), (0, 1));
 }
