@@ -45,13 +45,13 @@ pub use thefts::EndedByReuse;
 /// reached under a storm of far more parallel refreshes than any client sends.
 const MAX_RACES: usize = 64;
 
-/// The browser-session record a refresh points its family at: its id and, when the refresh
-/// made it, its contents, created in the family's own write (so a refresh that gives the
-/// browser a new record is still one store step).
+/// The browser-session record a refresh makes and points its family at, created in the
+/// family's own write (so a refresh that gives the browser a new record is still one store
+/// step).
 #[derive(Clone, Debug)]
 pub struct BrowserRecord {
     pub id: i128,
-    pub created: Option<StoredRecord>,
+    pub record: StoredRecord,
 }
 
 /// What a successful login or refresh hands out.

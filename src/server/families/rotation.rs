@@ -184,7 +184,7 @@ impl FamilyRegistry {
                     let id = record.id;
                     family.browser_session.replace(id).filter(|old| *old != id)
                 });
-                let created = record.and_then(|record| Some((record.id, record.created.clone()?)));
+                let created = record.map(|made| (made.id, made.record.clone()));
                 let write = self.write(family.clone(), dropped, created);
                 let granted = Outcome::Granted {
                     rotated,

@@ -248,21 +248,13 @@ async fn new_browser_session(
         .insert(BROWSER_SESSION_KEY, record)
         .await
         .map_err(unavailable)?;
-    // Saving now assigns the record its (new) id, which the refresh writes into the family;
-    // the record itself is created by that same write.
+    // With no id (`cycle_id` above, or a browser without a session) `save` creates the record:
+    // that assigns its new id, which the refresh writes into the family, and the record itself
+    // is created by that same write.
     let created = SessionRecords::holding_back_creation(session.save())
         .await
         .map_err(unavailable)?;
-    Ok(match created {
-        Some((id, record)) => Some(BrowserRecord {
-            id,
-            created: Some(record),
-        }),
-        None => session.id().map(|id| BrowserRecord {
-            id: id.0,
-            created: None,
-        }),
-    })
+    Ok(created.map(|(id, record)| BrowserRecord { id, record }))
 }
 
 /// `POST /api/auth/logout`: revokes the session server-side and clears the cookies. Always 204,

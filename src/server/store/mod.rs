@@ -79,6 +79,11 @@ pub struct FamilyWrite {
     pub create_record: Option<(i128, StoredRecord)>,
 }
 
+/// A backend's own error (sqlx, rusqlite, redis, the file system) as the store's.
+fn backend(error: impl fmt::Display) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
 /// The error a write fails with when the record it creates names an id already taken.
 fn record_id_taken() -> StoreError {
     StoreError::Backend("a new browser-session record's id is taken".into())
@@ -256,8 +261,7 @@ impl StoreUrl {
 /// as its operator made it.
 fn create_private_file(url: &str) -> StoreResult<()> {
     use std::str::FromStr;
-    let backend = |error: &dyn fmt::Display| StoreError::Backend(error.to_string());
-    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(|e| backend(&e))?;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(backend)?;
     let path = options.get_filename();
     let mut file = std::fs::OpenOptions::new();
     file.write(true).create_new(true);
@@ -266,7 +270,7 @@ fn create_private_file(url: &str) -> StoreResult<()> {
     match file.open(path) {
         Ok(_) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(error) => Err(backend(&format_args!("{}: {error}", path.display()))),
+        Err(error) => Err(backend(format_args!("{}: {error}", path.display()))),
     }
 }
 

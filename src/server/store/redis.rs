@@ -20,8 +20,8 @@ use std::collections::HashMap;
 use redis::{aio::ConnectionManager, AsyncCommands, Script};
 
 use super::{
-    decode, encode, seen::SeenFamilies, Cursor, Decide, FamilyRecord, FamilyWrite, Revocation,
-    Store, StoreError, StoreResult, StoredRecord, ThrottleEntry, Versioned,
+    backend, decode, encode, seen::SeenFamilies, Cursor, Decide, FamilyRecord, FamilyWrite,
+    Revocation, Store, StoreError, StoreResult, StoredRecord, ThrottleEntry, Versioned,
 };
 
 pub struct RedisBackend {
@@ -201,10 +201,6 @@ impl RedisBackend {
     fn conn(&self) -> ConnectionManager {
         self.connection.clone()
     }
-}
-
-fn backend(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(error.to_string())
 }
 
 #[async_trait::async_trait]

@@ -25,8 +25,8 @@ use sqlx::{
 };
 
 use super::{
-    decode, encode, seen::SeenFamilies, Cursor, Decide, FamilyRecord, FamilyWrite, Revocation,
-    Store, StoreError, StoreResult, StoredRecord, ThrottleEntry, Versioned,
+    backend, decode, encode, seen::SeenFamilies, Cursor, Decide, FamilyRecord, FamilyWrite,
+    Revocation, Store, StoreError, StoreResult, StoredRecord, ThrottleEntry, Versioned,
 };
 use writer::Writer;
 
@@ -81,8 +81,8 @@ impl SqliteBackend {
 }
 
 impl SqliteBackend {
-    /// Commits a decision taken on revision `rev` of family `id`: the compare-and-swap and the
-    /// record the family lets go of, in one write; with no write, only the check that `rev` is
+    /// Commits a decision taken on revision `rev` of family `id`: the compare-and-swap, the
+    /// record the family lets go of and the one it creates, in one write; with no write, only the check that `rev` is
     /// still the stored revision. `false` when another writer got there first.
     async fn commit(&self, id: &str, rev: u64, write: Option<&FamilyWrite>) -> StoreResult<bool> {
         let change = write
@@ -138,10 +138,6 @@ fn versioned(row: &SqliteRow) -> StoreResult<Versioned> {
         family: decode(body)?,
         rev: rev as u64,
     })
-}
-
-fn backend(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(error.to_string())
 }
 
 /// SQLite integers are i64; our times and revisions stay far below its maximum.

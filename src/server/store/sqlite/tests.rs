@@ -25,6 +25,20 @@ async fn two_backends_on_one_file() -> (SqliteBackend, SqliteBackend, ScratchFil
     (first, SqliteBackend::open(&url).await.unwrap(), file)
 }
 
+/// Family "f" at generation 0, which `this` has seen, and which `other` has since rotated to
+/// generation 1 behind its back: `this` holds a stale copy.
+async fn a_copy_made_stale_by_another_process() -> (SqliteBackend, SqliteBackend, ScratchFile) {
+    let (this, other, file) = two_backends_on_one_file().await;
+    this.insert_family("f", &family(0), u64::MAX / 4)
+        .await
+        .unwrap();
+    assert!(other
+        .decide_family("f", &mut rotate(&mut vec![]))
+        .await
+        .unwrap());
+    (this, other, file)
+}
+
 fn family(generation: u64) -> FamilyRecord {
     FamilyRecord {
         user_id: "u-alice".into(),
@@ -59,15 +73,7 @@ fn rotate(seen: &mut Vec<u64>) -> impl FnMut(Option<&FamilyRecord>) -> Option<Fa
 
 #[tokio::test]
 async fn a_write_decided_on_a_stale_copy_loses_and_the_next_attempt_sees_the_other_write() {
-    let (this, other, _file) = two_backends_on_one_file().await;
-    this.insert_family("f", &family(0), u64::MAX / 4)
-        .await
-        .unwrap();
-    // `this` remembers generation 0; `other` rotates to 1 behind its back.
-    assert!(other
-        .decide_family("f", &mut rotate(&mut vec![]))
-        .await
-        .unwrap());
+    let (this, other, _file) = a_copy_made_stale_by_another_process().await;
 
     let mut decided_on = vec![];
     assert!(!this
@@ -89,14 +95,7 @@ async fn a_write_decided_on_a_stale_copy_loses_and_the_next_attempt_sees_the_oth
 
 #[tokio::test]
 async fn a_refusal_decided_on_a_stale_copy_is_not_committed() {
-    let (this, other, _file) = two_backends_on_one_file().await;
-    this.insert_family("f", &family(0), u64::MAX / 4)
-        .await
-        .unwrap();
-    assert!(other
-        .decide_family("f", &mut rotate(&mut vec![]))
-        .await
-        .unwrap());
+    let (this, _other, _file) = a_copy_made_stale_by_another_process().await;
 
     // A credential of generation 1 looks like reuse to the stale copy (generation 0): that
     // verdict must not stand.

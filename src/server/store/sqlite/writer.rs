@@ -14,7 +14,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::super::{StoreError, StoreResult};
+use super::super::{backend, StoreError, StoreResult};
 
 /// Writes committed together at most: a bound on one transaction's length (and so on how long
 /// the file's write lock is held), far above what two cores queue in the time of one commit.
@@ -209,10 +209,6 @@ fn checkpoint(connection: &Connection) -> StoreResult<()> {
     connection
         .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
         .map_err(backend)
-}
-
-fn backend(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(error.to_string())
 }
 
 fn stopped() -> StoreError {
