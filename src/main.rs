@@ -1,5 +1,15 @@
 //! The `tokenflight` server binary: configuration, state, router, serve.
 
+/// jemalloc, not glibc's malloc: a store answer is allocated on one thread (redis-rs' connection
+/// task, SQLite's writer) and freed on another (the request's task), and glibc takes the owning
+/// arena's lock for every such free. Measured under `loadgen refresh` (docs/store-measurements.md):
+/// a quarter of a Redis refresh's CPU went to malloc, free and their lock wake-ups; with jemalloc
+/// the server spends ~57 µs of CPU per Redis refresh instead of ~80. The library sets no
+/// allocator: an app that mounts Tokenflight's routes chooses its own.
+#[cfg(feature = "ssr")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A worker per core, and never fewer than two: on a single worker a page render waiting on a
 /// `Resource` can stall for good (leptos-rs/leptos#4647), and one-vCPU hosts are common.
 #[cfg(feature = "ssr")]
