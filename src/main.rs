@@ -5,8 +5,9 @@
 /// arena's lock for every such free. Measured under `loadgen refresh` (docs/store-measurements.md):
 /// a quarter of a Redis refresh's CPU went to malloc, free and their lock wake-ups; with jemalloc
 /// the server spends ~57 µs of CPU per Redis refresh instead of ~80. The library sets no
-/// allocator: an app that mounts Tokenflight's routes chooses its own.
-#[cfg(feature = "ssr")]
+/// allocator (feature `jemalloc` only brings it in for this binary): an app that mounts
+/// Tokenflight's routes chooses its own.
+#[cfg(all(feature = "ssr", feature = "jemalloc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -200,17 +200,16 @@ async fn give_back_memory(slots: Arc<Semaphore>, cap: usize) {
     }
 }
 
-/// Both allocators a server process has: jemalloc, the binary's own (src/main.rs), and glibc's,
-/// which C code in the process (SQLite) and an app that embeds this listener with the system
-/// allocator use. A purge of an allocator nothing allocates from finds nothing to free.
+/// Both allocators a server process has: jemalloc, the binary's own (src/main.rs, feature
+/// `jemalloc`), and glibc's, which C code in the process (SQLite) and an app that embeds this
+/// listener with the system allocator use.
 fn trim_free_memory() {
-    // `MALLCTL_ARENAS_ALL`: every arena at once.
-    const PURGE_ALL_ARENAS: &std::ffi::CStr = c"arena.4096.purge";
+    #[cfg(feature = "jemalloc")]
     // SAFETY: a "purge" mallctl reads and writes nothing (null pointers, zero length); it only
-    // returns unused pages to the system.
+    // returns unused pages to the system. Arena 4096 is `MALLCTL_ARENAS_ALL`: every arena.
     unsafe {
         tikv_jemalloc_sys::mallctl(
-            PURGE_ALL_ARENAS.as_ptr(),
+            c"arena.4096.purge".as_ptr(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             std::ptr::null_mut(),
