@@ -47,6 +47,12 @@ pub struct Writer {
 /// How often the write-ahead log is copied into the file, beside the writer.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
+/// How often, and how far apart, the sweep's checkpoint tries while the checkpointer holds the
+/// checkpoint lock (one `PASSIVE` copy: milliseconds). Seen in the bounds test: a sweep whose
+/// checkpoint met the checkpointer's left both files as they were.
+const CHECKPOINT_TRIES: u32 = 20;
+const CHECKPOINT_RETRY_AFTER: Duration = Duration::from_millis(5);
+
 /// The log's length (in pages) at which the writer's own commit checkpoints, so the log starts
 /// over (SQLite's default, stated because [`Writer::open`] relies on it).
 const WRITER_CHECKPOINTS_AT: u32 = 1_000;
@@ -204,11 +210,20 @@ fn checkpoint_beside(connection: Connection, stop: std::sync::mpsc::Receiver<()>
 }
 
 fn checkpoint(connection: &Connection) -> StoreResult<()> {
-    // Answers a row (busy, log pages, checkpointed pages); a reader still on an old snapshot
-    // makes it partial, which the next sweep finishes.
-    connection
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-        .map_err(backend)
+    // Answers a row (busy, log pages, checkpointed pages). Busy, and nothing copied, when the
+    // checkpointer beside the writer holds SQLite's checkpoint lock at that moment (SQLite
+    // gives it to one connection at a time and does not wait for it): try again once that copy
+    // is done. A reader still on an old snapshot makes it partial, which the next sweep finishes.
+    for _ in 0..CHECKPOINT_TRIES {
+        let busy: bool = connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+            .map_err(backend)?;
+        if !busy {
+            break;
+        }
+        std::thread::sleep(CHECKPOINT_RETRY_AFTER);
+    }
+    Ok(())
 }
 
 fn stopped() -> StoreError {
