@@ -52,6 +52,9 @@ const MAX_RACES: usize = 64;
 pub struct BrowserRecord {
     pub id: i128,
     pub record: StoredRecord,
+    /// The browser's previous record, whose deletion was held back for this write: the
+    /// family's own record (the browser was in step), which the write drops anyway.
+    pub replaces: Option<i128>,
 }
 
 /// What a successful login or refresh hands out.

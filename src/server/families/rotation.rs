@@ -20,6 +20,9 @@ enum Outcome {
         rotated: bool,
         family: FamilyRecord,
         access_ver: u64,
+        /// The browser's previous record, when the write did not drop it: another refresh of
+        /// the family (a tab sharing the cookies) replaced it first.
+        left_over: Option<i128>,
     },
 }
 
@@ -124,7 +127,15 @@ impl FamilyRegistry {
                     rotated,
                     family,
                     access_ver,
+                    left_over,
                 } => {
+                    if let Some(record) = left_over {
+                        // The refresh that replaced it dropped it already, unless that one
+                        // was not in step; either way it must not name the family. Best
+                        // effort: the rotation is committed and the client must get it (the
+                        // store wrapper logs a failure; the record expires by itself).
+                        let _ = self.store.delete_record(record).await;
+                    }
                     self.stats.refreshes.fetch_add(1, Ordering::Relaxed);
                     let outcome = if rotated { "rotated" } else { "grace_replay" };
                     metrics::counter!("tokenflight_refreshes_total", "outcome" => outcome)
@@ -184,12 +195,16 @@ impl FamilyRegistry {
                     let id = record.id;
                     family.browser_session.replace(id).filter(|old| *old != id)
                 });
+                let left_over = record
+                    .and_then(|record| record.replaces)
+                    .filter(|replaced| Some(*replaced) != dropped);
                 let created = record.map(|made| (made.id, made.record.clone()));
                 let write = self.write(family.clone(), dropped, created);
                 let granted = Outcome::Granted {
                     rotated,
                     family,
                     access_ver,
+                    left_over,
                 };
                 (granted, Some(write))
             }

@@ -293,3 +293,43 @@ async fn signing_in_beyond_the_limit_revokes_the_oldest_session() {
     assert!(registry.is_active(&newest.session_id).await.unwrap());
     assert_eq!(registry.active_count().await.unwrap(), 3);
 }
+
+/// A browser that sends its session record back gets a new one in the family's own write,
+/// which drops the old one: the family's record, or, when another refresh of the family (a tab
+/// sharing the cookies) had replaced it first, the record the browser sent as well.
+#[tokio::test]
+async fn a_refresh_drops_the_browser_record_it_replaces() {
+    let registry = registry(&ManualClock::new());
+    let login = registry.start("u1", None).await.unwrap();
+    let record = StoredRecord {
+        data: "{}".into(),
+        expires_at_ms: registry.clock.now_ms() + 3_600_000,
+    };
+    let renewing = |id, replaces| BrowserRecord {
+        id,
+        record: record.clone(),
+        replaces,
+    };
+    let exists = async |id| registry.store.load_record(id).await.unwrap().is_some();
+
+    let first = registry
+        .refresh_attaching(login.refresh_token.as_str(), Some(&renewing(1, None)))
+        .await
+        .unwrap();
+    assert!(exists(1).await);
+
+    // In step: the browser sends record 1, the family's own.
+    let second = registry
+        .refresh_attaching(first.refresh_token.as_str(), Some(&renewing(2, Some(1))))
+        .await
+        .unwrap();
+    assert!(!exists(1).await && exists(2).await);
+
+    // The browser sends record 7, which another refresh replaced by 2: both go.
+    assert!(registry.store.create_record(7, &record).await.unwrap());
+    registry
+        .refresh_attaching(second.refresh_token.as_str(), Some(&renewing(3, Some(7))))
+        .await
+        .unwrap();
+    assert!(!exists(7).await && !exists(2).await && exists(3).await);
+}

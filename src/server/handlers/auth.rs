@@ -222,8 +222,8 @@ async fn new_browser_session(
     // another session — another user's, planted next to the victim's refresh cookie — is
     // emptied first, never adopted: the victim's session is never written under an id the
     // planter knows (session fixation), and the planted id names nothing afterwards.
-    let user = match browser_session(session).await {
-        Some(browser) if browser.session_id == session_id => browser.user,
+    let (user, in_step) = match browser_session(session).await {
+        Some(browser) if browser.session_id == session_id => (browser.user, true),
         other => {
             if other.is_some() {
                 session.clear().await;
@@ -237,24 +237,33 @@ async fn new_browser_session(
             else {
                 return Ok(None); // no such session: the refresh refuses it
             };
-            user
+            (user, false)
         }
     };
-    if session.id().is_some() {
+    // Out of step, the old id names another session or nothing: it dies at once, whatever the
+    // refresh comes to.
+    if !in_step && session.id().is_some() {
         session.cycle_id().await.map_err(unavailable)?;
     }
     let record = BrowserSession { user, session_id };
-    session
-        .insert(BROWSER_SESSION_KEY, record)
-        .await
-        .map_err(unavailable)?;
-    // With no id (`cycle_id` above, or a browser without a session) `save` creates the record:
-    // that assigns its new id, which the refresh writes into the family, and the record itself
-    // is created by that same write.
-    let created = SessionRecords::holding_back_creation(session.save())
-        .await
-        .map_err(unavailable)?;
-    Ok(created.map(|(id, record)| BrowserRecord { id, record }))
+    // `save` creates the record, since the id is unset (`cycle_id`, or a browser without a
+    // session): that assigns its new id, which the refresh writes into the family, and the
+    // record itself is created by that same write. In step, the old id is the family's own
+    // record, which that write drops: `cycle_id`'s delete is held back too.
+    let held = SessionRecords::holding_back(async {
+        if in_step {
+            session.cycle_id().await?;
+        }
+        session.insert(BROWSER_SESSION_KEY, record).await?;
+        session.save().await
+    })
+    .await
+    .map_err(unavailable)?;
+    Ok(held.created.map(|(id, record)| BrowserRecord {
+        id,
+        record,
+        replaces: held.deleted,
+    }))
 }
 
 /// `POST /api/auth/logout`: revokes the session server-side and clears the cookies. Always 204,

@@ -26,9 +26,19 @@ pub struct SessionRecords {
 }
 
 tokio::task_local! {
-    /// Present while [`SessionRecords::holding_back_creation`] runs: a record created then is
-    /// put here instead of written.
-    static HELD_BACK: RefCell<Option<(i128, StoredRecord)>>;
+    /// Present while [`SessionRecords::holding_back`] runs: the record created or deleted then
+    /// is put here instead of written.
+    static HELD_BACK: RefCell<HeldBack>;
+}
+
+/// What a session's writes inside [`SessionRecords::holding_back`] would have done; the caller
+/// does it in the family's own write.
+#[derive(Debug, Default)]
+pub struct HeldBack {
+    /// The record `Session::cycle_id` would have deleted: the browser's previous id.
+    pub deleted: Option<i128>,
+    /// The record `Session::save` would have created, with the id it now has.
+    pub created: Option<(i128, StoredRecord)>,
 }
 
 /// Creations remembered until their request ends; far more than run at once. One forgotten
@@ -47,18 +57,18 @@ impl SessionRecords {
         }
     }
 
-    /// Runs `save` (tower-sessions' `Session::save`) with the record's creation held back, and
-    /// returns the record it would have created (with the id it now has), if it created one.
-    /// The caller writes it: the refresh creates it in the family's own write, so a refresh that
-    /// gives the browser a new record costs one store round trip, not two. A caller that does
-    /// not write it must `flush` the session (as a refused refresh does), or the browser keeps
-    /// an id that names nothing.
-    pub async fn holding_back_creation<E>(
-        save: impl Future<Output = std::result::Result<(), E>>,
-    ) -> std::result::Result<Option<(i128, StoredRecord)>, E> {
+    /// Runs `writes` (tower-sessions' `Session::cycle_id`, `save`) with the record's creation
+    /// and deletion held back, and returns what they would have written. The caller writes it:
+    /// the refresh creates the new record and drops the old one in the family's own write, so a
+    /// refresh that renews the browser's session id costs one store write, not three. A caller
+    /// that does not write the creation must `flush` the session (as a refused refresh does), or
+    /// the browser keeps an id that names nothing.
+    pub async fn holding_back<E>(
+        writes: impl Future<Output = std::result::Result<(), E>>,
+    ) -> std::result::Result<HeldBack, E> {
         HELD_BACK
-            .scope(RefCell::new(None), async {
-                save.await?;
+            .scope(RefCell::default(), async {
+                writes.await?;
                 Ok(HELD_BACK.with(RefCell::take))
             })
             .await
@@ -88,7 +98,9 @@ impl SessionStore for SessionRecords {
     /// A fresh id on collision (128 random bits make one unlikely, but never silently shared).
     async fn create(&self, record: &mut Record) -> Result<()> {
         let value = stored(record)?;
-        let held = HELD_BACK.try_with(|held| held.replace(Some((record.id.0, value.clone()))));
+        let held = HELD_BACK.try_with(|held| {
+            held.borrow_mut().created = Some((record.id.0, value.clone()));
+        });
         if held.is_ok() {
             self.just_created.insert(record.id.0, value);
             return Ok(());
@@ -145,6 +157,12 @@ impl SessionStore for SessionRecords {
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
+        if HELD_BACK
+            .try_with(|held| held.borrow_mut().deleted = Some(id.0))
+            .is_ok()
+        {
+            return Ok(());
+        }
         self.store.delete_record(id.0).await.map_err(backend)
     }
 }
@@ -187,15 +205,31 @@ mod tests {
     async fn a_creation_held_back_is_handed_to_the_caller_not_written() {
         let records = SessionRecords::new(Arc::new(MemoryBackend::default()));
         let mut created = record("a", Duration::hours(1));
-        let held = SessionRecords::holding_back_creation(records.create(&mut created))
+        let held = SessionRecords::holding_back(records.create(&mut created))
             .await
             .unwrap();
-        let (id, stored) = held.expect("the record it would have created");
+        let (id, stored) = held.created.expect("the record it would have created");
         assert_eq!((id, stored.data.as_str()), (created.id.0, r#"{"k":"a"}"#));
+        assert_eq!(held.deleted, None);
         assert!(records.load(&created.id).await.unwrap().is_none());
         // Outside the scope, creation writes again.
         records.create(&mut created).await.unwrap();
         assert!(records.load(&created.id).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_deletion_held_back_is_handed_to_the_caller_not_done() {
+        let records = SessionRecords::new(Arc::new(MemoryBackend::default()));
+        let mut kept = record("a", Duration::hours(1));
+        records.create(&mut kept).await.unwrap();
+        let held = SessionRecords::holding_back(records.delete(&kept.id))
+            .await
+            .unwrap();
+        assert_eq!(held.deleted, Some(kept.id.0));
+        assert!(records.load(&kept.id).await.unwrap().is_some());
+        // Outside the scope, deletion deletes again.
+        records.delete(&kept.id).await.unwrap();
+        assert!(records.load(&kept.id).await.unwrap().is_none());
     }
 
     #[tokio::test]
