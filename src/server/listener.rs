@@ -178,9 +178,8 @@ const TRIM_FOLLOW_UPS: u32 = 30;
 /// to the allocator's per-thread caches and arenas, which keep them: measured here with glibc,
 /// 3,000 held connections took the debug server from 26 to 67 MiB, and it stayed at 62 MiB after
 /// they closed. [`trim_free_memory`] returns the free pages of every arena; it runs once a wave
-/// has ended (the count fell by at
-/// least [`TRIM_AFTER_CLOSED`] and stopped falling) and for [`TRIM_FOLLOW_UPS`] seconds after,
-/// never per connection.
+/// has ended (the count fell by at least [`TRIM_AFTER_CLOSED`] and stopped falling) and for
+/// [`TRIM_FOLLOW_UPS`] seconds after, never per connection.
 async fn give_back_memory(slots: Arc<Semaphore>, cap: usize) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let (mut busiest, mut before, mut follow_ups) = (0, 0, 0);

@@ -82,8 +82,9 @@ impl SqliteBackend {
 
 impl SqliteBackend {
     /// Commits a decision taken on revision `rev` of family `id`: the compare-and-swap, the
-    /// record the family lets go of and the one it creates, in one write; with no write, only the check that `rev` is
-    /// still the stored revision. `false` when another writer got there first.
+    /// record the family lets go of and the one it creates, in one write; with no write, only
+    /// the check that `rev` is still the stored revision. `false` when another writer got there
+    /// first.
     async fn commit(&self, id: &str, rev: u64, write: Option<&FamilyWrite>) -> StoreResult<bool> {
         let change = write
             .map(|write| Ok::<_, StoreError>((encode(&write.family)?, write.expires_at_ms)))
