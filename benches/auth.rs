@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 use divan::{black_box, Bencher};
 use tokenflight::{
     auth::coordinator::challenge::parse_bearer_challenge,
-    server::{
+    server::core::{
         clock::SystemClock,
         families::{FamilyRegistry, Lifetimes},
         keys::KeyRing,

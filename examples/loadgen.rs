@@ -19,7 +19,7 @@ use reqwest::{header, Client, StatusCode};
 use tokenflight::api::auth::{paths, LoginRequest, TokenResponse};
 use tokio::sync::Barrier;
 
-/// The refresh cookie's name (`server::cookies::REFRESH_COOKIE`).
+/// The refresh cookie's name (`server::http::cookies::REFRESH_COOKIE`).
 const REFRESH_COOKIE: &str = "tf_refresh";
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;

@@ -20,10 +20,19 @@ ensure_wasm_target() {
     || { step "adding the wasm32-unknown-unknown target"; rustup target add wasm32-unknown-unknown; }
 }
 
+# The tools are orchestration (cargo-leptos) and one wasm pass (wasm-bindgen): their release
+# profiles' fat LTO and one codegen unit cost most of a cold install on two cores and gain a
+# build nothing measurable, so they are installed with an opt-level-1, thin, parallel profile.
+quick_install_profile() {
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=64 CARGO_PROFILE_RELEASE_DEBUG=false \
+    CARGO_PROFILE_RELEASE_INCREMENTAL=false "$@"
+}
+
 ensure_cargo_leptos() {
   [[ "$(cargo leptos --version 2>/dev/null)" == *" $CARGO_LEPTOS_VERSION" ]] && return
-  step "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes on 2 cores)"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  step "installing cargo-leptos $CARGO_LEPTOS_VERSION"
+  quick_install_profile cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
 }
 
 # cargo-leptos would download wasm-bindgen from GitHub, which is unreachable here.
@@ -33,7 +42,7 @@ ensure_wasm_bindgen() {
   [[ "$(wasm-bindgen --version 2>/dev/null)" == "wasm-bindgen $version" ]] && return
   step "installing wasm-bindgen-cli $version"
   # Not --locked: its lockfile names a webpki-roots version the registry no longer has.
-  cargo install wasm-bindgen-cli --version "$version"
+  quick_install_profile cargo install wasm-bindgen-cli --version "$version"
 }
 
 # npm's binaryen ships a working wasm-opt; Debian's (108) produces wasm that never hydrates.

@@ -91,11 +91,11 @@ fn AuthIsland(first_paint: FirstPaint, children: Children) -> impl IntoView {
 }
 
 /// The user the server found in this request's session and the access token it minted for the
-/// session (see `server::first_paint`; the page is then sent `no-store`).
+/// session (see `server::http::first_paint`; the page is then sent `no-store`).
 fn first_paint() -> FirstPaint {
     #[cfg(feature = "ssr")]
     {
-        use crate::server::first_paint::PageToken;
+        use crate::server::http::first_paint::PageToken;
         use_context::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<PageToken>().cloned())
             .map(|PageToken(tokens)| tokens)

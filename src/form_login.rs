@@ -21,12 +21,14 @@ pub async fn form_login(
 
     use crate::{
         api::auth::LoginRequest,
-        auth::redirect::safe_next,
+        api::redirect::safe_next,
         server::{
-            error::ApiError,
-            guard::{is_cross_site, login_form_path},
-            handlers::auth::{refresh_cookie, sign_in},
-            AppState,
+            http::{
+                error::ApiError,
+                guard::{is_cross_site, login_form_path},
+                handlers::auth::{refresh_cookie, sign_in},
+            },
+            IdpState,
         },
     };
 
@@ -42,7 +44,7 @@ pub async fn form_login(
         back_to_form(LoginFailure::Invalid);
         return Ok(());
     };
-    let state = expect_context::<AppState>();
+    let state = expect_context::<IdpState>();
     let session: tower_sessions::Session = leptos_axum::extract().await?;
     match sign_in(
         &state,

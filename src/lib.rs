@@ -1,15 +1,19 @@
-//! Tokenflight: access-token refresh done right, as a Leptos app with its own mock identity provider.
+//! Tokenflight: access-token refresh done right, as a Leptos auth client, a mock identity
+//! provider to test it against, and a demo app that shows the flow.
 //!
-//! - [`api`]: the wire contract shared by server and browser (auth, resources, demo).
-//! - [`auth`]: the client side of auth, liftable: the refresh coordinator and its Leptos context.
-//! - [`app`], [`pages`], [`components`], [`form_login`], [`server_fns`] (feature `demo`, on by
-//!   default): the demo app, built from islands.
-//! - `server` (feature `ssr`): the axum backend — tokens, refresh families, handlers.
-//! - `native` (feature `native`): the coordinator outside a browser, for the soak and the storm.
+//! Three ways in, one feature each:
+//! - `client`: [`auth`], the auth client — single-flight refresh, retry once, tabs in step —
+//!   with the browser transport under `hydrate` and a native one under `native`;
+//! - `idp`: `server`, the identity provider and the protected API, to nest in any axum app;
+//! - `demo` (default): [`app`], [`pages`], [`components`], [`form_login`], [`server_fns`]: the
+//!   demo app, built from islands.
+//!
+//! [`api`], the wire contract shared by server and browser, comes with each of them.
 
 pub mod api;
 #[cfg(feature = "demo")]
 pub mod app;
+#[cfg(feature = "client")]
 pub mod auth;
 #[cfg(feature = "demo")]
 pub mod components;
@@ -19,7 +23,7 @@ pub mod form_login;
 pub mod native;
 #[cfg(feature = "demo")]
 pub mod pages;
-#[cfg(feature = "ssr")]
+#[cfg(feature = "idp")]
 pub mod server;
 #[cfg(feature = "demo")]
 pub mod server_fns;

@@ -36,9 +36,8 @@ async fn serve() -> std::process::ExitCode {
     use leptos::config::get_configuration;
     use tokenflight::server::{
         config::{Config, LogFormat},
-        listener,
-        ops::serve_metrics,
-        router, spawn_housekeeping, AppState,
+        http::{listener, ops::serve_metrics},
+        router, IdentityProvider,
     };
     use tracing_subscriber::EnvFilter;
 
@@ -59,7 +58,7 @@ async fn serve() -> std::process::ExitCode {
         LogFormat::Json => logs.json().init(),
     }
 
-    let config = match Config::from_env() {
+    let config = match Config::demo_from_env() {
         Ok(config) => config,
         Err(error) => {
             eprintln!("tokenflight: {error}");
@@ -74,7 +73,6 @@ async fn serve() -> std::process::ExitCode {
         }
     };
     let addr = leptos_options.site_addr;
-    let connection_limits = config.connections;
     if let Some(metrics_addr) = config.metrics_addr {
         if let Err(error) = serve_metrics(metrics_addr).await {
             eprintln!("tokenflight: {error}");
@@ -82,15 +80,14 @@ async fn serve() -> std::process::ExitCode {
         }
     }
     let store_url = format!("{:?}", config.store_url);
-    let state = match AppState::new(leptos_options, config).await {
-        Ok(state) => state,
+    let idp = match IdentityProvider::start(config).await {
+        Ok(idp) => idp,
         Err(error) => {
             eprintln!("tokenflight: cannot open the store {store_url}: {error}. Check STORE_URL.");
             return ExitCode::FAILURE;
         }
     };
     tracing::info!(store = %store_url, "store open");
-    spawn_housekeeping(state.clone());
 
     let shutdown = shutdown_signal();
     let tcp = match listener::bind(addr).await {
@@ -104,7 +101,8 @@ async fn serve() -> std::process::ExitCode {
         }
     };
     tracing::info!("listening on http://{addr}");
-    listener::serve(tcp, router(state), connection_limits, shutdown).await;
+    idp.serve(tcp, router(idp.state(), leptos_options), shutdown)
+        .await;
     tracing::info!("shut down cleanly");
     ExitCode::SUCCESS
 }

@@ -30,7 +30,7 @@ async fn every_route_of_the_api_is_in_the_document() {
     assert!(
         undocumented.is_empty(),
         "routes the OpenAPI document does not describe (add #[utoipa::path] and list the \
-         handler in server::openapi): {undocumented:?}"
+         handler in server::http::openapi): {undocumented:?}"
     );
 }
 
@@ -68,7 +68,7 @@ async fn the_document_is_openapi_3_1_with_both_credentials() {
 }
 
 /// The auth wire types cannot derive their schemas (the auth client is lifted into apps without
-/// utoipa), so `server::openapi::schemas` mirrors them: this keeps the mirror honest.
+/// utoipa), so `server::http::openapi::schemas` mirrors them: this keeps the mirror honest.
 #[tokio::test]
 async fn the_auth_schemas_have_the_wire_types_fields() {
     let document = document(&TestApp::new().await).await;

@@ -10,7 +10,7 @@ use axum::{
 };
 use common::TestApp;
 use proptest::{prelude::*, test_runner::TestRunner};
-use tokenflight::auth::{coordinator::challenge::parse_bearer_challenge, redirect::safe_next};
+use tokenflight::{api::redirect::safe_next, auth::coordinator::challenge::parse_bearer_challenge};
 
 /// `cases` generated inputs; failures are reported, not saved to a file (`TestRunner` has no
 /// source file to save them beside).

@@ -10,7 +10,11 @@ use axum::{
 };
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
-use tokenflight::server::{clock::SystemClock, config::Config, router, store::StoreUrl, AppState};
+use tokenflight::server::{
+    config::Config,
+    core::{clock::SystemClock, store::StoreUrl},
+    router, IdpState,
+};
 use tower::ServiceExt;
 
 /// A site root with `pkg/app.css` and its `.br` sibling, removed on drop.
@@ -44,10 +48,10 @@ async fn get(
         .build();
     let config = Config::from_lookup(|_| None).unwrap();
     let store = StoreUrl::Memory.open().await.expect("the memory store");
-    let state = AppState::with_store(options, config, store, Arc::new(SystemClock))
+    let state = IdpState::with_store(config, store, Arc::new(SystemClock))
         .await
         .expect("the memory store answers");
-    let app = router(state);
+    let app = router(state, options);
     let request = Request::get(path)
         .header(header::ACCEPT_ENCODING, "br, gzip")
         .body(Body::empty())

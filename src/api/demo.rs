@@ -12,15 +12,15 @@ pub mod paths {
 /// `POST /api/demo/faults`: failure modes the demo can switch on for the caller's own session.
 /// A field left out of the body takes its default (no fault), so older clients keep working.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "idp", derive(utoipa::ToSchema))]
 pub struct DemoFaults {
     /// Extra latency added to every protected API response, in milliseconds (at most 5000).
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(maximum = 5000))]
+    #[cfg_attr(feature = "idp", schema(maximum = 5000))]
     pub latency_ms: u64,
     /// How many upcoming refresh calls answer 503 before refresh works again (at most 10).
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(maximum = 10))]
+    #[cfg_attr(feature = "idp", schema(maximum = 10))]
     pub failing_refreshes: u32,
     /// Whether the immediately previous refresh credential is honoured within
     /// `REFRESH_GRACE_SECS` (on by default). Off, the naive-interceptor demo can show reuse

@@ -9,10 +9,13 @@
 //! - [`resources`]: the demo's protected data;
 //! - [`demo`]: the demo's fault controls;
 //! - [`sessions`]: a user's sessions, listed and ended;
-//! - [`login_form`]: the login form's failure codes and messages.
+//! - [`login_form`]: the login form's failure codes and messages;
+//! - [`redirect`]: `/login?next=…`, built by the server's guards and the client, read by the
+//!   login page — kept to paths on this site.
 
 pub mod auth;
 pub mod demo;
 pub mod login_form;
+pub mod redirect;
 pub mod resources;
 pub mod sessions;

@@ -16,7 +16,7 @@ pub mod paths {
 
 /// One of the user's items (`GET /api/items`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "idp", derive(utoipa::ToSchema))]
 pub struct Item {
     pub id: u64,
     pub title: String,
@@ -24,10 +24,10 @@ pub struct Item {
 
 /// `POST /api/items`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "idp", derive(utoipa::ToSchema))]
 pub struct NewItem {
     /// Trimmed; at least one character that is not white space, at most 120.
-    #[cfg_attr(feature = "ssr", schema(pattern = r"\S", max_length = 120))]
+    #[cfg_attr(feature = "idp", schema(pattern = r"\S", max_length = 120))]
     pub title: String,
 }
 
@@ -36,7 +36,7 @@ pub const MAX_ITEM_TITLE_CHARS: usize = 120;
 
 /// One entry of `GET /api/notifications`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "idp", derive(utoipa::ToSchema))]
 pub struct Notification {
     pub id: u64,
     pub text: String,
@@ -46,7 +46,7 @@ pub struct Notification {
 /// `GET /api/usage`: what the caller has used, a third independent resource for the dashboard.
 /// Counts only: the demo enforces no quota, so it reports none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "idp", derive(utoipa::ToSchema))]
 pub struct Usage {
     /// Protected API requests this server process has answered for the calling user (this one
     /// included); it starts at 0 when the process starts.
@@ -56,7 +56,7 @@ pub struct Usage {
 
 /// `GET /api/admin/stats`, for the `admin` role only.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "idp", derive(utoipa::ToSchema))]
 pub struct AdminStats {
     pub active_sessions: u64,
     pub refreshes: u64,

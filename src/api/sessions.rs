@@ -19,7 +19,7 @@ pub mod paths {
 
 /// One entry of `GET /api/sessions`: a refresh family of the caller's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "idp", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     /// The session's id, as `DELETE /api/sessions/{id}` takes it.
     pub id: String,
@@ -45,7 +45,7 @@ pub struct SessionInfo {
 /// detection ended — a refresh credential it had rotated away was presented again, so someone
 /// held a copy — as it was at that moment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "idp", derive(utoipa::ToSchema))]
 pub struct ReuseEndedSession {
     pub id: String,
     /// When the user signed in, in seconds since the Unix epoch.

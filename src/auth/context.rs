@@ -11,9 +11,11 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use super::{
     config::AuthConfig,
     coordinator::{AuthError, AuthEvent, AuthSnapshot, LoginError, SignOutReason},
+};
+use crate::api::{
+    auth::{TokenResponse, User},
     redirect::login_redirect,
 };
-use crate::api::auth::{TokenResponse, User};
 
 /// What the server knew about the visitor when it rendered the page. The app reads it on the
 /// server and carries it to the browser (as an island's prop, or in a `SharedValue`), so that

@@ -8,8 +8,7 @@
 //! - [`config`]: endpoints, login page, channel name and timings, with this app's defaults;
 //! - [`context`]: the Leptos context, hook and resource helper built on them;
 //! - [`server_fn_client`]: `#[server(client = AuthClient)]` — server functions through the
-//!   same coordinator;
-//! - [`redirect`]: safe `?next=` handling for the login page.
+//!   same coordinator.
 //!
 //! The glue an app needs:
 //!
@@ -48,7 +47,6 @@ pub mod browser;
 pub mod config;
 pub mod context;
 pub mod coordinator;
-pub mod redirect;
 pub mod server_fn_client;
 pub mod tab_sync;
 

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::{
-    auth::redirect::safe_next,
+    api::redirect::safe_next,
     components::numbers::Duration,
     form_login::{FormLogin, LoginFailure},
 };

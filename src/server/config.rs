@@ -5,11 +5,13 @@
 
 use std::{env, fmt, net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
 
-use super::{
-    listener::ConnectionLimits,
-    oidc::clients::ClientRegistration,
-    signing::SigningKeys,
-    store::{StoreUrl, DEFAULT_STORE_URL},
+use crate::server::{
+    core::{
+        clients::ClientRegistration,
+        signing::SigningKeys,
+        store::{StoreUrl, DEFAULT_STORE_URL},
+    },
+    http::listener::ConnectionLimits,
 };
 
 /// Validated server configuration. `Debug` redacts the secret.
@@ -31,7 +33,8 @@ pub struct Config {
     /// still verify (access tokens and refresh credentials) but never sign: rotating
     /// `JWT_SECRET` keeps everyone signed in.
     pub jwt_previous_secrets: Vec<Vec<u8>>,
-    /// `DEMO_CONTROLS`, `on` (default) or `off`: the `/api/demo/*` fault controls.
+    /// `DEMO_CONTROLS`, `on` or `off`: the `/api/demo/*` fault controls. On by default in the demo
+    /// binary ([`Config::demo_from_env`]), off in library use ([`Config::from_env`]).
     pub demo_controls: bool,
     /// `LOGIN_MAX_FAILURES`, default 5: failed logins for one account before it is throttled.
     pub login_max_failures: u32,
@@ -74,7 +77,7 @@ pub struct Config {
     pub connections: ConnectionLimits,
     // --- The OpenID Connect provider (`config/oidc.rs`) ---
     /// `SIGNING_KEY_FILE`, `SIGNING_KEY_NEXT_FILE`, `SIGNING_KEY_PREVIOUS_FILES`: the ES256 keys
-    /// from PEM files. `None` (default): derived from the master secret (see `server::signing`).
+    /// from PEM files. `None` (default): derived from the master secret (see `server::core::signing`).
     pub signing_keys: Option<Arc<SigningKeys>>,
     /// `OAUTH_CLIENTS_FILE`: clients registered beside the built-in `tokenflight-public`.
     pub oauth_clients: Vec<ClientRegistration>,
@@ -126,13 +129,33 @@ pub struct ConfigError {
 }
 
 impl Config {
-    /// Reads the process environment.
+    /// Reads the process environment with the library's defaults: the demo's fault controls
+    /// are off unless `DEMO_CONTROLS=on` asks for them.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| env::var(name).ok())
     }
 
-    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    /// Reads the process environment with the demo binary's defaults: its fault controls are
+    /// on unless `DEMO_CONTROLS=off`.
+    pub fn demo_from_env() -> Result<Self, ConfigError> {
+        Self::demo_from_lookup(|name| env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (library defaults), so tests need not touch the
+    /// process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(lookup, false)
+    }
+
+    /// [`Config::from_lookup`] with the demo binary's defaults.
+    pub fn demo_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(lookup, true)
+    }
+
+    fn read(
+        lookup: impl Fn(&str) -> Option<String>,
+        demo_controls_by_default: bool,
+    ) -> Result<Self, ConfigError> {
         let secs = |name, default, min| -> Result<Duration, ConfigError> {
             parse_number(&lookup, name, default, min).map(Duration::from_secs)
         };
@@ -143,7 +166,7 @@ impl Config {
             session_absolute_timeout: secs("SESSION_ABSOLUTE_TIMEOUT_SECS", 43_200, 1)?,
             jwt_secret: parse_secret(&lookup)?,
             jwt_previous_secrets: parse_previous_secrets(&lookup)?,
-            demo_controls: parse_switch(&lookup, "DEMO_CONTROLS", true)?,
+            demo_controls: parse_switch(&lookup, "DEMO_CONTROLS", demo_controls_by_default)?,
             login_max_failures: parse_number(&lookup, "LOGIN_MAX_FAILURES", 5, 1)? as u32,
             login_lockout: secs("LOGIN_LOCKOUT_SECS", 60, 1)?,
             login_hash_concurrency: parse_number(&lookup, "LOGIN_HASH_CONCURRENCY", 2, 1)? as usize,

@@ -24,11 +24,12 @@ use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use serde_json::Value;
 use tokenflight::server::{
-    clock::ManualClock,
     config::Config,
-    router,
-    store::{redis::RedisBackend, Store, StoreUrl},
-    AppState,
+    core::{
+        clock::ManualClock,
+        store::{redis::RedisBackend, Store, StoreUrl},
+    },
+    router, IdpState,
 };
 use tower::ServiceExt;
 
@@ -79,7 +80,7 @@ macro_rules! for_each_backend {
 pub struct TestApp {
     router: Router,
     pub clock: ManualClock,
-    pub state: AppState,
+    pub state: IdpState,
     /// The SQLite file (and its WAL companions), deleted when the app is dropped.
     sqlite_file: Option<PathBuf>,
     /// How another instance opens this app's store, and the variables it was configured with.
@@ -192,7 +193,7 @@ impl TestApp {
     }
 
     async fn on(shared: SharedStore, vars: Vec<(String, String)>, clock: ManualClock) -> Self {
-        let config = Config::from_lookup(|name| {
+        let config = Config::demo_from_lookup(|name| {
             vars.iter()
                 .find(|(key, _)| key == name)
                 .map(|(_, value)| value.clone())
@@ -200,13 +201,13 @@ impl TestApp {
         .expect("valid test configuration");
         let store = shared.open().await;
         let options = LeptosOptions::builder().output_name("tokenflight").build();
-        let state = AppState::with_store(options, config, store, Arc::new(clock.clone()))
+        let state = IdpState::with_store(config, store, Arc::new(clock.clone()))
             .await
             .expect("the store answers");
         Self {
             // What `main` gets from `into_make_service_with_connect_info`: one client address,
             // unless a test sets another on its request.
-            router: router(state.clone())
+            router: router(state.clone(), options)
                 .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000)))),
             clock,
             state,

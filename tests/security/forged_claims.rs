@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use jsonwebtoken::{encode, EncodingKey};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use tokenflight::server::{keys::KeyRing, tokens::AccessClaims};
+use tokenflight::server::core::{keys::KeyRing, tokens::AccessClaims};
 
 use crate::{
     common::TestApp,

@@ -8,7 +8,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use sha2::Sha256;
-use tokenflight::server::{
+use tokenflight::server::core::{
     keys::{key_id, KeyRing},
     tokens::{AccessClaims, AUDIENCE, ISSUER},
 };
@@ -163,7 +163,7 @@ async fn access_token_is_refused_at_the_exact_second_it_expires() {
     let app = TestApp::with_env(&[("ACCESS_TOKEN_TTL_SECS", "60")]).await;
     let (_, token) = app.signed_in("alice").await;
     let exp_ms = app.state.tokens.verify(&token).unwrap().exp * 1000;
-    let now_ms = tokenflight::server::clock::Clock::now_ms(&app.clock);
+    let now_ms = tokenflight::server::core::clock::Clock::now_ms(&app.clock);
     app.advance(Duration::from_millis(exp_ms - now_ms - 1));
     assert_eq!(me_status(&app, &token).await, StatusCode::OK);
     app.advance(Duration::from_millis(1));

@@ -1,5 +1,5 @@
 //! The app: a shell, a client-side router with three routes, and the auth client's glue — the
-//! README's "Lifting the auth client into your app", verbatim (`tests/auth_is_liftable.rs` in
+//! README's "Lifting the auth client into your app", verbatim (`tests/layers.rs` in
 //! the tokenflight crate compares the two).
 
 use futures::future::join_all;
@@ -199,7 +199,7 @@ fn Login() -> impl IntoView {
 fn signed_in_user() -> Option<User> {
     #[cfg(feature = "ssr")]
     {
-        use tokenflight::server::first_paint::SignedInUser;
+        use tokenflight::server::http::first_paint::SignedInUser;
         use_context::<http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<SignedInUser>().cloned())
             .and_then(|SignedInUser(caller)| caller)

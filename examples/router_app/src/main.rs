@@ -9,9 +9,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     use leptos::config::get_configuration;
     use leptos_axum::{generate_route_list, LeptosRoutes};
     use router_app::app::{shell, App};
-    use tokenflight::server::{
-        api_routes, config::Config, spawn_housekeeping, with_server_layers, AppState,
-    };
+    use tokenflight::server::{api_routes, spawn_housekeeping, with_server_layers, AppState, config::Config};
 
     let options = get_configuration(None)?.leptos_options;
     let addr = options.site_addr;

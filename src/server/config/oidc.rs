@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use super::ConfigError;
-use crate::server::{
-    oidc::clients::ClientRegistration,
+use crate::server::core::{
+    clients::ClientRegistration,
     signing::{PrivateKey, PublicJwk, SigningKeys},
 };
 

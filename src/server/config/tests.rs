@@ -18,7 +18,11 @@ fn defaults_match_the_readme() {
     assert_eq!(config.session_idle_timeout, Duration::from_secs(1800));
     assert_eq!(config.session_absolute_timeout, Duration::from_secs(43_200));
     assert!(config.jwt_secret.is_none());
-    assert!(config.demo_controls);
+    assert!(!config.demo_controls, "off in library use");
+    assert!(
+        Config::demo_from_lookup(|_| None).unwrap().demo_controls,
+        "on in the demo binary"
+    );
     assert_eq!(config.login_max_failures, 5);
     assert_eq!(config.login_lockout, Duration::from_secs(60));
     assert_eq!(config.login_hash_concurrency, 2);
@@ -112,9 +116,13 @@ fn previous_secrets_are_split_on_commas_and_short_ones_refused_unechoed() {
 }
 
 #[test]
-fn demo_controls_can_be_switched_off_and_typos_are_refused() {
+fn demo_controls_can_be_switched_either_way_and_typos_are_refused() {
+    let demo = |value: &'static str| {
+        Config::demo_from_lookup(move |name| (name == "DEMO_CONTROLS").then(|| value.to_owned()))
+    };
+    assert!(!demo("off").unwrap().demo_controls);
     assert!(
-        !config_with(&[("DEMO_CONTROLS", "off")])
+        config_with(&[("DEMO_CONTROLS", "on")])
             .unwrap()
             .demo_controls
     );

@@ -1,0 +1,350 @@
+//! The OAuth clients the identity provider knows: the built-in public client
+//! `tokenflight-public` (any loopback redirect URI, RFC 8252 §7.3), and those of
+//! `OAUTH_CLIENTS_FILE`. Redirect URIs match exactly otherwise, so no client can be made an
+//! open redirector (RFC 9700 §4.1.3).
+
+use std::fmt;
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use http::{header, HeaderMap, Uri};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// The client every developer can use without registering anything.
+pub const PUBLIC_CLIENT: &str = "tokenflight-public";
+
+/// Public clients prove nothing but their id (PKCE binds their codes); confidential ones
+/// authenticate with a secret (`client_secret_basic`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientKind {
+    Public,
+    Confidential,
+}
+
+/// A client secret: compared by digest, never serialised, never shown.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    /// Compares SHA-256 digests byte by byte without stopping early: how long it takes says
+    /// nothing about the secret.
+    fn matches(&self, presented: &str) -> bool {
+        let (ours, theirs) = (
+            Sha256::digest(self.0.as_bytes()),
+            Sha256::digest(presented.as_bytes()),
+        );
+        ours.iter()
+            .zip(theirs.iter())
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+    }
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret(<redacted>)")
+    }
+}
+
+/// One registered client, as `OAUTH_CLIENTS_FILE` lists it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientRegistration {
+    pub client_id: String,
+    #[serde(default)]
+    client_secret: Option<ClientSecret>,
+    pub kind: ClientKind,
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser; the redirect URIs when left out.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The grants the client may use (RFC 7591 §2 `grant_types`); both when left out. Another
+    /// one at the token endpoint is `unauthorized_client` (RFC 6749 §5.2).
+    #[serde(default = "all_grant_types")]
+    pub grant_types: Vec<String>,
+    /// The built-in client: any loopback URI, any port, any path.
+    #[serde(skip)]
+    any_loopback: bool,
+}
+
+impl ClientRegistration {
+    /// The built-in `tokenflight-public`.
+    pub fn built_in() -> Self {
+        Self {
+            client_id: PUBLIC_CLIENT.to_owned(),
+            client_secret: None,
+            kind: ClientKind::Public,
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            grant_types: all_grant_types(),
+            any_loopback: true,
+        }
+    }
+
+    /// What makes a registration unusable, checked at start-up.
+    pub fn check(&self) -> Result<(), &'static str> {
+        if self.client_id.is_empty() || self.client_id.len() > 128 {
+            return Err("every client needs a client_id of 1 to 128 characters");
+        }
+        if self.client_id == PUBLIC_CLIENT
+            || self.client_id == crate::server::core::store::FIRST_PARTY_CLIENT
+        {
+            return Err("tokenflight-public and tokenflight are built in");
+        }
+        match (self.kind, &self.client_secret) {
+            (ClientKind::Public, Some(_)) => return Err("a public client has no client_secret"),
+            (ClientKind::Confidential, None) => {
+                return Err("a confidential client needs a client_secret")
+            }
+            (ClientKind::Confidential, Some(secret)) if secret.0.len() < 16 => {
+                return Err("a client_secret needs at least 16 characters")
+            }
+            _ => {}
+        }
+        if !self
+            .grant_types
+            .iter()
+            .all(|grant| all_grant_types().contains(grant))
+        {
+            return Err("grant_types may name authorization_code and refresh_token only");
+        }
+        if self.redirect_uris.is_empty() {
+            return Err("every client needs at least one redirect_uri");
+        }
+        let absolute = |uri: &String| {
+            !uri.contains('#')
+                && uri.parse::<Uri>().is_ok_and(|uri| {
+                    matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some()
+                })
+        };
+        if !self
+            .redirect_uris
+            .iter()
+            .chain(&self.post_logout_redirect_uris)
+            .all(absolute)
+        {
+            return Err("redirect URIs must be absolute http(s) URLs without a fragment");
+        }
+        Ok(())
+    }
+
+    pub fn may_use(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|grant| grant == grant_type)
+    }
+
+    pub fn is_confidential(&self) -> bool {
+        self.kind == ClientKind::Confidential
+    }
+
+    /// RFC 6749 §3.1.2.3 with RFC 8252 §7.3: an exact match, or — for a registered loopback
+    /// URI, and any loopback URI of the built-in client — the same URI on another port.
+    pub fn allows_redirect(&self, presented: &str) -> bool {
+        self.matches(&self.redirect_uris, presented)
+    }
+
+    /// OpenID Connect RP-Initiated Logout 1.0 §3: `post_logout_redirect_uri` must be registered.
+    pub fn allows_post_logout_redirect(&self, presented: &str) -> bool {
+        let registered = if self.post_logout_redirect_uris.is_empty() {
+            &self.redirect_uris
+        } else {
+            &self.post_logout_redirect_uris
+        };
+        self.matches(registered, presented)
+    }
+
+    fn matches(&self, registered: &[String], presented: &str) -> bool {
+        if presented.contains('#') {
+            return false; // RFC 6749 §3.1.2: never a fragment
+        }
+        if registered.iter().any(|uri| uri == presented) {
+            return true;
+        }
+        let Some(presented) = Loopback::parse(presented) else {
+            return false;
+        };
+        self.any_loopback
+            || registered
+                .iter()
+                .filter_map(|uri| Loopback::parse(uri))
+                .any(|uri| uri.host == presented.host && uri.rest == presented.rest)
+    }
+
+    fn secret_matches(&self, presented: &str) -> bool {
+        self.client_secret
+            .as_ref()
+            .is_some_and(|secret| secret.matches(presented))
+    }
+}
+
+fn all_grant_types() -> Vec<String> {
+    vec!["authorization_code".to_owned(), "refresh_token".to_owned()]
+}
+
+/// An `http://` URI on a loopback host, split around its port.
+struct Loopback<'a> {
+    host: &'a str,
+    /// Path and query.
+    rest: &'a str,
+}
+
+impl<'a> Loopback<'a> {
+    fn parse(uri: &'a str) -> Option<Self> {
+        let after = uri.strip_prefix("http://")?;
+        let (authority, rest) = after.split_at(after.find(['/', '?']).unwrap_or(after.len()));
+        let host = match authority.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+            _ => authority,
+        };
+        matches!(host, "127.0.0.1" | "localhost" | "[::1]").then_some(Self { host, rest })
+    }
+}
+
+/// The built-in client and the configured ones.
+#[derive(Clone, Debug)]
+pub struct ClientRegistry {
+    clients: Vec<ClientRegistration>,
+}
+
+impl ClientRegistry {
+    pub fn new(configured: &[ClientRegistration]) -> Self {
+        let mut clients = vec![ClientRegistration::built_in()];
+        clients.extend(configured.iter().cloned());
+        Self { clients }
+    }
+
+    pub fn find(&self, client_id: &str) -> Option<&ClientRegistration> {
+        self.clients
+            .iter()
+            .find(|client| client.client_id == client_id)
+    }
+
+    /// RFC 6749 §2.3 at the token, revocation and introspection endpoints: a confidential client
+    /// by HTTP Basic (`client_secret_basic`), a public one by its `client_id` in the body.
+    /// Anything else is `invalid_client`.
+    pub fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        body_client_id: Option<&str>,
+    ) -> Result<&ClientRegistration, ClientAuthError> {
+        if let Some((id, secret)) = basic_credentials(headers)? {
+            if body_client_id.is_some_and(|body| body != id) {
+                return Err(ClientAuthError::TwoClientIds);
+            }
+            return self
+                .find(&id)
+                .filter(|client| client.is_confidential() && client.secret_matches(&secret))
+                .ok_or(ClientAuthError::InvalidClient);
+        }
+        self.find(body_client_id.ok_or(ClientAuthError::InvalidClient)?)
+            .filter(|client| !client.is_confidential())
+            .ok_or(ClientAuthError::InvalidClient)
+    }
+}
+
+/// Why a client could not be authenticated (the token endpoint answers `invalid_client`, or
+/// `invalid_request` for two different ids).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClientAuthError {
+    #[error("two different client ids")]
+    TwoClientIds,
+    #[error("client authentication failed")]
+    InvalidClient,
+}
+
+/// The `Authorization: Basic` credentials, form-decoded as RFC 6749 §2.3.1 asks.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, ClientAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ClientAuthError::InvalidClient)?;
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Err(ClientAuthError::InvalidClient);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(ClientAuthError::InvalidClient);
+    }
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or(ClientAuthError::InvalidClient)?;
+    let (id, secret) = decoded
+        .split_once(':')
+        .ok_or(ClientAuthError::InvalidClient)?;
+    let form_decode = |text: &str| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={text}"))
+            .ok()
+            .and_then(|mut pairs| pairs.pop())
+            .map(|(_, value)| value)
+            .ok_or(ClientAuthError::InvalidClient)
+    };
+    Ok(Some((form_decode(id)?, form_decode(secret)?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn confidential() -> ClientRegistration {
+        serde_json::from_str(
+            r#"{"client_id": "app", "client_secret": "0123456789abcdef", "kind": "confidential",
+                "redirect_uris": ["https://app.example/cb", "http://127.0.0.1:8080/cb"]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_built_in_client_takes_any_loopback_port_and_nothing_else() {
+        let client = ClientRegistration::built_in();
+        for ok in [
+            "http://127.0.0.1:4711/callback",
+            "http://localhost:1/",
+            "http://[::1]:9/cb?x=1",
+        ] {
+            assert!(client.allows_redirect(ok), "{ok}");
+        }
+        for bad in [
+            "https://evil.example/cb",
+            "http://127.0.0.1.evil.example/cb",
+            "http://localhost@evil.example/",
+            "http://127.0.0.1:80/cb#frag",
+            "javascript:alert(1)",
+        ] {
+            assert!(!client.allows_redirect(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn registered_uris_match_exactly_except_a_loopback_port() {
+        let client = confidential();
+        client.check().unwrap();
+        assert!(client.allows_redirect("https://app.example/cb"));
+        assert!(client.allows_redirect("http://127.0.0.1:9999/cb"));
+        for bad in [
+            "https://app.example/cb/",
+            "https://app.example/cb?next=//evil",
+            "https://app.example:444/cb",
+            "http://127.0.0.1:9999/other",
+        ] {
+            assert!(!client.allows_redirect(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn registrations_are_checked() {
+        let public_with_secret: ClientRegistration = serde_json::from_str(
+            r#"{"client_id": "x", "client_secret": "0123456789abcdef", "kind": "public",
+                "redirect_uris": ["https://x.example/cb"]}"#,
+        )
+        .unwrap();
+        assert!(public_with_secret.check().is_err());
+        let no_secret: ClientRegistration = serde_json::from_str(
+            r#"{"client_id": "x", "kind": "confidential", "redirect_uris": ["https://x/cb"]}"#,
+        )
+        .unwrap();
+        assert!(no_secret.check().is_err());
+        assert!(!format!("{:?}", confidential()).contains("0123456789abcdef"));
+    }
+}

@@ -1,0 +1,152 @@
+//! The server's one error type, and the one place it becomes a status code and a JSON body.
+//!
+//! Handlers return `Result<_, ApiError>`; the client sees a stable code and a safe message, the
+//! log sees the details.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+
+use crate::api::auth::{codes, ApiErrorBody};
+
+/// The realm named in every `WWW-Authenticate` challenge.
+pub const REALM: &str = "tokenflight";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("the refresh credential was refused")]
+    InvalidGrant,
+    /// No `Authorization: Bearer` header at all (RFC 6750 §3.1: challenge without an error code).
+    #[error("no access token")]
+    MissingToken,
+    #[error("the access token is invalid, expired or revoked")]
+    InvalidToken,
+    #[error("this needs the {0} role")]
+    InsufficientScope(&'static str),
+    #[error("too many failed sign-in attempts")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("cross-site request refused")]
+    CrossSite,
+    /// Two cookies of one of our names: one was planted, and which is unknowable.
+    #[error("two cookies of one name were sent: clear this site's cookies and sign in again")]
+    AmbiguousCookies,
+    #[error("this content type is not accepted here")]
+    UnsupportedMediaType,
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    #[error("the body is not valid JSON")]
+    InvalidJson,
+    #[error("{0}")]
+    Validation(String),
+    /// A field the server refuses to even look at (400, unlike a body of the wrong shape).
+    #[error("{0}")]
+    BadField(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The store is unreachable or slow (or a demo fault): retry after `Retry-After`.
+    #[error("temporarily unavailable, try again")]
+    Unavailable,
+}
+
+/// How long a client should wait after a 503 before trying again: store timeouts are short
+/// and a reconnecting store is usually back within a second or two.
+pub const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 1;
+
+impl From<crate::server::core::store::StoreError> for ApiError {
+    /// The store failing is never the client's fault, nor a bug of ours: 503, retry later.
+    /// The detail was logged where it happened (`store::timed`).
+    fn from(_: crate::server::core::store::StoreError) -> Self {
+        Self::Unavailable
+    }
+}
+
+impl ApiError {
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidCredentials | Self::MissingToken | Self::InvalidToken => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::InvalidGrant | Self::InvalidJson | Self::BadField(_) | Self::AmbiguousCookies => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::InsufficientScope(_) | Self::CrossSite => StatusCode::FORBIDDEN,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidCredentials => codes::INVALID_CREDENTIALS,
+            Self::InvalidGrant => codes::INVALID_GRANT,
+            Self::MissingToken => codes::UNAUTHENTICATED,
+            Self::InvalidToken => codes::INVALID_TOKEN,
+            Self::InsufficientScope(_) => codes::INSUFFICIENT_SCOPE,
+            Self::TooManyAttempts { .. } => codes::TOO_MANY_ATTEMPTS,
+            Self::CrossSite => codes::CROSS_SITE_REQUEST,
+            Self::AmbiguousCookies => codes::AMBIGUOUS_COOKIES,
+            Self::UnsupportedMediaType => codes::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => codes::PAYLOAD_TOO_LARGE,
+            Self::InvalidJson => codes::INVALID_JSON,
+            Self::Validation(_) | Self::BadField(_) => codes::VALIDATION_FAILED,
+            Self::NotFound => codes::NOT_FOUND,
+            Self::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
+            Self::Unavailable => codes::TEMPORARILY_UNAVAILABLE,
+        }
+    }
+
+    /// The RFC 6750 challenge for the errors a protected resource can answer.
+    pub(crate) fn challenge(&self) -> Option<String> {
+        let error = match self {
+            Self::MissingToken => return Some(format!("Bearer realm=\"{REALM}\"")),
+            Self::InvalidToken => codes::INVALID_TOKEN,
+            Self::InsufficientScope(_) => codes::INSUFFICIENT_SCOPE,
+            _ => return None,
+        };
+        Some(format!(
+            "Bearer realm=\"{REALM}\", error=\"{error}\", error_description=\"{self}\""
+        ))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ApiErrorBody {
+            error: self.code().to_owned(),
+            message: self.to_string(),
+        };
+        let mut response = (self.status(), Json(body)).into_response();
+        let headers = response.headers_mut();
+        if let Some(challenge) = self
+            .challenge()
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        match self {
+            Self::TooManyAttempts { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            Self::Unavailable => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(RETRY_AFTER_UNAVAILABLE_SECS),
+                );
+            }
+            _ => {}
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}

@@ -1,0 +1,63 @@
+//! `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3, RFC 8414) and
+//! `GET /.well-known/jwks.json` (RFC 7517): everything a client needs to find the endpoints and
+//! check a token's signature, with no secret shared.
+
+use axum::{
+    extract::State,
+    http::{header, HeaderMap, HeaderValue},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::json;
+
+use crate::server::http::oidc::{issuer, paths};
+use crate::server::{core::signing::ALGORITHM_NAME, http::state::IdpState};
+
+/// The scopes a client may ask for; `offline_access` is accepted and changes nothing (every
+/// grant carries a refresh token).
+pub const SCOPES: &[&str] = &["openid", "profile", "offline_access"];
+
+/// How long a JWKS may be cached: short, so a *next* key published for a rotation reaches
+/// every client long before it signs.
+const JWKS_MAX_AGE_SECS: u64 = 300;
+
+pub async fn configuration(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+) -> Json<serde_json::Value> {
+    let issuer = issuer(&state.config, &headers);
+    let at = |path: &str| format!("{issuer}{path}");
+    Json(json!({
+        "issuer": issuer,
+        "authorization_endpoint": at(paths::AUTHORIZE),
+        "token_endpoint": at(paths::TOKEN),
+        "jwks_uri": at(paths::JWKS),
+        "userinfo_endpoint": at(paths::USERINFO),
+        "revocation_endpoint": at(paths::REVOKE),
+        "introspection_endpoint": at(paths::INTROSPECT),
+        "end_session_endpoint": at(paths::END_SESSION),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
+        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "id_token_signing_alg_values_supported": [ALGORITHM_NAME],
+        "subject_types_supported": ["public"],
+        "scopes_supported": SCOPES,
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid",
+                             "preferred_username", "name", "roles"],
+        "authorization_response_iss_parameter_supported": true,
+    }))
+}
+
+pub async fn jwks(State(state): State<IdpState>) -> Response {
+    let mut response = Json(json!({ "keys": state.oidc.jwks })).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECS}"))
+            .expect("a valid header value"),
+    );
+    response
+}

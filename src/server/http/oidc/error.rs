@@ -1,0 +1,117 @@
+//! The OAuth endpoints' one error type, mapped once to RFC 6749 §5.2: a stable `error` code, a
+//! safe `error_description`, the status the RFC names, and never a cache.
+
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+
+use crate::server::{
+    core::{clients::ClientAuthError, families::RefreshRefusal, store::StoreError},
+    http::error::REALM,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// A parameter missing, repeated or malformed (§5.2 `invalid_request`).
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+    /// Unknown client, wrong secret, or a confidential client without its secret.
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// The code or refresh token is unknown, expired, used, revoked or another client's.
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    #[error("this client may not use this grant")]
+    UnauthorizedClient,
+    #[error("only authorization_code and refresh_token are supported")]
+    UnsupportedGrantType,
+    #[error("{0}")]
+    InvalidScope(&'static str),
+    /// The store is away (or a demo fault): retry.
+    #[error("temporarily unavailable, try again")]
+    Unavailable,
+}
+
+impl From<ClientAuthError> for OAuthError {
+    fn from(error: ClientAuthError) -> Self {
+        match error {
+            ClientAuthError::TwoClientIds => Self::InvalidRequest("two different client ids"),
+            ClientAuthError::InvalidClient => Self::InvalidClient,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct OAuthErrorBody {
+    error: &'static str,
+    error_description: String,
+}
+
+impl OAuthError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant(_) => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope(_) => "invalid_scope",
+            Self::Unavailable => "temporarily_unavailable",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            // RFC 6749 §5.2: 401 for a failed client authentication.
+            Self::InvalidClient => StatusCode::UNAUTHORIZED,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl From<StoreError> for OAuthError {
+    /// Logged where it happened (`store::timed`).
+    fn from(_: StoreError) -> Self {
+        Self::Unavailable
+    }
+}
+
+impl From<RefreshRefusal> for OAuthError {
+    fn from(refusal: RefreshRefusal) -> Self {
+        tracing::info!(%refusal, "oauth refresh refused");
+        match refusal {
+            RefreshRefusal::Unavailable | RefreshRefusal::StoreUnavailable => Self::Unavailable,
+            _ => Self::InvalidGrant("the refresh token is invalid, expired, revoked or reused"),
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = OAuthErrorBody {
+            error: self.code(),
+            error_description: self.to_string(),
+        };
+        let mut response = (self.status(), Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        match self {
+            Self::InvalidClient => {
+                let challenge = format!("Basic realm=\"{REALM}\"");
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, value);
+                }
+            }
+            Self::Unavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response
+    }
+}

@@ -1,0 +1,110 @@
+//! The standard face of the identity provider: OpenID Connect discovery, the JWKS, the
+//! authorization code flow with PKCE, the token endpoint (whose refresh tokens are the same
+//! refresh families as the first-party cookie's), userinfo, revocation, introspection and
+//! RP-initiated logout — so clients nobody here wrote can be pointed at Tokenflight.
+//!
+//! One file per endpoint or concern; this one the paths, the issuer and the routes.
+
+pub mod authorize;
+pub mod discovery;
+pub mod error;
+pub mod id_token;
+pub mod logout;
+pub mod revocation;
+pub mod token;
+pub mod userinfo;
+
+use axum::{
+    extract::FromRef,
+    http::{header, HeaderMap, Method, StatusCode},
+    routing::{get, post},
+    Router,
+};
+use tower_http::cors::{Any, CorsLayer};
+
+use crate::server::core::clients::ClientRegistry;
+use crate::server::{config::Config, core::signing::PublicJwk, http::state::IdpState};
+
+/// Where each endpoint lives (discovery names them all).
+pub mod paths {
+    pub const DISCOVERY: &str = "/.well-known/openid-configuration";
+    pub const JWKS: &str = "/.well-known/jwks.json";
+    pub const AUTHORIZE: &str = "/oauth/authorize";
+    pub const TOKEN: &str = "/oauth/token";
+    pub const USERINFO: &str = "/oauth/userinfo";
+    pub const REVOKE: &str = "/oauth/revoke";
+    pub const INTROSPECT: &str = "/oauth/introspect";
+    pub const END_SESSION: &str = "/oauth/logout";
+}
+
+/// Largest body an OAuth endpoint reads: a token request is a few hundred bytes.
+pub const OAUTH_BODY_LIMIT: usize = 8 * 1024;
+
+/// What the OIDC endpoints share: the registered clients and the published keys.
+#[derive(Debug)]
+pub struct Provider {
+    pub clients: ClientRegistry,
+    pub jwks: Vec<PublicJwk>,
+}
+
+/// The issuer identifier: `PUBLIC_ORIGIN` when set, else this request's origin (scheme from
+/// `X-Forwarded-Proto`, host from `Host`). Discovery, the ID tokens' `iss` and the `iss` of an
+/// authorization response all say the same (RFC 9207, OIDC Discovery §3).
+pub fn issuer(config: &Config, headers: &HeaderMap) -> String {
+    if let Some(origin) = &config.public_origin {
+        return origin.clone();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .filter(|host| {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    let https = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
+    format!("{}://{host}", if https { "https" } else { "http" })
+}
+
+/// The OIDC routes. Those a browser client calls from its own origin (discovery, JWKS, token,
+/// userinfo, revocation) answer CORS for any origin, never with credentials: they take no
+/// cookies, so another origin gains nothing a server-side client could not do.
+pub fn routes<S>() -> Router<S>
+where
+    IdpState: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(600));
+    // `OPTIONS` is routed so the preflight reaches the CORS layer (which answers it) instead of
+    // the API's 405 fallback.
+    let preflight = || async { StatusCode::NO_CONTENT };
+    let cross_origin = Router::new()
+        .route(
+            paths::DISCOVERY,
+            get(discovery::configuration).options(preflight),
+        )
+        .route(paths::JWKS, get(discovery::jwks).options(preflight))
+        .route(paths::TOKEN, post(token::token).options(preflight))
+        .route(
+            paths::USERINFO,
+            get(userinfo::userinfo)
+                .post(userinfo::userinfo)
+                .options(preflight),
+        )
+        .route(paths::REVOKE, post(revocation::revoke).options(preflight))
+        .layer(cors);
+    Router::new()
+        .route(paths::AUTHORIZE, get(authorize::authorize))
+        .route(paths::INTROSPECT, post(revocation::introspect))
+        .route(paths::END_SESSION, get(logout::end_session))
+        .merge(cross_origin)
+        .layer(axum::extract::DefaultBodyLimit::max(OAUTH_BODY_LIMIT))
+}

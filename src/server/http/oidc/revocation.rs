@@ -1,0 +1,146 @@
+//! `POST /oauth/revoke` (RFC 7009) and `POST /oauth/introspect` (RFC 7662). Revoking either
+//! token of a family ends the family — its refresh token and every access token, here at once
+//! and on other instances at their next revocation poll — and introspection reads the same
+//! state, so a token is `active: false` the moment it was revoked, signed out or reused.
+
+use axum::{
+    body::Bytes,
+    extract::{rejection::BytesRejection, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::{json, Value};
+
+use crate::server::http::oidc::{error::OAuthError, token::read_form};
+use crate::server::{
+    core::{
+        store::FamilyRecord,
+        tokens::{AUDIENCE, ISSUER},
+    },
+    http::state::IdpState,
+};
+
+/// A token as either kind names its family.
+enum Named {
+    Refresh(String),
+    Access { session_id: String, claims: Value },
+}
+
+pub async fn revoke(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OAuthError> {
+    let form = read_form(&headers, &body.map_err(too_large)?)?;
+    let client = state
+        .oidc
+        .clients
+        .authenticate(&headers, form.get("client_id").map(String::as_str))?;
+    let token = form
+        .get("token")
+        .ok_or(OAuthError::InvalidRequest("token is required"))?;
+    let session_id = match name(&state, token) {
+        Some(Named::Refresh(session_id) | Named::Access { session_id, .. }) => session_id,
+        // §2.2: an invalid or unknown token is answered 200 all the same.
+        None => return Ok(StatusCode::OK.into_response()),
+    };
+    // §2.1: only the client the token was issued to may revoke it; for anyone else the
+    // answer is the same 200, and nothing happens.
+    let issued_to_caller = state
+        .families
+        .live_family(&session_id)
+        .await?
+        .is_some_and(|(family, _)| family.client_id == client.client_id);
+    if issued_to_caller {
+        tracing::info!(%session_id, client = %client.client_id, "token revoked by its client");
+        state.families.revoke(&session_id).await?;
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+pub async fn introspect(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OAuthError> {
+    let form = read_form(&headers, &body.map_err(too_large)?)?;
+    // RFC 7662 §2.1: the caller must authenticate; here, as a confidential client.
+    let client = state
+        .oidc
+        .clients
+        .authenticate(&headers, form.get("client_id").map(String::as_str))?;
+    if !client.is_confidential() {
+        return Err(OAuthError::InvalidClient);
+    }
+    let token = form
+        .get("token")
+        .ok_or(OAuthError::InvalidRequest("token is required"))?;
+    let answer = match name(&state, token) {
+        Some(Named::Refresh(_)) => match state.families.current_family_of(token).await? {
+            Some((session_id, family, ends_ms)) => {
+                let mut answer = active(&family, &session_id, "refresh_token");
+                answer["exp"] = json!(ends_ms / 1000);
+                answer
+            }
+            None => inactive(),
+        },
+        Some(Named::Access { session_id, claims }) => {
+            let live = state
+                .families
+                .check_access(&session_id, claims["ver"].as_u64().unwrap_or_default())
+                .is_ok();
+            match state.families.live_family(&session_id).await? {
+                Some((family, _)) if live && claims["sub"] == family.user_id.as_str() => {
+                    let mut answer = active(&family, &session_id, "access_token");
+                    for claim in ["exp", "iat"] {
+                        answer[claim] = claims[claim].clone();
+                    }
+                    answer["iss"] = json!(ISSUER);
+                    answer["aud"] = json!(AUDIENCE);
+                    answer
+                }
+                _ => inactive(),
+            }
+        }
+        None => inactive(),
+    };
+    let mut response = Json(answer).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Which family a token names: a refresh credential by its MAC, an access token by its
+/// signature and expiry. `None` for anything else.
+fn name(state: &IdpState, token: &str) -> Option<Named> {
+    if let Some(session_id) = state.families.session_of(token) {
+        return Some(Named::Refresh(session_id));
+    }
+    let claims = state.tokens.verify(token).ok()?;
+    Some(Named::Access {
+        session_id: claims.sid.clone(),
+        claims: serde_json::to_value(&*claims).ok()?,
+    })
+}
+
+fn active(family: &FamilyRecord, session_id: &str, token_type: &str) -> Value {
+    json!({
+        "active": true,
+        "sub": family.user_id,
+        "client_id": family.client_id,
+        "scope": family.scope,
+        "sid": session_id,
+        "token_type": token_type,
+    })
+}
+
+fn inactive() -> Value {
+    json!({ "active": false })
+}
+
+/// A body over the limit: the client's mistake, in the RFC's words.
+pub fn too_large(_: BytesRejection) -> OAuthError {
+    OAuthError::InvalidRequest("the request body is too large")
+}

@@ -1,0 +1,245 @@
+//! `POST /oauth/token` (RFC 6749 §3.2, §4.1.3, §5, §6): the authorization code and refresh
+//! token grants. An OAuth refresh token *is* a refresh family's credential, so it rotates, has
+//! the grace window, revokes its family on reuse and ends with the idle and absolute lifetimes
+//! exactly as the first-party cookie does — one decision in the same store.
+
+use std::collections::HashMap;
+
+use axum::{
+    body::Bytes,
+    extract::{rejection::BytesRejection, State},
+    http::{header, HeaderMap, HeaderValue},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+
+use crate::server::{
+    core::families::{FamilyRegistry, Grant},
+    http::state::IdpState,
+};
+use crate::server::{
+    core::{
+        clients::ClientRegistration,
+        codes::{self, Redeemed},
+    },
+    http::oidc::{
+        error::OAuthError,
+        id_token::{self, Subject},
+        issuer,
+    },
+};
+
+/// The successful answer (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Serialize)]
+struct TokenAnswer {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    refresh_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+    scope: String,
+}
+
+pub async fn token(
+    State(state): State<IdpState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, OAuthError> {
+    let form = read_form(
+        &headers,
+        &body.map_err(crate::server::http::oidc::revocation::too_large)?,
+    )?;
+    let client = state
+        .oidc
+        .clients
+        .authenticate(&headers, form.get("client_id").map(String::as_str))?;
+    let issuer = issuer(&state.config, &headers);
+    let grant_type = form.get("grant_type").map(String::as_str);
+    if grant_type.is_some_and(|grant| is_supported(grant) && !client.may_use(grant)) {
+        return Err(OAuthError::UnauthorizedClient);
+    }
+    match grant_type {
+        None => Err(OAuthError::InvalidRequest("grant_type is required")),
+        Some("authorization_code") => {
+            let user_agent = crate::server::http::user_agent::describe(&headers);
+            exchange_code(&state, client, &form, &issuer, user_agent).await
+        }
+        Some("refresh_token") => refresh(&state, client, &form, &issuer).await,
+        Some(_) => Err(OAuthError::UnsupportedGrantType),
+    }
+}
+
+fn is_supported(grant_type: &str) -> bool {
+    matches!(grant_type, "authorization_code" | "refresh_token")
+}
+
+/// RFC 6749 §4.1.3 with RFC 7636 §4.5: the code, for the client, redirect URI and verifier it
+/// was issued for. A second use revokes what the first one issued (§4.1.2).
+async fn exchange_code(
+    state: &IdpState,
+    client: &ClientRegistration,
+    form: &HashMap<String, String>,
+    issuer: &str,
+    user_agent: Option<String>,
+) -> Result<Response, OAuthError> {
+    let required = |name: &str, missing: &'static str| {
+        form.get(name)
+            .map(String::as_str)
+            .ok_or(OAuthError::InvalidRequest(missing))
+    };
+    let code = required("code", "code is required")?;
+    let redirect_uri = required("redirect_uri", "redirect_uri is required")?;
+    let verifier = required("code_verifier", "code_verifier is required (PKCE)")?;
+    let session_id = FamilyRegistry::new_session_id();
+    let now_ms = state.clock.now_ms();
+    let redeemed = codes::redeem(state.store.as_ref(), code, now_ms, &session_id, |grant| {
+        if grant.client_id != client.client_id {
+            return Err("the code was issued to another client");
+        }
+        if grant.redirect_uri != redirect_uri {
+            return Err("redirect_uri differs from the authorization request's");
+        }
+        if !codes::verifier_matches(verifier, &grant.code_challenge) {
+            return Err("code_verifier does not match the code_challenge");
+        }
+        Ok(())
+    })
+    .await?;
+    let grant = match redeemed {
+        Redeemed::Fresh(grant) => grant,
+        Redeemed::Refused(reason) => return Err(OAuthError::InvalidGrant(reason)),
+        Redeemed::Replayed(first) => {
+            if let Some(first) = first {
+                tracing::warn!(session_id = %first, "authorization code replayed; its session revoked");
+                state.families.revoke(&first).await?;
+            }
+            return Err(OAuthError::InvalidGrant(
+                "the code was already used; what it issued is revoked",
+            ));
+        }
+    };
+    let started = state
+        .families
+        .start_for_client(
+            session_id,
+            &grant.user_id,
+            &client.client_id,
+            &grant.scope,
+            user_agent,
+        )
+        .await?;
+    // A replay that raced this exchange saw no session to revoke yet: revoke it here.
+    if codes::was_replayed(state.store.as_ref(), code).await? {
+        state.families.revoke(&started.session_id).await?;
+        return Err(OAuthError::InvalidGrant(
+            "the code was already used; what it issued is revoked",
+        ));
+    }
+    answer(state, &started, issuer, Some(grant.auth_time), grant.nonce)
+}
+
+/// RFC 6749 §6: a refresh token of this client's, rotated by the family's own decision.
+async fn refresh(
+    state: &IdpState,
+    client: &ClientRegistration,
+    form: &HashMap<String, String>,
+    issuer: &str,
+) -> Result<Response, OAuthError> {
+    let presented = form
+        .get("refresh_token")
+        .ok_or(OAuthError::InvalidRequest("refresh_token is required"))?;
+    let grant = state
+        .families
+        .refresh_for_client(presented, &client.client_id)
+        .await?;
+    // §6: a narrower scope may be asked for, never a wider one; the family keeps its own.
+    if let Some(asked) = form.get("scope") {
+        if asked
+            .split(' ')
+            .any(|scope| !grant.scope.split(' ').any(|s| s == scope))
+        {
+            return Err(OAuthError::InvalidScope("a refresh cannot widen the scope"));
+        }
+    }
+    // OIDC Core §12.2: a refreshed ID token's `auth_time`, *if present*, is the original one;
+    // the family does not keep it, so it is left out.
+    answer(state, &grant, issuer, None, None)
+}
+
+/// The token response for a family's grant: an access token like the first-party one (it
+/// works on the protected API and dies with its family), the refresh token, and an ID token
+/// when `openid` was granted.
+fn answer(
+    state: &IdpState,
+    grant: &Grant,
+    issuer: &str,
+    auth_time: Option<u64>,
+    nonce: Option<String>,
+) -> Result<Response, OAuthError> {
+    let user = state
+        .users
+        .by_id(&grant.user_id)
+        .ok_or(OAuthError::InvalidGrant("the user no longer exists"))?;
+    let (access_token, expires_in) = state.tokens.issue_within(
+        &grant.user_id,
+        &grant.session_id,
+        grant.access_ver,
+        grant.session_left,
+    );
+    let id_token = grant.scope.split(' ').any(|s| s == "openid").then(|| {
+        id_token::mint(
+            state,
+            Subject {
+                issuer,
+                user: &user,
+                client_id: &grant.client_id,
+                session_id: &grant.session_id,
+                auth_time,
+                nonce,
+            },
+        )
+    });
+    let mut response = Json(TokenAnswer {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        refresh_token: grant.refresh_token.as_str().to_owned(),
+        id_token,
+        scope: grant.scope.clone(),
+    })
+    .into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// An `application/x-www-form-urlencoded` body (RFC 6749 §3.2), each parameter at most once
+/// (§3.1): anything else is `invalid_request`, never a 415 or 500 of the framework's.
+pub fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(OAuthError::InvalidRequest(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| OAuthError::InvalidRequest("the form could not be read"))?;
+    let mut form = HashMap::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        if form.insert(name, value).is_some() {
+            return Err(OAuthError::InvalidRequest("a parameter was repeated"));
+        }
+    }
+    Ok(form)
+}
