@@ -1,7 +1,7 @@
 #![cfg(feature = "ssr")]
 //! The OpenAPI document at `/api/openapi.json` describes every route of the JSON API and no
 //! route that does not exist. The routes are read from the source the router is built from
-//! (`api_routes` in `src/server/mod.rs`, parsed with `syn`): axum cannot list a router's routes,
+//! (`api_routes` in `src/server/http/mod.rs`, parsed with `syn`): axum cannot list a router's routes,
 //! and a hand-kept list here would drift exactly as a hand-written document would.
 
 mod common;
@@ -191,7 +191,7 @@ fn operations(document: &Value) -> BTreeSet<Operation> {
 /// `src/api/`.
 fn routed_operations() -> BTreeSet<Operation> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let source = fs::read_to_string(root.join("src/server/mod.rs")).unwrap();
+    let source = fs::read_to_string(root.join("src/server/http/mod.rs")).unwrap();
     let file = syn::parse_file(&source).unwrap();
     let api_routes = file
         .items
@@ -200,7 +200,7 @@ fn routed_operations() -> BTreeSet<Operation> {
             syn::Item::Fn(function) if function.sig.ident == "api_routes" => Some(function),
             _ => None,
         })
-        .expect("fn api_routes in src/server/mod.rs");
+        .expect("fn api_routes in src/server/http/mod.rs");
     let mut routes = RouteCalls::default();
     routes.visit_item_fn(api_routes);
     let constants = path_constants(&root.join("src/api"));

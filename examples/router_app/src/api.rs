@@ -1,7 +1,4 @@
-//! The wire types: the auth contract lifted from Tokenflight, and this app's own data.
-
-#[path = "../../../src/api/auth.rs"]
-pub mod auth;
+//! This app's own wire types (the auth contract is `tokenflight::api::auth`).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,6 @@
 //! The app: a shell, a client-side router with three routes, and the auth client's glue — the
-//! README's "Lifting the auth client into your app", verbatim (`tests/layers.rs` in
-//! the tokenflight crate compares the two).
+//! README's "Use the auth client in your app", verbatim (`tests/layers.rs` in the tokenflight
+//! crate compares the two).
 
 use futures::future::join_all;
 use leptos::prelude::*;
@@ -11,10 +11,12 @@ use leptos_router::{
     path,
 };
 
-use crate::{
-    api::{auth::User, paths, Item},
+use tokenflight::{
+    api::auth::User,
     auth::{provide_auth, use_auth, AuthConfig},
 };
+
+use crate::api::{paths, Item};
 
 /// The HTML document, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -200,7 +202,7 @@ fn signed_in_user() -> Option<User> {
     #[cfg(feature = "ssr")]
     {
         use tokenflight::server::http::first_paint::SignedInUser;
-        use_context::<http::request::Parts>()
+        use_context::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<SignedInUser>().cloned())
             .and_then(|SignedInUser(caller)| caller)
             .map(|caller| User {

@@ -1,12 +1,10 @@
-//! An ordinary Leptos app — SSR + hydration, a client-side `<Router>`, no islands — that lifts
-//! Tokenflight's auth client as its README tells people to: it compiles the very files of
-//! `src/auth/` and `src/api/auth.rs` (no copies that could drift) and talks to Tokenflight's
-//! identity provider, which its server mounts as a library.
+//! An ordinary Leptos app — SSR + hydration, a client-side `<Router>`, no islands — that uses
+//! Tokenflight as its README tells people to: the auth client is a dependency (feature
+//! `client`, with `hydrate` in the browser) and the identity provider is nested in this app's
+//! server (feature `idp`).
 
 pub mod api;
 pub mod app;
-#[path = "../../../src/auth/mod.rs"]
-pub mod auth;
 
 /// Browser entry point: hydrates the whole body, once the wasm has loaded.
 #[cfg(feature = "hydrate")]

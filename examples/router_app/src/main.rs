@@ -1,34 +1,44 @@
-//! The server: Tokenflight's identity provider and protected API (a library call), this app's
-//! pages beside them, and Tokenflight's layers around both.
+//! The server: Tokenflight's identity provider and protected API nested in this app's router,
+//! beside its pages, with this app's own state — and served within the identity provider's
+//! connection limits.
 
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    use std::net::SocketAddr;
-
-    use leptos::config::get_configuration;
+    use axum::{extract::FromRef, Router};
+    use leptos::{config::get_configuration, prelude::LeptosOptions};
     use leptos_axum::{generate_route_list, LeptosRoutes};
     use router_app::app::{shell, App};
-    use tokenflight::server::{api_routes, spawn_housekeeping, with_server_layers, AppState, config::Config};
+    use tokenflight::server::{config::Config, IdentityProvider, IdpState};
+
+    /// This app's state: what its pages render with, and the identity provider's.
+    #[derive(Clone, FromRef)]
+    struct AppState {
+        leptos_options: LeptosOptions,
+        idp: IdpState,
+    }
 
     let options = get_configuration(None)?.leptos_options;
     let addr = options.site_addr;
-    let state = AppState::new(options.clone(), Config::from_env()?).await?;
-    spawn_housekeeping(state.clone());
-    let pages = api_routes(&state)
+    let idp = IdentityProvider::start(Config::from_env()?).await?;
+    let state = AppState {
+        leptos_options: options.clone(),
+        idp: idp.state(),
+    };
+    let app = Router::new()
         .leptos_routes(&state, generate_route_list(App), {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
-    let app = with_server_layers(pages, state);
+        .merge(idp.routes())
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("router_app listening on http://{addr}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await?;
+    idp.serve(listener, idp.layer(app), async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     Ok(())
 }
 
