@@ -8,7 +8,27 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CARGO_LEPTOS_VERSION=0.3.10
 export PATH="$HOME/.cargo/bin:$ROOT/scripts/tools/node_modules/.bin:$PATH"
 
-step() { printf '\n==> %s\n' "$*"; }
+# step NAME: starts a step of the run, ending the one before; `step_times` lists how long each
+# took (the test command prints it on exit, so a slow step shows in every log).
+STEP_NAME=""
+STEP_STARTED=0
+STEP_TIMES=()
+step() {
+  end_step
+  STEP_NAME="$*"
+  STEP_STARTED=$SECONDS
+  printf '\n==> %s\n' "$*"
+}
+end_step() {
+  [[ -n "$STEP_NAME" ]] && STEP_TIMES+=("$(printf '%6ds  %s' $((SECONDS - STEP_STARTED)) "$STEP_NAME")")
+  STEP_NAME=""
+}
+step_times() {
+  end_step
+  printf '\n==> time per step\n'
+  printf '%s\n' "${STEP_TIMES[@]}"
+  printf '%6ds  in all\n' "$SECONDS"
+}
 
 # The wasm-bindgen CLI must match the crate in Cargo.lock exactly.
 wasm_bindgen_version() {

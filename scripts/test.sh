@@ -29,6 +29,7 @@ stop_server() {
 stop_started() {
   # Clean-up only: nothing here may change the script's exit status.
   set +e
+  step_times
   stop_server
   [[ -n "$redis" ]] && kill "$redis" 2>/dev/null && wait "$redis" 2>/dev/null
   [[ -n "${redis_dir:-}" ]] && rm -rf "$redis_dir"
@@ -62,6 +63,10 @@ e2e() {
 }
 
 ROUTER_APP=examples/router_app/Cargo.toml
+# The second app builds into this crate's target folder: every dependency it shares with the
+# demo (tokio, axum, the stores, the crypto, …, at the versions of one lockfile) is compiled
+# once for both.
+export CARGO_TARGET_DIR="$ROOT/target"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -71,8 +76,8 @@ step "clippy (ssr + native client, all targets)"
 cargo clippy --features ssr,native --all-targets -- -D warnings
 step "clippy (hydrate, wasm32)"
 cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
-step "clippy: the identity provider without the demo (ssr only, as examples/router_app uses it)"
-cargo clippy --lib --no-default-features --features ssr -- -D warnings
+step "clippy: the identity provider without the demo (feature idp, as examples/router_app uses it)"
+cargo clippy --lib --no-default-features --features idp -- -D warnings
 step "clippy: examples/router_app (ssr; hydrate on wasm32)"
 cargo clippy --manifest-path "$ROUTER_APP" --features ssr -- -D warnings
 cargo clippy --manifest-path "$ROUTER_APP" --lib --features hydrate --target wasm32-unknown-unknown \
@@ -80,7 +85,8 @@ cargo clippy --manifest-path "$ROUTER_APP" --lib --features hydrate --target was
 
 step "rustdoc (both feature sets): no broken links"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features ssr,native
-RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features hydrate
+# The browser half on its own target: the dependencies' metadata from the clippy run above.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features hydrate --target wasm32-unknown-unknown
 
 step "unit and integration tests (ssr), the Redis store's against our own redis-server"
 redis_port=$(free_port)
@@ -98,6 +104,9 @@ export TEST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
 cargo test --features ssr
 step "unit tests (hydrate, native)"
 cargo test --lib --features hydrate
+
+step "cargo publish --dry-run: the crate packages and its packaged sources build"
+cargo publish --dry-run --allow-dirty --features ssr
 
 build_release
 scripts/budget.sh
@@ -154,6 +163,7 @@ step "examples/router_app: cargo leptos build (debug)"
 # Its own names and site folder, not the demo's exported above.
 (cd examples/router_app && env -u LEPTOS_OUTPUT_NAME -u LEPTOS_SITE_ROOT -u LEPTOS_SITE_PKG_DIR \
   -u LEPTOS_HASH_FILES cargo leptos build)
-LEPTOS_OUTPUT_NAME=router_app LEPTOS_SITE_ROOT="$ROOT/examples/router_app/target/site" \
-  LEPTOS_HASH_FILES=false \
+# Library use: the demo's fault controls are off unless asked for, and its burst uses one.
+DEMO_CONTROLS=on LEPTOS_OUTPUT_NAME=router_app \
+  LEPTOS_SITE_ROOT="$ROOT/examples/router_app/target/site" LEPTOS_HASH_FILES=false \
   e2e "examples/router_app" target/debug/router_app end2end/router_app.config.ts

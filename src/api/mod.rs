@@ -13,6 +13,8 @@
 //! - [`redirect`]: `/login?next=…`, built by the server's guards and the client, read by the
 //!   login page — kept to paths on this site.
 
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod demo;
 pub mod login_form;

@@ -42,6 +42,8 @@
 //! refresh reasons have `Display`. That keeps the client correct in a bundle built with
 //! `-Zfmt-debug=none`, as this repository's release bundle is (`scripts/lib.sh`).
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "hydrate")]
 pub mod browser;
 pub mod config;

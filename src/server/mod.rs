@@ -9,6 +9,8 @@
 //!
 //! [`config`] reads every environment variable once, for both.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod core;
 pub mod http;
