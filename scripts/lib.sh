@@ -208,6 +208,22 @@ print("\n".join(sorted(f"pkg/{stem}.wasm" for stem in stems)))
 ' "$ROOT/target/site/$(newest_built 'pkg/__wasm_split_manifest.*.json')"
 }
 
+# The auth client's own cost in an app (issue #31): examples/router_app's release bundle, and the
+# same app with a naive stand-in for the client (its feature `baseline`), each into a site folder
+# of its own under target/size/. `scripts/budget.sh client` measures the difference.
+build_client_cost_bundles() {
+  step "the auth client's cost: examples/router_app's release bundle with it and without it"
+  local variant features
+  for variant in router_app router_app-baseline; do
+    features=()
+    [[ "$variant" == *-baseline ]] && features=(--features baseline)
+    (cd "$ROOT/examples/router_app" &&
+      env -u LEPTOS_OUTPUT_NAME -u LEPTOS_SITE_PKG_DIR -u LEPTOS_HASH_FILES \
+        CARGO_TARGET_DIR="$ROOT/target" LEPTOS_SITE_ROOT="$ROOT/target/size/$variant" \
+        cargo leptos build --release --frontend-only "${features[@]}")
+  done
+}
+
 # The environment the server binary needs outside cargo-leptos (see README, Deploy).
 export_site_env() {
   export LEPTOS_OUTPUT_NAME=tokenflight

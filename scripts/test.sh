@@ -163,6 +163,9 @@ step "examples/router_app: cargo leptos build (debug)"
 # Its own names and site folder, not the demo's exported above.
 (cd examples/router_app && env -u LEPTOS_OUTPUT_NAME -u LEPTOS_SITE_ROOT -u LEPTOS_SITE_PKG_DIR \
   -u LEPTOS_HASH_FILES cargo leptos build)
+build_client_cost_bundles
+scripts/budget.sh client
+
 # Library use: the demo's fault controls are off unless asked for, and its burst uses one.
 DEMO_CONTROLS=on LEPTOS_OUTPUT_NAME=router_app \
   LEPTOS_SITE_ROOT="$ROOT/examples/router_app/target/site" LEPTOS_HASH_FILES=false \

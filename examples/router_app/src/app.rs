@@ -11,12 +11,13 @@ use leptos_router::{
     path,
 };
 
-use tokenflight::{
-    api::auth::User,
-    auth::{provide_auth, use_auth, AuthConfig},
-};
+use tokenflight::api::auth::User;
+#[cfg(not(feature = "baseline"))]
+use tokenflight::auth::{provide_auth, use_auth, AuthConfig};
 
 use crate::api::{paths, Item};
+#[cfg(feature = "baseline")]
+use crate::baseline::{provide_auth, use_auth, AuthConfig};
 
 /// The HTML document, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

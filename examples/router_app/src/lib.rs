@@ -5,6 +5,8 @@
 
 pub mod api;
 pub mod app;
+#[cfg(feature = "baseline")]
+pub mod baseline;
 
 /// Browser entry point: hydrates the whole body, once the wasm has loaded.
 #[cfg(feature = "hydrate")]
