@@ -126,8 +126,8 @@ fn the_readme_glue_is_the_router_app_glue_verbatim() {
     let app = fs::read_to_string(root.join("examples/router_app/src/app.rs")).expect("app.rs");
     let glue = between(&app, "// README glue: begin\n", "// README glue: end\n");
     let lifting = readme
-        .split_once("### Lifting the auth client into your app")
-        .expect("the README's lifting section")
+        .split_once("### Use the auth client in your app")
+        .expect("the README's section on using the client")
         .1;
     let example = between(lifting, "```rust\n", "```\n");
     assert_eq!(
