@@ -10,6 +10,7 @@ use crate::server::{
         clients::ClientRegistration,
         signing::SigningKeys,
         store::{StoreUrl, DEFAULT_STORE_URL},
+        users::{self, UserEntry},
     },
     http::listener::ConnectionLimits,
 };
@@ -81,17 +82,24 @@ pub struct Config {
     pub signing_keys: Option<Arc<SigningKeys>>,
     /// `OAUTH_CLIENTS_FILE`: clients registered beside the built-in `tokenflight-public`.
     pub oauth_clients: Vec<ClientRegistration>,
+    /// `USERS_FILE`: the users who may sign in, with their roles and claims, in place of the
+    /// built-in `alice` and `admin` (the format: `server::core::users::file`). Empty when unset.
+    /// Plain passwords are hashed while the file is read, so none is kept here.
+    pub users: Vec<UserEntry>,
 }
 
 /// `LOG_FORMAT`, `text` (default; coloured on a terminal) or `json` (one object per line, for
 /// log collectors). Read before everything else, since it decides how logging starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
+    /// Human-readable lines, coloured on a terminal.
     Text,
+    /// One JSON object per line.
     Json,
 }
 
 impl LogFormat {
+    /// `LOG_FORMAT` from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| env::var(name).ok())
     }
@@ -115,7 +123,9 @@ pub enum CookieSecure {
     /// Secure when the request reached us over https (directly or per `X-Forwarded-Proto`), so
     /// the local http demo works and a TLS deployment is protected without extra settings.
     Auto,
+    /// Always `Secure`, even over plain http (browsers then drop the cookies there).
     Always,
+    /// Never `Secure`, even over https (a TLS proxy that does not say so).
     Never,
 }
 
@@ -197,6 +207,7 @@ impl Config {
             },
             signing_keys: oidc::parse_signing_key_files(&lookup)?,
             oauth_clients: oidc::parse_oauth_clients(&lookup)?,
+            users: parse_users_file(&lookup)?,
         };
         if config.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
             return Err(ConfigError {
@@ -257,6 +268,7 @@ impl fmt::Debug for Config {
             .field("connections", &self.connections)
             .field("signing_keys", &self.signing_keys)
             .field("oauth_clients", &self.oauth_clients)
+            .field("users", &self.users)
             .finish()
     }
 }
@@ -427,6 +439,29 @@ fn parse_secret(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Vec<u
             reason: "must be at least 32 bytes",
         }),
     }
+}
+
+/// `USERS_FILE`, read and checked whole before the server starts; unset or empty: no entries.
+/// A refusal names the entry (`<path>: entry 1 (dave), field password_hash`) and never a
+/// password or hash. The file's text is wiped once read, as it may hold plain passwords.
+fn parse_users_file(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<UserEntry>, ConfigError> {
+    let Some(path) = lookup("USERS_FILE").filter(|path| !path.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let text = std::fs::read_to_string(path.trim()).map_err(|_| ConfigError {
+        name: "USERS_FILE",
+        value: path.clone(),
+        reason: "cannot read this file",
+    })?;
+    let parsed = users::file::parse(&text);
+    users::file::wipe(text);
+    parsed.map_err(|error| ConfigError {
+        name: "USERS_FILE",
+        value: format!("{path}: {}", error.place),
+        reason: error.reason,
+    })
 }
 
 mod oidc;

@@ -188,3 +188,88 @@ fn signing_key_files_and_clients_file_are_read_and_checked_at_start_up() {
         let _ = std::fs::remove_file(file);
     }
 }
+
+// --- USERS_FILE (issue #31) ---
+
+#[test]
+fn a_users_file_is_read_at_start_up_and_its_passwords_kept_only_as_hashes() {
+    assert!(
+        config_with(&[]).unwrap().users.is_empty(),
+        "no file: built-in users"
+    );
+    assert!(config_with(&[("USERS_FILE", " ")])
+        .unwrap()
+        .users
+        .is_empty());
+    let file = temp_file(
+        "users.json",
+        r#"[{"username": "carol", "password": "carol-pass-123", "roles": ["user"],
+             "claims": {"email": "carol@example.test", "department": "qa"}}]"#,
+    );
+    let config = config_with(&[("USERS_FILE", &file.display().to_string())]).unwrap();
+    assert_eq!(config.users.len(), 1);
+    assert_eq!(config.users[0].username, "carol");
+    let printed = format!("{config:?}");
+    assert!(printed.contains("carol"), "{printed}");
+    for secret in ["carol-pass-123", "argon2", "$v=19$"] {
+        assert!(!printed.contains(secret), "{secret} in {printed}");
+    }
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn an_unreadable_or_non_json_users_file_is_refused_with_its_path() {
+    let error = config_with(&[("USERS_FILE", "/no/such/users.json")]).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("USERS_FILE") && message.contains("/no/such/users.json"),
+        "{message}"
+    );
+    assert!(message.contains("cannot read"), "{message}");
+    let file = temp_file(
+        "not-json.json",
+        "[{\"username\": \"carol\", \"password\": \"hunter2\"",
+    );
+    let message = config_with(&[("USERS_FILE", &file.display().to_string())])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("not JSON") && !message.contains("hunter2"),
+        "{message}"
+    );
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn a_bad_users_file_entry_is_named_by_index_and_username_without_its_password() {
+    let file = temp_file(
+        "bad-users.json",
+        r#"[{"username": "carol", "password": "carol-pass-123"},
+            {"username": "dave", "password": "hunter2-dave", "password_hash": "$argon2id$v=19$x"}]"#,
+    );
+    let path = file.display().to_string();
+    let message = config_with(&[("USERS_FILE", &path)])
+        .unwrap_err()
+        .to_string();
+    assert!(message.starts_with("invalid USERS_FILE="), "{message}");
+    assert!(
+        message.contains(&format!("{path}: entry 1 (dave)")),
+        "{message}"
+    );
+    assert!(message.contains("not both"), "{message}");
+    for secret in ["hunter2-dave", "carol-pass-123", "$argon2id$v=19$x"] {
+        assert!(!message.contains(secret), "{secret} in {message}");
+    }
+    let reserved = temp_file(
+        "reserved-claim.json",
+        r#"[{"username": "carol", "password": "carol-pass-123", "claims": {"sub": "u-admin"}}]"#,
+    );
+    let message = config_with(&[("USERS_FILE", &reserved.display().to_string())])
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("entry 0 (carol), claim sub"), "{message}");
+    assert!(!message.contains("carol-pass-123"), "{message}");
+    for file in [file, reserved] {
+        let _ = std::fs::remove_file(file);
+    }
+}

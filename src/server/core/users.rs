@@ -1,7 +1,12 @@
-//! The mock user store: two made-up users whose passwords are stored the real way, as argon2id
-//! hashes with OWASP's parameters (m = 19 MiB, t = 2, p = 1).
+//! The user store: the built-in `alice` and `admin`, or the users of `USERS_FILE` (see
+//! [`file`]) with the claims they carry. Passwords are stored the real way, as argon2 hashes
+//! (OWASP's parameters, m = 19 MiB, t = 2, p = 1, for the built-in users and plain file passwords).
+
+pub mod claims;
+pub mod file;
 
 use std::{
+    borrow::Cow,
     collections::HashMap,
     fmt,
     sync::{
@@ -12,15 +17,18 @@ use std::{
 };
 
 use hmac::{Hmac, Mac};
+use serde_json::{Map, Value};
 use sha2::Sha256;
 use tokio::sync::Semaphore;
 
 use crate::api::auth::User;
 use crate::server::core::password::WorkingMemory;
 
+pub use file::{UserEntry, UsersFileError};
+
 /// A PHC-format password hash. No `Serialize`, and a redacted `Debug`.
 #[derive(Clone)]
-struct PasswordHashString(&'static str);
+struct PasswordHashString(Cow<'static, str>);
 
 impl fmt::Debug for PasswordHashString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -32,15 +40,21 @@ impl fmt::Debug for PasswordHashString {
 struct UserRecord {
     user: User,
     password_hash: PasswordHashString,
+    /// The user's own claims (`USERS_FILE`); none for the built-in users.
+    claims: Map<String, Value>,
 }
 
 /// Verified against when the username is unknown, so that costs the same time as a wrong
 /// password and response times do not reveal which usernames exist.
-const DUMMY_HASH: PasswordHashString = PasswordHashString(
+const DUMMY_HASH: PasswordHashString = PasswordHashString(Cow::Borrowed(
     "$argon2id$v=19$m=19456,t=2,p=1$6hdHoHN8ky3s67ZRkBS5Bw$TlOpdGsMYorvOC0NE2Ikk6repzXEwj3z+fbwVjNY7h4",
-);
+));
 
-/// The demo users. Their passwords are on the login page: this is a demo, not a secret.
+/// The prefix of every user's id (`sub`): `u-alice`, `u-carol`.
+const ID_PREFIX: &str = "u-";
+
+/// Who may sign in, keyed by username. The built-in users' passwords are on the login page: this
+/// is a demo, not a secret.
 #[derive(Debug)]
 pub struct UserStore {
     by_name: HashMap<String, UserRecord>,
@@ -64,39 +78,58 @@ impl fmt::Debug for LogKey {
 }
 
 impl UserStore {
+    /// The users of `USERS_FILE`, or the built-in ones ([`UserStore::demo`]) when it lists none
+    /// (it was not given: a file must list at least one user). At most `hash_concurrency`
+    /// password checks run at once.
+    pub fn new(entries: &[UserEntry], hash_concurrency: usize) -> Self {
+        if entries.is_empty() {
+            return Self::demo(hash_concurrency);
+        }
+        let records = entries.iter().map(|entry| UserRecord {
+            user: User {
+                id: format!("{ID_PREFIX}{}", entry.username),
+                username: entry.username.clone(),
+                roles: entry.roles.clone(),
+            },
+            password_hash: entry.password_hash.clone(),
+            claims: entry.claims.clone(),
+        });
+        Self::with_records(records, hash_concurrency)
+    }
+
     /// `alice` / `wonderland` (user) and `admin` / `admin-secret` (user, admin).
     pub fn demo(hash_concurrency: usize) -> Self {
         let records = [
             (
-                "u-alice",
                 "alice",
                 &["user"][..],
                 "$argon2id$v=19$m=19456,t=2,p=1$Hkeg0znxC+Rww+3NP1n+wA$eAxVp7hTbQJVKCs2M5eEDhDjCZKPEko9P9k5S8xqghk",
             ),
             (
-                "u-admin",
                 "admin",
                 &["user", "admin"][..],
                 "$argon2id$v=19$m=19456,t=2,p=1$uN/DCuvkd3n4jumZQEy3Zw$QWNMOkO2Q5GAj3yUgfVAM07cqAx97CkouB+ChYWzCz0",
             ),
         ];
-        let by_name = records
+        let records = records
             .into_iter()
-            .map(|(id, username, roles, hash)| {
-                let user = User {
-                    id: id.to_owned(),
+            .map(|(username, roles, hash)| UserRecord {
+                user: User {
+                    id: format!("{ID_PREFIX}{username}"),
                     username: username.to_owned(),
                     roles: roles.iter().map(|role| role.to_string()).collect(),
-                };
-                let record = UserRecord {
-                    user,
-                    password_hash: PasswordHashString(hash),
-                };
-                (username.to_owned(), record)
-            })
-            .collect();
+                },
+                password_hash: PasswordHashString(Cow::Borrowed(hash)),
+                claims: Map::new(),
+            });
+        Self::with_records(records, hash_concurrency)
+    }
+
+    fn with_records(records: impl Iterator<Item = UserRecord>, hash_concurrency: usize) -> Self {
         Self {
-            by_name,
+            by_name: records
+                .map(|record| (record.user.username.clone(), record))
+                .collect(),
             hashing: Arc::new(Semaphore::new(hash_concurrency)),
             memory: Arc::new(WorkingMemory::keeping(hash_concurrency)),
             gauge: Arc::default(),
@@ -104,11 +137,23 @@ impl UserStore {
         }
     }
 
+    /// Every id is `u-<username>`, so this is a map lookup, not a search: it runs on every
+    /// authenticated request.
     pub fn by_id(&self, id: &str) -> Option<User> {
-        self.by_name
-            .values()
-            .find(|record| record.user.id == id)
-            .map(|record| record.user.clone())
+        self.record_of(id).map(|record| record.user.clone())
+    }
+
+    /// The user's own claims that the space-separated `scope` releases (OIDC Core §5.4, see
+    /// [`claims`]): what userinfo and ID tokens add to the ones the provider sets.
+    pub fn claims(&self, id: &str, scope: &str) -> Map<String, Value> {
+        self.record_of(id)
+            .map(|record| claims::released(&record.claims, scope))
+            .unwrap_or_default()
+    }
+
+    fn record_of(&self, id: &str) -> Option<&UserRecord> {
+        let username = id.strip_prefix(ID_PREFIX)?;
+        self.by_name.get(username)
     }
 
     /// Checks a password off the async runtime, with bounded concurrency. Unknown users are
@@ -135,7 +180,7 @@ impl UserStore {
         let matches = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let _running = gauge.start();
-            memory.verify(password.as_bytes(), hash.0)
+            memory.verify(password.as_bytes(), &hash.0)
         })
         .await
         .unwrap_or(false);
@@ -205,90 +250,4 @@ impl Drop for CheckInFlight {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const WAIT: Duration = Duration::from_secs(10);
-
-    #[tokio::test]
-    async fn the_demo_passwords_verify_and_wrong_ones_do_not() {
-        let users = UserStore::demo(2);
-        let check =
-            |name: &'static str, password: &'static str| users.verify(name, password.into(), WAIT);
-        let alice = check("alice", "wonderland").await.unwrap().unwrap();
-        assert_eq!(alice.roles, ["user"]);
-        let admin = check("admin", "admin-secret").await.unwrap().unwrap();
-        assert!(admin.has_role("admin"));
-        assert_eq!(check("alice", "admin-secret").await, Ok(None));
-        assert_eq!(check("mallory", "wonderland").await, Ok(None));
-    }
-
-    #[tokio::test]
-    async fn a_check_that_finds_no_free_slot_in_time_is_refused_as_busy() {
-        let users = UserStore::demo(1);
-        let held = users.hashing.clone().try_acquire_owned().unwrap();
-        let busy = users.verify("alice", "wonderland".into(), Duration::from_millis(5));
-        assert_eq!(busy.await, Err(HashingBusy));
-        drop(held);
-        let free = users.verify("alice", "wonderland".into(), Duration::ZERO);
-        assert!(
-            free.await.unwrap().is_some(),
-            "a free slot is taken at once"
-        );
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_checks_keep_at_most_one_working_buffer_per_hashing_slot() {
-        let users = Arc::new(UserStore::demo(2));
-        let checks = (0..8).map(|i| {
-            let users = users.clone();
-            let name = if i % 2 == 0 { "alice" } else { "mallory" };
-            tokio::spawn(async move { users.verify(name, "wonderland".into(), WAIT).await })
-        });
-        for check in futures::future::join_all(checks).await {
-            check.unwrap().unwrap();
-        }
-        assert_eq!(users.checks_started(), 8);
-        assert!(
-            (1..=2).contains(&users.memory.buffers()),
-            "{:?}",
-            users.memory
-        );
-        let printed = format!("{users:?}");
-        assert!(
-            printed.len() < 2_000,
-            "no working memory in Debug: {} bytes",
-            printed.len()
-        );
-    }
-
-    #[test]
-    fn the_dummy_hash_uses_the_same_parameters_as_real_ones() {
-        let users = UserStore::demo(1);
-        let params = |hash: &str| hash.split('$').nth(3).unwrap().to_owned();
-        for record in users.by_name.values() {
-            assert_eq!(params(record.password_hash.0), params(DUMMY_HASH.0));
-        }
-        assert_eq!(params(DUMMY_HASH.0), "m=19456,t=2,p=1");
-    }
-
-    #[test]
-    fn unknown_names_are_logged_as_a_stable_tag_never_verbatim() {
-        let users = UserStore::demo(1);
-        assert_eq!(users.log_name("alice"), "alice");
-        let tag = users.log_name("hunter2-my-password");
-        assert!(
-            tag.starts_with("unknown#") && !tag.contains("hunter2"),
-            "{tag}"
-        );
-        assert_eq!(tag.len(), "unknown#".len() + 8);
-        assert_eq!(users.log_name("hunter2-my-password"), tag);
-        assert_ne!(users.log_name("hunter3-my-password"), tag);
-    }
-
-    #[test]
-    fn debug_output_never_shows_a_hash() {
-        let printed = format!("{:?}", UserStore::demo(1));
-        assert!(!printed.contains("argon2id"), "{printed}");
-    }
-}
+mod tests;

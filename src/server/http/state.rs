@@ -131,7 +131,7 @@ impl IdpState {
             }),
             families: Arc::new(families),
             faults,
-            users: Arc::new(UserStore::demo(config.login_hash_concurrency)),
+            users: Arc::new(UserStore::new(&config.users, config.login_hash_concurrency)),
             throttle: Arc::new(LoginThrottle::new(
                 store.clone(),
                 config.login_max_failures,

@@ -14,13 +14,55 @@ use crate::server::http::oidc::{issuer, paths};
 use crate::server::{core::signing::ALGORITHM_NAME, http::state::IdpState};
 
 /// The scopes a client may ask for; `offline_access` is accepted and changes nothing (every
-/// grant carries a refresh token).
-pub const SCOPES: &[&str] = &["openid", "profile", "offline_access"];
+/// grant carries a refresh token). `profile`, `email`, `phone` and `address` release the user's
+/// own claims (`USERS_FILE`) of OIDC Core §5.4; the built-in users have none.
+pub const SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "address",
+    "offline_access",
+];
+
+/// The claims this provider sets, and the standard ones a `USERS_FILE` may give a user.
+const CLAIMS: &[&str] = &[
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "sid",
+    "preferred_username",
+    "name",
+    "roles",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "profile",
+    "picture",
+    "website",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "updated_at",
+    "email",
+    "email_verified",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+];
 
 /// How long a JWKS may be cached: short, so a *next* key published for a rotation reaches
 /// every client long before it signs.
 const JWKS_MAX_AGE_SECS: u64 = 300;
 
+/// The provider metadata (Discovery §4): built per request, since the issuer follows `Host`
+/// unless `PUBLIC_ORIGIN` is set.
 pub async fn configuration(
     State(state): State<IdpState>,
     headers: HeaderMap,
@@ -46,12 +88,12 @@ pub async fn configuration(
         "id_token_signing_alg_values_supported": [ALGORITHM_NAME],
         "subject_types_supported": ["public"],
         "scopes_supported": SCOPES,
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid",
-                             "preferred_username", "name", "roles"],
+        "claims_supported": CLAIMS,
         "authorization_response_iss_parameter_supported": true,
     }))
 }
 
+/// The public keys that verify our tokens, the next key among them before it signs.
 pub async fn jwks(State(state): State<IdpState>) -> Response {
     let mut response = Json(json!({ "keys": state.oidc.jwks })).into_response();
     response.headers_mut().insert(

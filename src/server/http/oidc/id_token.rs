@@ -3,16 +3,22 @@
 
 use jsonwebtoken::{decode, decode_header, Validation};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::{api::auth::User, server::http::state::IdpState};
 
 /// The claims of an ID token.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IdClaims {
+    /// The issuer: the same as discovery's and the authorization response's (RFC 9207).
     pub iss: String,
+    /// The user's id (`u-<username>`).
     pub sub: String,
+    /// The client the token was issued to.
     pub aud: String,
+    /// Expiry, seconds since the epoch: an access token's lifetime after `iat`.
     pub exp: u64,
+    /// Issued at, seconds since the epoch.
     pub iat: u64,
     /// When the user signed in (Core §2); left out of refreshed ID tokens (§12.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -22,21 +28,40 @@ pub struct IdClaims {
     pub nonce: Option<String>,
     /// The session (refresh family) — what RP-initiated logout ends.
     pub sid: String,
+    /// The username the user signs in with.
     pub preferred_username: String,
+    /// The user's own claims (`USERS_FILE`) that the granted scope releases (OIDC Core §5.4:
+    /// `email` with `email`, `department` with `profile`…). The file may not name any claim
+    /// above (`core::users::claims::RESERVED`), so none is written twice.
+    #[serde(flatten)]
+    pub released: Map<String, Value>,
 }
 
 /// What an ID token is about.
 pub struct Subject<'a> {
+    /// Becomes `iss`.
     pub issuer: &'a str,
+    /// Becomes `sub` and `preferred_username`; their own claims come from the user store.
     pub user: &'a User,
+    /// Becomes `aud`.
     pub client_id: &'a str,
+    /// Becomes `sid`.
     pub session_id: &'a str,
+    /// Becomes `auth_time`, when known.
     pub auth_time: Option<u64>,
+    /// Becomes `nonce`, when the authorization request had one.
     pub nonce: Option<String>,
 }
 
-/// Mints an ID token living as long as an access token.
+/// Mints an ID token living as long as an access token, with the provider's claims only: no
+/// scope is known here, so none of the user's own claims is released.
 pub fn mint(state: &IdpState, subject: Subject<'_>) -> String {
+    mint_for_scope(state, subject, "")
+}
+
+/// [`mint`], adding the user's own claims that the space-separated `scope` (the grant's)
+/// releases.
+pub fn mint_for_scope(state: &IdpState, subject: Subject<'_>, scope: &str) -> String {
     let now = state.clock.now_secs();
     let claims = IdClaims {
         iss: subject.issuer.to_owned(),
@@ -48,6 +73,7 @@ pub fn mint(state: &IdpState, subject: Subject<'_>) -> String {
         nonce: subject.nonce,
         sid: subject.session_id.to_owned(),
         preferred_username: subject.user.username.clone(),
+        released: state.users.claims(&subject.user.id, scope),
     };
     state.tokens.sign("JWT", &claims)
 }
