@@ -82,6 +82,28 @@ async fn a_cross_site_form_login_is_refused_without_cookies() {
     );
 }
 
+/// Issue #32: the login page read `next` through leptos_router's `use_query_map`, which decodes
+/// twice: an authorization request written with `%20` (and a `state` holding an encoded `+` or
+/// `&`) came back corrupted, and `safe_next` replaced it with `/`.
+#[tokio::test]
+async fn the_login_page_decodes_next_exactly_once() {
+    let app = app().await;
+    let mut browser = app.browser();
+    let page = browser
+        .get_page(
+            "/login?next=%2Foauth%2Fauthorize%3Fscope%3Dopenid%2520profile\
+             %26state%3Da%252Bb%2526c",
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains(r#"value="/oauth/authorize?scope=openid%20profile&amp;state=a%2Bb%26c""#),
+        "{}",
+        page.body
+    );
+}
+
 #[tokio::test]
 async fn an_off_site_next_is_replaced_by_the_home_page() {
     let app = app().await;

@@ -9,7 +9,6 @@ mod common;
 use axum::http::StatusCode;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde_json::Value;
-use tokenflight::server::http::oidc::id_token::{self, Subject};
 
 use common::{
     oidc::{authorize, authorize_query, exchange, field, param, Pkce},
@@ -164,22 +163,19 @@ async fn an_id_token_carries_the_claims_its_scope_releases_and_no_others() {
         claims.get("email").is_none() && claims.get("department").is_none(),
         "{claims}"
     );
-    let user = app.state.users.by_id("u-carol").unwrap();
     let minted = |scope| {
-        let subject = Subject {
-            issuer: "http://127.0.0.1:3000",
-            user: &user,
-            client_id: "tokenflight-public",
-            session_id: "s-1",
-            auth_time: None,
-            nonce: None,
-        };
-        payload(&id_token::mint_for_scope(&app.state, subject, scope))
+        let app = &app;
+        async move {
+            payload(&field(
+                &tokens_for(app, "carol", "carol-pass-123", scope).await,
+                "id_token",
+            ))
+        }
     };
-    let email = minted("openid email");
+    let email = minted("openid email").await;
     assert_eq!(email["email"], "carol@example.test");
     assert!(email.get("department").is_none(), "{email}");
-    let profile = minted("openid profile");
+    let profile = minted("openid profile").await;
     assert_eq!(
         (profile["department"].as_str(), profile["name"].as_str()),
         (Some("qa"), Some("Carol Quinn"))

@@ -5,7 +5,6 @@
 
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::redirect::safe_next,
@@ -15,12 +14,11 @@ use crate::{
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    // Rendered on the server only, once: the query is read, not tracked.
-    let query = use_query_map().get_untracked();
-    let next = safe_next(query.get("next").as_deref());
+    let query = RequestQuery::read();
+    let next = safe_next(query.get("next"));
     let error = query
         .get("error")
-        .and_then(|code| LoginFailure::from_code(&code))
+        .and_then(LoginFailure::from_code)
         .map(LoginFailure::message);
     // Set by the auth client when the idle timeout ended the session (`AuthContext::login_redirect`).
     let signed_out_idle = query
@@ -52,5 +50,37 @@ pub fn LoginPage() -> impl IntoView {
                 </table>
             </aside>
         </div>
+    }
+}
+
+/// The page's query parameters, percent-decoded exactly once (issue #32). leptos_router 0.8's
+/// `use_query_map` decodes twice: `next=%2Foauth%2Fauthorize%3Fscope%3Dopenid%2520profile`
+/// reached this page as `scope=openid profile`, a literal space, which `safe_next` refused — a
+/// relying party that wrote `%20` got its user signed in and dropped on the dashboard. The
+/// page is rendered on the server only, so the request's own query is read there, once.
+struct RequestQuery(Vec<(String, String)>);
+
+impl RequestQuery {
+    #[cfg(feature = "ssr")]
+    fn read() -> Self {
+        let pairs = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.uri.query().map(str::to_owned))
+            .and_then(|query| serde_urlencoded::from_str(&query).ok())
+            .unwrap_or_default();
+        Self(pairs)
+    }
+
+    /// The browser never renders this page (no island of its own): nothing to read.
+    #[cfg(not(feature = "ssr"))]
+    fn read() -> Self {
+        Self(Vec::new())
+    }
+
+    /// The first value of `name`, as `?name=a&name=b` gives `a`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
     }
 }

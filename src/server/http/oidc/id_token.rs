@@ -53,15 +53,10 @@ pub struct Subject<'a> {
     pub nonce: Option<String>,
 }
 
-/// Mints an ID token living as long as an access token, with the provider's claims only: no
-/// scope is known here, so none of the user's own claims is released.
-pub fn mint(state: &IdpState, subject: Subject<'_>) -> String {
-    mint_for_scope(state, subject, "")
-}
-
-/// [`mint`], adding the user's own claims that the space-separated `scope` (the grant's)
-/// releases.
-pub fn mint_for_scope(state: &IdpState, subject: Subject<'_>, scope: &str) -> String {
+/// Mints an ID token living as long as an access token: the provider's claims, and the user's
+/// own (`USERS_FILE`) that the grant's space-separated `scope` releases — `email` with `email`,
+/// the rest of the profile with `profile` (OIDC Core §5.4).
+pub fn mint(state: &IdpState, subject: Subject<'_>, scope: &str) -> String {
     let now = state.clock.now_secs();
     let claims = IdClaims {
         iss: subject.issuer.to_owned(),

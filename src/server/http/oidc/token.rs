@@ -42,6 +42,8 @@ struct TokenAnswer {
     scope: String,
 }
 
+/// `POST /oauth/token`: authenticates the client, then trades an authorization code or a
+/// refresh token for an access token, a new refresh token and, with `openid`, an ID token.
 pub async fn token(
     State(state): State<IdpState>,
     headers: HeaderMap,
@@ -199,6 +201,7 @@ fn answer(
                 auth_time,
                 nonce,
             },
+            &grant.scope,
         )
     });
     let mut response = Json(TokenAnswer {
