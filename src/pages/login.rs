@@ -39,6 +39,7 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="submit">"Sign in"</button>
                 {error.map(|message| view! { <p class="error" role="alert">{message}</p> })}
             </form>
+            <Show when=built_in_users_in_use>
             <aside class="card demo-users" aria-label="Demo users">
                 <h2>"Demo users"</h2>
                 <table>
@@ -49,8 +50,20 @@ pub fn LoginPage() -> impl IntoView {
                     </tbody>
                 </table>
             </aside>
+            </Show>
         </div>
     }
+}
+
+/// Whether the users are the built-in `alice` and `admin` (no `USERS_FILE`): only then does the
+/// page show their passwords.
+fn built_in_users_in_use() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<crate::server::IdpState>().is_some_and(|state| state.config.users.is_empty())
+    }
+    #[cfg(not(feature = "ssr"))]
+    false
 }
 
 /// The page's query parameters, percent-decoded exactly once (issue #32). leptos_router 0.8's
