@@ -18,7 +18,10 @@ pub const PUBLIC_CLIENT: &str = "tokenflight-public";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ClientKind {
+    /// Holds no secret (a browser or native app): named by `client_id` alone, its codes bound by
+    /// PKCE.
     Public,
+    /// Holds a `client_secret` and presents it by HTTP Basic; the only kind that may introspect.
     Confidential,
 }
 
@@ -52,10 +55,15 @@ impl fmt::Debug for ClientSecret {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientRegistration {
+    /// The id the client sends (1 to 128 characters); `tokenflight-public` and `tokenflight` are
+    /// taken by the built-in clients.
     pub client_id: String,
     #[serde(default)]
     client_secret: Option<ClientSecret>,
+    /// Whether the client authenticates with a secret, which decides how every endpoint checks it.
     pub kind: ClientKind,
+    /// Where codes may be sent: absolute `http(s)` URIs without a fragment, matched exactly except
+    /// for a loopback URI's port (RFC 8252 §7.3).
     pub redirect_uris: Vec<String>,
     /// Where RP-initiated logout may send the browser; the redirect URIs when left out.
     #[serde(default)]
@@ -130,10 +138,14 @@ impl ClientRegistration {
         Ok(())
     }
 
+    /// Whether `grant_type` is one of the client's `grant_types`; the token endpoint answers
+    /// `unauthorized_client` otherwise.
     pub fn may_use(&self, grant_type: &str) -> bool {
         self.grant_types.iter().any(|grant| grant == grant_type)
     }
 
+    /// Whether the client must prove a secret: public clients may not use HTTP Basic, and only
+    /// confidential ones may introspect (RFC 7662 §2.1).
     pub fn is_confidential(&self) -> bool {
         self.kind == ClientKind::Confidential
     }
@@ -208,12 +220,15 @@ pub struct ClientRegistry {
 }
 
 impl ClientRegistry {
+    /// The built-in `tokenflight-public` first, then `configured` (`OAUTH_CLIENTS_FILE`, already
+    /// [`check`](ClientRegistration::check)ed at start-up).
     pub fn new(configured: &[ClientRegistration]) -> Self {
         let mut clients = vec![ClientRegistration::built_in()];
         clients.extend(configured.iter().cloned());
         Self { clients }
     }
 
+    /// The client registered under `client_id`, if any; the first one wins if two share an id.
     pub fn find(&self, client_id: &str) -> Option<&ClientRegistration> {
         self.clients
             .iter()
@@ -247,8 +262,11 @@ impl ClientRegistry {
 /// `invalid_request` for two different ids).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ClientAuthError {
+    /// The Basic credentials and the body name different clients: `invalid_request`.
     #[error("two different client ids")]
     TwoClientIds,
+    /// Unknown client, wrong secret, a malformed `Authorization` header, a confidential client
+    /// without Basic or a public one with it: `invalid_client` (401).
     #[error("client authentication failed")]
     InvalidClient,
 }

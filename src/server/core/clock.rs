@@ -42,6 +42,8 @@ impl ManualClock {
         Self(Arc::new(AtomicU64::new(SystemClock.now_ms())))
     }
 
+    /// Moves this clock and every clone of it forward by `by` (millisecond resolution): how tests
+    /// expire tokens, grace windows and lockouts without sleeping.
     pub fn advance(&self, by: Duration) {
         self.0.fetch_add(by.as_millis() as u64, Ordering::SeqCst);
     }

@@ -27,15 +27,23 @@ const CODE_MEMORY: Duration = Duration::from_secs(600);
 /// What an authorization code stands for.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CodeGrant {
+    /// The client the code was issued to; only it may redeem the code.
     pub client_id: String,
+    /// The redirect URI of the authorization request, which the token request must repeat
+    /// exactly (RFC 6749 §4.1.3).
     pub redirect_uri: String,
     /// `BASE64URL(SHA256(code_verifier))` (RFC 7636 §4.2, S256).
     pub code_challenge: String,
+    /// The signed-in user the code stands for: the family's owner and the tokens' `sub`.
     pub user_id: String,
+    /// The scope granted, space-separated (RFC 6749 §3.3); the family the code starts keeps it.
     pub scope: String,
+    /// The client's `nonce`, repeated in the ID token so it can detect a replayed one
+    /// (OIDC Core §3.1.2.1).
     pub nonce: Option<String>,
     /// When the user signed in (seconds), for the ID token's `auth_time`.
     pub auth_time: u64,
+    /// When the code was issued (ms since the Unix epoch): it expires [`CODE_LIFETIME`] later.
     pub issued_ms: u64,
     /// The session the code was exchanged for, once it was.
     #[serde(default)]

@@ -24,6 +24,7 @@ pub struct DemoData {
 pub const MAX_ITEMS_PER_USER: usize = 100;
 
 impl DemoData {
+    /// The user's items, seeded with three examples on first use.
     pub fn items(&self, user_id: &str) -> Vec<Item> {
         let mut tables = self.lock();
         Self::seeded(&mut tables, user_id).clone()
@@ -48,6 +49,7 @@ impl DemoData {
         Some(item)
     }
 
+    /// Three fixed notifications, the first greeting `username`; nothing is stored.
     pub fn notifications(&self, username: &str) -> Vec<Notification> {
         let texts = [
             (format!("Welcome back, {username}."), true),

@@ -50,7 +50,9 @@ const MAX_RACES: usize = 64;
 /// step).
 #[derive(Clone, Debug)]
 pub struct BrowserRecord {
+    /// The record's id in the store: tower-sessions' session id, the browser's session cookie.
     pub id: i128,
+    /// The record's data and expiry, created in the family's write.
     pub record: StoredRecord,
     /// The browser's previous record, whose deletion was held back for this write: the
     /// family's own record (the browser was in step), which the write drops anyway.
@@ -60,7 +62,9 @@ pub struct BrowserRecord {
 /// What a successful login or refresh hands out.
 #[derive(Debug)]
 pub struct Grant {
+    /// The family's id: the access token's `sid`, and what a revocation names.
     pub session_id: String,
+    /// The user the family belongs to: the access token's `sub`.
     pub user_id: String,
     /// The client the family was issued to ([`FIRST_PARTY_CLIENT`] for the demo's cookie).
     pub client_id: String,
@@ -77,8 +81,12 @@ pub struct Grant {
 /// See [`FamilyRegistry::page_access`].
 #[derive(Debug)]
 pub struct PageAccess {
+    /// The user the session belongs to: the token's `sub`.
     pub user_id: String,
+    /// The number of the session's latest access token, which the page's token shares, so an
+    /// "expire access token" cut-off reaches it too.
     pub access_ver: u64,
+    /// Until the session's absolute lifetime ends: the page's token must not outlive it.
     pub session_left: Duration,
     /// Until the idle timeout ends the session unless it is refreshed.
     pub idle_left: Duration,
@@ -87,12 +95,17 @@ pub struct PageAccess {
 /// Why a refresh was refused. The client sees `invalid_grant` for all but the two 503s.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RefreshRefusal {
+    /// Not a credential of ours: wrong format, or a MAC no current or previous key made.
     #[error("malformed or forged credential")]
     Malformed,
+    /// A genuine credential whose family is gone: signed out, revoked, or expired and swept.
     #[error("no such session (signed out, revoked or expired)")]
     UnknownSession,
+    /// The family ran past its idle timeout or absolute lifetime; it is deleted now.
     #[error("session expired")]
     Expired,
+    /// An older credential, or the previous one after the grace window: a sign of theft
+    /// (RFC 9700 §4.14.2), so the whole family is revoked.
     #[error("rotated-away credential presented: family revoked")]
     Reused,
     /// A credential issued to another client (RFC 6749 §6: refresh tokens are bound to theirs).
@@ -116,8 +129,12 @@ impl From<StoreError> for RefreshRefusal {
 /// Lifetimes that govern every family.
 #[derive(Clone, Copy, Debug)]
 pub struct Lifetimes {
+    /// `REFRESH_GRACE_SECS`: how long after a rotation the previous credential still gets the
+    /// current one back (concurrent tabs, a lost response) instead of counting as reuse.
     pub grace: Duration,
+    /// `SESSION_IDLE_TIMEOUT_SECS`: a family not refreshed for this long ends.
     pub idle: Duration,
+    /// `SESSION_ABSOLUTE_TIMEOUT_SECS`: a family ends this long after its login, refreshed or not.
     pub absolute: Duration,
     /// How long an access token lives: revocations are remembered that long.
     pub access: Duration,
@@ -126,7 +143,9 @@ pub struct Lifetimes {
 /// Counters for `GET /api/admin/stats` (this instance's share).
 #[derive(Debug, Default)]
 pub struct FamilyStats {
+    /// Refreshes granted, rotations and grace replays alike.
     pub refreshes: AtomicU64,
+    /// Families revoked because a rotated-away credential came back.
     pub reuse_detected: AtomicU64,
 }
 
@@ -139,6 +158,7 @@ pub struct FamilyRegistry {
     clock: Arc<dyn Clock>,
     revoked: RevocationCache,
     owners: SessionOwners,
+    /// This instance's counters since it started (not shared through the store).
     pub stats: FamilyStats,
     faults: Arc<dyn RefreshFaults>,
 }
@@ -404,6 +424,7 @@ impl FamilyRegistry {
             .map_or(0, |stored| stored.family.refreshes))
     }
 
+    /// Families in the store, on every instance; expired ones count until the next sweep.
     pub async fn active_count(&self) -> StoreResult<u64> {
         self.store.count_families().await
     }

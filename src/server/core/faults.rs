@@ -47,6 +47,7 @@ pub struct DemoFaultSwitches {
 }
 
 impl DemoFaultSwitches {
+    /// No switches set; `clock` dates each setting, so a sweep can forget it.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
             sessions: Mutex::default(),

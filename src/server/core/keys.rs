@@ -17,6 +17,8 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
+    /// `current` signs, `previous` (oldest last) only verify; the configuration insists on at
+    /// least 32 bytes of each.
     pub fn new(current: Vec<u8>, previous: Vec<Vec<u8>>) -> Self {
         Self { current, previous }
     }
@@ -50,6 +52,7 @@ pub struct DerivedKeys {
 }
 
 impl DerivedKeys {
+    /// The key that signs (derived from the current secret); never handed to a client.
     pub fn signing(&self) -> &[u8] {
         &self.signing
     }

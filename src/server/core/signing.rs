@@ -63,6 +63,7 @@ impl PrivateKey {
         Self { secret, public }
     }
 
+    /// The public half, as the JWKS publishes it; its `kid` names this key in token headers.
     pub fn public(&self) -> &PublicJwk {
         &self.public
     }
@@ -90,17 +91,25 @@ impl fmt::Debug for PrivateKey {
 /// thumbprint, so the same key gets the same `kid` wherever it is loaded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PublicJwk {
+    /// Key type: always `EC`.
     pub kty: &'static str,
+    /// Curve: always `P-256`.
     pub crv: &'static str,
+    /// The point's x coordinate, 32 bytes, base64url without padding.
     pub x: String,
+    /// The point's y coordinate, 32 bytes, base64url without padding.
     pub y: String,
+    /// The RFC 7638 thumbprint (SHA-256, base64url): the `kid` of the tokens this key signs.
     pub kid: String,
+    /// The one algorithm the key is used with: [`ALGORITHM_NAME`].
     pub alg: &'static str,
+    /// `use` in JSON: always `sig`, the key signs and never encrypts.
     #[serde(rename = "use")]
     pub use_: &'static str,
 }
 
 impl PublicJwk {
+    /// The JWK of `key`, with its thumbprint as `kid`.
     pub fn new(key: &PublicKey) -> Self {
         let point = key.to_encoded_point(false);
         let coordinate = |bytes: Option<&_>| {
@@ -131,6 +140,8 @@ impl PublicJwk {
             .map_err(|_| "expected a PEM P-256 public or private key")
     }
 
+    /// The key as jsonwebtoken verifies with it: every published key verifies access tokens and
+    /// ID-token hints, so tokens signed before a rotation stay valid.
     pub fn decoding_key(&self) -> DecodingKey {
         DecodingKey::from_ec_components(&self.x, &self.y)
             .expect("coordinates we encoded ourselves decode")
@@ -146,6 +157,8 @@ pub struct SigningKeys {
 }
 
 impl SigningKeys {
+    /// Keys from files: `signing` signs, `next` is published ahead of signing and `previous` stay
+    /// published until what they signed has expired.
     pub fn new(signing: PrivateKey, next: Option<PublicJwk>, previous: Vec<PublicJwk>) -> Self {
         Self {
             signing,
@@ -164,6 +177,7 @@ impl SigningKeys {
         Self::new(signing, None, keys.map(|key| key.public).collect())
     }
 
+    /// The key that signs every new access and ID token.
     pub fn signing(&self) -> &PrivateKey {
         &self.signing
     }

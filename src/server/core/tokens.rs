@@ -29,8 +29,9 @@ use crate::server::core::{
 /// RFC 9068 §2.1: the `typ` of a JWT access token (`application/at+jwt` is the long form).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
-/// `iss` and `aud` of every access token; a token minted for another service is refused.
+/// The `iss` of every access token; a token naming another issuer is refused.
 pub const ISSUER: &str = "tokenflight";
+/// The `aud` of every access token: this API. A token minted for another service is refused.
 pub const AUDIENCE: &str = "tokenflight-api";
 
 /// How many verified tokens are remembered: about one per active client, at ~0.5 KB each.
@@ -168,13 +169,17 @@ impl From<DerivedKeys> for TokenKeys {
 /// The claims of an access token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
+    /// Always [`ISSUER`].
     pub iss: String,
+    /// Always [`AUDIENCE`].
     pub aud: String,
     /// The user id.
     pub sub: String,
     /// The session (refresh family) the token belongs to: revoking it revokes the token.
     pub sid: String,
+    /// When the token was issued, in whole seconds since the Unix epoch.
     pub iat: u64,
+    /// When it expires, in whole seconds since the Unix epoch; never after its session's end.
     pub exp: u64,
     /// Sequence number within the session, so "every token issued so far" can be cut off.
     pub ver: u64,
@@ -192,8 +197,11 @@ struct Decoded {
 /// Why a token was refused. Logged, never shown: the client just sees `invalid_token`.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
+    /// Not a token of ours (format, `typ`, `kid`, signature, `iss`, `aud`, a claim); the text
+    /// says which check failed.
     #[error("malformed or badly signed: {0}")]
     Invalid(String),
+    /// Genuine, but past its `exp`: the client refreshes and retries.
     #[error("expired")]
     Expired,
 }
@@ -210,6 +218,7 @@ pub struct TokenIssuer {
 }
 
 impl TokenIssuer {
+    /// Mints tokens signed with `keys` that live `ttl` (`ACCESS_TOKEN_TTL_SECS`) by `clock`.
     pub fn new(keys: impl Into<TokenKeys>, ttl: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
             keys: keys.into(),

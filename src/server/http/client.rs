@@ -89,6 +89,8 @@ pub struct ClientLimiter {
 }
 
 impl ClientLimiter {
+    /// `per_minute` attempts per address (`LOGIN_PER_CLIENT_PER_MINUTE`): the whole minute's
+    /// quota at once, then one every `60 / per_minute` seconds.
     pub fn new(store: Arc<dyn Store>, per_minute: NonZeroU32, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,

@@ -13,6 +13,8 @@ use cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 
 use crate::server::core::families::RefreshToken;
 
+/// Name of the refresh cookie (Path `/api/auth`); `__Secure-tf_refresh` on the wire when
+/// cookies are `Secure`.
 pub const REFRESH_COOKIE: &str = "tf_refresh";
 /// Name of tower-sessions' cookie (the browser session used for the first paint).
 pub const SESSION_COOKIE: &str = "tf_session";

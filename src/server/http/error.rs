@@ -14,39 +14,62 @@ use crate::api::auth::{codes, ApiErrorBody};
 /// The realm named in every `WWW-Authenticate` challenge.
 pub const REALM: &str = "tokenflight";
 
+/// Every way a request to the JSON API fails; each variant has one status and one stable
+/// `error` code (`crate::api::auth::codes`), which clients branch on instead of the message.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// Wrong username or password, one answer for both so usernames cannot be probed: 401.
     #[error("wrong username or password")]
     InvalidCredentials,
+    /// No refresh cookie, or one its family refused (unknown, expired, reused): 400, as RFC 6749
+    /// §5.2 answers a bad grant; the client must sign in again.
     #[error("the refresh credential was refused")]
     InvalidGrant,
     /// No `Authorization: Bearer` header at all (RFC 6750 §3.1: challenge without an error code).
     #[error("no access token")]
     MissingToken,
+    /// A Bearer token that is malformed, forged, expired or whose session ended: 401 with a
+    /// challenge (RFC 6750 §3.1), so the client refreshes and retries.
     #[error("the access token is invalid, expired or revoked")]
     InvalidToken,
+    /// The user lacks the named role: 403 (RFC 6750 §3.1); refreshing will not help.
     #[error("this needs the {0} role")]
     InsufficientScope(&'static str),
+    /// Sign-ins throttled for this account or address: 429, with `Retry-After`.
     #[error("too many failed sign-in attempts")]
-    TooManyAttempts { retry_after_secs: u64 },
+    TooManyAttempts {
+        /// Seconds until this account may be tried again from this address, sent as
+        /// `Retry-After`.
+        retry_after_secs: u64,
+    },
+    /// A cookie-authenticated request that `Sec-Fetch-Site` (or `Origin`) says another site sent:
+    /// 403, the CSRF defence.
     #[error("cross-site request refused")]
     CrossSite,
     /// Two cookies of one of our names: one was planted, and which is unknowable.
     #[error("two cookies of one name were sent: clear this site's cookies and sign in again")]
     AmbiguousCookies,
+    /// A body that is not `application/json`: 415. Forms and `text/plain` are the bodies another
+    /// site can send without a CORS preflight.
     #[error("this content type is not accepted here")]
     UnsupportedMediaType,
+    /// A body over the endpoint's limit: 413, refused before it is read.
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// A body that does not parse as JSON: 400.
     #[error("the body is not valid JSON")]
     InvalidJson,
+    /// JSON of the wrong shape or a value out of range: 422, with a message that names the
+    /// problem without echoing the input.
     #[error("{0}")]
     Validation(String),
     /// A field the server refuses to even look at (400, unlike a body of the wrong shape).
     #[error("{0}")]
     BadField(&'static str),
+    /// No such API route, or a resource that is not the caller's (the two look alike on purpose).
     #[error("not found")]
     NotFound,
+    /// A known path with a method it does not take: 405.
     #[error("method not allowed")]
     MethodNotAllowed,
     /// The store is unreachable or slow (or a demo fault): retry after `Retry-After`.

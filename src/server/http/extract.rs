@@ -92,7 +92,10 @@ fn shape_message(detail: &str) -> String {
 /// where it would end up in logs and `Referer` headers.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
+    /// The user the token's `sub` names, as the user table has them now (current roles).
     pub user: User,
+    /// The token's `sid`: the caller's live session, the one a logout or "sign out other
+    /// devices" spares or ends.
     pub session_id: String,
 }
 

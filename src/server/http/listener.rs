@@ -42,8 +42,14 @@ use tower::ServiceExt;
 /// The connection bounds, from the configuration (see the module's doc).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConnectionLimits {
+    /// `MAX_CONNECTIONS`: connections served at once; lowered to fit the file-descriptor limit
+    /// (less a reserve) when that limit cannot be raised.
     pub max_connections: usize,
+    /// `HEADER_READ_TIMEOUT_SECS`: how long a request head may take to arrive, after the accept
+    /// and after each answer (which also ends idle keep-alive connections).
     pub header_read_timeout: Duration,
+    /// `IDLE_TIMEOUT_SECS`: a connection on which no byte moves for this long is asked to close,
+    /// and dropped after a second such period.
     pub idle_timeout: Duration,
 }
 

@@ -37,6 +37,7 @@ pub mod schemas {
     pub struct ApiErrorBody {
         /// A stable, machine-readable code (`invalid_grant`, `invalid_token`, …).
         pub error: String,
+        /// A sentence safe to show a person: never the input back, never internals.
         pub message: String,
     }
 
@@ -46,14 +47,18 @@ pub mod schemas {
         /// At most 256 characters (400 `validation_failed` beyond).
         #[schema(max_length = 256)]
         pub username: String,
+        /// The password in plain text (send it over HTTPS only); never logged.
         pub password: String,
     }
 
     /// A signed-in user.
     #[derive(ToSchema)]
     pub struct User {
+        /// Stable user id: the access token's `sub`.
         pub id: String,
+        /// The name the user signs in with.
         pub username: String,
+        /// Roles such as `admin`, which `GET /api/admin/stats` requires.
         pub roles: Vec<String>,
     }
 
@@ -61,11 +66,13 @@ pub mod schemas {
     /// `tf_refresh` cookie.
     #[derive(ToSchema)]
     pub struct TokenResponse {
+        /// A short-lived JWT (ES256, `typ` `at+jwt`), sent as `Authorization: Bearer`.
         pub access_token: String,
         /// Always `Bearer`.
         pub token_type: String,
         /// Lifetime of `access_token` in seconds, counted from receipt.
         pub expires_in: u64,
+        /// The signed-in user, so the client needs no `GET /api/me` after signing in.
         pub user: User,
         /// Seconds, counted from receipt, until the session ends for inactivity unless it is
         /// refreshed (`SESSION_IDLE_TIMEOUT_SECS` after its last refresh).

@@ -13,6 +13,7 @@ use crate::server::http::{error::ApiError, openapi::schemas, state::IdpState};
 /// The body of `/healthz` (`ok`) and `/readyz` (`ready`).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Status {
+    /// `ok` from `/healthz`, `ready` from `/readyz`.
     #[schema(example = "ok")]
     pub status: &'static str,
 }

@@ -17,6 +17,8 @@ use tower_sessions::{
 
 use crate::server::core::store::{Store, StoredRecord};
 
+/// tower-sessions' store for browser-session records, kept in our [`Store`] beside the
+/// families they mirror; clones share one cache of just-created records.
 #[derive(Clone)]
 pub struct SessionRecords {
     store: Arc<dyn Store>,
@@ -50,6 +52,7 @@ const JUST_CREATED: usize = 4096;
 const REPEAT_WITHIN_MS: u64 = 5_000;
 
 impl SessionRecords {
+    /// Records kept in `store`, with nothing yet remembered as just created.
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
             store,

@@ -18,6 +18,7 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct RefreshToken(String);
 
 impl RefreshToken {
+    /// The credential's text, for the one place it may go: the cookie or the token response.
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -14,8 +14,11 @@ use crate::server::core::store::{Cursor, Revocation, Store, StoreResult};
 /// Why an access token's session no longer backs it.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AccessRefusal {
+    /// The session ended (logout, reuse, revocation): every token of it is refused.
     #[error("the session was revoked")]
     Revoked,
+    /// The session lives, but this token was issued before its access tokens were expired
+    /// (the demo's "expire access token"); a refresh gets a new one.
     #[error("token predates an expire-access cut-off")]
     CutOff,
 }

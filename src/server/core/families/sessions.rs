@@ -7,7 +7,9 @@ use crate::server::core::store::{FamilyRecord, StoreResult};
 /// A live session of one user: its id and the family as stored.
 #[derive(Clone, Debug)]
 pub struct LiveSession {
+    /// The session (family) id, as `DELETE /api/sessions/{id}` takes it.
     pub id: String,
+    /// The family as stored: client, user agent, times and counters for the Sessions page.
     pub family: FamilyRecord,
 }
 

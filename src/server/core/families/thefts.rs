@@ -15,12 +15,19 @@ const KEPT_MS: u64 = 24 * 60 * 60 * 1000;
 /// A session reuse detection ended: what it was when its rotated-away credential came back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndedByReuse {
+    /// The ended session's id.
     pub id: String,
+    /// The client the family was issued to.
     pub client_id: String,
+    /// The browser that signed in, coarsely, if one was seen.
     pub user_agent: Option<String>,
+    /// When the session started (ms since the Unix epoch).
     pub created_at_ms: u64,
+    /// When reuse was detected and the session revoked (ms since the Unix epoch).
     pub ended_at_ms: u64,
+    /// The current credential's generation then: how many rotations the session had.
     pub generation: u64,
+    /// Refreshes answered from the grace window before the end: harmless ones, for comparison.
     pub grace_replays: u64,
 }
 

@@ -19,7 +19,9 @@ const MAX_RACES: usize = 128;
 /// What a decision writes back: the new state, kept until `expires_at_ms`, after which the
 /// state is as good as absent (the store may forget it).
 pub struct Write<S> {
+    /// The state to store, serialised as JSON.
     pub state: S,
+    /// When the store may forget the entry (ms since the Unix epoch).
     pub expires_at_ms: u64,
 }
 

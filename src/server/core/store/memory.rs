@@ -11,6 +11,8 @@ use crate::server::core::store::{
     ThrottleEntry, Versioned,
 };
 
+/// The `memory://` store: one process's maps behind one lock, so it cannot be shared by
+/// instances.
 #[derive(Default)]
 pub struct MemoryBackend {
     inner: Mutex<Inner>,

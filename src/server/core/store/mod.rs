@@ -32,16 +32,25 @@ fn first_party_client() -> String {
 /// A refresh family as the store keeps it: plain data, serialised whole.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FamilyRecord {
+    /// The user the family belongs to; never changes.
     pub user_id: String,
     /// The OAuth client the family was issued to; the first-party demo is [`FIRST_PARTY_CLIENT`].
     #[serde(default = "first_party_client")]
     pub client_id: String,
     /// Generation of the current credential; every rotation adds one.
     pub generation: u64,
+    /// When the current credential was issued (ms since the Unix epoch): the grace window for
+    /// the previous one runs from here.
     pub rotated_at_ms: u64,
+    /// When the user signed in (ms since the Unix epoch): the absolute lifetime runs from here.
     pub created_at_ms: u64,
+    /// The last login, refresh or grace replay (ms since the Unix epoch): the idle timeout runs
+    /// from here.
     pub last_refresh_ms: u64,
+    /// The `ver` the next access token gets; tokens are numbered in order, so one cut-off floor
+    /// refuses every token issued so far.
     pub next_access_ver: u64,
+    /// Refreshes granted (rotations and grace replays), for the demo's usage counter.
     pub refreshes: u64,
     /// The tower-sessions record that mirrors this family, deleted with it.
     pub browser_session: Option<i128>,
@@ -61,7 +70,9 @@ pub struct FamilyRecord {
 /// A family with the revision its compare-and-swap must name.
 #[derive(Clone, Debug)]
 pub struct Versioned {
+    /// The family as stored.
     pub family: FamilyRecord,
+    /// Its revision: 1 when inserted, one more with every committed write.
     pub rev: u64,
 }
 
@@ -72,9 +83,15 @@ pub struct Versioned {
 /// both, not two). A created id that is taken fails the whole write: never a shared record.
 #[derive(Clone, Debug)]
 pub struct FamilyWrite {
+    /// The family's new state.
     pub family: FamilyRecord,
+    /// When the store may forget the family (ms since the Unix epoch): the idle timeout or the
+    /// absolute lifetime, whichever ends first.
     pub expires_at_ms: u64,
+    /// The browser-session record to delete with this write, if the family lets go of one.
     pub drop_record: Option<i128>,
+    /// The browser-session record to create with this write (id, record); the write fails if the
+    /// id is taken.
     pub create_record: Option<(i128, StoredRecord)>,
 }
 
@@ -96,7 +113,9 @@ pub type Decide<'a> = dyn FnMut(Option<&FamilyRecord>) -> Option<FamilyWrite> + 
 /// A tower-sessions record: its data as JSON and when it expires.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredRecord {
+    /// tower-sessions' record, serialised as JSON.
     pub data: String,
+    /// When the record expires (ms since the Unix epoch); the sweep deletes it after.
     pub expires_at_ms: u64,
 }
 
@@ -104,7 +123,9 @@ pub struct StoredRecord {
 /// its compare-and-swap must name (see [`entries`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ThrottleEntry {
+    /// The policy's state as JSON; only the policy reads it.
     pub body: String,
+    /// The revision the next compare-and-swap must name.
     pub rev: u64,
 }
 
@@ -112,8 +133,12 @@ pub struct ThrottleEntry {
 /// `u64::MAX` revokes them all (logout, reuse, revoke-session).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Revocation {
+    /// The session (family) whose access tokens are refused.
     pub session_id: String,
+    /// Tokens with a `ver` below this are refused; floors only ever rise.
     pub floor: u64,
+    /// When it was published (ms since the Unix epoch): forgotten once no access token it could
+    /// refuse can still be alive.
     pub at_ms: u64,
 }
 
@@ -121,21 +146,29 @@ pub struct Revocation {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Cursor(pub String);
 
+/// Why a store call failed. Never the client's fault: handlers answer 503 with `Retry-After`,
+/// and the detail is logged, not shown.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// No answer within `STORE_TIMEOUT_MS` (the duration): a hung Redis, a locked SQLite file.
     #[error("the store did not answer within {0:?}")]
     Timeout(Duration),
+    /// The backend reported an error (connection, I/O, SQL), or a write lost too many races.
     #[error("the store failed: {0}")]
     Backend(String),
+    /// Stored data this version cannot decode: written by another version, or damaged.
     #[error("the store holds data this version cannot read: {0}")]
     Corrupt(String),
 }
 
+/// What every store call returns.
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The store's primitives. Timeouts and metrics are added once, by [`timed::Timed`].
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// The family and its revision, if stored; one that expired may be returned until the sweep,
+    /// so callers check its lifetimes themselves.
     async fn load_family(&self, id: &str) -> StoreResult<Option<Versioned>>;
     /// Adds a new family at revision 1.
     async fn insert_family(
@@ -167,13 +200,18 @@ pub trait Store: Send + Sync + 'static {
     /// Families not yet swept (expired ones may linger until the next sweep).
     async fn count_families(&self) -> StoreResult<u64>;
 
+    /// The browser-session record `id`, if stored (expired ones too, until the sweep).
     async fn load_record(&self, id: i128) -> StoreResult<Option<StoredRecord>>;
     /// Adds a record unless the id is taken; `false` when it is.
     async fn create_record(&self, id: i128, record: &StoredRecord) -> StoreResult<bool>;
+    /// Writes the record, whether or not it exists (tower-sessions' `save`).
     async fn save_record(&self, id: i128, record: &StoredRecord) -> StoreResult<()>;
+    /// Deletes the record; one that does not exist is no error.
     async fn delete_record(&self, id: i128) -> StoreResult<()>;
+    /// Records stored, expired ones included until the sweep (tests check nothing leaks).
     async fn count_records(&self) -> StoreResult<u64>;
 
+    /// Appends to the revocation log every instance polls, so they refuse the tokens too.
     async fn publish_revocation(&self, revocation: &Revocation) -> StoreResult<()>;
     /// Log entries after `cursor` (all retained ones for the default cursor), and the new cursor.
     async fn revocations_after(&self, cursor: &Cursor) -> StoreResult<(Vec<Revocation>, Cursor)>;
@@ -207,6 +245,7 @@ pub trait Store: Send + Sync + 'static {
 /// The parsed `STORE_URL`.
 #[derive(Clone, PartialEq, Eq)]
 pub enum StoreUrl {
+    /// `memory://`: this process only; nothing survives a restart.
     Memory,
     /// The sqlx connection URL, e.g. `sqlite://tokenflight.db`.
     Sqlite(String),
@@ -215,6 +254,8 @@ pub enum StoreUrl {
 }
 
 impl StoreUrl {
+    /// Reads `memory://`, `sqlite://<file>` or `redis://…` (`rediss://` for TLS); an in-memory
+    /// SQLite is refused, since the store's connections could not share it.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let raw = raw.trim();
         if raw == "memory://" {

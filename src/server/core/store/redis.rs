@@ -24,6 +24,7 @@ use crate::server::core::store::{
     Revocation, Store, StoreError, StoreResult, StoredRecord, ThrottleEntry, Versioned,
 };
 
+/// The `redis://` store: shared by every instance that names the same Redis and prefix.
 pub struct RedisBackend {
     connection: ConnectionManager,
     prefix: String,

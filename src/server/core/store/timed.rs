@@ -13,12 +13,16 @@ use crate::server::core::store::{
     StoredRecord, ThrottleEntry, Versioned,
 };
 
+/// A [`Store`] whose every call is bounded by a timeout, timed into the
+/// `tokenflight_store_seconds` histogram, and logged and counted when it fails.
 pub struct Timed {
     inner: Arc<dyn Store>,
     timeout: Duration,
 }
 
 impl Timed {
+    /// Wraps `inner`; a call that takes longer than `timeout` fails with
+    /// [`StoreError::Timeout`].
     pub fn new(inner: Arc<dyn Store>, timeout: Duration) -> Self {
         Self { inner, timeout }
     }

@@ -48,6 +48,8 @@ pub struct LoginThrottle {
 }
 
 impl LoginThrottle {
+    /// `max_failures` failures within `lockout` lock an account for one address for `lockout`,
+    /// and start the account-wide backoff (`LOGIN_MAX_FAILURES`, `LOGIN_LOCKOUT_SECS`).
     pub fn new(
         store: Arc<dyn Store>,
         max_failures: u32,

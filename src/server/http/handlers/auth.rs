@@ -34,7 +34,10 @@ use crate::{
 /// What tower-sessions keeps for a signed-in browser: enough to render the first paint.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BrowserSession {
+    /// The user as they were at sign-in, so the first paint shows them without a lookup.
     pub user: User,
+    /// The refresh family this browser belongs to; the first paint's access token is minted for
+    /// it, and only while it lives.
     pub session_id: String,
 }
 

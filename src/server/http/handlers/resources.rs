@@ -135,21 +135,26 @@ pub async fn admin_stats(
 // The data itself, shared by the REST handlers above and the server functions in
 // `crate::server_fns`: the two paths answer the same thing.
 
+/// The caller (`GET /api/me`); counts the request.
 pub fn profile(state: &IdpState, auth: Authenticated) -> User {
     state.data.count_request(&auth.user.id);
     auth.user
 }
 
+/// The caller's items (`GET /api/items`); counts the request.
 pub fn items(state: &IdpState, auth: &Authenticated) -> Vec<Item> {
     state.data.count_request(&auth.user.id);
     state.data.items(&auth.user.id)
 }
 
+/// The caller's notifications (`GET /api/notifications`); counts the request.
 pub fn notifications_of(state: &IdpState, auth: &Authenticated) -> Vec<Notification> {
     state.data.count_request(&auth.user.id);
     state.data.notifications(&auth.user.username)
 }
 
+/// The user's requests so far, this one included, and the refreshes of the caller's session;
+/// 503 when the store cannot say.
 pub async fn usage_of(state: &IdpState, auth: &Authenticated) -> Result<Usage, ApiError> {
     Ok(Usage {
         requests_served: state.data.count_request(&auth.user.id),

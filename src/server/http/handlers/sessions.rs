@@ -90,6 +90,7 @@ pub async fn reuse_detected(
 
 // Shared by the REST handlers above and the Sessions page's server functions.
 
+/// The caller's live sessions, oldest first, the one making the request marked `current`.
 pub async fn sessions_of(
     state: &IdpState,
     auth: &Authenticated,
@@ -111,6 +112,8 @@ pub async fn end_session(state: &IdpState, auth: &Authenticated, id: &str) -> Re
     }
 }
 
+/// Ends every session of the caller's but the one making the request ("sign out other
+/// devices"); those that ended meanwhile are skipped.
 pub async fn end_other_sessions(state: &IdpState, auth: &Authenticated) -> Result<(), ApiError> {
     for session in state.families.sessions_of(&auth.user.id).await? {
         if session.id != auth.session_id {
@@ -136,6 +139,8 @@ fn info(LiveSession { id, family }: LiveSession, current: &str) -> SessionInfo {
     }
 }
 
+/// The caller's sessions that reuse detection ended in the last day (at most ten), oldest
+/// first: what the Sessions page shows as thefts.
 pub async fn reuse_ended_of(
     state: &IdpState,
     auth: &Authenticated,

@@ -32,6 +32,8 @@ struct Request {
     from_our_form: bool,
 }
 
+/// `GET /oauth/authorize`: an error page for an unknown client or redirect URI, the login
+/// page for a visitor without a session, else back to the client with a code (or an `error`).
 pub async fn authorize(
     State(state): State<IdpState>,
     session: Session,

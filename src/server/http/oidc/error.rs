@@ -13,6 +13,8 @@ use crate::server::{
     http::error::REALM,
 };
 
+/// Every way the token, revocation and introspection endpoints refuse a request, answered as
+/// RFC 6749 §5.2's `{"error", "error_description"}` with `Cache-Control: no-store`.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
     /// A parameter missing, repeated or malformed (§5.2 `invalid_request`).
@@ -24,10 +26,13 @@ pub enum OAuthError {
     /// The code or refresh token is unknown, expired, used, revoked or another client's.
     #[error("{0}")]
     InvalidGrant(&'static str),
+    /// A grant type the client's registration leaves out of its `grant_types`.
     #[error("this client may not use this grant")]
     UnauthorizedClient,
+    /// A `grant_type` other than `authorization_code` and `refresh_token`.
     #[error("only authorization_code and refresh_token are supported")]
     UnsupportedGrantType,
+    /// A refresh asked for a scope the family was not granted (RFC 6749 §6).
     #[error("{0}")]
     InvalidScope(&'static str),
     /// The store is away (or a demo fault): retry.
@@ -51,6 +56,8 @@ struct OAuthErrorBody {
 }
 
 impl OAuthError {
+    /// The `error` code clients branch on: RFC 6749 §5.2's, and `temporarily_unavailable` for a
+    /// store outage (503).
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_) => "invalid_request",

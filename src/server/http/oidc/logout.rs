@@ -17,6 +17,8 @@ use tower_sessions::Session;
 use crate::server::http::oidc::id_token::verify_hint;
 use crate::server::http::{handlers::auth::current_caller, state::IdpState};
 
+/// `GET /oauth/logout`: with a valid `id_token_hint`, ends that session and this browser's
+/// session of the same user, then returns to a registered `post_logout_redirect_uri`.
 pub async fn end_session(
     State(state): State<IdpState>,
     session: Session,

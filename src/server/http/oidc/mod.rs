@@ -27,13 +27,21 @@ use crate::server::{config::Config, core::signing::PublicJwk, http::state::IdpSt
 
 /// Where each endpoint lives (discovery names them all).
 pub mod paths {
+    /// The provider metadata (OpenID Connect Discovery 1.0 §4), where clients start.
     pub const DISCOVERY: &str = "/.well-known/openid-configuration";
+    /// The public keys that verify our tokens (RFC 7517): the metadata's `jwks_uri`.
     pub const JWKS: &str = "/.well-known/jwks.json";
+    /// Where a client sends the browser to sign in (RFC 6749 §3.1, code flow with PKCE only).
     pub const AUTHORIZE: &str = "/oauth/authorize";
+    /// Where a client trades a code or a refresh token for tokens (RFC 6749 §3.2).
     pub const TOKEN: &str = "/oauth/token";
+    /// The claims of an access token's user (OIDC Core §5.3), by `GET` or `POST`.
     pub const USERINFO: &str = "/oauth/userinfo";
+    /// Token revocation (RFC 7009): either token of a family ends the whole family.
     pub const REVOKE: &str = "/oauth/revoke";
+    /// Token introspection (RFC 7662), for confidential clients only.
     pub const INTROSPECT: &str = "/oauth/introspect";
+    /// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): `end_session_endpoint`.
     pub const END_SESSION: &str = "/oauth/logout";
 }
 
@@ -43,7 +51,9 @@ pub const OAUTH_BODY_LIMIT: usize = 8 * 1024;
 /// What the OIDC endpoints share: the registered clients and the published keys.
 #[derive(Debug)]
 pub struct Provider {
+    /// The built-in public client and those of `OAUTH_CLIENTS_FILE`.
     pub clients: ClientRegistry,
+    /// Every published key, the signing key first, then the next and previous ones.
     pub jwks: Vec<PublicJwk>,
 }
 

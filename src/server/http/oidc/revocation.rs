@@ -27,6 +27,8 @@ enum Named {
     Access { session_id: String, claims: Value },
 }
 
+/// `POST /oauth/revoke`: ends the family of the token if it was issued to the calling client;
+/// 200 whatever the token was (RFC 7009 §2.2), so the answer reveals nothing about it.
 pub async fn revoke(
     State(state): State<IdpState>,
     headers: HeaderMap,
@@ -59,6 +61,8 @@ pub async fn revoke(
     Ok(StatusCode::OK.into_response())
 }
 
+/// `POST /oauth/introspect`: whether a token is active right now, and whose; only a
+/// confidential client may ask.
 pub async fn introspect(
     State(state): State<IdpState>,
     headers: HeaderMap,

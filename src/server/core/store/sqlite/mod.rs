@@ -32,6 +32,8 @@ use writer::Writer;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/server/core/store/migrations");
 
+/// The `sqlite://` store: one writer thread and a pool of readers on one WAL-mode file, which
+/// instances on the same machine may share.
 pub struct SqliteBackend {
     writer: Writer,
     readers: SqlitePool,
@@ -43,6 +45,8 @@ pub struct SqliteBackend {
 const READERS: u32 = 4;
 
 impl SqliteBackend {
+    /// Opens (creating and migrating if needed) the file `url` names. Creates it with SQLite's
+    /// default permissions: [`StoreUrl::open`](super::StoreUrl::open) makes it `0600` first.
     pub async fn open(url: &str) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(backend)?
