@@ -4,8 +4,14 @@ use serde::{Deserialize, Serialize};
 
 /// The demo endpoints (absent with `DEMO_CONTROLS=off`).
 pub mod paths {
+    /// `POST` (Bearer): 204, and every access token the caller's session holds so far is refused
+    /// from now on while its refresh still works — the next call shows 401, refresh, retry.
     pub const EXPIRE_ACCESS: &str = "/api/demo/expire-access";
+    /// `POST` (Bearer): 204, and the caller's session is revoked — its token and its refresh
+    /// are refused, so the client signs out.
     pub const REVOKE_SESSION: &str = "/api/demo/revoke-session";
+    /// `POST` (Bearer) a [`DemoFaults`](super::DemoFaults): 200 with the faults now set for the
+    /// caller's session.
     pub const FAULTS: &str = "/api/demo/faults";
 }
 
@@ -45,4 +51,6 @@ fn grace_window_on() -> bool {
 
 /// Upper bounds for [`DemoFaults`], checked by the server and shown by the UI.
 pub const MAX_DEMO_LATENCY_MS: u64 = 5_000;
+/// Most refresh failures [`DemoFaults::failing_refreshes`] may queue; a larger value is refused
+/// with 422 `validation_failed`.
 pub const MAX_DEMO_FAILING_REFRESHES: u32 = 10;

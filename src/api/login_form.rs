@@ -9,9 +9,15 @@ pub const LOGIN_PAGE: &str = "/login";
 /// parameter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoginFailure {
+    /// `error=invalid`: wrong username or password (which one is never said), or a form body
+    /// that could not be read.
     Invalid,
+    /// `error=throttled`: too many failed attempts for the account or the address.
     Throttled,
+    /// `error=cross_site`: the post did not come from this site's own page (login CSRF).
     CrossSite,
+    /// `error=unavailable`: the server could not check the password now; nothing is wrong with
+    /// the credentials.
     Unavailable,
 }
 
@@ -34,6 +40,8 @@ impl LoginFailure {
         }
     }
 
+    /// Reads back what [`LoginFailure::code`] wrote; `None` for any other value, so a forged
+    /// `?error=` shows no message at all rather than a made-up one.
     pub fn from_code(code: &str) -> Option<Self> {
         FAILURES.into_iter().find(|failure| failure.code() == code)
     }

@@ -47,13 +47,19 @@ pub struct SessionInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "idp", derive(utoipa::ToSchema))]
 pub struct ReuseEndedSession {
+    /// The ended session's id, as [`SessionInfo::id`] showed it; no longer accepted anywhere.
     pub id: String,
     /// When the user signed in, in seconds since the Unix epoch.
     pub created_at: u64,
     /// When the reuse was detected and the session revoked, in seconds since the Unix epoch.
     pub ended_at: u64,
+    /// The client the session was issued to, as in [`SessionInfo::client`].
     pub client: String,
+    /// The browser that signed in, coarsely; null when it sent none.
     pub user_agent: Option<String>,
+    /// How often the refresh credential had rotated before the reuse: the presented copy was
+    /// of an earlier generation.
     pub generation: u64,
+    /// Grace-window replays the session had seen, harmless ones, before the reuse ended it.
     pub grace_replays: u64,
 }

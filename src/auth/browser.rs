@@ -47,6 +47,8 @@ pub fn active_coordinator() -> Option<BrowserCoordinator> {
 /// `fetch`, same-origin, with the refresh cookie sent only to the refresh endpoint.
 #[derive(Clone, Copy, Debug)]
 pub struct FetchTransport {
+    /// Where [`Transport::refresh`], [`FetchTransport::login`] and [`FetchTransport::logout`]
+    /// post; protected calls go to their own [`ApiRequest::path`].
     pub endpoints: AuthEndpoints,
 }
 

@@ -6,8 +6,29 @@ use crate::api::auth::paths;
 use super::coordinator::CoordinatorConfig;
 
 /// Handed to [`provide_auth`](super::provide_auth) once, at the root of the app.
+///
+/// The defaults fit this crate's identity provider; an app with other paths, or a second app on
+/// the same origin, overrides what differs:
+///
+/// ```no_run
+/// use tokenflight::auth::{AuthConfig, AuthEndpoints};
+///
+/// let config = AuthConfig {
+///     endpoints: AuthEndpoints {
+///         login: "/auth/login",
+///         refresh: "/auth/refresh",
+///         logout: "/auth/logout",
+///     },
+///     login_page: "/sign-in",
+///     tab_channel: "billing", // not the other app's name: its tabs must not adopt our tokens
+///     ..AuthConfig::default()
+/// };
+/// # let _ = config;
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AuthConfig {
+    /// Where the login, refresh and logout calls go: paths on this origin, as the browser sends
+    /// the refresh cookie with `credentials: same-origin` only.
     pub endpoints: AuthEndpoints,
     /// Where a signed-out user is sent, with `?next=<where they were>`.
     pub login_page: &'static str,
@@ -20,6 +41,7 @@ pub struct AuthConfig {
     /// turn. Longer than a refresh normally takes; the server's grace window makes the rare
     /// second refresh safe.
     pub lock_wait_ms: u32,
+    /// The coordinator's timings: proactive refresh margin, timeouts, backoff, idle warning.
     pub timing: CoordinatorConfig,
 }
 

@@ -78,6 +78,19 @@ pub struct AuthContext {
 /// `first_paint` is what the server found when it rendered the page ([`FirstPaint`]): the
 /// signed-in user (`Option<User>` converts), or the user with an access token for the session.
 /// In the browser a signed-in first paint restores the session at once.
+///
+/// ```no_run
+/// use leptos::prelude::*;
+/// use tokenflight::{api::auth::User, auth::{provide_auth, AuthConfig}};
+///
+/// #[component]
+/// fn Root(first_paint_user: Option<User>) -> impl IntoView {
+///     // Once per page, at the root: everything below finds it with `use_auth`.
+///     let auth = provide_auth(AuthConfig::default(), first_paint_user);
+///     let name = move || auth.user().get().map(|user| user.username);
+///     view! { <p>"Signed in as " {name}</p> }
+/// }
+/// ```
 pub fn provide_auth(config: AuthConfig, first_paint: impl Into<FirstPaint>) -> AuthContext {
     let first_paint = first_paint.into();
     let auth = AuthContext {
@@ -95,7 +108,25 @@ pub fn provide_auth(config: AuthConfig, first_paint: impl Into<FirstPaint>) -> A
     auth
 }
 
-/// The context provided by [`provide_auth`].
+/// The context provided by [`provide_auth`]. Panics outside its tree: a component that needs
+/// auth and finds none is a wiring mistake, not a signed-out visitor.
+///
+/// ```no_run
+/// use leptos::prelude::*;
+/// use tokenflight::auth::use_auth;
+///
+/// #[component]
+/// fn SignOut() -> impl IntoView {
+///     let auth = use_auth();
+///     // An action: its pending state disables the button, so a double click signs out once.
+///     let sign_out = Action::new_local(move |_: &()| auth.logout());
+///     let pending = move || sign_out.pending().get();
+///     let click = move |_| {
+///         sign_out.dispatch(());
+///     };
+///     view! { <button disabled=pending on:click=click>"Sign out"</button> }
+/// }
+/// ```
 pub fn use_auth() -> AuthContext {
     expect_context::<AuthContext>()
 }

@@ -25,6 +25,20 @@ use crate::api::auth::{codes, ApiErrorBody};
 
 /// The server-function client that goes through the auth coordinator (in the browser). Calls
 /// made during the server render never reach a client: they run in-process.
+///
+/// The server function's error type receives what the coordinator could not get an answer for
+/// (`From<AuthError>`); [`ApiErrorBody`] does, keeping the API's error codes:
+///
+/// ```no_run
+/// use leptos::prelude::*;
+/// use tokenflight::{api::auth::ApiErrorBody, auth::AuthClient};
+///
+/// #[server(prefix = "/api/fn", endpoint = "orders", client = AuthClient)]
+/// pub async fn load_orders() -> Result<Vec<String>, ApiErrorBody> {
+///     // On the server: check the caller's Bearer token first, as any protected endpoint does.
+///     Ok(vec!["first order".to_owned()])
+/// }
+/// ```
 pub struct AuthClient;
 
 /// A server function call, kept as data so it can be sent again after a refresh.

@@ -25,9 +25,14 @@ pub const PROTOCOL_VERSION: u32 = 2;
 /// shared counter (see [`TokenArrivals`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
+    /// The sender's [`PROTOCOL_VERSION`], `v` on the wire; the message is read only when it is
+    /// the receiver's own.
     #[serde(rename = "v")]
     pub version: u32,
+    /// The shared counter as the sender left it: bumped for each new token announced, unchanged
+    /// by other messages, so a tab knows which token it is still waiting for.
     pub seq: u64,
+    /// What the sender says.
     pub message: TabMessage,
 }
 
@@ -41,6 +46,7 @@ struct EnvelopeHead {
 }
 
 impl Envelope {
+    /// An envelope of this build's [`PROTOCOL_VERSION`]: the only kind a tab sends.
     pub fn new(seq: u64, message: TabMessage) -> Self {
         Self {
             version: PROTOCOL_VERSION,
@@ -91,7 +97,10 @@ pub enum TabMessage {
     /// The session ended (logout, or the server refused the refresh): every tab must forget it.
     SignedOut,
     /// The session ended for inactivity: every tab says so on its login page.
-    IdleTimedOut { timeout_secs: u64 },
+    IdleTimedOut {
+        /// The server's idle timeout in seconds, which every tab's sign-out message names.
+        timeout_secs: u64,
+    },
     /// A newly opened tab asks the open ones for the current token, to spare a refresh call.
     TokenWanted,
 }
@@ -101,11 +110,14 @@ pub enum TabMessage {
 /// struct variant would be (`{"signed_in": {"access_token": …}}`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SharedToken {
+    /// The access token itself, for same-origin tabs only; never the refresh credential.
     pub access_token: String,
     /// Remaining lifetime when the message was sent. Relative, because tabs do not share a
     /// monotonic clock (`performance.now()` starts at each tab's own load).
     pub expires_in_ms: u64,
+    /// Whom the token belongs to: a tab signed in as someone else ignores a refreshed token.
     pub user: User,
+    /// When the session ends for inactivity; `None` when the server did not say.
     pub idle: Option<IdleWindow>,
 }
 

@@ -4,7 +4,10 @@
 /// The parts of a `Bearer` challenge the coordinator uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BearerChallenge {
+    /// The `error` parameter (RFC 6750 §3.1: `invalid_token`, `insufficient_scope`,
+    /// `invalid_request`). `None` means no credentials were sent, by the RFC's reading.
     pub error: Option<String>,
+    /// The `error_description` parameter: words for developers, not a code to branch on.
     pub description: Option<String>,
 }
 

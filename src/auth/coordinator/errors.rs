@@ -19,8 +19,14 @@ pub enum AuthError {
     /// Any other non-2xx answer, with the API's error code and message when the body had them.
     #[error("request failed with HTTP {status}{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
     Http {
+        /// The HTTP status, below 500: a 5xx is [`AuthError::Transient`].
         status: u16,
+        /// The body's [`ApiErrorBody::error`], else the challenge's `error`; `None` when neither
+        /// said.
+        ///
+        /// [`ApiErrorBody::error`]: crate::api::auth::ApiErrorBody::error
         code: Option<String>,
+        /// The body's message, else the challenge's `error_description`: safe to show.
         message: Option<String>,
     },
     /// A 2xx body that did not match the expected type.
@@ -63,5 +69,8 @@ pub enum LoginError {
     Unavailable,
     /// Any other answer (a refused request, a body that does not decode).
     #[error("sign-in failed (HTTP {status})")]
-    Unexpected { status: u16 },
+    Unexpected {
+        /// The answer's HTTP status (a 2xx when its body was not a token response).
+        status: u16,
+    },
 }

@@ -67,47 +67,74 @@ pub enum SignOutReason {
     /// Another tab signed out or saw its session expire.
     OtherTab,
     /// Nobody used any tab for the server's idle timeout (`after_secs`), here or in another tab.
-    Idle { after_secs: u64 },
+    Idle {
+        /// The server's idle timeout in seconds, for words like "after 30 minutes".
+        after_secs: u64,
+    },
 }
 
 /// Everything the coordinator does, as a stream for the UI inspector. Request and refresh ids
 /// let the UI draw which requests one refresh served.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuthEvent {
+    /// A protected request went out with a token: its first attempt, or its retry.
     RequestSent {
+        /// This coordinator's number for the request, counted from 1; every later event about
+        /// the request (its answer, its wait, its retry) carries the same one.
         request_id: u64,
+        /// Path and query, as sent ([`ApiRequest::path`](super::ApiRequest::path)).
         path: String,
+        /// Which token went with it ([`AuthSnapshot::token_version`]).
         token_version: u64,
+        /// `true` for the second and last attempt, after a 401.
         retry: bool,
     },
+    /// The server answered the request, with any status (a rejected token is then also
+    /// told as [`AuthEvent::Unauthorized`]).
     Responded {
+        /// The request, as numbered in [`AuthEvent::RequestSent`].
         request_id: u64,
+        /// The HTTP status code.
         status: u16,
     },
     /// The request got no response (network error or timeout), or was not sent (again)
     /// because the token had become another user's while it waited.
     RequestFailed {
+        /// The request, as numbered in [`AuthEvent::RequestSent`].
         request_id: u64,
+        /// What went wrong, in words for a log or an inspector.
         error: String,
     },
     /// A 401 for the token the request carried: on a first attempt it leads to the retry, on the
     /// retry it is final.
     Unauthorized {
+        /// The request, as numbered in [`AuthEvent::RequestSent`].
         request_id: u64,
+        /// The token the 401 was for: if a newer one is held by now, the retry needs no refresh.
         token_version: u64,
     },
+    /// A refresh began; at most one is in flight per tab, and requests join it.
     RefreshStarted {
+        /// This coordinator's number for the refresh, counted from 1; its waiters and its
+        /// outcome carry the same one.
         refresh_id: u64,
+        /// What set it off.
         reason: RefreshReason,
     },
     /// A request now waits for this refresh (the one that started it too).
     WaiterJoined {
+        /// The waiting request, as numbered in [`AuthEvent::RequestSent`].
         request_id: u64,
+        /// The refresh it waits for, as numbered in [`AuthEvent::RefreshStarted`].
         refresh_id: u64,
     },
+    /// The refresh ended with a token held: one it fetched, or one it adopted.
     RefreshSucceeded {
+        /// The refresh, as numbered in [`AuthEvent::RefreshStarted`].
         refresh_id: u64,
+        /// The version of the token now held, which the waiters' retries carry.
         token_version: u64,
+        /// That token's remaining lifetime in milliseconds, as of this event.
         expires_in_ms: u64,
         /// The request ids that waited for it.
         waiters: Vec<u64>,
@@ -115,56 +142,80 @@ pub enum AuthEvent {
         /// (another tab refreshed, or a sign-in happened), so no refresh call was made.
         adopted: bool,
     },
+    /// The refresh ended without a token for its waiters.
     RefreshFailed {
+        /// The refresh, as numbered in [`AuthEvent::RefreshStarted`].
         refresh_id: u64,
+        /// How it failed, which decides what follows: signed out, or retried in the background.
         kind: RefreshFailureKind,
+        /// The request ids that waited for it; each fails with the matching [`AuthError`].
+        ///
+        /// [`AuthError`]: super::AuthError
         waiters: Vec<u64>,
     },
     /// The request is sent a second (and last) time.
     Retried {
+        /// The request, as numbered in [`AuthEvent::RequestSent`].
         request_id: u64,
         /// Whether it waited for a refresh, or the token had already been replaced.
         with_refresh: bool,
     },
+    /// A token another tab obtained (its refresh or sign-in, or its answer to a new tab) was
+    /// adopted here: no call from this tab.
     TokenFromOtherTab {
+        /// The version it was installed as here (each tab counts its own versions).
         token_version: u64,
     },
+    /// A sign-in installed a new session's token: this tab's login, or a refresh that brought
+    /// another user's token (after [`RefreshFailureKind::UserChanged`]).
     SignedIn {
+        /// The version the new session's token was installed as.
         token_version: u64,
     },
     /// The page came with an access token for its session, minted by the server as it rendered
     /// the page ([`Coordinator::resume_with_token`]): this page load made no refresh call.
     TokenFromPage {
+        /// The version the page's token was installed as.
         token_version: u64,
     },
+    /// The token and the user were forgotten: the session is over in this tab.
     SignedOut {
+        /// Why; [`SignOutReason::User`] when this tab logged out.
         reason: SignOutReason,
     },
     /// The proactive refresh was due, but nobody used the page since the token arrived: the
     /// token is left to expire, and the next call refreshes (idle means the user, not the tab).
     LeftToLapse {
+        /// The token left to expire.
         token_version: u64,
     },
     /// The session ends for inactivity in `ends_in_ms` unless the user answers
     /// ([`Coordinator::stay_signed_in`]).
     IdleWarning {
+        /// Milliseconds left, as of this event, before the server ends the session.
         ends_in_ms: u64,
     },
     /// A refresh failed transiently; the next attempt is in `retry_in_ms`.
     Offline {
+        /// Milliseconds until that attempt: the backoff, doubled after each failure up to
+        /// [`CoordinatorConfig::backoff_max_ms`](super::CoordinatorConfig::backoff_max_ms).
         retry_in_ms: u64,
     },
+    /// A token arrived again after [`AuthEvent::Offline`] (a refresh, another tab, a sign-in):
+    /// what failed meanwhile is worth loading again.
     Online,
 }
 
 /// A read-only view of the state, for the UI.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuthSnapshot {
+    /// The signed-in user; `None` when signed out or not known yet.
     pub user: Option<User>,
     /// Bumped every time the token changes (or is forgotten).
     pub token_version: u64,
     /// On the [`Runtime::now_ms`] clock.
     pub token_expires_at_ms: Option<f64>,
+    /// A refresh is in flight; requests that need a token wait for it.
     pub refreshing: bool,
     /// The last refresh failed transiently; a background retry is scheduled.
     pub offline: bool,

@@ -10,10 +10,16 @@ use super::AuthError;
 /// The HTTP methods a protected call may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
+    /// `GET`, with no body: what [`ApiRequest::get`] builds.
     Get,
+    /// `POST`: what [`ApiRequest::post_json`] builds. Retried after a 401 like the others, which
+    /// is safe: a request refused for its token was not acted on.
     Post,
+    /// `PUT`.
     Put,
+    /// `PATCH`.
     Patch,
+    /// `DELETE`.
     Delete,
 }
 
@@ -34,9 +40,12 @@ impl Method {
 /// browser `Request` cannot be sent twice).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiRequest {
+    /// The HTTP method, the same on the retry.
     pub method: Method,
     /// Path and query.
     pub path: String,
+    /// Encoded once, so the retry sends the same bytes; `None` sends no body and no
+    /// `Content-Type`.
     pub body: Option<Body>,
     /// The `Accept` header, when the call needs one (server functions say which encoding).
     pub accept: Option<String>,
@@ -45,7 +54,11 @@ pub struct ApiRequest {
 /// A request body, already encoded, so a retry sends exactly the same bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Body {
+    /// The `Content-Type` header sent with it (`application/json` from
+    /// [`ApiRequest::post_json`], a URL-encoded form from a server function).
     pub content_type: String,
+    /// The encoded body. Text only: what cannot be copied for a retry (binary, streams) is not
+    /// sent through the coordinator at all.
     pub text: String,
 }
 
@@ -78,6 +91,7 @@ impl ApiRequest {
 /// What the transport hands back: just the parts the coordinator and its callers decide on.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ApiResponse {
+    /// The HTTP status code.
     pub status: u16,
     /// The `WWW-Authenticate` header: on a 401/403 it says *why* (RFC 6750), the status alone does not.
     pub www_authenticate: Option<String>,
@@ -85,6 +99,8 @@ pub struct ApiResponse {
     pub location: Option<String>,
     /// Whether a server function asked the page to navigate (its redirect header).
     pub redirect: bool,
+    /// The whole body as text: JSON for the API, errors included (its `{"error", "message"}`
+    /// envelope), or whatever a server function encodes.
     pub body: String,
 }
 
@@ -98,6 +114,8 @@ impl ApiResponse {
 /// A call that produced no HTTP response at all.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
+    /// No usable answer: offline, DNS, a refused or reset connection, a body cut off. The text
+    /// is the HTTP client's, for logs.
     #[error("network error: {0}")]
     Network(String),
     /// The coordinator gave up waiting (see [`CoordinatorConfig::request_timeout_ms`]).
