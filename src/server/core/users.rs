@@ -1,6 +1,7 @@
 //! The user store: the built-in `alice` and `admin`, or the users of `USERS_FILE` (see
-//! [`file`]) with the claims they carry. Passwords are stored the real way, as argon2 hashes
-//! (OWASP's parameters, m = 19 MiB, t = 2, p = 1, for the built-in users and plain file passwords).
+//! [`users::file`](mod@file)) with the claims they carry. Passwords are stored the real way, as
+//! argon2 hashes (OWASP's parameters, m = 19 MiB, t = 2, p = 1, for the built-in users and plain
+//! file passwords).
 
 pub mod claims;
 pub mod file;

@@ -39,17 +39,23 @@ impl Deref for IdpState {
     }
 }
 
+/// What the handlers share, built once by [`IdpState::new`].
 pub struct Services {
+    /// Every setting, validated at start-up.
     pub config: Arc<Config>,
+    /// Mints and verifies access tokens (with the verified-token cache).
     pub tokens: Arc<TokenIssuer>,
+    /// The refresh families: sign-in, rotation, grace, reuse, revocation.
     pub families: Arc<FamilyRegistry>,
     /// The demo's fault switches, which the refresh decision asks (`server::http::faults`).
     pub faults: Arc<DemoFaultSwitches>,
+    /// The built-in users, or those of `USERS_FILE`, and their password checks.
     pub users: Arc<UserStore>,
     /// Sign-in failures per account and address, and each account's backoff, in the store.
     pub throttle: Arc<LoginThrottle>,
     /// Sign-in attempts per client address, in the store.
     pub client_limiter: Arc<ClientLimiter>,
+    /// The protected API's made-up items and counters, per user.
     pub data: Arc<DemoData>,
     /// The store every call goes through (bounded by `STORE_TIMEOUT_MS`, measured).
     pub store: Arc<dyn Store>,
