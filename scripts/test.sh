@@ -4,11 +4,31 @@
 # release build, on a free port. Stops what it started, even when a test fails.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
-ensure_build_tools
-ensure_chromium
-ensure_playwright
-ensure_redis
-ensure_schemathesis
+mkdir -p target
+ensure_wasm_target
+ensure_rust_src
+ensure_wasm_opt
+
+# The long installs run in the background while fmt, clippy, rustdoc and the tests run, which need
+# none of them: cargo-leptos and the wasm-bindgen CLI (minutes of compiling, in a target folder of
+# cargo install's own), and the Debian, npm and PyPI packages (downloads). Each is waited for
+# before its first use; its log is shown if it failed.
+in_background() {
+  local log="$ROOT/target/install-$1.log"
+  shift
+  ("$@") >"$log" 2>&1 &
+  echo $!
+}
+install_builders() { ensure_cargo_leptos && ensure_wasm_bindgen; }
+install_services() { ensure_redis && ensure_chromium && ensure_playwright && ensure_schemathesis; }
+builders=$(in_background builders install_builders)
+services=$(in_background services install_services)
+# await NAME PID: waits for a background install, as a step of its own (the time it still took).
+await() {
+  step "waiting for the $1 installs (started in the background)"
+  wait "$2" || { cat "$ROOT/target/install-$1.log"; exit 1; }
+  cat "$ROOT/target/install-$1.log"
+}
 
 # Everything this script starts, stopped in the exit trap even when a step fails.
 redis=""
@@ -30,6 +50,8 @@ stop_started() {
   # Clean-up only: nothing here may change the script's exit status.
   set +e
   step_times
+  # Background installs still running when a step failed: stopped with the script.
+  kill "${builders:-}" "${services:-}" 2>/dev/null
   stop_server
   [[ -n "$redis" ]] && kill "$redis" 2>/dev/null && wait "$redis" 2>/dev/null
   [[ -n "${redis_dir:-}" ]] && rm -rf "$redis_dir"
@@ -88,6 +110,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features ssr,native
 # The browser half on its own target: the dependencies' metadata from the clippy run above.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features hydrate --target wasm32-unknown-unknown
 
+await services "$services"
 step "unit and integration tests (ssr), the Redis store's against our own redis-server"
 redis_port=$(free_port)
 redis_dir=$(mktemp -d)
@@ -105,6 +128,7 @@ cargo test --features ssr
 step "unit tests (hydrate, native)"
 cargo test --lib --features hydrate
 
+await builders "$builders"
 step "cargo publish --dry-run: the crate packages and its packaged sources build"
 cargo publish --dry-run --allow-dirty --features ssr
 

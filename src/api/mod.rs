@@ -2,8 +2,9 @@
 //!
 //! Both halves compile these modules, so a field renamed here is renamed everywhere. They depend
 //! on serde only: no server crates, no browser crates. (The server build also derives their
-//! OpenAPI schemas, `utoipa::ToSchema` under feature `ssr`, so the document at
-//! `/api/openapi.json` is generated from these very types.)
+//! OpenAPI schemas, `utoipa::ToSchema` under feature `idp`, so the document at
+//! `/api/openapi.json` is generated from these very types — all but `auth`'s, which
+//! `server::http::openapi::schemas` mirrors.)
 //!
 //! - [`auth`]: the auth contract (tokens, user, error codes, auth paths) — all the auth client needs;
 //! - [`resources`]: the demo's protected data;

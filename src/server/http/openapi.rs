@@ -22,9 +22,9 @@ pub const DOCUMENT_PATH: &str = "/api/openapi.json";
 /// Where Swagger UI reads it.
 pub const VIEWER_PATH: &str = "/api/docs";
 
-/// The OpenAPI shapes of the auth wire types (`crate::api::auth`). Those types are copied into
-/// apps that lift the auth client (`examples/router_app` compiles the file itself), so they
-/// cannot name utoipa; these mirror them field for field, under the same names, and
+/// The OpenAPI shapes of the auth wire types (`crate::api::auth`), written before the client
+/// was a feature of this crate (apps compiled `api/auth.rs` itself, without utoipa). They
+/// mirror the real types field for field, under the same names, and
 /// `tests/openapi.rs` fails when a field of a real one is missing here or the other way round.
 /// Never built: they exist for their schemas.
 #[allow(dead_code)]
