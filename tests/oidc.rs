@@ -69,9 +69,16 @@ async fn discovery_names_every_endpoint_and_offers_s256_only() {
         config["id_token_signing_alg_values_supported"],
         json!(["ES256"])
     );
+    // RFC 6749 §2.3.1: both secret methods (RFC 8414 §2 names the metadata).
+    let methods = json!(["none", "client_secret_basic", "client_secret_post"]);
+    assert_eq!(config["token_endpoint_auth_methods_supported"], methods);
     assert_eq!(
-        config["token_endpoint_auth_methods_supported"],
-        json!(["none", "client_secret_basic"])
+        config["revocation_endpoint_auth_methods_supported"],
+        methods
+    );
+    assert_eq!(
+        config["introspection_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post"])
     );
 }
 

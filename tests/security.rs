@@ -10,6 +10,8 @@ mod process;
 
 #[path = "security/brute_force.rs"]
 mod brute_force;
+#[path = "security/client_authentication.rs"]
+mod client_authentication;
 #[path = "security/connections.rs"]
 mod connections;
 #[path = "security/content_types.rs"]

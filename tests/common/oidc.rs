@@ -21,6 +21,8 @@ pub const CONFIDENTIAL_SECRET: &str = "backend-secret-0123456789";
 pub const CONFIDENTIAL_REDIRECT: &str = "https://backend.example/callback";
 /// A confidential client registered for the refresh grant only.
 pub const REFRESH_ONLY: &str = "refresh-only";
+/// A confidential client registered for `client_secret_post` (RFC 6749 §2.3.1).
+pub const POST_CLIENT: &str = "post-client";
 
 /// A `code_verifier` and its S256 `code_challenge`.
 pub struct Pkce {
@@ -53,6 +55,12 @@ pub fn clients_file() -> String {
         "kind": "confidential",
         "redirect_uris": [CONFIDENTIAL_REDIRECT],
         "grant_types": ["refresh_token"],
+    }, {
+        "client_id": POST_CLIENT,
+        "client_secret": CONFIDENTIAL_SECRET,
+        "kind": "confidential",
+        "token_endpoint_auth_method": "client_secret_post",
+        "redirect_uris": [CONFIDENTIAL_REDIRECT],
     }]);
     std::fs::write(&path, body.to_string()).unwrap();
     path.display().to_string()
@@ -106,6 +114,23 @@ pub async fn code_for(app: &TestApp, seed: &str) -> (String, Pkce) {
     let (mut browser, _) = app.signed_in("alice").await;
     let pkce = Pkce::new(seed);
     let response = authorize(&mut browser, &authorize_query(&pkce, &[])).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
+    (param(&response, "code").expect("a code"), pkce)
+}
+
+/// A code for a signed-in browser (alice) issued to `client_id` for the confidential clients'
+/// redirect URI, and the PKCE pair it is bound to.
+pub async fn code_for_client(app: &TestApp, seed: &str, client_id: &str) -> (String, Pkce) {
+    let (mut browser, _) = app.signed_in("alice").await;
+    let pkce = Pkce::new(seed);
+    let query = authorize_query(
+        &pkce,
+        &[
+            ("client_id", client_id),
+            ("redirect_uri", CONFIDENTIAL_REDIRECT),
+        ],
+    );
+    let response = authorize(&mut browser, &query).await;
     assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
     (param(&response, "code").expect("a code"), pkce)
 }

@@ -2,26 +2,33 @@
 //! `tokenflight-public` (any loopback redirect URI, RFC 8252 §7.3), and those of
 //! `OAUTH_CLIENTS_FILE`. Redirect URIs match exactly otherwise, so no client can be made an
 //! open redirector (RFC 9700 §4.1.3).
+//!
+//! This file the registrations and the registry; `authentication` how a client proves itself
+//! at the token, revocation and introspection endpoints.
+
+mod authentication;
 
 use std::fmt;
 
-use base64::{engine::general_purpose::STANDARD, Engine};
-use http::{header, HeaderMap, Uri};
+use http::Uri;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+
+pub use authentication::{AuthMethod, BodyCredentials, ClientAuthError};
 
 /// The client every developer can use without registering anything.
 pub const PUBLIC_CLIENT: &str = "tokenflight-public";
 
 /// Public clients prove nothing but their id (PKCE binds their codes); confidential ones
-/// authenticate with a secret (`client_secret_basic`).
+/// authenticate with a secret (`client_secret_basic` or `client_secret_post`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ClientKind {
     /// Holds no secret (a browser or native app): named by `client_id` alone, its codes bound by
     /// PKCE.
     Public,
-    /// Holds a `client_secret` and presents it by HTTP Basic; the only kind that may introspect.
+    /// Holds a `client_secret` and presents it by its registered method; the only kind that may
+    /// introspect.
     Confidential,
 }
 
@@ -62,6 +69,11 @@ pub struct ClientRegistration {
     client_secret: Option<ClientSecret>,
     /// Whether the client authenticates with a secret, which decides how every endpoint checks it.
     pub kind: ClientKind,
+    /// How it authenticates (RFC 7591 §2): `client_secret_basic` (the default for a
+    /// confidential client) or `client_secret_post`; `none` (the only one) for a public client.
+    /// Another method is `invalid_client` (RFC 6749 §2.3).
+    #[serde(default)]
+    token_endpoint_auth_method: Option<AuthMethod>,
     /// Where codes may be sent: absolute `http(s)` URIs without a fragment, matched exactly except
     /// for a loopback URI's port (RFC 8252 §7.3).
     pub redirect_uris: Vec<String>,
@@ -84,6 +96,7 @@ impl ClientRegistration {
             client_id: PUBLIC_CLIENT.to_owned(),
             client_secret: None,
             kind: ClientKind::Public,
+            token_endpoint_auth_method: None,
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
             grant_types: all_grant_types(),
@@ -109,6 +122,16 @@ impl ClientRegistration {
             (ClientKind::Confidential, Some(secret)) if secret.0.len() < 16 => {
                 return Err("a client_secret needs at least 16 characters")
             }
+            _ => {}
+        }
+        match (self.kind, self.token_endpoint_auth_method) {
+            (
+                ClientKind::Public,
+                Some(AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost),
+            ) => return Err("a public client's token_endpoint_auth_method is none"),
+            (ClientKind::Confidential, Some(AuthMethod::None)) => return Err(
+                "a confidential client authenticates by client_secret_basic or client_secret_post",
+            ),
             _ => {}
         }
         if !self
@@ -144,7 +167,17 @@ impl ClientRegistration {
         self.grant_types.iter().any(|grant| grant == grant_type)
     }
 
-    /// Whether the client must prove a secret: public clients may not use HTTP Basic, and only
+    /// The one way the client authenticates: as registered, else `client_secret_basic` for a
+    /// confidential client and `none` for a public one.
+    pub fn auth_method(&self) -> AuthMethod {
+        match (self.token_endpoint_auth_method, self.kind) {
+            (Some(method), _) => method,
+            (None, ClientKind::Confidential) => AuthMethod::ClientSecretBasic,
+            (None, ClientKind::Public) => AuthMethod::None,
+        }
+    }
+
+    /// Whether the client must prove a secret: public clients never present one, and only
     /// confidential ones may introspect (RFC 7662 §2.1).
     pub fn is_confidential(&self) -> bool {
         self.kind == ClientKind::Confidential
@@ -234,71 +267,6 @@ impl ClientRegistry {
             .iter()
             .find(|client| client.client_id == client_id)
     }
-
-    /// RFC 6749 §2.3 at the token, revocation and introspection endpoints: a confidential client
-    /// by HTTP Basic (`client_secret_basic`), a public one by its `client_id` in the body.
-    /// Anything else is `invalid_client`.
-    pub fn authenticate(
-        &self,
-        headers: &HeaderMap,
-        body_client_id: Option<&str>,
-    ) -> Result<&ClientRegistration, ClientAuthError> {
-        if let Some((id, secret)) = basic_credentials(headers)? {
-            if body_client_id.is_some_and(|body| body != id) {
-                return Err(ClientAuthError::TwoClientIds);
-            }
-            return self
-                .find(&id)
-                .filter(|client| client.is_confidential() && client.secret_matches(&secret))
-                .ok_or(ClientAuthError::InvalidClient);
-        }
-        self.find(body_client_id.ok_or(ClientAuthError::InvalidClient)?)
-            .filter(|client| !client.is_confidential())
-            .ok_or(ClientAuthError::InvalidClient)
-    }
-}
-
-/// Why a client could not be authenticated (the token endpoint answers `invalid_client`, or
-/// `invalid_request` for two different ids).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ClientAuthError {
-    /// The Basic credentials and the body name different clients: `invalid_request`.
-    #[error("two different client ids")]
-    TwoClientIds,
-    /// Unknown client, wrong secret, a malformed `Authorization` header, a confidential client
-    /// without Basic or a public one with it: `invalid_client` (401).
-    #[error("client authentication failed")]
-    InvalidClient,
-}
-
-/// The `Authorization: Basic` credentials, form-decoded as RFC 6749 §2.3.1 asks.
-fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, ClientAuthError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value.to_str().map_err(|_| ClientAuthError::InvalidClient)?;
-    let Some((scheme, encoded)) = value.split_once(' ') else {
-        return Err(ClientAuthError::InvalidClient);
-    };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(ClientAuthError::InvalidClient);
-    }
-    let decoded = STANDARD
-        .decode(encoded.trim())
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or(ClientAuthError::InvalidClient)?;
-    let (id, secret) = decoded
-        .split_once(':')
-        .ok_or(ClientAuthError::InvalidClient)?;
-    let form_decode = |text: &str| {
-        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={text}"))
-            .ok()
-            .and_then(|mut pairs| pairs.pop())
-            .map(|(_, value)| value)
-            .ok_or(ClientAuthError::InvalidClient)
-    };
-    Ok(Some((form_decode(id)?, form_decode(secret)?)))
 }
 
 #[cfg(test)]
@@ -364,5 +332,19 @@ mod tests {
         .unwrap();
         assert!(no_secret.check().is_err());
         assert!(!format!("{:?}", confidential()).contains("0123456789abcdef"));
+        // RFC 7591 §2: a public client authenticates by `none`, a confidential one never does.
+        let public_by_post: ClientRegistration = serde_json::from_str(
+            r#"{"client_id": "x", "kind": "public", "redirect_uris": ["https://x.example/cb"],
+                "token_endpoint_auth_method": "client_secret_post"}"#,
+        )
+        .unwrap();
+        assert!(public_by_post.check().is_err());
+        let confidential_by_none: ClientRegistration = serde_json::from_str(
+            r#"{"client_id": "x", "client_secret": "0123456789abcdef", "kind": "confidential",
+                "redirect_uris": ["https://x.example/cb"], "token_endpoint_auth_method": "none"}"#,
+        )
+        .unwrap();
+        assert!(confidential_by_none.check().is_err());
+        assert_eq!(confidential().auth_method(), AuthMethod::ClientSecretBasic);
     }
 }

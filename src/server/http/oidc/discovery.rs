@@ -11,7 +11,10 @@ use axum::{
 use serde_json::json;
 
 use crate::server::http::oidc::{issuer, paths};
-use crate::server::{core::signing::ALGORITHM_NAME, http::state::IdpState};
+use crate::server::{
+    core::{clients::AuthMethod, signing::ALGORITHM_NAME},
+    http::state::IdpState,
+};
 
 /// The scopes a client may ask for; `offline_access` is accepted and changes nothing (every
 /// grant carries a refresh token). `profile`, `email`, `phone` and `address` release the user's
@@ -69,6 +72,13 @@ pub async fn configuration(
 ) -> Json<serde_json::Value> {
     let issuer = issuer(&state.config, &headers);
     let at = |path: &str| format!("{issuer}{path}");
+    // RFC 6749 §2.3.1: both secret methods, each client the one it is registered for.
+    let methods: Vec<&str> = AuthMethod::ALL.iter().map(|method| method.name()).collect();
+    let secret_methods: Vec<&str> = AuthMethod::ALL
+        .iter()
+        .filter(|method| **method != AuthMethod::None)
+        .map(|method| method.name())
+        .collect();
     Json(json!({
         "issuer": issuer,
         "authorization_endpoint": at(paths::AUTHORIZE),
@@ -82,9 +92,9 @@ pub async fn configuration(
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
-        "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "token_endpoint_auth_methods_supported": methods,
+        "revocation_endpoint_auth_methods_supported": methods,
+        "introspection_endpoint_auth_methods_supported": secret_methods,
         "id_token_signing_alg_values_supported": [ALGORITHM_NAME],
         "subject_types_supported": ["public"],
         "scopes_supported": SCOPES,

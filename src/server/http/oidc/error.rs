@@ -20,7 +20,8 @@ pub enum OAuthError {
     /// A parameter missing, repeated or malformed (§5.2 `invalid_request`).
     #[error("{0}")]
     InvalidRequest(&'static str),
-    /// Unknown client, wrong secret, or a confidential client without its secret.
+    /// Unknown client, wrong secret, a confidential client without its secret, or a client
+    /// authenticating by a method it is not registered for.
     #[error("client authentication failed")]
     InvalidClient,
     /// The code or refresh token is unknown, expired, used, revoked or another client's.
@@ -44,6 +45,9 @@ impl From<ClientAuthError> for OAuthError {
     fn from(error: ClientAuthError) -> Self {
         match error {
             ClientAuthError::TwoClientIds => Self::InvalidRequest("two different client ids"),
+            ClientAuthError::TwoMethods => {
+                Self::InvalidRequest("more than one client authentication method (RFC 6749 §2.3)")
+            }
             ClientAuthError::InvalidClient => Self::InvalidClient,
         }
     }

@@ -12,7 +12,10 @@ use axum::{
 };
 use serde_json::{json, Value};
 
-use crate::server::http::oidc::{error::OAuthError, token::read_form};
+use crate::server::http::oidc::{
+    error::OAuthError,
+    token::{body_credentials, read_form},
+};
 use crate::server::{
     core::{
         store::FamilyRecord,
@@ -38,7 +41,7 @@ pub async fn revoke(
     let client = state
         .oidc
         .clients
-        .authenticate(&headers, form.get("client_id").map(String::as_str))?;
+        .authenticate(&headers, body_credentials(&form))?;
     let token = form
         .get("token")
         .ok_or(OAuthError::InvalidRequest("token is required"))?;
@@ -69,11 +72,12 @@ pub async fn introspect(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
     let form = read_form(&headers, &body.map_err(too_large)?)?;
-    // RFC 7662 §2.1: the caller must authenticate; here, as a confidential client.
+    // RFC 7662 §2.1: the caller must authenticate; here, as a confidential client (by either
+    // secret method, the one it is registered for).
     let client = state
         .oidc
         .clients
-        .authenticate(&headers, form.get("client_id").map(String::as_str))?;
+        .authenticate(&headers, body_credentials(&form))?;
     if !client.is_confidential() {
         return Err(OAuthError::InvalidClient);
     }

@@ -20,7 +20,7 @@ use crate::server::{
 };
 use crate::server::{
     core::{
-        clients::ClientRegistration,
+        clients::{BodyCredentials, ClientRegistration},
         codes::{self, Redeemed},
     },
     http::oidc::{
@@ -56,7 +56,7 @@ pub async fn token(
     let client = state
         .oidc
         .clients
-        .authenticate(&headers, form.get("client_id").map(String::as_str))?;
+        .authenticate(&headers, body_credentials(&form))?;
     let issuer = issuer(&state.config, &headers);
     let grant_type = form.get("grant_type").map(String::as_str);
     if grant_type.is_some_and(|grant| is_supported(grant) && !client.may_use(grant)) {
@@ -217,6 +217,15 @@ fn answer(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(response)
+}
+
+/// The client credentials a form may carry (`client_id`, and `client_secret` for
+/// `client_secret_post`, RFC 6749 §2.3.1).
+pub fn body_credentials(form: &HashMap<String, String>) -> BodyCredentials<'_> {
+    BodyCredentials {
+        client_id: form.get("client_id").map(String::as_str),
+        client_secret: form.get("client_secret").map(String::as_str),
+    }
 }
 
 /// An `application/x-www-form-urlencoded` body (RFC 6749 §3.2), each parameter at most once
