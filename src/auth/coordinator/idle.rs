@@ -5,8 +5,14 @@
 //! The deadline is the server's (`TokenResponse::idle_expires_in`: its idle timeout after the
 //! last refresh), carried to the other tabs with each token, so every tab warns and ends
 //! together, and a refresh in any tab (one the user caused) moves it for all.
+//!
+//! A user who comes back after the idle check (twice the warning lead before the deadline),
+//! before or during the warning, keeps the session: their first activity makes one refresh,
+//! and the warning and the end stand aside while it decides.
 
 use std::rc::Rc;
+
+use futures::FutureExt;
 
 use super::state::{until, IdleDeadline};
 use super::{upgrade, AuthEvent, Coordinator, RefreshReason, Runtime, SignOutReason, Transport};
@@ -25,16 +31,37 @@ pub(super) fn idle_window_of(tokens: &TokenResponse) -> Option<IdleWindow> {
 
 impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
     /// The user did something on the page: a pointer or key event, focus, the tab becoming
-    /// visible. Cheap enough to call on every such event.
+    /// visible. Cheap enough to call on every such event: it notes the time, and only the first
+    /// activity since the token, if it comes after the idle check found nobody there and before
+    /// the deadline, starts a refresh (one for a whole burst of events).
     pub fn user_active(&self) {
         let now = self.inner.runtime.now_ms();
-        self.inner.state.borrow_mut().last_activity_ms = now;
+        let back_after_check = {
+            let mut state = self.inner.state.borrow_mut();
+            let before = std::mem::replace(&mut state.last_activity_ms, now);
+            let back = state.token.as_ref().is_some_and(|token| {
+                before < token.installed_at_ms
+                    && token.idle.is_some_and(|idle| {
+                        self.idle_check_at_ms(idle) <= now && now < idle.ends_at_ms
+                    })
+            });
+            // Activity while the warning shows answers it, as the button does.
+            back.then_some(if state.idle_warning {
+                RefreshReason::StaySignedIn
+            } else {
+                RefreshReason::Proactive
+            })
+        };
+        if let Some(reason) = back_after_check {
+            self.refresh_in_background(reason);
+        }
     }
 
     /// The answer to the idle warning: refresh now, which moves the deadline (in every tab).
     pub fn stay_signed_in(&self) {
-        self.user_active();
+        // The refresh first, so that it is this one (not the one the activity would start).
         self.refresh_in_background(RefreshReason::StaySignedIn);
+        self.user_active();
     }
 
     /// Whether the user did anything since the current token arrived.
@@ -53,9 +80,27 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         self.inner.config.idle_warning_lead_ms.min(quarter)
     }
 
+    /// When the idle check runs: twice the warning lead before the deadline.
+    fn idle_check_at_ms(&self, idle: IdleDeadline) -> f64 {
+        idle.ends_at_ms - 2.0 * self.warning_lead_ms(idle) as f64
+    }
+
+    /// Whether the user came back after the idle check found nobody there, and the refresh
+    /// that started (see [`Coordinator::user_active`]) is still in flight or failed for now
+    /// (offline). That refresh decides, not the idle timer: its token moves the deadline, a
+    /// refusal ends the session, and after a transient failure the session is kept while the
+    /// backoff asks again, as for a user who was there at the check.
+    fn came_back_after_check(&self) -> bool {
+        self.used_since_token() && {
+            let state = self.inner.state.borrow();
+            state.refresh.is_some() || state.offline
+        }
+    }
+
     /// For a token with an idle deadline: twice the lead before it, refresh if the user was
     /// there (so an active user never sees the warning); at the lead, warn; at the deadline, end
-    /// the session. Each step does nothing once the token has changed.
+    /// the session. Each step does nothing once the token has changed, and the warning and the
+    /// end stand aside for a user who came back after the check (whose activity refreshes).
     pub(super) fn schedule_idle_end(&self, version: u64) {
         let (idle, now) = {
             let state = self.inner.state.borrow();
@@ -68,7 +113,7 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
         let check = self
             .inner
             .runtime
-            .sleep(until(idle.ends_at_ms - 2.0 * lead, now));
+            .sleep(until(self.idle_check_at_ms(idle), now));
         let coordinator = Rc::downgrade(&self.inner);
         self.inner.runtime.spawn(async move {
             check.await;
@@ -87,14 +132,29 @@ impl<T: Transport, R: Runtime, S: TabSync> Coordinator<T, R, S> {
             let Some(this) = upgrade(&coordinator).filter(|this| this.is_version(version)) else {
                 return;
             };
-            this.warn_idle(idle);
+            if !this.came_back_after_check() {
+                this.warn_idle(idle);
+            }
             let runtime = &this.inner.runtime;
             let end = runtime.sleep(until(idle.ends_at_ms, runtime.now_ms()));
             drop(this);
             end.await;
-            if let Some(this) = upgrade(&coordinator).filter(|this| this.is_version(version)) {
-                this.end_idle_session(idle);
-            }
+            let Some(this) = upgrade(&coordinator).filter(|this| this.is_version(version)) else {
+                return;
+            };
+            // Decided under the refresh lock: a refresh in flight in any tab (a user came back
+            // there) ends first, and its token, shared before the lock is released, moves the
+            // deadline here too instead of this tab ending the session under it.
+            let decider = this.clone();
+            let decide = async move {
+                if decider.is_version(version) && !decider.came_back_after_check() {
+                    decider.end_idle_session(idle);
+                }
+            };
+            this.inner
+                .tabs
+                .with_refresh_lock(decide.boxed_local())
+                .await;
         });
     }
 
