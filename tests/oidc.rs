@@ -16,8 +16,9 @@ use serde_json::{json, Value};
 
 use common::{
     oidc::{
-        authorize, authorize_query, clients_file, exchange, field, param, post_form, refresh,
-        tokens, Pkce, CLIENT, CONFIDENTIAL, CONFIDENTIAL_SECRET, HOST, ISSUER, REDIRECT,
+        authorize, authorize_query, clients_file, exchange, field, machine_token, param, post_form,
+        refresh, tokens, Pkce, CLIENT, CONFIDENTIAL, CONFIDENTIAL_SECRET, HOST, ISSUER, MACHINE,
+        REDIRECT,
     },
     TestApp,
 };
@@ -64,6 +65,10 @@ async fn discovery_names_every_endpoint_and_offers_s256_only() {
         assert_eq!(config[key], format!("{ISSUER}{path}"), "{key}");
     }
     assert_eq!(config["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(
+        config["grant_types_supported"],
+        json!(["authorization_code", "refresh_token", "client_credentials"])
+    );
     assert_eq!(config["response_types_supported"], json!(["code"]));
     assert_eq!(
         config["id_token_signing_alg_values_supported"],
@@ -382,5 +387,45 @@ async fn introspection_says_inactive_at_once_after_reuse_and_after_logout() {
     assert_eq!(logout.status, StatusCode::OK);
     assert_eq!(introspect(field(&signed_in, "access_token")).await, false);
     assert_eq!(introspect(field(&signed_in, "refresh_token")).await, false);
+    let _ = std::fs::remove_file(file);
+}
+
+/// RFC 6749 §4.4 with RFC 9068 §2.2: a machine client gets an access token of its own — `sub`
+/// its client id, no refresh token (§4.4.3), no ID token — which introspection calls active
+/// for it, and which its revocation ends.
+#[tokio::test]
+async fn the_client_credentials_grant_gives_a_machine_client_an_access_token_of_its_own() {
+    let file = clients_file();
+    let app = TestApp::with_env(&[("OAUTH_CLIENTS_FILE", &file)]).await;
+    let response = machine_token(&app).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+    let answer = response.json();
+    assert_eq!(answer["token_type"], "Bearer");
+    assert_eq!(answer["expires_in"], 60);
+    for absent in ["refresh_token", "id_token"] {
+        assert!(answer.get(absent).is_none(), "{absent} in {answer}");
+    }
+    let access = field(&answer, "access_token");
+    let claims = verify_with_jwks(&app, &access, "tokenflight-api").await;
+    assert_eq!(claims["sub"], MACHINE);
+    let basic = Some((MACHINE, CONFIDENTIAL_SECRET));
+    let introspect = |token: String| {
+        let app = &app;
+        async move {
+            post_form(app, "/oauth/introspect", &[("token", &token)], basic)
+                .await
+                .json()
+        }
+    };
+    let live = introspect(access.clone()).await;
+    assert_eq!(live["active"], true, "{live}");
+    assert_eq!(
+        (live["sub"].as_str(), live["client_id"].as_str()),
+        (Some(MACHINE), Some(MACHINE))
+    );
+    let revoked = post_form(&app, "/oauth/revoke", &[("token", &access)], basic).await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    assert_eq!(introspect(access).await, json!({"active": false}));
     let _ = std::fs::remove_file(file);
 }

@@ -26,6 +26,8 @@ mod disconnect_floods;
 mod forged_claims;
 #[path = "security/headers.rs"]
 mod headers;
+#[path = "security/machine_clients.rs"]
+mod machine_clients;
 #[path = "security/oidc.rs"]
 mod oidc;
 #[path = "security/redirects_and_errors.rs"]

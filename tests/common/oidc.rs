@@ -23,6 +23,8 @@ pub const CONFIDENTIAL_REDIRECT: &str = "https://backend.example/callback";
 pub const REFRESH_ONLY: &str = "refresh-only";
 /// A confidential client registered for `client_secret_post` (RFC 6749 §2.3.1).
 pub const POST_CLIENT: &str = "post-client";
+/// A machine client: `client_credentials` only, no redirect URI (RFC 6749 §4.4).
+pub const MACHINE: &str = "machine";
 
 /// A `code_verifier` and its S256 `code_challenge`.
 pub struct Pkce {
@@ -61,6 +63,12 @@ pub fn clients_file() -> String {
         "kind": "confidential",
         "token_endpoint_auth_method": "client_secret_post",
         "redirect_uris": [CONFIDENTIAL_REDIRECT],
+    }, {
+        "client_id": MACHINE,
+        "client_secret": CONFIDENTIAL_SECRET,
+        "kind": "confidential",
+        "grant_types": ["client_credentials"],
+        "redirect_uris": [],
     }]);
     std::fs::write(&path, body.to_string()).unwrap();
     path.display().to_string()
@@ -152,6 +160,17 @@ pub async fn post_form(
     }
     let body = serde_urlencoded::to_string(form).unwrap();
     app.send(request.body(Body::from(body)).unwrap()).await
+}
+
+/// The `client_credentials` grant for the machine client, by HTTP Basic.
+pub async fn machine_token(app: &TestApp) -> TestResponse {
+    post_form(
+        app,
+        "/oauth/token",
+        &[("grant_type", "client_credentials")],
+        Some((MACHINE, CONFIDENTIAL_SECRET)),
+    )
+    .await
 }
 
 /// The code exchange for the public client.

@@ -10,7 +10,9 @@ mod authentication;
 
 use std::fmt;
 
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use http::Uri;
+use rand::RngCore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -80,9 +82,10 @@ pub struct ClientRegistration {
     /// Where RP-initiated logout may send the browser; the redirect URIs when left out.
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
-    /// The grants the client may use (RFC 7591 §2 `grant_types`); both when left out. Another
-    /// one at the token endpoint is `unauthorized_client` (RFC 6749 §5.2).
-    #[serde(default = "all_grant_types")]
+    /// The grants the client may use (RFC 7591 §2 `grant_types`): `authorization_code`,
+    /// `refresh_token` (both when left out) and, for a confidential client, `client_credentials`.
+    /// Another one at the token endpoint is `unauthorized_client` (RFC 6749 §5.2).
+    #[serde(default = "default_grant_types")]
     pub grant_types: Vec<String>,
     /// The built-in client: any loopback URI, any port, any path.
     #[serde(skip)]
@@ -99,7 +102,7 @@ impl ClientRegistration {
             token_endpoint_auth_method: None,
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
-            grant_types: all_grant_types(),
+            grant_types: default_grant_types(),
             any_loopback: true,
         }
     }
@@ -137,11 +140,23 @@ impl ClientRegistration {
         if !self
             .grant_types
             .iter()
-            .all(|grant| all_grant_types().contains(grant))
+            .all(|grant| GRANT_TYPES.contains(&grant.as_str()))
         {
-            return Err("grant_types may name authorization_code and refresh_token only");
+            return Err(
+                "grant_types may name authorization_code, refresh_token and client_credentials only",
+            );
         }
-        if self.redirect_uris.is_empty() {
+        if self.may_use(CLIENT_CREDENTIALS) {
+            if !self.is_confidential() {
+                return Err("only a confidential client may use client_credentials");
+            }
+            // RFC 9068 §5: a machine token's `sub` is the client id, which must not be taken
+            // for a user's (`u-alice`).
+            if self.client_id.starts_with(USER_ID_PREFIX) {
+                return Err("a client_credentials client's id may not start with u- (user ids do)");
+            }
+        }
+        if self.redirect_uris.is_empty() && self.may_use("authorization_code") {
             return Err("every client needs at least one redirect_uri");
         }
         let absolute = |uri: &String| {
@@ -223,7 +238,35 @@ impl ClientRegistration {
     }
 }
 
-fn all_grant_types() -> Vec<String> {
+/// The grants a registration may name.
+const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", CLIENT_CREDENTIALS];
+
+/// RFC 6749 §4.4: a confidential client acting on its own behalf.
+pub const CLIENT_CREDENTIALS: &str = "client_credentials";
+
+/// How user ids (`sub`) start (`core::users`): no machine client may share it.
+const USER_ID_PREFIX: &str = "u-";
+
+/// What a client's access token of the `client_credentials` grant carries as `sid`: a session
+/// id no refresh family has (theirs are base64url, with no `.`), so the user API, which asks
+/// for a live session of the token's `sub`, refuses it, while revocation by `sid` still works.
+const MACHINE_SESSION_PREFIX: &str = "client.";
+
+/// A fresh `sid` for a `client_credentials` access token (128 random bits behind
+/// [`MACHINE_SESSION_PREFIX`]): revocable like a session's tokens, naming no session.
+pub fn machine_session_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("{MACHINE_SESSION_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Whether an access token's `sid` is a machine token's (see [`machine_session_id`]).
+pub fn is_machine_session(session_id: &str) -> bool {
+    session_id.starts_with(MACHINE_SESSION_PREFIX)
+}
+
+/// What a client registered without `grant_types` may use: the code flow and its refreshes.
+fn default_grant_types() -> Vec<String> {
     vec!["authorization_code".to_owned(), "refresh_token".to_owned()]
 }
 
@@ -346,5 +389,22 @@ mod tests {
         .unwrap();
         assert!(confidential_by_none.check().is_err());
         assert_eq!(confidential().auth_method(), AuthMethod::ClientSecretBasic);
+        // RFC 6749 §4.4: client_credentials for confidential clients only, which need no
+        // redirect URI for it; RFC 9068 §5: no machine client id that reads as a user's.
+        let machine = |id: &str, kind: &str| -> ClientRegistration {
+            let secret = if kind == "confidential" {
+                r#""client_secret": "0123456789abcdef","#
+            } else {
+                ""
+            };
+            serde_json::from_str(&format!(
+                r#"{{"client_id": "{id}", {secret} "kind": "{kind}", "redirect_uris": [],
+                    "grant_types": ["client_credentials"]}}"#
+            ))
+            .unwrap()
+        };
+        machine("batch", "confidential").check().unwrap();
+        assert!(machine("batch", "public").check().is_err());
+        assert!(machine("u-alice", "confidential").check().is_err());
     }
 }

@@ -12,7 +12,10 @@ use serde_json::json;
 
 use crate::server::http::oidc::{issuer, paths};
 use crate::server::{
-    core::{clients::AuthMethod, signing::ALGORITHM_NAME},
+    core::{
+        clients::{AuthMethod, CLIENT_CREDENTIALS},
+        signing::ALGORITHM_NAME,
+    },
     http::state::IdpState,
 };
 
@@ -90,7 +93,7 @@ pub async fn configuration(
         "end_session_endpoint": at(paths::END_SESSION),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", CLIENT_CREDENTIALS],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": methods,
         "revocation_endpoint_auth_methods_supported": methods,

@@ -30,10 +30,12 @@ pub enum OAuthError {
     /// A grant type the client's registration leaves out of its `grant_types`.
     #[error("this client may not use this grant")]
     UnauthorizedClient,
-    /// A `grant_type` other than `authorization_code` and `refresh_token`.
-    #[error("only authorization_code and refresh_token are supported")]
+    /// A `grant_type` other than `authorization_code`, `refresh_token` and
+    /// `client_credentials`.
+    #[error("only authorization_code, refresh_token and client_credentials are supported")]
     UnsupportedGrantType,
-    /// A refresh asked for a scope the family was not granted (RFC 6749 §6).
+    /// A refresh asked for a scope the family was not granted (RFC 6749 §6), or a machine
+    /// client for a scope (§4.4.2).
     #[error("{0}")]
     InvalidScope(&'static str),
     /// The store is away (or a demo fault): retry.

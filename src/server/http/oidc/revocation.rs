@@ -2,6 +2,8 @@
 //! token of a family ends the family — its refresh token and every access token, here at once
 //! and on other instances at their next revocation poll — and introspection reads the same
 //! state, so a token is `active: false` the moment it was revoked, signed out or reused.
+//! A machine client's access token (`client_credentials`) has no family: revoking it cuts off
+//! its `sid` alone, and it is active while unexpired, unrevoked and its client registered.
 
 use axum::{
     body::Bytes,
@@ -18,6 +20,7 @@ use crate::server::http::oidc::{
 };
 use crate::server::{
     core::{
+        clients::{is_machine_session, CLIENT_CREDENTIALS},
         store::FamilyRecord,
         tokens::{AUDIENCE, ISSUER},
     },
@@ -45,18 +48,25 @@ pub async fn revoke(
     let token = form
         .get("token")
         .ok_or(OAuthError::InvalidRequest("token is required"))?;
-    let session_id = match name(&state, token) {
-        Some(Named::Refresh(session_id) | Named::Access { session_id, .. }) => session_id,
+    // A machine token's client is its `sub`; any other token's is its family's.
+    let (session_id, machine_client) = match name(&state, token) {
+        Some(Named::Access { session_id, claims }) if is_machine_session(&session_id) => {
+            (session_id, claims["sub"].as_str().map(str::to_owned))
+        }
+        Some(Named::Refresh(session_id) | Named::Access { session_id, .. }) => (session_id, None),
         // §2.2: an invalid or unknown token is answered 200 all the same.
         None => return Ok(StatusCode::OK.into_response()),
     };
     // §2.1: only the client the token was issued to may revoke it; for anyone else the
     // answer is the same 200, and nothing happens.
-    let issued_to_caller = state
-        .families
-        .live_family(&session_id)
-        .await?
-        .is_some_and(|(family, _)| family.client_id == client.client_id);
+    let issued_to_caller = match machine_client {
+        Some(owner) => owner == client.client_id,
+        None => state
+            .families
+            .live_family(&session_id)
+            .await?
+            .is_some_and(|(family, _)| family.client_id == client.client_id),
+    };
     if issued_to_caller {
         tracing::info!(%session_id, client = %client.client_id, "token revoked by its client");
         state.families.revoke(&session_id).await?;
@@ -93,6 +103,9 @@ pub async fn introspect(
             }
             None => inactive(),
         },
+        Some(Named::Access { session_id, claims }) if is_machine_session(&session_id) => {
+            machine(&state, &session_id, &claims)
+        }
         Some(Named::Access { session_id, claims }) => {
             let live = state
                 .families
@@ -130,6 +143,35 @@ fn name(state: &IdpState, token: &str) -> Option<Named> {
     Some(Named::Access {
         session_id: claims.sid.clone(),
         claims: serde_json::to_value(&*claims).ok()?,
+    })
+}
+
+/// A `client_credentials` token: active while its `sid` is not revoked and its client (`sub`)
+/// is still registered for the grant — a client removed from `OAUTH_CLIENTS_FILE` loses its
+/// tokens at the next start.
+fn machine(state: &IdpState, session_id: &str, claims: &Value) -> Value {
+    let client_id = claims["sub"].as_str().unwrap_or_default();
+    let registered = state
+        .oidc
+        .clients
+        .find(client_id)
+        .is_some_and(|client| client.may_use(CLIENT_CREDENTIALS));
+    let live = state
+        .families
+        .check_access(session_id, claims["ver"].as_u64().unwrap_or_default())
+        .is_ok();
+    if !(registered && live) {
+        return inactive();
+    }
+    json!({
+        "active": true,
+        "sub": client_id,
+        "client_id": client_id,
+        "token_type": "access_token",
+        "exp": claims["exp"],
+        "iat": claims["iat"],
+        "iss": ISSUER,
+        "aud": AUDIENCE,
     })
 }
 

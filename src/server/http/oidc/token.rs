@@ -1,9 +1,11 @@
-//! `POST /oauth/token` (RFC 6749 §3.2, §4.1.3, §5, §6): the authorization code and refresh
-//! token grants. An OAuth refresh token *is* a refresh family's credential, so it rotates, has
-//! the grace window, revokes its family on reuse and ends with the idle and absolute lifetimes
-//! exactly as the first-party cookie does — one decision in the same store.
+//! `POST /oauth/token` (RFC 6749 §3.2, §4.1.3, §4.4, §5, §6): the authorization code, refresh
+//! token and client credentials grants. An OAuth refresh token *is* a refresh family's
+//! credential, so it rotates, has the grace window, revokes its family on reuse and ends with
+//! the idle and absolute lifetimes exactly as the first-party cookie does — one decision in the
+//! same store. A machine client's token (`client_credentials`) has no family: no refresh token,
+//! no ID token, and a `sid` that names no session, so the user API refuses it.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use axum::{
     body::Bytes,
@@ -20,7 +22,7 @@ use crate::server::{
 };
 use crate::server::{
     core::{
-        clients::{BodyCredentials, ClientRegistration},
+        clients::{self, BodyCredentials, ClientRegistration, CLIENT_CREDENTIALS},
         codes::{self, Redeemed},
     },
     http::oidc::{
@@ -36,14 +38,17 @@ struct TokenAnswer {
     access_token: String,
     token_type: &'static str,
     expires_in: u64,
-    refresh_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     id_token: Option<String>,
-    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
 }
 
 /// `POST /oauth/token`: authenticates the client, then trades an authorization code or a
-/// refresh token for an access token, a new refresh token and, with `openid`, an ID token.
+/// refresh token for an access token, a new refresh token and, with `openid`, an ID token — or
+/// gives a machine client an access token of its own (`client_credentials`).
 pub async fn token(
     State(state): State<IdpState>,
     headers: HeaderMap,
@@ -69,12 +74,53 @@ pub async fn token(
             exchange_code(&state, client, &form, &issuer, user_agent).await
         }
         Some("refresh_token") => refresh(&state, client, &form, &issuer).await,
+        Some(CLIENT_CREDENTIALS) => machine_token(&state, client, &form),
         Some(_) => Err(OAuthError::UnsupportedGrantType),
     }
 }
 
 fn is_supported(grant_type: &str) -> bool {
-    matches!(grant_type, "authorization_code" | "refresh_token")
+    matches!(
+        grant_type,
+        "authorization_code" | "refresh_token" | CLIENT_CREDENTIALS
+    )
+}
+
+/// RFC 6749 §4.4: a confidential client registered for `client_credentials` (checked by the
+/// caller, and at start-up: public clients cannot be) gets an access token for itself — `sub`
+/// its client id (RFC 9068 §2.2), no refresh token (§4.4.3: "SHOULD NOT be included"), no ID
+/// token (no user signed in). Scopes for machine clients are not defined yet, so asking for one
+/// is `invalid_scope`.
+fn machine_token(
+    state: &IdpState,
+    client: &ClientRegistration,
+    form: &HashMap<String, String>,
+) -> Result<Response, OAuthError> {
+    if form
+        .get("scope")
+        .is_some_and(|scope| !scope.trim().is_empty())
+    {
+        return Err(OAuthError::InvalidScope(
+            "no scope can be granted to a machine client",
+        ));
+    }
+    let session_id = clients::machine_session_id();
+    let (access_token, expires_in) =
+        state
+            .tokens
+            .issue_within(&client.client_id, &session_id, 0, Duration::MAX);
+    tracing::info!(client = %client.client_id, "client_credentials token issued");
+    Ok(no_store(
+        Json(TokenAnswer {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            refresh_token: None,
+            id_token: None,
+            scope: None,
+        })
+        .into_response(),
+    ))
 }
 
 /// RFC 6749 §4.1.3 with RFC 7636 §4.5: the code, for the client, redirect URI and verifier it
@@ -204,19 +250,25 @@ fn answer(
             &grant.scope,
         )
     });
-    let mut response = Json(TokenAnswer {
-        access_token,
-        token_type: "Bearer",
-        expires_in,
-        refresh_token: grant.refresh_token.as_str().to_owned(),
-        id_token,
-        scope: grant.scope.clone(),
-    })
-    .into_response();
+    Ok(no_store(
+        Json(TokenAnswer {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            refresh_token: Some(grant.refresh_token.as_str().to_owned()),
+            id_token,
+            scope: Some(grant.scope.clone()),
+        })
+        .into_response(),
+    ))
+}
+
+/// RFC 6749 §5.1: a token response is never cached.
+fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    response
 }
 
 /// The client credentials a form may carry (`client_id`, and `client_secret` for
