@@ -13,16 +13,20 @@ ensure_wasm_opt
 # none of them: cargo-leptos and the wasm-bindgen CLI (minutes of compiling, in a target folder of
 # cargo install's own), and the Debian, npm and PyPI packages (downloads). Each is waited for
 # before its first use; its log is shown if it failed.
+# in_background NAME COMMAND: starts COMMAND with its output in target/install-NAME.log; its pid
+# in $started (a child of this shell, so `wait` can collect its status).
 in_background() {
   local log="$ROOT/target/install-$1.log"
   shift
   ("$@") >"$log" 2>&1 &
-  echo $!
+  started=$!
 }
 install_builders() { ensure_cargo_leptos && ensure_wasm_bindgen; }
 install_services() { ensure_redis && ensure_chromium && ensure_playwright && ensure_schemathesis; }
-builders=$(in_background builders install_builders)
-services=$(in_background services install_services)
+in_background builders install_builders
+builders=$started
+in_background services install_services
+services=$started
 # await NAME PID: waits for a background install, as a step of its own (the time it still took).
 await() {
   step "waiting for the $1 installs (started in the background)"
