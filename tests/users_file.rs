@@ -222,6 +222,10 @@ async fn the_login_page_shows_the_built_in_users_only_without_a_file() {
     let with_file = app().await.browser().get_page("/login").await;
     assert_eq!(with_file.status, StatusCode::OK);
     assert!(!with_file.body.contains("wonderland"), "{}", with_file.body);
-    let built_in = TestApp::with_env(&[]).await.browser().get_page("/login").await;
+    let built_in = TestApp::with_env(&[])
+        .await
+        .browser()
+        .get_page("/login")
+        .await;
     assert!(built_in.body.contains("wonderland"), "{}", built_in.body);
 }
