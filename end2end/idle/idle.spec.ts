@@ -58,3 +58,42 @@ test("'Stay signed in' answers the warning in every tab with one refresh call", 
   for (const tab of [first, second]) await expect(tab.getByTestId("signed-in-user")).toHaveText("alice");
   expect(requests.refreshes()).toBe(1);
 });
+
+// Issue #34: the check 8 s before the deadline found nobody there; the user comes back after it.
+test("a tab left alone past the idle check, then used before the warning, stays signed in", async ({ page }) => {
+  await signIn(page);
+  const signedInAt = Date.now();
+  const requests = countRequests(page);
+  const warning = page.getByRole("alertdialog");
+  // Untouched for 10 s: past the check (8 s before the deadline), before the warning (4 s before).
+  await page.waitForTimeout(10_000 - (Date.now() - signedInAt));
+  await expect(warning).toHaveCount(0);
+  await page.keyboard.press("Shift");
+  await page.mouse.wheel(0, 300);
+  await expect.poll(() => requests.refreshes()).toBe(1);
+  // Past the deadline the first token had, with no warning on the way.
+  while (Date.now() - signedInAt < (IDLE_S + 3) * 1000) {
+    await expect(warning).toHaveCount(0);
+    await page.waitForTimeout(500);
+  }
+  await expect(page).not.toHaveURL(/\/login/);
+  await expect(page.getByTestId("signed-in-user")).toHaveText("alice");
+  // A second refresh is fine: activity after the first one's token (the wheel may arrive after
+  // it) counts for that token, whose own check is 8 s before its deadline.
+  expect(requests.refreshes()).toBeLessThanOrEqual(2);
+});
+
+test("a tab used while the warning shows stays signed in, with one refresh call", async ({ page }) => {
+  await signIn(page);
+  const signedInAt = Date.now();
+  const requests = countRequests(page);
+  const warning = page.getByRole("alertdialog");
+  await expect(warning).toBeVisible({ timeout: 20_000 });
+  // A key, not the button: any activity answers the warning.
+  await page.keyboard.press("Shift");
+  await expect(warning).toHaveCount(0);
+  await page.waitForTimeout(Math.max(0, (IDLE_S + 3) * 1000 - (Date.now() - signedInAt)));
+  await expect(page).not.toHaveURL(/\/login/);
+  await expect(page.getByTestId("signed-in-user")).toHaveText("alice");
+  expect(requests.refreshes()).toBe(1);
+});
