@@ -30,6 +30,8 @@ mod headers;
 mod machine_clients;
 #[path = "security/oidc.rs"]
 mod oidc;
+#[path = "security/oidc_review.rs"]
+mod oidc_review;
 #[path = "security/redirects_and_errors.rs"]
 mod redirects_and_errors;
 #[path = "security/refresh_replay.rs"]

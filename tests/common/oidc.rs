@@ -15,7 +15,8 @@ pub const REDIRECT: &str = "http://127.0.0.1:4711/callback";
 pub const HOST: &str = "127.0.0.1:3000";
 pub const ISSUER: &str = "http://127.0.0.1:3000";
 
-/// A confidential client, as `OAUTH_CLIENTS_FILE` would list it.
+/// A confidential client, as `OAUTH_CLIENTS_FILE` would list it; a resource server, so
+/// introspection answers it about any client's token.
 pub const CONFIDENTIAL: &str = "backend";
 pub const CONFIDENTIAL_SECRET: &str = "backend-secret-0123456789";
 pub const CONFIDENTIAL_REDIRECT: &str = "https://backend.example/callback";
@@ -51,6 +52,7 @@ pub fn clients_file() -> String {
         "client_secret": CONFIDENTIAL_SECRET,
         "kind": "confidential",
         "redirect_uris": [CONFIDENTIAL_REDIRECT],
+        "resource_server": true,
     }, {
         "client_id": REFRESH_ONLY,
         "client_secret": CONFIDENTIAL_SECRET,

@@ -79,10 +79,19 @@ pub(super) fn parse_oauth_clients(
     };
     let text = std::fs::read_to_string(path.trim()).map_err(|_| error("cannot read this file"))?;
     let clients: Vec<ClientRegistration> = serde_json::from_str(&text).map_err(|_| {
-        error(r#"expected [{"client_id", "kind": "public"|"confidential", "client_secret", "redirect_uris": [...]}]"#)
+        error(r#"expected [{"client_id", "kind": "public"|"confidential", "client_secret", "redirect_uris": [...], "token_endpoint_auth_method", "grant_types", "resource_server"}]"#)
     })?;
     for client in &clients {
         client.check().map_err(error)?;
+    }
+    // Two registrations under one id would leave which one a request meets to the order of
+    // the file (the first wins): refused, so no client's redirect URIs or secret hide another's.
+    let mut ids = std::collections::HashSet::new();
+    if !clients
+        .iter()
+        .all(|client| ids.insert(client.client_id.as_str()))
+    {
+        return Err(error("two clients share a client_id"));
     }
     Ok(clients)
 }

@@ -4,19 +4,20 @@
 //! open redirector (RFC 9700 §4.1.3).
 //!
 //! This file the registrations and the registry; `authentication` how a client proves itself
-//! at the token, revocation and introspection endpoints.
+//! at the token, revocation and introspection endpoints; `redirect_uris` what counts as one.
 
 mod authentication;
+mod redirect_uris;
 
 use std::fmt;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use http::Uri;
 use rand::RngCore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 pub use authentication::{AuthMethod, BodyCredentials, ClientAuthError};
+use redirect_uris::RedirectUri;
 
 /// The client every developer can use without registering anything.
 pub const PUBLIC_CLIENT: &str = "tokenflight-public";
@@ -87,6 +88,10 @@ pub struct ClientRegistration {
     /// Another one at the token endpoint is `unauthorized_client` (RFC 6749 §5.2).
     #[serde(default = "default_grant_types")]
     pub grant_types: Vec<String>,
+    /// A resource server (an API that checks tokens): introspection tells it about any client's
+    /// token; any other client learns only about its own (RFC 7662 §4). Confidential only.
+    #[serde(default)]
+    pub resource_server: bool,
     /// The built-in client: any loopback URI, any port, any path.
     #[serde(skip)]
     any_loopback: bool,
@@ -103,6 +108,7 @@ impl ClientRegistration {
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
             grant_types: default_grant_types(),
+            resource_server: false,
             any_loopback: true,
         }
     }
@@ -146,6 +152,9 @@ impl ClientRegistration {
                 "grant_types may name authorization_code, refresh_token and client_credentials only",
             );
         }
+        if self.resource_server && !self.is_confidential() {
+            return Err("only a confidential client may be a resource_server");
+        }
         if self.may_use(CLIENT_CREDENTIALS) {
             if !self.is_confidential() {
                 return Err("only a confidential client may use client_credentials");
@@ -159,19 +168,15 @@ impl ClientRegistration {
         if self.redirect_uris.is_empty() && self.may_use("authorization_code") {
             return Err("every client needs at least one redirect_uri");
         }
-        let absolute = |uri: &String| {
-            !uri.contains('#')
-                && uri.parse::<Uri>().is_ok_and(|uri| {
-                    matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some()
-                })
-        };
         if !self
             .redirect_uris
             .iter()
             .chain(&self.post_logout_redirect_uris)
-            .all(absolute)
+            .all(|uri| RedirectUri::parse(uri).is_some())
         {
-            return Err("redirect URIs must be absolute http(s) URLs without a fragment");
+            return Err(
+                "redirect URIs must be absolute http(s) URLs of printable ASCII, without userinfo or a fragment",
+            );
         }
         Ok(())
     }
@@ -198,6 +203,14 @@ impl ClientRegistration {
         self.kind == ClientKind::Confidential
     }
 
+    /// RFC 7662 §2.1 and §4: whether introspection may tell this client that a token issued to
+    /// `token_client` is active — a confidential client about its own tokens, a resource server
+    /// about anyone's. Everyone else hears `{"active": false}`, so no client can probe another's
+    /// tokens.
+    pub fn may_introspect(&self, token_client: &str) -> bool {
+        self.is_confidential() && (self.resource_server || self.client_id == token_client)
+    }
+
     /// RFC 6749 §3.1.2.3 with RFC 8252 §7.3: an exact match, or — for a registered loopback
     /// URI, and any loopback URI of the built-in client — the same URI on another port.
     pub fn allows_redirect(&self, presented: &str) -> bool {
@@ -214,21 +227,24 @@ impl ClientRegistration {
         self.matches(registered, presented)
     }
 
+    /// The presented URI is parsed whole first (RFC 9700 §4.1.1: no lax matching): one that
+    /// is not an absolute `http(s)` URI of printable ASCII, or has userinfo or a fragment,
+    /// matches nothing — not even a registration it equals as text.
     fn matches(&self, registered: &[String], presented: &str) -> bool {
-        if presented.contains('#') {
-            return false; // RFC 6749 §3.1.2: never a fragment
-        }
+        let Some(parsed) = RedirectUri::parse(presented) else {
+            return false;
+        };
         if registered.iter().any(|uri| uri == presented) {
             return true;
         }
-        let Some(presented) = Loopback::parse(presented) else {
+        let Some(presented) = parsed.loopback() else {
             return false;
         };
         self.any_loopback
             || registered
                 .iter()
-                .filter_map(|uri| Loopback::parse(uri))
-                .any(|uri| uri.host == presented.host && uri.rest == presented.rest)
+                .filter_map(|uri| RedirectUri::parse(uri))
+                .any(|uri| uri.loopback().is_some_and(|uri| uri == presented))
     }
 
     fn secret_matches(&self, presented: &str) -> bool {
@@ -270,25 +286,6 @@ fn default_grant_types() -> Vec<String> {
     vec!["authorization_code".to_owned(), "refresh_token".to_owned()]
 }
 
-/// An `http://` URI on a loopback host, split around its port.
-struct Loopback<'a> {
-    host: &'a str,
-    /// Path and query.
-    rest: &'a str,
-}
-
-impl<'a> Loopback<'a> {
-    fn parse(uri: &'a str) -> Option<Self> {
-        let after = uri.strip_prefix("http://")?;
-        let (authority, rest) = after.split_at(after.find(['/', '?']).unwrap_or(after.len()));
-        let host = match authority.rsplit_once(':') {
-            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-            _ => authority,
-        };
-        matches!(host, "127.0.0.1" | "localhost" | "[::1]").then_some(Self { host, rest })
-    }
-}
-
 /// The built-in client and the configured ones.
 #[derive(Clone, Debug)]
 pub struct ClientRegistry {
@@ -304,7 +301,8 @@ impl ClientRegistry {
         Self { clients }
     }
 
-    /// The client registered under `client_id`, if any; the first one wins if two share an id.
+    /// The client registered under `client_id`, if any (ids are unique: `OAUTH_CLIENTS_FILE` is
+    /// refused at start-up when two registrations share one).
     pub fn find(&self, client_id: &str) -> Option<&ClientRegistration> {
         self.clients
             .iter()
@@ -406,5 +404,24 @@ mod tests {
         machine("batch", "confidential").check().unwrap();
         assert!(machine("batch", "public").check().is_err());
         assert!(machine("u-alice", "confidential").check().is_err());
+        // RFC 7662 §4: only a confidential client may introspect others' tokens.
+        let public_resource_server: ClientRegistration = serde_json::from_str(
+            r#"{"client_id": "x", "kind": "public", "redirect_uris": ["https://x.example/cb"],
+                "resource_server": true}"#,
+        )
+        .unwrap();
+        assert!(public_resource_server.check().is_err());
+        // RFC 6749 §3.1.2: registered URIs are parsed whole too.
+        for bad in [
+            "https://x.example/cb\n",
+            "https://u@x.example/cb",
+            "https://x.example/ cb",
+        ] {
+            let client: ClientRegistration = serde_json::from_value(serde_json::json!({
+                "client_id": "x", "kind": "public", "redirect_uris": [bad]
+            }))
+            .unwrap();
+            assert!(client.check().is_err(), "{bad:?}");
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! Authorization codes (RFC 6749 §4.1.2, RFC 7636): single-use, valid for 60 s, bound to the
 //! client, the redirect URI and the PKCE challenge. Kept in the store as typed entries under a
 //! digest of the code (`store::entries`, compare-and-swap), so a code issued by one instance is
-//! redeemed once across all of them — and a second use finds the session the first one started,
-//! to revoke it.
+//! redeemed once across all of them — and a second use by the same client with the same
+//! verifier finds the session the first one started, to revoke it.
 
 use std::time::Duration;
 
@@ -59,9 +59,11 @@ pub struct CodeGrant {
 pub enum Redeemed {
     /// First use, bindings checked: the grant, now marked as exchanged for the given session.
     Fresh(CodeGrant),
-    /// Second use: the session the first exchange started (to be revoked), if it did.
+    /// Second use by the same client with the same redirect URI and verifier: the session the
+    /// first exchange started (to be revoked), if it did.
     Replayed(Option<String>),
-    /// Unknown, expired, or bound to another client, redirect URI or verifier.
+    /// Unknown, expired, or bound to another client, redirect URI or verifier — spent or not:
+    /// nothing was written.
     Refused(&'static str),
 }
 
@@ -86,6 +88,11 @@ pub async fn issue(store: &dyn Store, grant: CodeGrant) -> StoreResult<String> {
 
 /// Redeems `code` at `now_ms` for `session_id`, if `bindings` accepts the grant: one atomic
 /// decision, so of two concurrent uses exactly one is `Fresh`.
+///
+/// A spent code is `Replayed` — and its session revoked by the caller — only when `bindings`
+/// accept it too: the same client, redirect URI and PKCE verifier. Anyone else who saw a used
+/// code (a log, a `Referer`) gets a plain refusal that writes nothing, so they cannot end the
+/// user's session with it.
 pub async fn redeem(
     store: &dyn Store,
     code: &str,
@@ -98,7 +105,17 @@ pub async fn redeem(
             return (Redeemed::Refused("unknown authorization code"), None);
         };
         let expires_at_ms = grant.issued_ms + CODE_MEMORY.as_millis() as u64;
-        if grant.exchanged_for.is_some() || grant.replayed {
+        let spent = grant.exchanged_for.is_some() || grant.replayed;
+        if !spent && now_ms >= grant.issued_ms + CODE_LIFETIME.as_millis() as u64 {
+            return (Redeemed::Refused("the authorization code expired"), None);
+        }
+        // Checked before the code is spent, and before a replay revokes anything: someone
+        // holding a code but not its client and verifier can neither burn the rightful
+        // client's code nor end the session it started.
+        if let Err(reason) = bindings(&grant) {
+            return (Redeemed::Refused(reason), None);
+        }
+        if spent {
             let first = grant.exchanged_for.clone();
             grant.replayed = true;
             let write = Write {
@@ -106,14 +123,6 @@ pub async fn redeem(
                 expires_at_ms,
             };
             return (Redeemed::Replayed(first), Some(write));
-        }
-        if now_ms >= grant.issued_ms + CODE_LIFETIME.as_millis() as u64 {
-            return (Redeemed::Refused("the authorization code expired"), None);
-        }
-        // Checked before the code is spent: someone holding a stolen code but not the
-        // verifier must not burn the rightful client's code.
-        if let Err(reason) = bindings(&grant) {
-            return (Redeemed::Refused(reason), None);
         }
         grant.exchanged_for = Some(session_id.to_owned());
         let write = Write {

@@ -1,7 +1,9 @@
 //! `GET /oauth/authorize` (RFC 6749 §4.1.1, RFC 7636, OpenID Connect Core §3.1.2): checks the
 //! client and its redirect URI first — an unknown client or an unregistered URI gets an error
-//! page, never a redirect (RFC 6749 §4.1.2.1) — then sends a visitor without a session to the
-//! login page and back, and a signed-in one to the client with a code, `state` and `iss`.
+//! page, never a redirect (RFC 6749 §4.1.2.1), and so does a URI that is not whole (a control
+//! character, userinfo, a fragment), before any code exists — then sends a visitor without a
+//! session to the login page and back, and a signed-in one to the client with a code, `state`
+//! and `iss`.
 
 use std::collections::HashMap;
 
@@ -153,6 +155,11 @@ impl Request {
             '?'
         };
         let target = format!("{}{separator}{query}", self.redirect_uri);
+        // The redirect URI was parsed whole before anything was stored, so this holds; were
+        // it ever not to, the answer is our error page, never axum's plain-text 500.
+        if HeaderValue::from_str(&target).is_err() {
+            return error_page("The application's return address cannot be used.");
+        }
         if self.from_our_form {
             return continue_page(&target);
         }

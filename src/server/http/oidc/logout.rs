@@ -3,7 +3,12 @@
 //! `post_logout_redirect_uri` registered for the client — or shows a page, never an
 //! unregistered redirect.
 //!
-//! A hint is required to end anything: a bare link cannot sign a visitor out (logout CSRF).
+//! A hint is required to end anything: a bare link cannot sign a visitor out (logout CSRF). And
+//! it must be one of our ID tokens — signed by us, `typ: JWT` as we mint them (an access token
+//! is `at+jwt`), `aud` a registered client — of a session that still exists or could have
+//! existed within the absolute session lifetime: RP-Initiated Logout 1.0 §2 lets the OP decline
+//! a hint that names no current or recent session, and here a stale or foreign one is
+//! *refused* — the same page as no hint, nothing ended, no redirect.
 
 use std::collections::HashMap;
 
@@ -12,9 +17,11 @@ use axum::{
     http::{header, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
 };
+use jsonwebtoken::decode_header;
 use tower_sessions::Session;
 
-use crate::server::http::oidc::id_token::verify_hint;
+use crate::server::core::store::StoreError;
+use crate::server::http::oidc::id_token::{verify_hint, IdClaims};
 use crate::server::http::{handlers::auth::current_caller, state::IdpState};
 
 /// `GET /oauth/logout`: with a valid `id_token_hint`, ends that session and this browser's
@@ -24,9 +31,13 @@ pub async fn end_session(
     session: Session,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let hint = params
-        .get("id_token_hint")
-        .and_then(|hint| verify_hint(&state, hint));
+    let hint = match params.get("id_token_hint") {
+        Some(hint) => match acceptable_hint(&state, hint).await {
+            Ok(hint) => hint,
+            Err(_) => return page(StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment."),
+        },
+        None => None,
+    };
     let client_id = params
         .get("client_id")
         .cloned()
@@ -81,6 +92,33 @@ pub async fn end_session(
         }
         None => page(StatusCode::OK, "You are signed out."),
     }
+}
+
+/// The hint's claims if it is an ID token of ours for a registered client, of a session that is
+/// live or ended no longer ago than a session can last (RP-Initiated Logout 1.0 §2: "the OP
+/// SHOULD treat the logout request as suspect, and MAY decline to act upon it" otherwise).
+async fn acceptable_hint(state: &IdpState, hint: &str) -> Result<Option<IdClaims>, StoreError> {
+    // OIDC Core §2 with RFC 8725 §3.11: ours are minted `typ: JWT`; an access token
+    // (`at+jwt`) or any other JWT of ours is no ID token.
+    let is_id_token = decode_header(hint).is_ok_and(|header| header.typ.as_deref() == Some("JWT"));
+    let Some(claims) = verify_hint(state, hint).filter(|_| is_id_token) else {
+        return Ok(None);
+    };
+    if state.oidc.clients.find(&claims.aud).is_none() {
+        return Ok(None);
+    }
+    let acceptable = match state.families.live_family(&claims.sid).await? {
+        Some((family, _)) => family.user_id == claims.sub && family.client_id == claims.aud,
+        // An ID token is issued no earlier than its session started, so past `iat` + the
+        // absolute lifetime its session has certainly ended: the hint names no recent session.
+        None => {
+            state.clock.now_secs()
+                < claims
+                    .iat
+                    .saturating_add(state.config.session_absolute_timeout.as_secs())
+        }
+    };
+    Ok(acceptable.then_some(claims))
 }
 
 fn page(status: StatusCode, message: &str) -> Response {

@@ -75,7 +75,8 @@ pub async fn revoke(
 }
 
 /// `POST /oauth/introspect`: whether a token is active right now, and whose; only a
-/// confidential client may ask.
+/// confidential client may ask, and it hears `active: true` only for its own tokens — or for
+/// any client's when it is registered as a `resource_server`.
 pub async fn introspect(
     State(state): State<IdpState>,
     headers: HeaderMap,
@@ -125,6 +126,13 @@ pub async fn introspect(
             }
         }
         None => inactive(),
+    };
+    // RFC 7662 §4: the answer's `client_id` is the token's client (the machine token's too).
+    let token_client = answer["client_id"].as_str().unwrap_or_default();
+    let answer = if client.may_introspect(token_client) {
+        answer
+    } else {
+        inactive()
     };
     let mut response = Json(answer).into_response();
     response

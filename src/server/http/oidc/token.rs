@@ -124,7 +124,8 @@ fn machine_token(
 }
 
 /// RFC 6749 §4.1.3 with RFC 7636 §4.5: the code, for the client, redirect URI and verifier it
-/// was issued for. A second use revokes what the first one issued (§4.1.2).
+/// was issued for. A second use with all three revokes what the first one issued (§4.1.2); a
+/// second use without them is a plain `invalid_grant` that touches nothing.
 async fn exchange_code(
     state: &IdpState,
     client: &ClientRegistration,
@@ -185,7 +186,14 @@ async fn exchange_code(
             "the code was already used; what it issued is revoked",
         ));
     }
-    answer(state, &started, issuer, Some(grant.auth_time), grant.nonce)
+    answer(
+        state,
+        &started,
+        &started.scope,
+        issuer,
+        Some(grant.auth_time),
+        grant.nonce,
+    )
 }
 
 /// RFC 6749 §6: a refresh token of this client's, rotated by the family's own decision.
@@ -198,30 +206,65 @@ async fn refresh(
     let presented = form
         .get("refresh_token")
         .ok_or(OAuthError::InvalidRequest("refresh_token is required"))?;
+    // §6: a narrower scope may be asked for, never a wider one — decided before the family
+    // rotates, so a client that asked for too much keeps its refresh token (and its session).
+    // A family's scope never changes, so reading it first cannot disagree with the rotation.
+    let asked = form
+        .get("scope")
+        .map(|scope| {
+            scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .filter(|asked| !asked.is_empty());
+    if let Some(asked) = &asked {
+        let granted = match state.families.session_of(presented) {
+            Some(session_id) => state.families.live_family(&session_id).await?,
+            None => None,
+        };
+        if granted.is_some_and(|(family, _)| {
+            family.client_id == client.client_id && !within(asked, &family.scope)
+        }) {
+            return Err(OAuthError::InvalidScope("a refresh cannot widen the scope"));
+        }
+    }
     let grant = state
         .families
         .refresh_for_client(presented, &client.client_id)
         .await?;
-    // §6: a narrower scope may be asked for, never a wider one; the family keeps its own.
-    if let Some(asked) = form.get("scope") {
-        if asked
-            .split(' ')
-            .any(|scope| !grant.scope.split(' ').any(|s| s == scope))
-        {
+    let scope = match &asked {
+        Some(asked) if !within(asked, &grant.scope) => {
             return Err(OAuthError::InvalidScope("a refresh cannot widen the scope"));
         }
-    }
+        // The family's scopes that were asked for, in the family's order, each once.
+        Some(asked) => grant
+            .scope
+            .split(' ')
+            .filter(|scope| asked.contains(scope))
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => grant.scope.clone(),
+    };
     // OIDC Core §12.2: a refreshed ID token's `auth_time`, *if present*, is the original one;
     // the family does not keep it, so it is left out.
-    answer(state, &grant, issuer, None, None)
+    answer(state, &grant, &scope, issuer, None, None)
 }
 
-/// The token response for a family's grant: an access token like the first-party one (it
-/// works on the protected API and dies with its family), the refresh token, and an ID token
-/// when `openid` was granted.
+/// Whether every scope `asked` for is one of the space-separated `granted` (RFC 6749 §3.3).
+fn within(asked: &[&str], granted: &str) -> bool {
+    asked
+        .iter()
+        .all(|scope| granted.split(' ').any(|granted| granted == *scope))
+}
+
+/// The token response for a family's grant, for `scope` (the family's, or the narrower one a
+/// refresh asked for): an access token like the first-party one (it works on the protected API
+/// and dies with its family), the refresh token, and an ID token when `scope` has `openid`.
 fn answer(
     state: &IdpState,
     grant: &Grant,
+    scope: &str,
     issuer: &str,
     auth_time: Option<u64>,
     nonce: Option<String>,
@@ -236,7 +279,7 @@ fn answer(
         grant.access_ver,
         grant.session_left,
     );
-    let id_token = grant.scope.split(' ').any(|s| s == "openid").then(|| {
+    let id_token = scope.split(' ').any(|s| s == "openid").then(|| {
         id_token::mint(
             state,
             Subject {
@@ -247,7 +290,7 @@ fn answer(
                 auth_time,
                 nonce,
             },
-            &grant.scope,
+            scope,
         )
     });
     Ok(no_store(
@@ -257,7 +300,7 @@ fn answer(
             expires_in,
             refresh_token: Some(grant.refresh_token.as_str().to_owned()),
             id_token,
-            scope: Some(grant.scope.clone()),
+            scope: Some(scope.to_owned()),
         })
         .into_response(),
     ))
