@@ -111,6 +111,8 @@ cargo clippy --manifest-path "$ROUTER_APP" --lib --features hydrate --target was
 
 step "rustdoc (both feature sets): no broken links"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features ssr,native
+# What docs.rs builds (Cargo.toml's `package.metadata.docs.rs`): the three ways in, no demo.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --no-default-features --features client,native,idp
 # The browser half on its own target: the dependencies' metadata from the clippy run above.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --features hydrate --target wasm32-unknown-unknown
 

@@ -5,7 +5,7 @@
 //! - `client`: [`auth`], the auth client — single-flight refresh, retry once, tabs in step —
 //!   with the browser transport under `hydrate` and a native one under `native`;
 //! - `idp`: `server`, the identity provider and the protected API, to nest in any axum app;
-//! - `demo` (default): [`app`], [`pages`], [`components`], [`form_login`], [`server_fns`]: the
+//! - `demo` (default): `app`, `pages`, `components`, `form_login`, `server_fns`: the
 //!   demo app, built from islands.
 //!
 //! [`api`], the wire contract shared by server and browser, comes with each of them.

@@ -54,7 +54,7 @@ pub use state::IdpState;
 /// Wraps `routes` — [`api_routes`] merged with an app's own pages, given the app's state — in what the identity
 /// provider needs around every request: browser sessions, the first-paint lookup, the form and
 /// sign-in guards, transport security, compression and one log line per request. The demo's
-/// [`router`] is built this way, and so is an app that mounts the identity provider beside
+/// `router` (feature `demo`) is built this way, and so is an app that mounts the identity provider beside
 /// pages of its own (`examples/router_app`).
 pub fn with_server_layers(routes: Router, state: IdpState) -> Router {
     let session_layer = SessionManagerLayer::new(state.session_store.clone())
