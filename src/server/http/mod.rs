@@ -54,8 +54,9 @@ pub use state::IdpState;
 /// Wraps `routes` — [`api_routes`] merged with an app's own pages, given the app's state — in what the identity
 /// provider needs around every request: browser sessions, the first-paint lookup, the form and
 /// sign-in guards, transport security, compression and one log line per request. The demo's
-/// `router` (feature `demo`) is built this way, and so is an app that mounts the identity provider beside
-/// pages of its own (`examples/router_app`).
+/// `router` (feature `demo`) is built this way, and so is an app that mounts the identity
+/// provider beside pages of its own (`examples/router_app`, through
+/// [`IdentityProvider`](provider::IdentityProvider)).
 pub fn with_server_layers(routes: Router, state: IdpState) -> Router {
     let session_layer = SessionManagerLayer::new(state.session_store.clone())
         .with_name(cookies::SESSION_COOKIE)
