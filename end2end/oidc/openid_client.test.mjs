@@ -1,10 +1,12 @@
 // openid-client (Node) and jose against a running Tokenflight: discovery, the code flow with
 // PKCE (signing in through the login form as a browser does), two refreshes (rotation), a
 // replay outside the grace window (invalid_grant, family revoked), userinfo, revocation,
-// introspection, and both tokens' signatures checked against the JWKS alone.
+// introspection, and both tokens' signatures checked against the JWKS alone; a confidential
+// client with openid-client's default authentication (client_secret_post) and one with
+// client_secret_basic; a machine client's client_credentials grant (issue #32, point 4).
 //
 // Run by scripts/test.sh: BASE_URL is the server, started with REFRESH_GRACE_SECS=1 and
-// OAUTH_CLIENTS_FILE naming the confidential client below.
+// OAUTH_CLIENTS_FILE naming the confidential clients below (end2end/oidc/clients.json).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as client from "openid-client";
@@ -15,6 +17,10 @@ assert.ok(BASE, "BASE_URL names the server under test");
 const PUBLIC = "tokenflight-public";
 const REDIRECT = "http://127.0.0.1:4711/callback";
 const CONFIDENTIAL = { id: "resource-server", secret: "resource-server-secret-0123" };
+// Registered for client_secret_post: openid-client's default when given a secret.
+const WEB_APP = { id: "web-app", secret: "web-app-secret-0123456789" };
+// Registered for client_credentials only, authenticating by client_secret_basic.
+const MACHINE = { id: "machine", secret: "machine-secret-0123456789" };
 // Plain http on loopback: openid-client refuses it unless told (its own safety default).
 const insecure = { execute: [client.allowInsecureRequests] };
 
@@ -84,6 +90,11 @@ const refusal = async (promise) => {
   try {
     await promise;
   } catch (error) {
+    // A 401 with `WWW-Authenticate` (invalid_client) is a WWWAuthenticateChallengeError, whose
+    // RFC 6749 §5.2 error code is still in the unread body.
+    if (error.code === "OAUTH_WWW_AUTHENTICATE_CHALLENGE" && !error.response.bodyUsed) {
+      return (await error.response.json()).error;
+    }
     return error.error ?? error.cause?.error ?? error.code;
   }
   assert.fail("expected the server to refuse");
@@ -154,4 +165,77 @@ test("userinfo, introspection, revocation, and signatures checked with the JWKS 
   assert.equal((await client.tokenIntrospection(resourceServer, tokens.access_token)).active, false);
   assert.equal((await client.tokenIntrospection(resourceServer, tokens.refresh_token)).active, false);
   assert.equal(await refusal(client.refreshTokenGrant(config, tokens.refresh_token)), "invalid_grant");
+});
+
+test("a confidential client with openid-client's default authentication (client_secret_post)", async () => {
+  // No ClientAuth argument: given a secret, openid-client 6 sends client_id and client_secret
+  // in the form body (client_secret_post) — at the token, introspection and revocation endpoints.
+  const config = await client.discovery(new URL(BASE), WEB_APP.id, WEB_APP.secret, undefined, insecure);
+  assert.ok(config.serverMetadata().token_endpoint_auth_methods_supported.includes("client_secret_post"));
+  const tokens = await codeFlow(config);
+  assert.equal(tokens.claims().aud, WEB_APP.id);
+
+  // RFC 6749 §6: a refresh may narrow the scope, and the answer says so.
+  const narrowed = await client.refreshTokenGrant(config, tokens.refresh_token, { scope: "openid" });
+  assert.equal(narrowed.scope, "openid");
+  const own = await client.tokenIntrospection(config, narrowed.access_token);
+  assert.equal(own.active, true, "a client may introspect its own token");
+  assert.equal(own.client_id, WEB_APP.id);
+
+  // RFC 6749 §2.3: the method it is not registered for is refused.
+  const byBasic = await client.discovery(
+    new URL(BASE),
+    WEB_APP.id,
+    undefined,
+    client.ClientSecretBasic(WEB_APP.secret),
+    insecure,
+  );
+  assert.equal(await refusal(client.refreshTokenGrant(byBasic, narrowed.refresh_token)), "invalid_client");
+
+  await client.tokenRevocation(config, narrowed.refresh_token);
+  assert.equal((await client.tokenIntrospection(config, narrowed.access_token)).active, false);
+  assert.equal(await refusal(client.refreshTokenGrant(config, narrowed.refresh_token)), "invalid_grant");
+});
+
+test("client_credentials with client_secret_basic: a machine token, active at introspection, refused by the user API", async () => {
+  const config = await client.discovery(
+    new URL(BASE),
+    MACHINE.id,
+    undefined,
+    client.ClientSecretBasic(MACHINE.secret),
+    insecure,
+  );
+  assert.ok(config.serverMetadata().grant_types_supported.includes("client_credentials"));
+  const tokens = await client.clientCredentialsGrant(config);
+  assert.equal(tokens.token_type.toLowerCase(), "bearer");
+  assert.equal(tokens.refresh_token, undefined, "RFC 6749 §4.4.3: no refresh token");
+  assert.equal(tokens.id_token, undefined, "no user, no ID token");
+
+  const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri));
+  const access = await jwtVerify(tokens.access_token, jwks, {
+    audience: "tokenflight-api",
+    typ: "at+jwt",
+    algorithms: ["ES256"],
+  });
+  assert.equal(access.payload.sub, MACHINE.id, "RFC 9068 §2.2: sub is the client");
+  const me = await fetch(new URL("/api/me", BASE), { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal(me.status, 401, "no user behind a machine token");
+
+  const live = await client.tokenIntrospection(config, tokens.access_token);
+  assert.equal(live.active, true);
+  assert.equal(live.client_id, MACHINE.id);
+  // RFC 7662 §4: a client that is neither the token's nor a resource server learns nothing.
+  const bystander = await client.discovery(new URL(BASE), WEB_APP.id, WEB_APP.secret, undefined, insecure);
+  assert.equal((await client.tokenIntrospection(bystander, tokens.access_token)).active, false);
+  const resourceServer = await client.discovery(
+    new URL(BASE),
+    CONFIDENTIAL.id,
+    undefined,
+    client.ClientSecretBasic(CONFIDENTIAL.secret),
+    insecure,
+  );
+  assert.equal((await client.tokenIntrospection(resourceServer, tokens.access_token)).active, true);
+
+  await client.tokenRevocation(config, tokens.access_token);
+  assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, false);
 });
