@@ -24,6 +24,7 @@ use crate::server::core::{
     clock::Clock,
     keys::{key_id, DerivedKeys},
     signing::SigningKeys,
+    store::FIRST_PARTY_CLIENT,
 };
 
 /// RFC 9068 §2.1: the `typ` of a JWT access token (`application/at+jwt` is the long form).
@@ -79,6 +80,13 @@ impl Signer {
             }
         }
     }
+}
+
+/// A fresh `jti`: 128 random bits, base64url.
+fn token_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// One part of a JWS: the value's JSON, base64url without padding (RFC 7515 §2).
@@ -183,6 +191,36 @@ pub struct AccessClaims {
     pub exp: u64,
     /// Sequence number within the session, so "every token issued so far" can be cut off.
     pub ver: u64,
+    /// RFC 9068 §2.2: the OAuth client the token was issued to — the demo's own session has a
+    /// client id of its own, [`FIRST_PARTY_CLIENT`]; a machine token's is its `sub`. Absent
+    /// only from tokens of the previous format, which expire within one token lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// RFC 9068 §2.2.3: the scopes granted, space-separated. Absent from the first-party
+    /// session's tokens, which carry the user's whole authority (its roles decide).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// RFC 9068 §2.2, RFC 7519 §4.1.7: this token's own identifier, random, never reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+/// Whom an access token is for, beyond its user and session (RFC 9068 §2.2): the client it was
+/// issued to and the scopes that client was granted.
+#[derive(Clone, Copy, Debug)]
+pub struct IssuedTo<'a> {
+    /// The OAuth client (`client_id`).
+    pub client_id: &'a str,
+    /// The granted scopes, space-separated; `None` for the first-party session.
+    pub scope: Option<&'a str>,
+}
+
+impl IssuedTo<'static> {
+    /// The demo's own browser session: its own client id, no scope (its roles decide).
+    pub const FIRST_PARTY: Self = Self {
+        client_id: FIRST_PARTY_CLIENT,
+        scope: None,
+    };
 }
 
 /// What a token's payload is read as: our claims, and `nbf`, which we never set but must honour
@@ -228,9 +266,17 @@ impl TokenIssuer {
         }
     }
 
-    /// A token for the full TTL, with no session end to respect (benchmarks, tests).
+    /// A first-party token for the full TTL, with no session end to respect (benchmarks,
+    /// tests).
     pub fn issue(&self, user_id: &str, session_id: &str, ver: u64) -> String {
-        self.issue_within(user_id, session_id, ver, Duration::MAX).0
+        self.issue_within(
+            user_id,
+            session_id,
+            ver,
+            Duration::MAX,
+            IssuedTo::FIRST_PARTY,
+        )
+        .0
     }
 
     /// A token for a session that ends in `session_left`, and its lifetime in seconds (the
@@ -247,6 +293,7 @@ impl TokenIssuer {
         session_id: &str,
         ver: u64,
         session_left: Duration,
+        issued_to: IssuedTo<'_>,
     ) -> (String, u64) {
         let now_ms = self.clock.now_ms();
         let after =
@@ -262,6 +309,9 @@ impl TokenIssuer {
             iat: now_ms / 1000,
             exp,
             ver,
+            client_id: Some(issued_to.client_id.to_owned()),
+            scope: issued_to.scope.map(str::to_owned),
+            jti: Some(token_id()),
         };
         (self.sign(ACCESS_TOKEN_TYPE, &claims), lifetime)
     }

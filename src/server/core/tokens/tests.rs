@@ -47,7 +47,13 @@ fn a_token_lives_at_least_its_expires_in_whatever_the_millisecond_it_is_issued()
     for _ in 0..40 {
         clock.advance(Duration::from_millis(37));
         let issued_ms = clock.now_ms();
-        let (token, expires_in) = issuer.issue_within("u1", "s1", 0, Duration::from_secs(3600));
+        let (token, expires_in) = issuer.issue_within(
+            "u1",
+            "s1",
+            0,
+            Duration::from_secs(3600),
+            IssuedTo::FIRST_PARTY,
+        );
         let claims = issuer.verify(&token).unwrap();
         assert_eq!(expires_in, 1, "issued at {issued_ms} ms");
         let lives_ms = claims.exp * 1000 - issued_ms;
@@ -61,8 +67,13 @@ fn a_token_never_outlives_its_session() {
     let issuer = issuer(&clock);
     for left_ms in [0, 400, 1_000, 2_500, 59_999] {
         let session_ends_ms = clock.now_ms() + left_ms;
-        let (token, expires_in) =
-            issuer.issue_within("u1", "s1", 0, Duration::from_millis(left_ms));
+        let (token, expires_in) = issuer.issue_within(
+            "u1",
+            "s1",
+            0,
+            Duration::from_millis(left_ms),
+            IssuedTo::FIRST_PARTY,
+        );
         let claims = issuer.check_signature_and_claims(&token).unwrap();
         assert!(claims.exp * 1000 <= session_ends_ms, "{left_ms} ms left");
         assert!(expires_in * 1000 <= left_ms, "{left_ms} ms left");
@@ -162,6 +173,9 @@ fn a_token_for_another_audience_is_refused() {
         iat: now,
         exp: now + 60,
         ver: 0,
+        client_id: None,
+        scope: None,
+        jti: None,
     };
     let token = encode(&header(), &claims, &EncodingKey::from_secret(SECRET));
     assert!(issuer(&clock).verify(&token.unwrap()).is_err());
@@ -281,4 +295,39 @@ fn tokens_of_the_hs256_version_are_accepted_only_until_the_deadline() {
         Algorithm::ES256,
         "never signs HS256"
     );
+}
+
+/// RFC 9068 §2.2: an access token names the client it was issued to, the scope granted, and
+/// an identifier of its own; a token of the previous format (none of the three) still verifies
+/// for the rest of its short life.
+#[test]
+fn a_token_says_whom_it_was_issued_to() {
+    let clock = ManualClock::new();
+    let issuer = issuer(&clock);
+    let for_client = IssuedTo {
+        client_id: "my-app",
+        scope: Some("openid profile"),
+    };
+    let (token, _) = issuer.issue_within("u1", "s1", 0, Duration::from_secs(60), for_client);
+    let claims = issuer.verify(&token).unwrap();
+    assert_eq!(claims.client_id.as_deref(), Some("my-app"));
+    assert_eq!(claims.scope.as_deref(), Some("openid profile"));
+    let first_party = issuer.verify(&issuer.issue("u1", "s1", 0)).unwrap();
+    assert_eq!(first_party.client_id.as_deref(), Some("tokenflight"));
+    assert_eq!(first_party.scope, None);
+    assert_ne!(claims.jti, first_party.jti, "each token has its own jti");
+    assert!(claims.jti.as_ref().is_some_and(|jti| jti.len() >= 22));
+
+    let now = clock.now_secs();
+    let previous_format = serde_json::json!({
+        "iss": ISSUER, "aud": AUDIENCE, "sub": "u1", "sid": "s1",
+        "iat": now, "exp": now + 60, "ver": 0,
+    });
+    let old = encode(
+        &header(),
+        &previous_format,
+        &EncodingKey::from_secret(SECRET),
+    )
+    .unwrap();
+    assert_eq!(issuer.verify(&old).unwrap().client_id, None);
 }

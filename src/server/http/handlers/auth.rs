@@ -17,6 +17,7 @@ use crate::{
         core::{
             families::{BrowserRecord, Grant, RefreshRefusal},
             store::StoreError,
+            tokens::IssuedTo,
         },
         http::{
             client::current_client,
@@ -392,10 +393,13 @@ fn mint_tokens(
     access_ver: u64,
     left: SessionLeft,
 ) -> TokenResponse {
-    let (access_token, expires_in) =
-        state
-            .tokens
-            .issue_within(&user.id, session_id, access_ver, left.session_left);
+    let (access_token, expires_in) = state.tokens.issue_within(
+        &user.id,
+        session_id,
+        access_ver,
+        left.session_left,
+        IssuedTo::FIRST_PARTY,
+    );
     TokenResponse {
         access_token,
         token_type: "Bearer".to_owned(),

@@ -16,20 +16,19 @@ use axum::{
 };
 use serde::Serialize;
 
-use crate::server::{
-    core::families::{FamilyRegistry, Grant},
-    http::state::IdpState,
+use crate::server::http::oidc::{
+    error::OAuthError,
+    id_token::{self, Subject},
+    issuer,
 };
 use crate::server::{
     core::{
         clients::{self, BodyCredentials, ClientRegistration, CLIENT_CREDENTIALS},
         codes::{self, Redeemed},
+        families::{FamilyRegistry, Grant},
+        tokens::IssuedTo,
     },
-    http::oidc::{
-        error::OAuthError,
-        id_token::{self, Subject},
-        issuer,
-    },
+    http::state::IdpState,
 };
 
 /// The successful answer (RFC 6749 §5.1, OIDC Core §3.1.3.3).
@@ -105,10 +104,16 @@ fn machine_token(
         ));
     }
     let session_id = clients::machine_session_id();
-    let (access_token, expires_in) =
-        state
-            .tokens
-            .issue_within(&client.client_id, &session_id, 0, Duration::MAX);
+    let (access_token, expires_in) = state.tokens.issue_within(
+        &client.client_id,
+        &session_id,
+        0,
+        Duration::MAX,
+        IssuedTo {
+            client_id: &client.client_id,
+            scope: None,
+        },
+    );
     tracing::info!(client = %client.client_id, "client_credentials token issued");
     Ok(no_store(
         Json(TokenAnswer {
@@ -278,6 +283,10 @@ fn answer(
         &grant.session_id,
         grant.access_ver,
         grant.session_left,
+        IssuedTo {
+            client_id: &grant.client_id,
+            scope: Some(scope),
+        },
     );
     let id_token = scope.split(' ').any(|s| s == "openid").then(|| {
         id_token::mint(
