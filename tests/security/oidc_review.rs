@@ -289,6 +289,43 @@ async fn a_refresh_asking_for_a_narrower_scope_gets_that_scope() {
     assert_eq!(full["scope"], "openid profile");
 }
 
+/// RFC 9068 §2.2.3 with RFC 7662 §2.2: introspection reports the token's own scope — after a
+/// narrowing refresh, the narrower one, not the family's — and its own `jti`.
+#[tokio::test]
+async fn introspection_reports_the_access_tokens_own_scope() {
+    let file = clients_file();
+    let app = TestApp::with_env(&[("OAUTH_CLIENTS_FILE", &file)]).await;
+    let first = tokens(&app, "own-scope").await;
+    let narrowed = post_form(
+        &app,
+        "/oauth/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", CLIENT),
+            ("refresh_token", &field(&first, "refresh_token")),
+            ("scope", "profile"),
+        ],
+        None,
+    )
+    .await
+    .json();
+    let access = field(&narrowed, "access_token");
+    let answer = post_form(
+        &app,
+        "/oauth/introspect",
+        &[("token", access.as_str())],
+        Some((CONFIDENTIAL, CONFIDENTIAL_SECRET)),
+    )
+    .await
+    .json();
+    assert_eq!(answer["active"], true, "{answer}");
+    assert_eq!(answer["scope"], "profile", "{answer}");
+    assert!(
+        answer["jti"].as_str().is_some_and(|jti| !jti.is_empty()),
+        "{answer}"
+    );
+}
+
 /// RFC 6749 §6 (a wider scope MUST NOT be granted; §5.2 `invalid_scope`) — refused before the
 /// family rotates: the refresh token that asked for too much still works, even after the grace
 /// window, so the client keeps its session.

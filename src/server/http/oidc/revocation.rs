@@ -118,6 +118,13 @@ pub async fn introspect(
                     for claim in ["exp", "iat"] {
                         answer[claim] = claims[claim].clone();
                     }
+                    // The token's own grant (RFC 9068 §2.2), narrower than its family's after
+                    // a narrowing refresh; tokens of the previous format have none.
+                    for claim in ["scope", "jti"] {
+                        if !claims[claim].is_null() {
+                            answer[claim] = claims[claim].clone();
+                        }
+                    }
                     answer["iss"] = json!(ISSUER);
                     answer["aud"] = json!(AUDIENCE);
                     answer
