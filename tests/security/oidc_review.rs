@@ -267,18 +267,7 @@ async fn introspection_answers_active_only_to_the_tokens_client_or_a_resource_se
 async fn a_refresh_asking_for_a_narrower_scope_gets_that_scope() {
     let app = TestApp::new().await;
     let first = tokens(&app, "narrow").await;
-    let narrowed = post_form(
-        &app,
-        "/oauth/token",
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", CLIENT),
-            ("refresh_token", &field(&first, "refresh_token")),
-            ("scope", "profile"),
-        ],
-        None,
-    )
-    .await;
+    let narrowed = refresh_with_scope(&app, &field(&first, "refresh_token"), "profile").await;
     assert_eq!(narrowed.status, StatusCode::OK, "{}", narrowed.body);
     let narrowed = narrowed.json();
     assert_eq!(narrowed["scope"], "profile");
@@ -289,6 +278,22 @@ async fn a_refresh_asking_for_a_narrower_scope_gets_that_scope() {
     assert_eq!(full["scope"], "openid profile");
 }
 
+/// A refresh of the public client's `refresh_token` asking for `scope`.
+async fn refresh_with_scope(app: &TestApp, refresh_token: &str, scope: &str) -> TestResponse {
+    post_form(
+        app,
+        "/oauth/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", CLIENT),
+            ("refresh_token", refresh_token),
+            ("scope", scope),
+        ],
+        None,
+    )
+    .await
+}
+
 /// RFC 9068 §2.2.3 with RFC 7662 §2.2: introspection reports the token's own scope — after a
 /// narrowing refresh, the narrower one, not the family's — and its own `jti`.
 #[tokio::test]
@@ -296,19 +301,9 @@ async fn introspection_reports_the_access_tokens_own_scope() {
     let file = clients_file();
     let app = TestApp::with_env(&[("OAUTH_CLIENTS_FILE", &file)]).await;
     let first = tokens(&app, "own-scope").await;
-    let narrowed = post_form(
-        &app,
-        "/oauth/token",
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", CLIENT),
-            ("refresh_token", &field(&first, "refresh_token")),
-            ("scope", "profile"),
-        ],
-        None,
-    )
-    .await
-    .json();
+    let narrowed = refresh_with_scope(&app, &field(&first, "refresh_token"), "profile")
+        .await
+        .json();
     let access = field(&narrowed, "access_token");
     let answer = post_form(
         &app,
