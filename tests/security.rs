@@ -8,6 +8,8 @@ mod common;
 #[allow(clippy::duplicate_mod)]
 mod process;
 
+#[path = "security/api_scopes.rs"]
+mod api_scopes;
 #[path = "security/brute_force.rs"]
 mod brute_force;
 #[path = "security/client_authentication.rs"]

@@ -2,6 +2,22 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The OAuth scopes the protected API asks of a third-party client's token (RFC 6750 §3.1:
+/// without it, `403 insufficient_scope` naming the scope). The first-party session's tokens
+/// carry no scope and pass every check: the user's roles decide for them.
+pub mod scopes {
+    /// `GET /api/me`: who the user is (the OpenID Connect scope of the same name).
+    pub const PROFILE: &str = "profile";
+    /// `GET /api/items`, `/api/notifications`, `/api/usage`: read the user's data.
+    pub const ITEMS_READ: &str = "items:read";
+    /// `POST /api/items`: write it.
+    pub const ITEMS_WRITE: &str = "items:write";
+    /// `/api/sessions…`: list and end the user's sessions.
+    pub const SESSIONS: &str = "sessions";
+    /// `GET /api/admin/stats`: the statistics, for a user who also has the `admin` role.
+    pub const ADMIN: &str = "admin";
+}
+
 /// The Bearer-protected data endpoints.
 pub mod paths {
     /// `GET`: the caller as a [`User`](crate::api::auth::User), the one its access token names.

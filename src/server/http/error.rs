@@ -137,8 +137,13 @@ impl ApiError {
             Self::InsufficientScope(_) => codes::INSUFFICIENT_SCOPE,
             _ => return None,
         };
+        let scope = match self {
+            // RFC 6750 §3: the scope the resource needs, so the client knows what to ask for.
+            Self::InsufficientScope(scope) => format!(", scope=\"{scope}\""),
+            _ => String::new(),
+        };
         Some(format!(
-            "Bearer realm=\"{REALM}\", error=\"{error}\", error_description=\"{self}\""
+            "Bearer realm=\"{REALM}\", error=\"{error}\", error_description=\"{self}\"{scope}"
         ))
     }
 }

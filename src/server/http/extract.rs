@@ -97,9 +97,23 @@ pub struct Authenticated {
     /// The token's `sid`: the caller's live session, the one a logout or "sign out other
     /// devices" spares or ends.
     pub session_id: String,
+    /// The scopes the token was granted (RFC 9068 §2.2.3); `None` for the first-party
+    /// session, whose roles alone decide.
+    pub scope: Option<String>,
 }
 
 impl Authenticated {
+    /// `403 insufficient_scope` (naming `scope`) unless the token was granted `scope`
+    /// (RFC 6750 §3.1). A first-party token has every scope.
+    pub fn require_scope(&self, scope: &'static str) -> Result<(), ApiError> {
+        match &self.scope {
+            Some(granted) if !granted.split(' ').any(|given| given == scope) => {
+                Err(ApiError::InsufficientScope(scope))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// `403 insufficient_scope` unless the user has `role`.
     pub fn require_role(&self, role: &'static str) -> Result<(), ApiError> {
         if self.user.has_role(role) {
@@ -157,6 +171,7 @@ where
         Ok(Self {
             user,
             session_id: claims.sid.clone(),
+            scope: claims.scope.clone(),
         })
     }
 }

@@ -340,6 +340,7 @@ pub async fn current_caller(
     let caller = Authenticated {
         user: browser.user,
         session_id: browser.session_id,
+        scope: None,
     };
     Some((caller, tokens))
 }

@@ -5,7 +5,9 @@ use axum::{extract::State, http::StatusCode, Json};
 use crate::{
     api::{
         auth::User,
-        resources::{paths, AdminStats, Item, NewItem, Notification, Usage, MAX_ITEM_TITLE_CHARS},
+        resources::{
+            paths, scopes, AdminStats, Item, NewItem, Notification, Usage, MAX_ITEM_TITLE_CHARS,
+        },
     },
     server::{
         core::data::MAX_ITEMS_PER_USER,
@@ -24,11 +26,16 @@ use crate::{
     responses(
         (status = 200, description = "The signed-in user", body = schemas::User),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 403, description = "`insufficient_scope`: the token was not granted the scope `profile` (RFC 6750 §3.1)", body = schemas::ApiErrorBody),
         (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
-pub async fn me(State(state): State<IdpState>, auth: Authenticated) -> Json<User> {
-    Json(profile(&state, auth))
+pub async fn me(
+    State(state): State<IdpState>,
+    auth: Authenticated,
+) -> Result<Json<User>, ApiError> {
+    auth.require_scope(scopes::PROFILE)?;
+    Ok(Json(profile(&state, auth)))
 }
 
 /// `GET /api/items`.
@@ -37,11 +44,16 @@ pub async fn me(State(state): State<IdpState>, auth: Authenticated) -> Json<User
     responses(
         (status = 200, description = "The user's items", body = Vec<Item>),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 403, description = "`insufficient_scope`: the token was not granted the scope `items:read` (RFC 6750 §3.1)", body = schemas::ApiErrorBody),
         (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
-pub async fn list_items(State(state): State<IdpState>, auth: Authenticated) -> Json<Vec<Item>> {
-    Json(items(&state, &auth))
+pub async fn list_items(
+    State(state): State<IdpState>,
+    auth: Authenticated,
+) -> Result<Json<Vec<Item>>, ApiError> {
+    auth.require_scope(scopes::ITEMS_READ)?;
+    Ok(Json(items(&state, &auth)))
 }
 
 /// `POST /api/items`: 201 with the new item; 422 for an empty or over-long title, or when the
@@ -55,6 +67,7 @@ pub async fn list_items(State(state): State<IdpState>, auth: Authenticated) -> J
         (status = 413, description = "`payload_too_large`", body = schemas::ApiErrorBody),
         (status = 415, description = "`unsupported_media_type`: the body is not `application/json`", body = schemas::ApiErrorBody),
         (status = 422, description = "`validation_failed`: not an object of this shape, a blank or over-long title, or the user already keeps the most items allowed", body = schemas::ApiErrorBody),
+        (status = 403, description = "`insufficient_scope`: the token was not granted the scope `items:write` (RFC 6750 §3.1)", body = schemas::ApiErrorBody),
         (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
@@ -63,6 +76,7 @@ pub async fn create_item(
     auth: Authenticated,
     ApiJson(new_item): ApiJson<NewItem>,
 ) -> Result<(StatusCode, Json<Item>), ApiError> {
+    auth.require_scope(scopes::ITEMS_WRITE)?;
     let title = new_item.title.trim();
     if title.is_empty() {
         return Err(ApiError::Validation("the title must not be empty".into()));
@@ -88,14 +102,16 @@ pub async fn create_item(
     responses(
         (status = 200, description = "The user's notifications", body = Vec<Notification>),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 403, description = "`insufficient_scope`: the token was not granted the scope `items:read` (RFC 6750 §3.1)", body = schemas::ApiErrorBody),
         (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
 pub async fn notifications(
     State(state): State<IdpState>,
     auth: Authenticated,
-) -> Json<Vec<Notification>> {
-    Json(notifications_of(&state, &auth))
+) -> Result<Json<Vec<Notification>>, ApiError> {
+    auth.require_scope(scopes::ITEMS_READ)?;
+    Ok(Json(notifications_of(&state, &auth)))
 }
 
 /// `GET /api/usage`.
@@ -104,6 +120,7 @@ pub async fn notifications(
     responses(
         (status = 200, description = "The user's quota and this session's refreshes", body = Usage),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 403, description = "`insufficient_scope`: the token was not granted the scope `items:read` (RFC 6750 §3.1)", body = schemas::ApiErrorBody),
         (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
@@ -111,6 +128,7 @@ pub async fn usage(
     State(state): State<IdpState>,
     auth: Authenticated,
 ) -> Result<Json<Usage>, ApiError> {
+    auth.require_scope(scopes::ITEMS_READ)?;
     Ok(Json(usage_of(&state, &auth).await?))
 }
 
@@ -120,7 +138,7 @@ pub async fn usage(
     responses(
         (status = 200, description = "Server statistics (this instance's counters)", body = AdminStats),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
-        (status = 403, description = "`insufficient_scope`: the user lacks the `admin` role", body = schemas::ApiErrorBody),
+        (status = 403, description = "`insufficient_scope`: the user lacks the `admin` role, or the token the `admin` scope", body = schemas::ApiErrorBody),
         (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
@@ -128,6 +146,7 @@ pub async fn admin_stats(
     State(state): State<IdpState>,
     auth: Authenticated,
 ) -> Result<Json<AdminStats>, ApiError> {
+    auth.require_scope(scopes::ADMIN)?;
     auth.require_role("admin")?;
     Ok(Json(stats(&state).await?))
 }

@@ -9,7 +9,10 @@ use axum::{
 };
 
 use crate::{
-    api::sessions::{paths, ReuseEndedSession, SessionInfo},
+    api::{
+        resources::scopes,
+        sessions::{paths, ReuseEndedSession, SessionInfo},
+    },
     server::{
         core::families::{EndedByReuse, LiveSession},
         http::{error::ApiError, extract::Authenticated, openapi::schemas, state::IdpState},
@@ -22,6 +25,7 @@ use crate::{
     responses(
         (status = 200, description = "The caller's live sessions, oldest first", body = Vec<SessionInfo>),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 403, description = "`insufficient_scope`: the token was not granted the scope `sessions` (RFC 6750 §3.1)", body = schemas::ApiErrorBody),
         (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
@@ -29,6 +33,7 @@ pub async fn list(
     State(state): State<IdpState>,
     auth: Authenticated,
 ) -> Result<Json<Vec<SessionInfo>>, ApiError> {
+    auth.require_scope(scopes::SESSIONS)?;
     Ok(Json(sessions_of(&state, &auth).await?))
 }
 
@@ -40,6 +45,7 @@ pub async fn list(
     responses(
         (status = 204, description = "The session is ended: its tokens stop working"),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 403, description = "`insufficient_scope`: the token was not granted the scope `sessions` (RFC 6750 §3.1)", body = schemas::ApiErrorBody),
         (status = 404, description = "`not_found`: no live session of the caller's has this id", body = schemas::ApiErrorBody),
         (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
@@ -49,6 +55,7 @@ pub async fn end_one(
     auth: Authenticated,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
+    auth.require_scope(scopes::SESSIONS)?;
     // An id that is not even UTF-8 names no session.
     let Path(id) = id.map_err(|_| ApiError::NotFound)?;
     end_session(&state, &auth, &id).await?;
@@ -61,6 +68,7 @@ pub async fn end_one(
     responses(
         (status = 204, description = "Every session of the caller's but the current one is ended"),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 403, description = "`insufficient_scope`: the token was not granted the scope `sessions` (RFC 6750 §3.1)", body = schemas::ApiErrorBody),
         (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
@@ -68,6 +76,7 @@ pub async fn end_others(
     State(state): State<IdpState>,
     auth: Authenticated,
 ) -> Result<StatusCode, ApiError> {
+    auth.require_scope(scopes::SESSIONS)?;
     end_other_sessions(&state, &auth).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -78,6 +87,7 @@ pub async fn end_others(
     responses(
         (status = 200, description = "The caller's sessions that reuse detection ended in the last day (at most ten), oldest first", body = Vec<ReuseEndedSession>),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
+        (status = 403, description = "`insufficient_scope`: the token was not granted the scope `sessions` (RFC 6750 §3.1)", body = schemas::ApiErrorBody),
         (status = 503, description = "`temporarily_unavailable`: the session store did not answer; retry after `Retry-After`", body = schemas::ApiErrorBody),
     )
 )]
@@ -85,6 +95,7 @@ pub async fn reuse_detected(
     State(state): State<IdpState>,
     auth: Authenticated,
 ) -> Result<Json<Vec<ReuseEndedSession>>, ApiError> {
+    auth.require_scope(scopes::SESSIONS)?;
     Ok(Json(reuse_ended_of(&state, &auth).await?))
 }
 
