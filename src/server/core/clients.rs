@@ -269,7 +269,7 @@ const USER_ID_PREFIX: &str = "u-";
 const MACHINE_SESSION_PREFIX: &str = "client.";
 
 /// A fresh `sid` for a `client_credentials` access token (128 random bits behind
-/// [`MACHINE_SESSION_PREFIX`]): revocable like a session's tokens, naming no session.
+/// `MACHINE_SESSION_PREFIX`): revocable like a session's tokens, naming no session.
 pub fn machine_session_id() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
