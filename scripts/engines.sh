@@ -18,9 +18,6 @@ cd "$ROOT"
 engines=("$@")
 [[ ${#engines[@]} -gt 0 ]] || engines=(firefox webkit)
 
-for tool in ensure_engine_specs ensure_firefox ensure_webkit; do
-  declare -F "$tool" >/dev/null || { echo "scripts/lib.sh has no $tool (see docs/engines.md)" >&2; exit 1; }
-done
 ensure_engine_specs
 for engine in "${engines[@]}"; do
   case "$engine" in

@@ -97,6 +97,44 @@ ensure_chromium() {
   $sudo apt-get install -y -qq chromium chromium-driver
 }
 
+# Debian's firefox-esr: the engine specs (end2end/engines/) drive it with puppeteer-core over
+# WebDriver BiDi; no geckodriver, no download.
+ensure_firefox() {
+  [[ -x /usr/bin/firefox-esr ]] && return
+  step "installing Debian's firefox-esr"
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq firefox-esr
+}
+
+# WebKit for the engine specs: Debian's WebKitWebDriver (webkit2gtk-driver), the MiniBrowser of
+# libwebkit2gtk-4.1 it drives, and Xvfb for that browser's windows.
+ensure_webkit() {
+  [[ -x /usr/bin/WebKitWebDriver && -x /usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser ]] &&
+    command -v xvfb-run >/dev/null && return
+  step "installing Debian's WebKitWebDriver, MiniBrowser and Xvfb"
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq webkit2gtk-driver libwebkit2gtk-4.1-0 xvfb
+}
+
+# The engine specs' runner: puppeteer-core and selenium-webdriver, pinned in
+# end2end/engines/package-lock.json; and openssl, which makes its throwaway certificate.
+ensure_engine_specs() {
+  if ! command -v openssl >/dev/null; then
+    step "installing Debian's openssl"
+    local sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo=sudo
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq openssl
+  fi
+  [[ -d "$ROOT/end2end/engines/node_modules/selenium-webdriver" ]] && return
+  step "installing the engine specs' drivers (npm puppeteer-core, selenium-webdriver)"
+  npm ci --prefix "$ROOT/end2end/engines" --no-audit --no-fund
+}
+
 # Debian's redis-server (7.x): the Redis store's tests run against a real one.
 ensure_redis() {
   command -v redis-server >/dev/null && return

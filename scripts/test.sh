@@ -22,7 +22,11 @@ in_background() {
   started=$!
 }
 install_builders() { ensure_cargo_leptos && ensure_wasm_bindgen; }
-install_services() { ensure_redis && ensure_chromium && ensure_playwright && ensure_schemathesis; }
+# One chain: parallel apt-get runs would fight over the dpkg lock.
+install_services() {
+  ensure_redis && ensure_chromium && ensure_playwright && ensure_schemathesis &&
+    ensure_firefox && ensure_webkit && ensure_engine_specs
+}
 in_background builders install_builders
 builders=$started
 in_background services install_services
@@ -170,6 +174,21 @@ e2e "the demo, release build" target/release/tokenflight end2end/playwright.conf
 # The idle timeout, with a short one: an untouched tab is warned and signed out in seconds.
 SESSION_IDLE_TIMEOUT_SECS=16 \
   e2e "the idle timeout, release build" target/release/tokenflight end2end/idle.config.ts
+# Issue #35: the engine specs in Firefox and WebKit, side by side, against the release server
+# (end2end/engines/, docs/engines.md); engines.sh starts its own idle-timeout server and stops
+# everything it started, the drivers and their Xvfb included.
+step "end-to-end: the engine specs in Firefox and WebKit, release build"
+engines_port=$(free_port)
+LEPTOS_SITE_ADDR="127.0.0.1:$engines_port" STORE_URL=memory:// MAX_SESSIONS_PER_USER=1000 \
+  target/release/tokenflight >"$ROOT/target/e2e-engines.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do
+  curl -fs -o /dev/null "http://127.0.0.1:$engines_port/login" && break
+  kill -0 "$server" 2>/dev/null || { cat "$ROOT/target/e2e-engines.log"; exit 1; }
+  sleep 0.1
+done
+BASE_URL="http://127.0.0.1:$engines_port" scripts/engines.sh
+stop_server
 # The chaos suite's fast subset (two tabs, three faults); scripts/chaos.sh runs all of it.
 e2e "chaos, fast subset" target/release/tokenflight end2end/chaos.config.ts
 
