@@ -246,6 +246,10 @@ print("\n".join(sorted(f"pkg/{stem}.wasm" for stem in stems)))
 ' "$ROOT/target/site/$(newest_built 'pkg/__wasm_split_manifest.*.json')"
 }
 
+# Where examples/router_app is built: a target folder of its own, since this crate, as its
+# dependency, links the same unhashed `tokenflight.wasm` the demo's build does (see test.sh).
+ROUTER_APP_TARGET="$ROOT/target/router_app"
+
 # The auth client's own cost in an app (issue #31): examples/router_app's release bundle, and the
 # same app with a naive stand-in for the client (its feature `baseline`), each into a site folder
 # of its own under target/size/. `scripts/budget.sh client` measures the difference.
@@ -257,7 +261,7 @@ build_client_cost_bundles() {
     [[ "$variant" == *-baseline ]] && features=(--features baseline)
     (cd "$ROOT/examples/router_app" &&
       env -u LEPTOS_OUTPUT_NAME -u LEPTOS_SITE_PKG_DIR -u LEPTOS_HASH_FILES \
-        CARGO_TARGET_DIR="$ROOT/target" LEPTOS_SITE_ROOT="$ROOT/target/size/$variant" \
+        CARGO_TARGET_DIR="$ROUTER_APP_TARGET" LEPTOS_SITE_ROOT="$ROOT/target/size/$variant" \
         cargo leptos build --release --frontend-only "${features[@]}")
   done
 }

@@ -93,9 +93,11 @@ e2e() {
 }
 
 ROUTER_APP=examples/router_app/Cargo.toml
-# The second app builds into this crate's target folder: every dependency it shares with the
-# demo (tokio, axum, the stores, the crypto, …, at the versions of one lockfile) is compiled
-# once for both.
+# The second app is checked (clippy, rustdoc) in this crate's target folder: every dependency it
+# shares with the demo is checked once for both. Its builds go to a folder of their own
+# (`ROUTER_APP_TARGET`): as its dependency, this crate's library is linked into the same
+# unhashed `tokenflight.wasm` the demo's bundle is, with other features, and the demo's next
+# build would take that file for its own (seen: wasm-split found no relocations in it).
 export CARGO_TARGET_DIR="$ROOT/target"
 
 step "cargo fmt --check"
@@ -211,11 +213,11 @@ LEPTOS_SITE_ROOT="$ROOT/target/site-plain" \
 step "examples/router_app: cargo leptos build (debug)"
 # Its own names and site folder, not the demo's exported above.
 (cd examples/router_app && env -u LEPTOS_OUTPUT_NAME -u LEPTOS_SITE_ROOT -u LEPTOS_SITE_PKG_DIR \
-  -u LEPTOS_HASH_FILES cargo leptos build)
+  -u LEPTOS_HASH_FILES CARGO_TARGET_DIR="$ROUTER_APP_TARGET" cargo leptos build)
 build_client_cost_bundles
 scripts/budget.sh client
 
 # Library use: the demo's fault controls are off unless asked for, and its burst uses one.
 DEMO_CONTROLS=on LEPTOS_OUTPUT_NAME=router_app \
   LEPTOS_SITE_ROOT="$ROOT/examples/router_app/target/site" LEPTOS_HASH_FILES=false \
-  e2e "examples/router_app" target/debug/router_app end2end/router_app.config.ts
+  e2e "examples/router_app" "$ROUTER_APP_TARGET/debug/router_app" end2end/router_app.config.ts
