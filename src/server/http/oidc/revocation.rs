@@ -14,10 +14,7 @@ use axum::{
 };
 use serde_json::{json, Value};
 
-use crate::server::http::oidc::{
-    error::OAuthError,
-    token::{body_credentials, read_form},
-};
+use crate::server::http::oidc::{error::OAuthError, token::authenticated_form};
 use crate::server::{
     core::{
         clients::{is_machine_session, CLIENT_CREDENTIALS},
@@ -40,11 +37,7 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
-    let form = read_form(&headers, &body.map_err(too_large)?)?;
-    let client = state
-        .oidc
-        .clients
-        .authenticate(&headers, body_credentials(&form))?;
+    let (form, client) = authenticated_form(&state, &headers, body)?;
     let token = form
         .get("token")
         .ok_or(OAuthError::InvalidRequest("token is required"))?;
@@ -82,13 +75,9 @@ pub async fn introspect(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
-    let form = read_form(&headers, &body.map_err(too_large)?)?;
     // RFC 7662 §2.1: the caller must authenticate; here, as a confidential client (by either
     // secret method, the one it is registered for).
-    let client = state
-        .oidc
-        .clients
-        .authenticate(&headers, body_credentials(&form))?;
+    let (form, client) = authenticated_form(&state, &headers, body)?;
     if !client.is_confidential() {
         return Err(OAuthError::InvalidClient);
     }
@@ -203,9 +192,4 @@ fn active(family: &FamilyRecord, session_id: &str, token_type: &str) -> Value {
 
 fn inactive() -> Value {
     json!({ "active": false })
-}
-
-/// A body over the limit: the client's mistake, in the RFC's words.
-pub fn too_large(_: BytesRejection) -> OAuthError {
-    OAuthError::InvalidRequest("the request body is too large")
 }

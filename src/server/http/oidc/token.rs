@@ -53,14 +53,7 @@ pub async fn token(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
-    let form = read_form(
-        &headers,
-        &body.map_err(crate::server::http::oidc::revocation::too_large)?,
-    )?;
-    let client = state
-        .oidc
-        .clients
-        .authenticate(&headers, body_credentials(&form))?;
+    let (form, client) = authenticated_form(&state, &headers, body)?;
     let issuer = issuer(&state.config, &headers);
     let grant_type = form.get("grant_type").map(String::as_str);
     if grant_type.is_some_and(|grant| is_supported(grant) && !client.may_use(grant)) {
@@ -323,9 +316,25 @@ fn no_store(mut response: Response) -> Response {
     response
 }
 
+/// The form of a request to the token, revocation or introspection endpoint and the client it
+/// authenticates (RFC 6749 §2.3: by HTTP Basic or in the body, the method it is registered for).
+pub fn authenticated_form<'s>(
+    state: &'s IdpState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(HashMap<String, String>, &'s ClientRegistration), OAuthError> {
+    let body = body.map_err(|_| OAuthError::InvalidRequest("the request body is too large"))?;
+    let form = read_form(headers, &body)?;
+    let client = state
+        .oidc
+        .clients
+        .authenticate(headers, body_credentials(&form))?;
+    Ok((form, client))
+}
+
 /// The client credentials a form may carry (`client_id`, and `client_secret` for
 /// `client_secret_post`, RFC 6749 §2.3.1).
-pub fn body_credentials(form: &HashMap<String, String>) -> BodyCredentials<'_> {
+fn body_credentials(form: &HashMap<String, String>) -> BodyCredentials<'_> {
     BodyCredentials {
         client_id: form.get("client_id").map(String::as_str),
         client_secret: form.get("client_secret").map(String::as_str),
@@ -334,7 +343,7 @@ pub fn body_credentials(form: &HashMap<String, String>) -> BodyCredentials<'_> {
 
 /// An `application/x-www-form-urlencoded` body (RFC 6749 §3.2), each parameter at most once
 /// (§3.1): anything else is `invalid_request`, never a 415 or 500 of the framework's.
-pub fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
