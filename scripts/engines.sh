@@ -30,6 +30,8 @@ done
 
 out="$ROOT/target/engines"
 mkdir -p "$out"
+# Each WebKitWebDriver writes a log of its own: only this run's are kept.
+rm -f "$out"/webkitwebdriver-*.log
 # The runner starts each WebKitWebDriver in a process group of its own and notes it here, so a
 # run that crashed leaves nothing behind either.
 export ENGINES_PIDS_FILE="$out/driver-groups"

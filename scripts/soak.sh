@@ -12,11 +12,13 @@ seconds=${2:-60}
 
 step "building the soak client (release; the server too unless test.sh just built it)"
 [[ -x target/release/tokenflight ]] || { ensure_build_tools; build_release; }
-# With `ssr` too, so it reuses the dependencies the server's release build compiled.
+# With `ssr` too, and cargo-leptos' LEPTOS_OUTPUT_NAME (leptos reads it with `option_env!`, so
+# cargo rebuilds leptos on a change of it), so it reuses what the server's release build compiled
+# and the next release build reuses what this one did.
+export_site_env
 cargo build --release --quiet --features ssr,native --example soak
 
 port=$(free_port)
-export_site_env
 log="$ROOT/target/soak-server.log"
 # One-second tokens: every client refreshes about once a second. Every client signs in as alice,
 # so the per-user session cap must allow them all.

@@ -229,3 +229,37 @@ async fn the_login_page_shows_the_built_in_users_only_without_a_file() {
         .await;
     assert!(built_in.body.contains("wonderland"), "{}", built_in.body);
 }
+
+/// `ACCESS_TOKEN_CLAIMS` (issue #31 point 3): the claims the operator names ride in access
+/// tokens — all of them in the first-party session's, only those the scope releases in an OAuth
+/// client's — and none without the variable.
+#[tokio::test]
+async fn access_tokens_carry_the_claims_the_operator_names_by_scope() {
+    let named = TestApp::with_env(&[
+        ("USERS_FILE", EXAMPLE),
+        ("ACCESS_TOKEN_CLAIMS", "email,department"),
+    ])
+    .await;
+    let app = &named;
+    let login = app.browser().login("carol", "carol-pass-123").await;
+    let first_party = payload(&login.access_token());
+    assert_eq!(first_party["email"], "carol@example.test");
+    assert_eq!(first_party["department"], "qa");
+    assert!(first_party.get("email_verified").is_none(), "not named");
+    assert_eq!(
+        app.get("/api/me", Some(&login.access_token())).await.status,
+        StatusCode::OK,
+        "a token with claims is accepted like any other"
+    );
+
+    let oauth = payload(&field(
+        &tokens_for(app, "carol", "carol-pass-123", "openid email").await,
+        "access_token",
+    ));
+    assert_eq!(oauth["email"], "carol@example.test");
+    assert!(oauth.get("department").is_none(), "profile not granted");
+
+    let plain = TestApp::with_env(&[("USERS_FILE", EXAMPLE)]).await;
+    let login = plain.browser().login("carol", "carol-pass-123").await;
+    assert!(payload(&login.access_token()).get("email").is_none());
+}

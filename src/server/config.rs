@@ -86,6 +86,11 @@ pub struct Config {
     /// built-in `alice` and `admin` (the format: `server::core::users::file`). Empty when unset.
     /// Plain passwords are hashed while the file is read, so none is kept here.
     pub users: Vec<UserEntry>,
+    /// `ACCESS_TOKEN_CLAIMS`, comma-separated claim names (e.g. `email,department`), default
+    /// none: the users' own claims copied into their access tokens (RFC 9068 §2.2.2), for a
+    /// resource server that reads them from the token. An OAuth client's tokens carry only those
+    /// its granted scopes release, as its ID tokens do. Names the provider sets are refused.
+    pub access_token_claims: Vec<String>,
 }
 
 /// `LOG_FORMAT`, `text` (default; coloured on a terminal) or `json` (one object per line, for
@@ -208,6 +213,7 @@ impl Config {
             signing_keys: oidc::parse_signing_key_files(&lookup)?,
             oauth_clients: oidc::parse_oauth_clients(&lookup)?,
             users: parse_users_file(&lookup)?,
+            access_token_claims: parse_access_token_claims(&lookup)?,
         };
         if config.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
             return Err(ConfigError {
@@ -269,6 +275,7 @@ impl fmt::Debug for Config {
             .field("signing_keys", &self.signing_keys)
             .field("oauth_clients", &self.oauth_clients)
             .field("users", &self.users)
+            .field("access_token_claims", &self.access_token_claims)
             .finish()
     }
 }
@@ -462,6 +469,30 @@ fn parse_users_file(
         value: format!("{path}: {}", error.place),
         reason: error.reason,
     })
+}
+
+/// `ACCESS_TOKEN_CLAIMS`: claim names, each a user claim a `USERS_FILE` may hold.
+fn parse_access_token_claims(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = lookup("ACCESS_TOKEN_CLAIMS") else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            if users::claims::RESERVED.contains(&name) {
+                Err(ConfigError {
+                    name: "ACCESS_TOKEN_CLAIMS",
+                    value: name.to_owned(),
+                    reason: "the provider sets this claim itself",
+                })
+            } else {
+                Ok(name.to_owned())
+            }
+        })
+        .collect()
 }
 
 mod oidc;

@@ -273,3 +273,18 @@ fn a_bad_users_file_entry_is_named_by_index_and_username_without_its_password() 
         let _ = std::fs::remove_file(file);
     }
 }
+
+#[test]
+fn access_token_claims_are_a_list_of_user_claims_never_one_the_provider_sets() {
+    let claims = |value| config_with(&[("ACCESS_TOKEN_CLAIMS", value)]);
+    assert!(config_with(&[]).unwrap().access_token_claims.is_empty());
+    assert_eq!(
+        claims(" email, department ,").unwrap().access_token_claims,
+        ["email", "department"]
+    );
+    let error = claims("email,sub").unwrap_err();
+    assert_eq!(
+        (error.name, error.value.as_str()),
+        ("ACCESS_TOKEN_CLAIMS", "sub")
+    );
+}

@@ -19,6 +19,7 @@ use jsonwebtoken::{
 use quick_cache::sync::Cache;
 use ring::{rand::SystemRandom, signature::EcdsaKeyPair};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::server::core::{
     clock::Clock,
@@ -213,6 +214,9 @@ pub struct IssuedTo<'a> {
     pub client_id: &'a str,
     /// The granted scopes, space-separated; `None` for the first-party session.
     pub scope: Option<&'a str>,
+    /// The user's own claims the operator asked access tokens to carry (`ACCESS_TOKEN_CLAIMS`,
+    /// RFC 9068 §2.2.2); never one of ours, which `USERS_FILE` and the variable both refuse.
+    pub user_claims: Option<&'a Map<String, Value>>,
 }
 
 impl IssuedTo<'static> {
@@ -220,7 +224,18 @@ impl IssuedTo<'static> {
     pub const FIRST_PARTY: Self = Self {
         client_id: FIRST_PARTY_CLIENT,
         scope: None,
+        user_claims: None,
     };
+}
+
+/// What an access token's payload is written as: the user's claims the operator asked for
+/// beside ours.
+#[derive(Serialize)]
+struct Minted<'a> {
+    #[serde(flatten)]
+    user_claims: Option<&'a Map<String, Value>>,
+    #[serde(flatten)]
+    claims: &'a AccessClaims,
 }
 
 /// What a token's payload is read as: our claims, and `nbf`, which we never set but must honour
@@ -313,7 +328,11 @@ impl TokenIssuer {
             scope: issued_to.scope.map(str::to_owned),
             jti: Some(token_id()),
         };
-        (self.sign(ACCESS_TOKEN_TYPE, &claims), lifetime)
+        let minted = Minted {
+            user_claims: issued_to.user_claims.filter(|claims| !claims.is_empty()),
+            claims: &claims,
+        };
+        (self.sign(ACCESS_TOKEN_TYPE, &minted), lifetime)
     }
 
     /// Signs `claims` with the signing key, `typ` and `kid` in the header (ID tokens use this

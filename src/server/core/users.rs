@@ -152,6 +152,30 @@ impl UserStore {
             .unwrap_or_default()
     }
 
+    /// The user's own claims named in `names` (`ACCESS_TOKEN_CLAIMS`) for an access token:
+    /// for an OAuth client only those its granted `scope` releases, as in its ID tokens; the
+    /// first-party session (`None`) gets them all.
+    pub fn access_token_claims(
+        &self,
+        id: &str,
+        scope: Option<&str>,
+        names: &[String],
+    ) -> Map<String, Value> {
+        let Some(record) = self.record_of(id).filter(|_| !names.is_empty()) else {
+            return Map::new();
+        };
+        let named = record
+            .claims
+            .iter()
+            .filter(|(name, _)| names.contains(name))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        match scope {
+            Some(scope) => claims::released(&named, scope),
+            None => named,
+        }
+    }
+
     fn record_of(&self, id: &str) -> Option<&UserRecord> {
         let username = id.strip_prefix(ID_PREFIX)?;
         self.by_name.get(username)

@@ -307,6 +307,7 @@ fn a_token_says_whom_it_was_issued_to() {
     let for_client = IssuedTo {
         client_id: "my-app",
         scope: Some("openid profile"),
+        user_claims: None,
     };
     let (token, _) = issuer.issue_within("u1", "s1", 0, Duration::from_secs(60), for_client);
     let claims = issuer.verify(&token).unwrap();
@@ -330,4 +331,27 @@ fn a_token_says_whom_it_was_issued_to() {
     )
     .unwrap();
     assert_eq!(issuer.verify(&old).unwrap().client_id, None);
+}
+
+/// RFC 9068 §2.2.2: the user's claims the operator named ride beside ours, and a token with
+/// them verifies like any other.
+#[test]
+fn a_token_carries_the_user_claims_it_was_given() {
+    let clock = ManualClock::new();
+    let issuer = issuer(&clock);
+    let serde_json::Value::Object(claims) = serde_json::json!({"email": "carol@example.test"})
+    else {
+        unreachable!()
+    };
+    let with_claims = IssuedTo {
+        user_claims: Some(&claims),
+        ..IssuedTo::FIRST_PARTY
+    };
+    let (token, _) = issuer.issue_within("u1", "s1", 0, Duration::from_secs(60), with_claims);
+    assert_eq!(issuer.verify(&token).unwrap().sub, "u1");
+    let payload = token.split('.').nth(1).unwrap();
+    let payload: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(payload["email"], "carol@example.test");
+    assert_eq!(payload["client_id"], "tokenflight");
 }

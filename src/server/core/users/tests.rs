@@ -132,3 +132,22 @@ fn a_users_claims_are_released_by_the_granted_scope() {
     assert!(users.claims("u-nobody", "openid email profile").is_empty());
     assert!(UserStore::demo(1).claims("u-alice", "profile").is_empty());
 }
+
+#[test]
+fn access_tokens_carry_only_the_claims_the_operator_named_and_the_scope_releases() {
+    let users = UserStore::new(&file::parse(CAROL).unwrap(), 1);
+    let named = ["email".to_owned(), "department".to_owned()];
+    let names = |scope, names: &[String]| {
+        let mut names: Vec<_> = users
+            .access_token_claims("u-carol", scope, names)
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(None, &named), ["department", "email"], "first party");
+    assert_eq!(names(Some("openid email"), &named), ["email"]);
+    assert_eq!(names(Some("openid"), &named), Vec::<String>::new());
+    assert!(names(None, &[]).is_empty(), "none unless asked for");
+}

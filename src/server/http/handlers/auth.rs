@@ -394,12 +394,19 @@ fn mint_tokens(
     access_ver: u64,
     left: SessionLeft,
 ) -> TokenResponse {
+    let user_claims =
+        state
+            .users
+            .access_token_claims(&user.id, None, &state.config.access_token_claims);
     let (access_token, expires_in) = state.tokens.issue_within(
         &user.id,
         session_id,
         access_ver,
         left.session_left,
-        IssuedTo::FIRST_PARTY,
+        IssuedTo {
+            user_claims: Some(&user_claims),
+            ..IssuedTo::FIRST_PARTY
+        },
     );
     TokenResponse {
         access_token,

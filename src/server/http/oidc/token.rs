@@ -105,6 +105,7 @@ fn machine_token(
         IssuedTo {
             client_id: &client.client_id,
             scope: None,
+            user_claims: None,
         },
     );
     tracing::info!(client = %client.client_id, "client_credentials token issued");
@@ -271,6 +272,11 @@ fn answer(
         .users
         .by_id(&grant.user_id)
         .ok_or(OAuthError::InvalidGrant("the user no longer exists"))?;
+    let user_claims = state.users.access_token_claims(
+        &grant.user_id,
+        Some(scope),
+        &state.config.access_token_claims,
+    );
     let (access_token, expires_in) = state.tokens.issue_within(
         &grant.user_id,
         &grant.session_id,
@@ -279,6 +285,7 @@ fn answer(
         IssuedTo {
             client_id: &grant.client_id,
             scope: Some(scope),
+            user_claims: Some(&user_claims),
         },
     );
     let id_token = scope.split(' ').any(|s| s == "openid").then(|| {
