@@ -37,7 +37,12 @@ fn issuer(algorithm: &str) -> TokenIssuer {
         ))),
         _ => TokenKeys::hs256(SECRET.to_vec()),
     };
-    TokenIssuer::new(keys, Duration::from_secs(3600), Arc::new(SystemClock))
+    TokenIssuer::new(
+        keys,
+        "http://127.0.0.1:3000",
+        Duration::from_secs(3600),
+        Arc::new(SystemClock),
+    )
 }
 
 /// A registry on the in-memory store, and the runtime its async calls run on.

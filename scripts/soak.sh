@@ -12,11 +12,11 @@ seconds=${2:-60}
 
 step "building the soak client (release; the server too unless test.sh just built it)"
 [[ -x target/release/tokenflight ]] || { ensure_build_tools; build_release; }
-# With `ssr` too, and cargo-leptos' LEPTOS_OUTPUT_NAME (leptos reads it with `option_env!`, so
-# cargo rebuilds leptos on a change of it), so it reuses what the server's release build compiled
-# and the next release build reuses what this one did.
+# The client alone (`native`): the soak needs none of the server, and the library compiles in
+# seconds without it. With cargo-leptos' LEPTOS_OUTPUT_NAME, which leptos reads with
+# `option_env!`: cargo rebuilds leptos when it changes, and the next release build would again.
 export_site_env
-cargo build --release --quiet --features ssr,native --example soak
+cargo build --release --quiet --no-default-features --features native --example soak
 
 port=$(free_port)
 log="$ROOT/target/soak-server.log"

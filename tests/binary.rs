@@ -60,15 +60,17 @@ fn a_restart_keeps_every_session_with_the_default_store_and_no_jwt_secret() {
     std::fs::create_dir_all(&dir).unwrap();
     let store = format!("sqlite://{}/sessions.db", dir.display());
     let env = [("STORE_URL", store.as_str())];
+    // The same address, as a deployment restarts: it is the issuer the access token names.
+    let addr = free_addr();
 
-    let before = Running::start(&env);
+    let before = Running::start_on(addr.clone(), &env);
     let login = before.login("alice", "wonderland");
     assert_eq!(login.status, 200, "{}", login.body);
     let access = login.access_token();
     let refresh = login.cookie("tf_refresh").expect("a refresh cookie");
     before.stop();
 
-    let after = Running::start(&env);
+    let after = Running::start_on(addr, &env);
     let me = after.get("/api/me", Some(&access));
     assert_eq!(
         me.status, 200,

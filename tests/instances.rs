@@ -18,7 +18,12 @@ use process::{redis::OwnRedis, Response, Running};
 /// not outages (tests/store_outage.rs covers those).
 fn two_instances(redis: &OwnRedis) -> (Running, Running) {
     let url = redis.url();
-    let env = [("STORE_URL", url.as_str()), ("STORE_TIMEOUT_MS", "5000")];
+    // Instances behind one load balancer are one issuer: the origin their clients see.
+    let env = [
+        ("STORE_URL", url.as_str()),
+        ("STORE_TIMEOUT_MS", "5000"),
+        ("PUBLIC_ORIGIN", "http://tokenflight.test"),
+    ];
     (Running::start(&env), Running::start(&env))
 }
 

@@ -6,10 +6,7 @@ mod common;
 #[path = "../examples/resource_server/verifier.rs"]
 mod verifier;
 
-use std::{
-    net::SocketAddr,
-    sync::{Arc, RwLock},
-};
+use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use p256::{pkcs8::EncodePrivateKey, SecretKey};
@@ -27,29 +24,28 @@ fn key_file(seed: u8) -> String {
     path.display().to_string()
 }
 
-/// Serves whichever router is current on one address: a rolling redeploy, as a resource server
+/// Serves whichever router is current on `listener`: a rolling redeploy, as a resource server
 /// elsewhere sees it.
-async fn serve(current: Arc<RwLock<Router>>) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+fn serve(listener: tokio::net::TcpListener, current: Arc<RwLock<Router>>) {
     let service = tower::service_fn(move |request| {
         let router = current.read().unwrap().clone();
         router.oneshot(request)
     });
     tokio::spawn(async move { axum::serve(listener, tower::make::Shared::new(service)).await });
-    addr
 }
 
 #[tokio::test]
 async fn tokens_verify_by_the_jwks_alone_until_their_key_is_rotated_out() {
     let (a, b) = (key_file(1), key_file(2));
     // Phase 1: key A signs.
-    let idp = TestApp::with_env(&[("SIGNING_KEY_FILE", &a)]).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    // Its issuer is where it listens, as discovery says and every token's `iss` names.
+    let idp = TestApp::with_env(&[("SIGNING_KEY_FILE", &a), ("LEPTOS_SITE_ADDR", &addr)]).await;
     let current = Arc::new(RwLock::new(idp.router()));
-    let addr = serve(current.clone()).await;
-    let rs = JwksVerifier::new(format!("http://{addr}/.well-known/jwks.json"))
-        .await
-        .unwrap();
+    serve(listener, current.clone());
+    let issuer = format!("http://{addr}");
+    let rs = JwksVerifier::discover(&issuer).await.unwrap();
     let (_, token_a) = idp.signed_in("alice").await;
     assert_eq!(rs.verify(&token_a).await.unwrap().sub, "u-alice");
     assert!(

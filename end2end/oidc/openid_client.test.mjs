@@ -139,8 +139,9 @@ test("userinfo, introspection, revocation, and signatures checked with the JWKS 
   const jwks = createRemoteJWKSet(new URL(jwks_uri));
   const id = await jwtVerify(tokens.id_token, jwks, { issuer, audience: PUBLIC, algorithms: ["ES256"] });
   assert.equal(id.payload.sub, "u-alice");
+  // RFC 9068 §4, as a resource server checks it: the issuer of discovery, our audience.
   const access = await jwtVerify(tokens.access_token, jwks, {
-    issuer: "tokenflight",
+    issuer,
     audience: "tokenflight-api",
     typ: "at+jwt",
     algorithms: ["ES256"],
@@ -213,6 +214,7 @@ test("client_credentials with client_secret_basic: a machine token, active at in
 
   const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri));
   const access = await jwtVerify(tokens.access_token, jwks, {
+    issuer: config.serverMetadata().issuer,
     audience: "tokenflight-api",
     typ: "at+jwt",
     algorithms: ["ES256"],

@@ -1,7 +1,7 @@
 //! A resource server elsewhere: it trusts Tokenflight's access tokens by the JWKS alone.
 //!
 //! ```sh
-//! JWKS_URI=http://127.0.0.1:3000/.well-known/jwks.json LISTEN=127.0.0.1:4000 \
+//! ISSUER=http://127.0.0.1:3000 LISTEN=127.0.0.1:4000 \
 //!   cargo run --example resource_server --features ssr
 //! curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:4000/hello
 //! ```
@@ -25,13 +25,12 @@ const RELOAD_EVERY: Duration = Duration::from_secs(300);
 
 #[tokio::main]
 async fn main() {
-    let jwks_uri = std::env::var("JWKS_URI")
-        .unwrap_or_else(|_| "http://127.0.0.1:3000/.well-known/jwks.json".to_owned());
+    let issuer = std::env::var("ISSUER").unwrap_or_else(|_| "http://127.0.0.1:3000".to_owned());
     let listen = std::env::var("LISTEN").unwrap_or_else(|_| "127.0.0.1:4000".to_owned());
     let verifier = Arc::new(
-        JwksVerifier::new(jwks_uri)
+        JwksVerifier::discover(&issuer)
             .await
-            .expect("the JWKS is reachable"),
+            .expect("the issuer's discovery document and JWKS are reachable"),
     );
     let reloader = verifier.clone();
     tokio::spawn(async move {

@@ -1,5 +1,7 @@
 //! A resource server's whole token check, with the JWKS alone: no shared secret, no call to the
-//! identity provider per request. Keys are fetched from `jwks_uri`, kept by `kid`, fetched
+//! identity provider per request. The issuer and `jwks_uri` come from the provider's discovery
+//! document (RFC 8414 §3: its `issuer` must be the one asked for, and every token's `iss` must
+//! be it, RFC 9068 §4). Keys are fetched from `jwks_uri`, kept by `kid`, fetched
 //! again when a token names a `kid` not seen yet (a key published for a rotation) and on every
 //! [`JwksVerifier::reload`] (run every few minutes, the JWKS's `max-age`), so a key the
 //! provider stopped publishing stops verifying.
@@ -34,21 +36,48 @@ pub enum Refused {
     Invalid(String),
     #[error("the JWKS could not be fetched: {0}")]
     JwksUnavailable(String),
+    #[error("discovery names another issuer: {0}")]
+    IssuerMismatch(String),
+}
+
+/// What the verifier reads from discovery.
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
 }
 
 pub struct JwksVerifier {
+    issuer: String,
     jwks_uri: String,
     http: reqwest::Client,
     keys: RwLock<JwkSet>,
 }
 
 impl JwksVerifier {
-    /// A verifier for tokens of the provider whose JWKS is at `jwks_uri` (discovery's
-    /// `jwks_uri`); fetches it once.
-    pub async fn new(jwks_uri: impl Into<String>) -> Result<Self, Refused> {
+    /// A verifier for tokens of `issuer` (e.g. `https://id.example.com`): reads its discovery
+    /// document, then its JWKS once.
+    pub async fn discover(issuer: &str) -> Result<Self, Refused> {
+        let http = reqwest::Client::new();
+        let unavailable = |error: reqwest::Error| Refused::JwksUnavailable(error.to_string());
+        let text = http
+            .get(format!("{issuer}/.well-known/openid-configuration"))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(unavailable)?
+            .text()
+            .await
+            .map_err(unavailable)?;
+        let discovery: Discovery = serde_json::from_str(&text)
+            .map_err(|error| Refused::JwksUnavailable(error.to_string()))?;
+        if discovery.issuer != issuer {
+            return Err(Refused::IssuerMismatch(discovery.issuer));
+        }
         let verifier = Self {
-            jwks_uri: jwks_uri.into(),
-            http: reqwest::Client::new(),
+            issuer: discovery.issuer,
+            jwks_uri: discovery.jwks_uri,
+            http,
             keys: RwLock::new(JwkSet { keys: Vec::new() }),
         };
         verifier.reload().await?;
@@ -76,7 +105,7 @@ impl JwksVerifier {
     }
 
     /// The claims of a valid access token: ES256 only (the key's algorithm, never the token's
-    /// choice), `typ: at+jwt`, issuer `tokenflight`, audience `tokenflight-api`, unexpired.
+    /// choice), `typ: at+jwt`, the discovered issuer, audience `tokenflight-api`, unexpired.
     pub async fn verify(&self, token: &str) -> Result<Claims, Refused> {
         let header = decode_header(token).map_err(|_| Refused::Malformed)?;
         let kid = header.kid.ok_or(Refused::Malformed)?;
@@ -92,7 +121,7 @@ impl JwksVerifier {
         }
         let key = DecodingKey::from_jwk(&jwk).map_err(|e| Refused::Invalid(e.to_string()))?;
         let mut validation = Validation::new(Algorithm::ES256);
-        validation.set_issuer(&["tokenflight"]);
+        validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&["tokenflight-api"]);
         validation.leeway = 0;
         decode::<Claims>(token, &key, &validation)

@@ -58,6 +58,12 @@ pub struct Config {
     /// cross-site check behind a proxy that rewrites `Host`. Unset: taken from `Host` and the
     /// request's scheme. Stored as browsers serialise `Origin` (lower case, no default port).
     pub public_origin: Option<String>,
+    /// The issuer identifier (OIDC Discovery §3): discovery's `issuer` and the `iss` of every
+    /// token and authorization response. `PUBLIC_ORIGIN` when set, else `http://` and
+    /// `LEPTOS_SITE_ADDR` (default `127.0.0.1:3000`; an unspecified address such as `0.0.0.0`
+    /// as `localhost`). Never taken from a request: a `Host` or `X-Forwarded-Proto` header
+    /// chosen by a client must not name the issuer a relying party checks tokens against.
+    pub issuer: String,
     /// `COOKIE_SECURE`, `auto` (default), `always` or `never`: the `Secure` flag on cookies.
     pub cookie_secure: CookieSecure,
     /// `STORE_URL`, default `sqlite://tokenflight.db`: where sessions live (`memory://`,
@@ -174,7 +180,7 @@ impl Config {
         let secs = |name, default, min| -> Result<Duration, ConfigError> {
             parse_number(&lookup, name, default, min).map(Duration::from_secs)
         };
-        let config = Config {
+        let mut config = Config {
             access_token_ttl: secs("ACCESS_TOKEN_TTL_SECS", 60, 1)?,
             refresh_grace: secs("REFRESH_GRACE_SECS", 10, 0)?,
             session_idle_timeout: secs("SESSION_IDLE_TIMEOUT_SECS", 1800, 1)?,
@@ -193,6 +199,7 @@ impl Config {
             )
             .unwrap_or(NonZeroU32::MIN),
             trust_forwarded_for: parse_switch(&lookup, "TRUST_FORWARDED_FOR", false)?,
+            issuer: String::new(),
             public_origin: parse_origin(&lookup)?,
             cookie_secure: parse_cookie_secure(&lookup)?,
             store_url: parse_store_url(&lookup)?,
@@ -214,6 +221,10 @@ impl Config {
             oauth_clients: oidc::parse_oauth_clients(&lookup)?,
             users: parse_users_file(&lookup)?,
             access_token_claims: parse_access_token_claims(&lookup)?,
+        };
+        config.issuer = match &config.public_origin {
+            Some(origin) => origin.clone(),
+            None => issuer_from_site_addr(&lookup)?,
         };
         if config.access_token_ttl > MAX_ACCESS_TOKEN_TTL {
             return Err(ConfigError {
@@ -266,6 +277,7 @@ impl fmt::Debug for Config {
             )
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("public_origin", &self.public_origin)
+            .field("issuer", &self.issuer)
             .field("cookie_secure", &self.cookie_secure)
             .field("store_url", &self.store_url)
             .field("store_timeout", &self.store_timeout)
@@ -349,6 +361,21 @@ fn parse_cookie_secure(
             reason: "expected auto, always or never",
         }),
     }
+}
+
+/// The issuer without `PUBLIC_ORIGIN`: the address the server listens on, as Leptos reads it.
+fn issuer_from_site_addr(lookup: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let raw = lookup("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+    let addr: SocketAddr = raw.trim().parse().map_err(|_| ConfigError {
+        name: "LEPTOS_SITE_ADDR",
+        value: raw.clone(),
+        reason: "expected an address such as 127.0.0.1:3000",
+    })?;
+    Ok(if addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    })
 }
 
 fn parse_origin(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {

@@ -27,7 +27,7 @@ use tokenflight::server::{
     config::Config,
     core::{
         clock::ManualClock,
-        store::{redis::RedisBackend, Store, StoreUrl},
+        store::{redis::RedisBackend, FamilyRecord, Store, StoreUrl, FIRST_PARTY_CLIENT},
     },
     router, IdpState,
 };
@@ -143,6 +143,37 @@ impl TestApp {
     /// [`TestApp::new`] with these variables set.
     pub async fn with_env(vars: &[(&str, &str)]) -> Self {
         Self::start(Backend::Memory, vars).await
+    }
+
+    /// [`TestApp::with_env`] on a store a previous version left a session in, so this start is
+    /// an upgrade (`server::core::upgrade`): tokens of the previous format — HS256 under the
+    /// key `JWT_SECRET` derives, `iss: tokenflight` — are accepted for one token lifetime. The
+    /// suites that forge tokens with that key to probe each claim check use it.
+    pub async fn upgraded_with_env(vars: &[(&str, &str)]) -> Self {
+        let store = StoreUrl::Memory.open().await.unwrap();
+        let left_behind = FamilyRecord {
+            user_id: "u-alice".into(),
+            client_id: FIRST_PARTY_CLIENT.into(),
+            generation: 0,
+            rotated_at_ms: 0,
+            created_at_ms: 0,
+            last_refresh_ms: 0,
+            next_access_ver: 1,
+            refreshes: 0,
+            browser_session: None,
+            scope: String::new(),
+            user_agent: None,
+            grace_replays: 0,
+        };
+        store
+            .insert_family("left-by-the-previous-version", &left_behind, u64::MAX / 4)
+            .await
+            .unwrap();
+        let vars = vars
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect();
+        Self::on(SharedStore::Memory(store), vars, ManualClock::new()).await
     }
 
     /// An app on `backend`, configured as by these environment variables (on top of the

@@ -38,7 +38,7 @@ async fn me(app: &TestApp, token: &str) -> StatusCode {
 /// not valid yet, or says it was issued in the future, is refused — ours never are.
 #[tokio::test]
 async fn access_token_not_yet_valid_or_issued_in_the_future_is_refused() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
+    let app = TestApp::upgraded_with_env(&[("JWT_SECRET", SECRET)]).await;
     let claims = claims_of(&app, "alice").await;
     assert_eq!(me(&app, &mint(&claims, json!({}))).await, StatusCode::OK);
     let later = claims.iat + 3600;
@@ -58,7 +58,7 @@ async fn access_token_not_yet_valid_or_issued_in_the_future_is_refused() {
 /// invalid) and RFC 8725 §3.1: we understand none, so any `crit` header is refused.
 #[tokio::test]
 async fn crit_header_naming_an_unknown_extension_is_refused() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
+    let app = TestApp::upgraded_with_env(&[("JWT_SECRET", SECRET)]).await;
     let claims = claims_of(&app, "alice").await;
     let key = access_key(SECRET);
     let mut header = our_header(&key);
@@ -72,7 +72,7 @@ async fn crit_header_naming_an_unknown_extension_is_refused() {
 /// minted for `sub=admin` with a `sid` of nothing, or of alice's session, is not admin's.
 #[tokio::test]
 async fn access_token_whose_sid_is_not_a_live_session_of_its_sub_is_refused() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
+    let app = TestApp::upgraded_with_env(&[("JWT_SECRET", SECRET)]).await;
     let alice = claims_of(&app, "alice").await;
     let admin = claims_of(&app, "admin").await;
     let admin_on_alices = mint(&alice, json!({ "sub": admin.sub }));
@@ -114,7 +114,7 @@ fn credential(session: &str, generation: &str) -> String {
 /// before 0", which a grace replay would honour.
 #[tokio::test]
 async fn refresh_generation_spelled_another_way_or_wrapping_round_is_refused() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
+    let app = TestApp::upgraded_with_env(&[("JWT_SECRET", SECRET)]).await;
     let (browser, _) = app.signed_in("alice").await;
     let real = browser.refresh_cookie().unwrap();
     let session = real.split('.').next().unwrap();

@@ -379,3 +379,32 @@ fn two_registrations_under_one_client_id_are_refused_at_start() {
     );
     let _ = std::fs::remove_file(path);
 }
+
+/// Issue #32 point 6, RFC 8414 §3.3 and RFC 9068 §4: the issuer is configuration, never a
+/// request's `Host` or `X-Forwarded-Proto` — a client choosing them would choose the `iss` a
+/// relying party compares tokens with — and it is the `iss` of every access and ID token.
+#[tokio::test]
+async fn the_issuer_is_configured_never_taken_from_the_request() {
+    let app = TestApp::new().await;
+    let request = Request::get("/.well-known/openid-configuration")
+        .header("host", "evil.test")
+        .header("x-forwarded-proto", "https")
+        .body(Body::empty())
+        .unwrap();
+    let discovery = app.send(request).await.json();
+    let issuer = discovery["issuer"].as_str().unwrap().to_owned();
+    assert_eq!(
+        issuer, "http://127.0.0.1:3000",
+        "LEPTOS_SITE_ADDR's default"
+    );
+    let answer = tokens(&app, "n").await;
+    assert_eq!(payload(&field(&answer, "access_token"))["iss"], issuer);
+    assert_eq!(payload(&field(&answer, "id_token"))["iss"], issuer);
+
+    let public = TestApp::with_env(&[("PUBLIC_ORIGIN", "https://id.example.com")]).await;
+    let discovery = public.get("/.well-known/openid-configuration", None).await;
+    assert_eq!(discovery.json()["issuer"], "https://id.example.com");
+    let any = TestApp::with_env(&[("LEPTOS_SITE_ADDR", "0.0.0.0:8080")]).await;
+    let discovery = any.get("/.well-known/openid-configuration", None).await;
+    assert_eq!(discovery.json()["issuer"], "http://localhost:8080");
+}

@@ -10,7 +10,7 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use sha2::Sha256;
 use tokenflight::server::core::{
     keys::{key_id, KeyRing},
-    tokens::{AccessClaims, AUDIENCE, ISSUER},
+    tokens::{AccessClaims, AUDIENCE, PREVIOUS_ISSUER},
 };
 
 use crate::common::TestApp;
@@ -47,7 +47,7 @@ async fn me_status(app: &TestApp, token: &str) -> StatusCode {
 /// RFC 7515 §5.2 (signature validation): a token signed with another key is refused.
 #[tokio::test]
 async fn forged_access_token_signed_with_another_key_is_refused() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
+    let app = TestApp::upgraded_with_env(&[("JWT_SECRET", SECRET)]).await;
     let claims = live_claims(&app).await;
     let other = access_key("another-secret-that-is-32-bytes-long");
     let forged = encode(
@@ -64,7 +64,7 @@ async fn forged_access_token_signed_with_another_key_is_refused() {
 /// RFC 7515 §5.2: a payload changed after signing (alice becomes admin) breaks the signature.
 #[tokio::test]
 async fn tampered_access_token_payload_is_refused() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
+    let app = TestApp::upgraded_with_env(&[("JWT_SECRET", SECRET)]).await;
     let (_, token) = app.signed_in("alice").await;
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
@@ -77,7 +77,7 @@ async fn tampered_access_token_payload_is_refused() {
 /// RFC 8725 §2.1 and §3.1 (`alg: none`): an unsigned token is refused.
 #[tokio::test]
 async fn alg_none_access_token_is_refused() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
+    let app = TestApp::upgraded_with_env(&[("JWT_SECRET", SECRET)]).await;
     let (_, token) = app.signed_in("alice").await;
     let payload = token.split('.').nth(1).unwrap();
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#);
@@ -90,7 +90,7 @@ async fn alg_none_access_token_is_refused() {
 /// previous version's keys, ES256 for the published ones).
 #[tokio::test]
 async fn other_algorithm_with_the_right_key_is_refused() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
+    let app = TestApp::upgraded_with_env(&[("JWT_SECRET", SECRET)]).await;
     let claims = live_claims(&app).await;
     let key = access_key(SECRET);
     for alg in [Algorithm::HS384, Algorithm::HS512] {
@@ -111,7 +111,7 @@ async fn other_algorithm_with_the_right_key_is_refused() {
 /// another audience or by another issuer is refused.
 #[tokio::test]
 async fn access_token_for_another_audience_or_issuer_is_refused() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
+    let app = TestApp::upgraded_with_env(&[("JWT_SECRET", SECRET)]).await;
     let claims = live_claims(&app).await;
     let key = access_key(SECRET);
     let sign = |claims: &AccessClaims| {
@@ -138,14 +138,14 @@ async fn access_token_for_another_audience_or_issuer_is_refused() {
         me_status(&app, &sign(&other_issuer)).await,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!((ISSUER, AUDIENCE), ("tokenflight", "tokenflight-api"));
+    assert_eq!(AUDIENCE, "tokenflight-api");
 }
 
 /// RFC 8725 §3.11 (explicit typing), RFC 9068 §4 (`typ` must be `at+jwt`): another kind of JWT
 /// signed with our key, e.g. an ID token, cannot pass for an access token.
 #[tokio::test]
 async fn jwt_of_another_type_cannot_pass_for_an_access_token() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
+    let app = TestApp::upgraded_with_env(&[("JWT_SECRET", SECRET)]).await;
     let claims = live_claims(&app).await;
     let key = access_key(SECRET);
     let header = Header {
@@ -211,30 +211,23 @@ async fn token_responses_forbid_caching_for_http_1_0_and_1_1_caches() {
 }
 
 /// RFC 7517 §4.5 (`kid`) and OWASP Key Management cheat sheet (rotation without outage): after
-/// `JWT_SECRET` rotates, tokens and refresh credentials made with the previous secret still
-/// work while it is listed in `JWT_PREVIOUS_SECRETS`, and stop once it is dropped.
+/// `JWT_SECRET` rotates, refresh credentials made with the previous secret still work while it
+/// is listed in `JWT_PREVIOUS_SECRETS`, and stop once it is dropped. Access tokens owe nothing
+/// to `JWT_SECRET` (their ES256 key is generated and kept in the store): they survive both.
 #[tokio::test]
 async fn key_rotation_keeps_access_tokens_and_refresh_cookies_alive() {
     let rotated = [("JWT_SECRET", SECRET), ("JWT_PREVIOUS_SECRETS", OLD_SECRET)];
-    let dropped = [("JWT_SECRET", SECRET)];
-    for (env, expected_me, expected_refresh) in [
-        (&rotated[..], StatusCode::OK, StatusCode::OK),
-        (
-            &dropped[..],
-            StatusCode::UNAUTHORIZED,
-            StatusCode::BAD_REQUEST,
-        ),
+    let dropped = [("JWT_SECRET", SECRET), ("JWT_PREVIOUS_SECRETS", "")];
+    for (env, expected_refresh) in [
+        (&rotated[..], StatusCode::OK),
+        (&dropped[..], StatusCode::BAD_REQUEST),
     ] {
-        let app = TestApp::with_env(env).await;
-        let claims = live_claims(&app).await;
-        // What the server signed before the rotation, with the old secret.
-        let old_key = access_key(OLD_SECRET);
-        let token = encode(
-            &our_header(&old_key),
-            &claims,
-            &EncodingKey::from_secret(&old_key),
-        );
-        assert_eq!(me_status(&app, &token.unwrap()).await, expected_me);
+        let before = TestApp::with_env(&[("JWT_SECRET", OLD_SECRET)]).await;
+        let (_, token) = before.signed_in("alice").await;
+        let claims = AccessClaims::clone(&before.state.tokens.verify(&token).unwrap());
+        let app = before.another_instance_with(env).await;
+        assert_eq!(me_status(&app, &token).await, StatusCode::OK);
+        // What the server made before the rotation, with the old secret.
         let refresh_key = KeyRing::new(OLD_SECRET.into(), vec![]).derive("refresh-credential");
         let payload = format!("{}.0", claims.sid);
         let mut mac = Hmac::<Sha256>::new_from_slice(refresh_key.signing()).unwrap();
@@ -248,10 +241,10 @@ async fn key_rotation_keeps_access_tokens_and_refresh_cookies_alive() {
 
 /// RFC 8725 §3.1 and §3.2 (keys and algorithms retired): after the upgrade to ES256, an HS256
 /// token forged with the (leaked) `JWT_SECRET` passes only while tokens of the previous version
-/// can still be alive — one access-token lifetime after start — and never after.
+/// can still be alive — one access-token lifetime after the upgrade — and never after.
 #[tokio::test]
 async fn hs256_token_forged_with_the_shared_secret_is_refused_after_the_upgrade_window() {
-    let app = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
+    let app = TestApp::upgraded_with_env(&[("JWT_SECRET", SECRET)]).await;
     let mut claims = live_claims(&app).await;
     let key = access_key(SECRET);
     let forge = |claims: &AccessClaims| {
@@ -268,5 +261,56 @@ async fn hs256_token_forged_with_the_shared_secret_is_refused_after_the_upgrade_
     assert_eq!(
         me_status(&app, &forge(&claims)).await,
         StatusCode::UNAUTHORIZED
+    );
+}
+
+/// Issue #32 point 6: the window opens on an actual upgrade only (a store a previous version
+/// left sessions in), never on a fresh store or an ordinary restart — a marker in the store
+/// says when the format first started — so a leaked `JWT_SECRET` mints nothing accepted then.
+#[tokio::test]
+async fn the_previous_format_is_refused_on_a_fresh_store_and_after_a_restart() {
+    let forge = |app: &TestApp, claims: &AccessClaims| {
+        let key = access_key(SECRET);
+        let _ = app;
+        encode(&our_header(&key), claims, &EncodingKey::from_secret(&key)).unwrap()
+    };
+    let fresh = TestApp::with_env(&[("JWT_SECRET", SECRET)]).await;
+    let claims = live_claims(&fresh).await;
+    assert_eq!(
+        me_status(&fresh, &forge(&fresh, &claims)).await,
+        StatusCode::UNAUTHORIZED,
+        "fresh store: HS256 never verifies"
+    );
+    let restarted = fresh.another_instance().await;
+    assert_eq!(
+        me_status(&restarted, &forge(&restarted, &claims)).await,
+        StatusCode::UNAUTHORIZED,
+        "a restart on a store with sessions of this format opens nothing"
+    );
+
+    let upgraded = TestApp::upgraded_with_env(&[("JWT_SECRET", SECRET)]).await;
+    let claims = live_claims(&upgraded).await;
+    let previous_format = AccessClaims {
+        iss: PREVIOUS_ISSUER.into(),
+        ..claims.clone()
+    };
+    assert_eq!(
+        me_status(&upgraded, &forge(&upgraded, &previous_format)).await,
+        StatusCode::OK,
+        "inside the window: the previous format's tokens still work"
+    );
+    upgraded.advance(Duration::from_secs(30));
+    let later = upgraded.another_instance().await;
+    upgraded.advance(Duration::from_secs(31));
+    let now = claims.iat + 61;
+    let late = AccessClaims {
+        iat: now,
+        exp: now + 60,
+        ..previous_format
+    };
+    assert_eq!(
+        me_status(&later, &forge(&later, &late)).await,
+        StatusCode::UNAUTHORIZED,
+        "an instance started inside the window closes it with the first"
     );
 }

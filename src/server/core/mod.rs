@@ -15,4 +15,5 @@ pub mod signing;
 pub mod store;
 pub mod throttle;
 pub mod tokens;
+pub mod upgrade;
 pub mod users;

@@ -31,8 +31,9 @@ use crate::server::core::{
 /// RFC 9068 §2.1: the `typ` of a JWT access token (`application/at+jwt` is the long form).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
-/// The `iss` of every access token; a token naming another issuer is refused.
-pub const ISSUER: &str = "tokenflight";
+/// The `iss` of the previous format's access tokens, accepted only during the upgrade window
+/// (`server::core::upgrade`); every token now names the issuer of discovery.
+pub const PREVIOUS_ISSUER: &str = "tokenflight";
 /// The `aud` of every access token: this API. A token minted for another service is refused.
 pub const AUDIENCE: &str = "tokenflight-api";
 
@@ -40,8 +41,9 @@ pub const AUDIENCE: &str = "tokenflight-api";
 /// Past it the least useful entries are dropped and their next use is checked again.
 const VERIFIED_TOKENS_CAPACITY: usize = 10_000;
 
-/// One key that verifies: its `kid`, the only algorithm it is accepted with, and — for the
-/// HS256 keys of the versions before ES256 — the second after which it is no longer accepted.
+/// One key that verifies: its `kid`, the only algorithm it is accepted with, and — for the keys
+/// of the previous token format (HS256, ES256 derived from the master secret) — the second
+/// after which it is no longer accepted, which no token it verifies may outlive.
 struct VerifyingKey {
     kid: String,
     algorithm: Algorithm,
@@ -140,15 +142,27 @@ impl TokenKeys {
     }
 
     /// Also accepts HS256 tokens of `keys` (what the version before ES256 signed) until
-    /// `until_secs`: after an upgrade, the tokens it issued keep working until they expire —
-    /// at most one access-token lifetime after this process started — and none after, so a
-    /// leaked `JWT_SECRET` can no longer mint access tokens at all.
+    /// `until_secs`, the end of the upgrade window (`server::core::upgrade`): the tokens it
+    /// issued keep working until they expire, and none after.
     pub fn accepting_hs256_until(mut self, keys: &DerivedKeys, until_secs: u64) -> Self {
         self.verifying
             .extend(keys.verifying().map(|key| VerifyingKey {
                 kid: key_id(key),
                 algorithm: Algorithm::HS256,
                 key: DecodingKey::from_secret(key),
+                until_secs: Some(until_secs),
+            }));
+        self
+    }
+
+    /// Also accepts ES256 tokens of `keys` (the previous format's keys, derived from the master
+    /// secret) until `until_secs`, the end of the upgrade window; they never sign.
+    pub fn accepting_es256_until(mut self, keys: &SigningKeys, until_secs: u64) -> Self {
+        self.verifying
+            .extend(keys.published().map(|jwk| VerifyingKey {
+                kid: jwk.kid.clone(),
+                algorithm: Algorithm::ES256,
+                key: jwk.decoding_key(),
                 until_secs: Some(until_secs),
             }));
         self
@@ -178,7 +192,8 @@ impl From<DerivedKeys> for TokenKeys {
 /// The claims of an access token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
-    /// Always [`ISSUER`].
+    /// The issuer of discovery (`PUBLIC_ORIGIN` or the listening address); [`PREVIOUS_ISSUER`]
+    /// in tokens of the previous format.
     pub iss: String,
     /// Always [`AUDIENCE`].
     pub aud: String,
@@ -262,6 +277,11 @@ pub enum TokenError {
 /// Mints and verifies access tokens (and signs ID tokens) with the server's keys and clock.
 pub struct TokenIssuer {
     keys: TokenKeys,
+    /// The `iss` of every token (`Config::issuer`).
+    issuer: String,
+    /// The end of the upgrade window, if this start opened one: until then a token of the
+    /// previous format (`iss` = [`PREVIOUS_ISSUER`]) is accepted.
+    previous_format_until: Option<u64>,
     ttl: Duration,
     clock: Arc<dyn Clock>,
     /// Tokens whose signature and claims passed, by their exact text (so a token that differs
@@ -271,14 +291,33 @@ pub struct TokenIssuer {
 }
 
 impl TokenIssuer {
-    /// Mints tokens signed with `keys` that live `ttl` (`ACCESS_TOKEN_TTL_SECS`) by `clock`.
-    pub fn new(keys: impl Into<TokenKeys>, ttl: Duration, clock: Arc<dyn Clock>) -> Self {
+    /// Mints tokens signed with `keys` that live `ttl` (`ACCESS_TOKEN_TTL_SECS`) by `clock`,
+    /// naming `issuer`.
+    pub fn new(
+        keys: impl Into<TokenKeys>,
+        issuer: impl Into<String>,
+        ttl: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             keys: keys.into(),
+            issuer: issuer.into(),
+            previous_format_until: None,
             ttl,
             clock,
             verified: Cache::new(VERIFIED_TOKENS_CAPACITY),
         }
+    }
+
+    /// Also accepts tokens of the previous format until `until_secs` (`server::core::upgrade`).
+    pub fn accepting_previous_format_until(mut self, until_secs: Option<u64>) -> Self {
+        self.previous_format_until = until_secs;
+        self
+    }
+
+    /// The `iss` every token names.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
     }
 
     /// A first-party token for the full TTL, with no session end to respect (benchmarks,
@@ -317,7 +356,7 @@ impl TokenIssuer {
         let exp = ttl_ends_ms.div_ceil(1000).min(session_ends_ms / 1000);
         let lifetime = (exp * 1000).saturating_sub(now_ms) / 1000;
         let claims = AccessClaims {
-            iss: ISSUER.to_owned(),
+            iss: self.issuer.clone(),
             aud: AUDIENCE.to_owned(),
             sub: user_id.to_owned(),
             sid: session_id.to_owned(),
@@ -406,14 +445,25 @@ impl TokenIssuer {
         if claims.iat > now {
             return Err(invalid("iat in the future"));
         }
+        // A key of the previous format verifies only tokens that die inside its window: the
+        // cache, which re-checks only `exp`, can then never carry one past it.
+        if key.until_secs.is_some_and(|until| claims.exp > until) {
+            return Err(invalid("outlives the upgrade window"));
+        }
+        let previous_format = self
+            .previous_format_until
+            .is_some_and(|until| now < until && claims.exp <= until);
+        if claims.iss != self.issuer && !(previous_format && claims.iss == PREVIOUS_ISSUER) {
+            return Err(invalid("iss is not this issuer"));
+        }
         Ok(claims)
     }
 }
 
 /// The claim checks of an access token, for the one algorithm its key is pinned to.
 fn validation(algorithm: Algorithm) -> Validation {
+    // `iss` is checked by the caller: the previous format's is accepted inside its window only.
     let mut validation = Validation::new(algorithm);
-    validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
     // Expiry is checked by `verify` against the injected clock, with no leeway: issuer and

@@ -4,8 +4,6 @@
 
 use std::{ops::Deref, sync::Arc};
 
-use rand::RngCore;
-
 use crate::server::{
     config::Config,
     core::{
@@ -15,10 +13,10 @@ use crate::server::{
         families::{FamilyRegistry, Lifetimes},
         faults::DemoFaultSwitches,
         keys::KeyRing,
-        signing::SigningKeys,
         store::{timed::Timed, Store, StoreResult},
         throttle::LoginThrottle,
         tokens::{TokenIssuer, TokenKeys},
+        upgrade,
         users::UserStore,
     },
     http::{client::ClientLimiter, oidc::Provider, session_records::SessionRecords},
@@ -82,22 +80,11 @@ impl IdpState {
         clock: Arc<dyn Clock>,
     ) -> StoreResult<Self> {
         let store: Arc<dyn Store> = Arc::new(Timed::new(store, config.store_timeout));
-        let master_key = match &config.jwt_secret {
-            Some(secret) => secret.clone(),
-            None => {
-                // Generated once per store, so restarts and every instance sharing the store
-                // agree on it; the first to start wins.
-                let mut candidate = vec![0u8; 32];
-                rand::thread_rng().fill_bytes(&mut candidate);
-                let key = store.signing_key(&candidate).await?;
-                if key == candidate {
-                    tracing::info!(
-                        "JWT_SECRET is not set: generated a signing key, kept in the store"
-                    );
-                }
-                key
-            }
-        };
+        let master_key = upgrade::master_secret(&*store, config.jwt_secret.as_deref()).await?;
+        // Before the families are used: whether this start upgrades a store with sessions.
+        let ttl_secs = config.access_token_ttl.as_secs();
+        let upgrade_window =
+            upgrade::previous_format_until(&*store, clock.now_secs(), ttl_secs).await?;
         let lifetimes = Lifetimes {
             grace: config.refresh_grace,
             idle: config.session_idle_timeout,
@@ -116,24 +103,41 @@ impl IdpState {
         .with_faults(faults.clone());
         // Revocations made before this process started still bind the tokens they name.
         families.sync_revocations().await?;
-        let signing_keys = config
-            .signing_keys
-            .clone()
-            .unwrap_or_else(|| Arc::new(SigningKeys::derived(&keys)));
-        // Access tokens were HS256 before ES256: those issued by the previous version are
-        // accepted until they have expired, and from then on no HS256 token is.
-        let legacy_until = clock.now_secs() + config.access_token_ttl.as_secs() + 1;
-        let token_keys = TokenKeys::es256(&signing_keys)
-            .accepting_hs256_until(&keys.derive("access-token"), legacy_until);
+        let (signing_keys, retiring_keys) = match &config.signing_keys {
+            Some(files) => (files.clone(), None),
+            None => {
+                let (generated, retiring) =
+                    upgrade::generated_signing_keys(&*store, &keys, upgrade_window).await?;
+                (Arc::new(generated), retiring)
+            }
+        };
+        let mut token_keys = TokenKeys::es256(&signing_keys);
+        if let Some(until) = upgrade_window {
+            // The previous format's keys: HS256 (before ES256) and the ES256 keys derived from
+            // the master secret, for the tokens issued before the upgrade and no others.
+            token_keys = token_keys.accepting_hs256_until(&keys.derive("access-token"), until);
+            if let Some(retiring) = &retiring_keys {
+                token_keys = token_keys.accepting_es256_until(retiring, until);
+            }
+        }
         Ok(Self(Arc::new(Services {
-            tokens: Arc::new(TokenIssuer::new(
-                token_keys,
-                config.access_token_ttl,
-                clock.clone(),
-            )),
+            tokens: Arc::new(
+                TokenIssuer::new(
+                    token_keys,
+                    config.issuer.clone(),
+                    config.access_token_ttl,
+                    clock.clone(),
+                )
+                .accepting_previous_format_until(upgrade_window),
+            ),
             oidc: Arc::new(Provider {
                 clients: ClientRegistry::new(&config.oauth_clients),
                 jwks: signing_keys.published().cloned().collect(),
+                retiring: retiring_keys
+                    .iter()
+                    .flat_map(|keys| keys.published().cloned())
+                    .collect(),
+                retiring_until: upgrade_window.unwrap_or(0),
             }),
             families: Arc::new(families),
             faults,

@@ -26,7 +26,8 @@ struct Inner {
     /// (sequence number, entry); sequence numbers only grow.
     revocations: Vec<(u64, Revocation)>,
     next_seq: u64,
-    key: Option<Vec<u8>>,
+    /// [`Store::keep_once`]'s values, by name.
+    kept: HashMap<String, Vec<u8>>,
     /// key → (entry, expires_at_ms)
     throttle: HashMap<String, (ThrottleEntry, u64)>,
 }
@@ -203,11 +204,12 @@ impl Store for MemoryBackend {
         Ok(true)
     }
 
-    async fn signing_key(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+    async fn keep_once(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
         Ok(self
             .lock()
-            .key
-            .get_or_insert_with(|| candidate.to_vec())
+            .kept
+            .entry(name.to_owned())
+            .or_insert_with(|| candidate.to_vec())
             .clone())
     }
 

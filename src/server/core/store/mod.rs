@@ -230,9 +230,11 @@ pub trait Store: Send + Sync + 'static {
         expires_at_ms: u64,
     ) -> StoreResult<bool>;
 
-    /// Stores `candidate` as the signing key unless one is stored already; returns the stored
-    /// one. So every instance and every restart agrees on the key without set-up.
-    async fn signing_key(&self, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+    /// Stores `candidate` under `name` unless a value is stored there already; returns the
+    /// stored one. So every instance and every restart agrees without set-up, the first to ask
+    /// winning: the generated signing secret and key (`signing-key`, `es256-key`) and the time
+    /// this token format first started on the store (`token-format`, the upgrade window).
+    async fn keep_once(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 
     /// Deletes families, records and throttle entries that expired by `now_ms`, and log entries
     /// older than `log_horizon_ms` (no access token they could affect is still alive). Returns

@@ -10,8 +10,9 @@
 //! expiry (`PEXPIREAT`), so Redis itself purges what nobody sweeps. Key layout, under a prefix:
 //! `family:<id>` (hash: rev, body), `families` and `records` (sorted sets by expiry, for counts
 //! and sweeps), `user:<id>` (sorted set of a user's families by creation), `record:<id>`,
-//! `signing-key`, `revocations` (a stream other instances poll), `throttle:<key>` (hash: rev,
-//! body; gone by TTL, nothing to sweep). The remove script touches the
+//! `signing-key`, `es256-key` and `token-format` ([`Store::keep_once`]), `revocations` (a
+//! stream other instances poll), `throttle:<key>` (hash: rev, body; gone by TTL, nothing to
+//! sweep). The remove script touches the
 //! user's set through a key it derives, so this needs a standalone Redis (or a replica set), not
 //! Redis Cluster.
 
@@ -468,8 +469,8 @@ impl Store for RedisBackend {
         Ok(swapped == 1)
     }
 
-    async fn signing_key(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
-        let key = self.key(&["signing-key"]);
+    async fn keep_once(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        let key = self.key(&[name]);
         let _: Option<String> = redis::cmd("SET")
             .arg(&key)
             .arg(candidate)

@@ -147,8 +147,8 @@ impl Store for Timed {
         .await
     }
 
-    async fn signing_key(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
-        self.call("signing_key", self.inner.signing_key(candidate))
+    async fn keep_once(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        self.call("keep_once", self.inner.keep_once(name, candidate))
             .await
     }
 

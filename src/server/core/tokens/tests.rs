@@ -4,10 +4,12 @@ use super::*;
 use crate::server::core::{clock::ManualClock, keys::KeyRing, signing::SigningKeys};
 
 const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+const ISSUER: &str = "http://127.0.0.1:3000";
 
 fn issuer(clock: &ManualClock) -> TokenIssuer {
     TokenIssuer::new(
         SECRET.to_vec(),
+        ISSUER,
         Duration::from_secs(60),
         Arc::new(clock.clone()),
     )
@@ -41,6 +43,7 @@ fn a_token_lives_at_least_its_expires_in_whatever_the_millisecond_it_is_issued()
     let clock = ManualClock::new();
     let issuer = TokenIssuer::new(
         SECRET.to_vec(),
+        ISSUER,
         Duration::from_secs(1),
         Arc::new(clock.clone()),
     );
@@ -119,6 +122,7 @@ fn a_token_signed_with_another_key_is_refused() {
     let clock = ManualClock::new();
     let other = TokenIssuer::new(
         vec![7; 32],
+        ISSUER,
         Duration::from_secs(60),
         Arc::new(clock.clone()),
     );
@@ -211,9 +215,9 @@ fn a_previous_key_still_verifies_but_no_longer_signs() {
     let clock = ManualClock::new();
     let ttl = Duration::from_secs(60);
     let ring = KeyRing::new(vec![2; 32], vec![vec![1; 32]]);
-    let rotated = TokenIssuer::new(ring.derive("t"), ttl, Arc::new(clock.clone()));
+    let rotated = TokenIssuer::new(ring.derive("t"), ISSUER, ttl, Arc::new(clock.clone()));
     let old_ring = KeyRing::new(vec![1; 32], vec![]);
-    let old_only = TokenIssuer::new(old_ring.derive("t"), ttl, Arc::new(clock.clone()));
+    let old_only = TokenIssuer::new(old_ring.derive("t"), ISSUER, ttl, Arc::new(clock.clone()));
     assert!(rotated.verify(&old_only.issue("u1", "s1", 0)).is_ok());
     let fresh = rotated.issue("u1", "s1", 1);
     assert!(old_only.verify(&fresh).is_err(), "signed with the new key");
@@ -223,6 +227,7 @@ fn es256(clock: &ManualClock, seed: u8) -> (TokenIssuer, SigningKeys) {
     let keys = SigningKeys::derived(&KeyRing::new(vec![seed; 32], vec![]));
     let issuer = TokenIssuer::new(
         TokenKeys::es256(&keys),
+        ISSUER,
         Duration::from_secs(60),
         Arc::new(clock.clone()),
     );
@@ -271,6 +276,7 @@ fn tokens_of_the_hs256_version_are_accepted_only_until_the_deadline() {
     let legacy = KeyRing::new(vec![9; 32], vec![]).derive("access-token");
     let old_version = TokenIssuer::new(
         legacy.clone(),
+        PREVIOUS_ISSUER,
         Duration::from_secs(60),
         Arc::new(clock.clone()),
     );
@@ -279,9 +285,11 @@ fn tokens_of_the_hs256_version_are_accepted_only_until_the_deadline() {
     let until = clock.now_secs() + 61;
     let upgraded = TokenIssuer::new(
         TokenKeys::es256(&keys).accepting_hs256_until(&legacy, until),
+        ISSUER,
         Duration::from_secs(600),
         Arc::new(clock.clone()),
-    );
+    )
+    .accepting_previous_format_until(Some(until));
     let before = old_version.issue("u1", "s1", 0);
     assert!(
         upgraded.verify(&before).is_ok(),
@@ -321,7 +329,7 @@ fn a_token_says_whom_it_was_issued_to() {
 
     let now = clock.now_secs();
     let previous_format = serde_json::json!({
-        "iss": ISSUER, "aud": AUDIENCE, "sub": "u1", "sid": "s1",
+        "iss": PREVIOUS_ISSUER, "aud": AUDIENCE, "sub": "u1", "sid": "s1",
         "iat": now, "exp": now + 60, "ver": 0,
     });
     let old = encode(
@@ -330,7 +338,40 @@ fn a_token_says_whom_it_was_issued_to() {
         &EncodingKey::from_secret(SECRET),
     )
     .unwrap();
-    assert_eq!(issuer.verify(&old).unwrap().client_id, None);
+    assert!(issuer.verify(&old).is_err(), "no upgrade window: refused");
+    let upgraded = self::issuer(&clock).accepting_previous_format_until(Some(now + 61));
+    assert_eq!(upgraded.verify(&old).unwrap().client_id, None);
+}
+
+/// RFC 9068 §4 step 2: `iss` must be this issuer exactly; the previous format's only inside
+/// the upgrade window, and only for tokens that die inside it.
+#[test]
+fn a_token_of_another_issuer_is_refused_and_the_previous_one_only_inside_the_window() {
+    let clock = ManualClock::new();
+    let now = clock.now_secs();
+    let token = |iss: &str, exp: u64| {
+        let claims = serde_json::json!({
+            "iss": iss, "aud": AUDIENCE, "sub": "u1", "sid": "s1",
+            "iat": now, "exp": exp, "ver": 0,
+        });
+        encode(&header(), &claims, &EncodingKey::from_secret(SECRET)).unwrap()
+    };
+    let upgraded = issuer(&clock).accepting_previous_format_until(Some(now + 61));
+    assert!(upgraded.verify(&token(ISSUER, now + 60)).is_ok());
+    assert!(upgraded
+        .verify(&token("http://evil.test", now + 60))
+        .is_err());
+    assert!(upgraded.verify(&token(ISSUER, now + 60)).is_ok());
+    assert!(
+        upgraded
+            .verify(&token(PREVIOUS_ISSUER, now + 3600))
+            .is_err(),
+        "a previous-format token outliving the window is forged"
+    );
+    let early = token(PREVIOUS_ISSUER, now + 60);
+    assert!(upgraded.verify(&early).is_ok());
+    clock.advance(Duration::from_secs(61));
+    assert!(upgraded.verify(&early).is_err());
 }
 
 /// RFC 9068 §2.2.2: the user's claims the operator named ride beside ours, and a token with

@@ -16,7 +16,7 @@ use tower_sessions::Session;
 
 use crate::server::{
     core::codes::{self, CodeGrant},
-    http::oidc::{discovery::SCOPES, issuer, paths},
+    http::oidc::{discovery::SCOPES, paths},
 };
 use crate::{
     api::login_form::LOGIN_PAGE,
@@ -70,7 +70,7 @@ pub async fn authorize(
             .get("sec-fetch-site")
             .is_some_and(|site| site == "same-origin"),
     };
-    let issuer = issuer(&state.config, &headers);
+    let issuer = state.config.issuer.clone();
     // RFC 6749 §3.1: parameters must not be repeated.
     if repeated {
         return request.error(&issuer, "invalid_request", "a parameter was repeated");

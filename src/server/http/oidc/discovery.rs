@@ -4,14 +4,14 @@
 
 use axum::{
     extract::State,
-    http::{header, HeaderMap, HeaderValue},
+    http::{header, HeaderValue},
     response::{IntoResponse, Response},
     Json,
 };
 use serde_json::json;
 
 use crate::api::resources::scopes;
-use crate::server::http::oidc::{issuer, paths};
+use crate::server::http::oidc::paths;
 use crate::server::{
     core::{
         clients::{AuthMethod, CLIENT_CREDENTIALS},
@@ -73,13 +73,9 @@ const CLAIMS: &[&str] = &[
 /// every client long before it signs.
 const JWKS_MAX_AGE_SECS: u64 = 300;
 
-/// The provider metadata (Discovery §4): built per request, since the issuer follows `Host`
-/// unless `PUBLIC_ORIGIN` is set.
-pub async fn configuration(
-    State(state): State<IdpState>,
-    headers: HeaderMap,
-) -> Json<serde_json::Value> {
-    let issuer = issuer(&state.config, &headers);
+/// The provider metadata (Discovery §4).
+pub async fn configuration(State(state): State<IdpState>) -> Json<serde_json::Value> {
+    let issuer = &state.config.issuer;
     let at = |path: &str| format!("{issuer}{path}");
     // RFC 6749 §2.3.1: both secret methods, each client the one it is registered for.
     let methods: Vec<&str> = AuthMethod::ALL.iter().map(|method| method.name()).collect();
@@ -114,7 +110,8 @@ pub async fn configuration(
 
 /// The public keys that verify our tokens, the next key among them before it signs.
 pub async fn jwks(State(state): State<IdpState>) -> Response {
-    let mut response = Json(json!({ "keys": state.oidc.jwks })).into_response();
+    let keys = state.oidc.published_keys(state.clock.now_secs());
+    let mut response = Json(json!({ "keys": keys })).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECS}"))

@@ -16,14 +16,14 @@ pub mod userinfo;
 
 use axum::{
     extract::FromRef,
-    http::{header, HeaderMap, Method, StatusCode},
+    http::{header, Method, StatusCode},
     routing::{get, post},
     Router,
 };
 use tower_http::cors::{Any, CorsLayer};
 
 use crate::server::core::clients::ClientRegistry;
-use crate::server::{config::Config, core::signing::PublicJwk, http::state::IdpState};
+use crate::server::{core::signing::PublicJwk, http::state::IdpState};
 
 /// Where each endpoint lives (discovery names them all).
 pub mod paths {
@@ -55,29 +55,22 @@ pub struct Provider {
     pub clients: ClientRegistry,
     /// Every published key, the signing key first, then the next and previous ones.
     pub jwks: Vec<PublicJwk>,
+    /// The previous format's keys, published until `retiring_until` only (the upgrade window,
+    /// `server::core::upgrade`): a resource server must not trust what they sign after it.
+    pub retiring: Vec<PublicJwk>,
+    /// When the retiring keys leave the JWKS, in seconds since the epoch.
+    pub retiring_until: u64,
 }
 
-/// The issuer identifier: `PUBLIC_ORIGIN` when set, else this request's origin (scheme from
-/// `X-Forwarded-Proto`, host from `Host`). Discovery, the ID tokens' `iss` and the `iss` of an
-/// authorization response all say the same (RFC 9207, OIDC Discovery §3).
-pub fn issuer(config: &Config, headers: &HeaderMap) -> String {
-    if let Some(origin) = &config.public_origin {
-        return origin.clone();
+impl Provider {
+    /// The JWKS at `now_secs`.
+    pub fn published_keys(&self, now_secs: u64) -> Vec<&PublicJwk> {
+        let retiring = self
+            .retiring
+            .iter()
+            .filter(|_| now_secs < self.retiring_until);
+        self.jwks.iter().chain(retiring).collect()
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .filter(|host| {
-            !host.is_empty()
-                && host
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .unwrap_or("localhost");
-    let https = headers
-        .get("x-forwarded-proto")
-        .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
-    format!("{}://{host}", if https { "https" } else { "http" })
 }
 
 /// The OIDC routes. Those a browser client calls from its own origin (discovery, JWKS, token,

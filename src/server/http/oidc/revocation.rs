@@ -19,7 +19,7 @@ use crate::server::{
     core::{
         clients::{is_machine_session, CLIENT_CREDENTIALS},
         store::FamilyRecord,
-        tokens::{AUDIENCE, ISSUER},
+        tokens::AUDIENCE,
     },
     http::state::IdpState,
 };
@@ -114,7 +114,7 @@ pub async fn introspect(
                             answer[claim] = claims[claim].clone();
                         }
                     }
-                    answer["iss"] = json!(ISSUER);
+                    answer["iss"] = claims["iss"].clone();
                     answer["aud"] = json!(AUDIENCE);
                     answer
                 }
@@ -174,7 +174,7 @@ fn machine(state: &IdpState, session_id: &str, claims: &Value) -> Value {
         "token_type": "access_token",
         "exp": claims["exp"],
         "iat": claims["iat"],
-        "iss": ISSUER,
+        "iss": claims["iss"],
         "aud": AUDIENCE,
     })
 }

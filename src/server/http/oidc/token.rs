@@ -19,7 +19,6 @@ use serde::Serialize;
 use crate::server::http::oidc::{
     error::OAuthError,
     id_token::{self, Subject},
-    issuer,
 };
 use crate::server::{
     core::{
@@ -54,7 +53,7 @@ pub async fn token(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
     let (form, client) = authenticated_form(&state, &headers, body)?;
-    let issuer = issuer(&state.config, &headers);
+    let issuer = state.config.issuer.clone();
     let grant_type = form.get("grant_type").map(String::as_str);
     if grant_type.is_some_and(|grant| is_supported(grant) && !client.may_use(grant)) {
         return Err(OAuthError::UnauthorizedClient);

@@ -390,21 +390,18 @@ impl Store for SqliteBackend {
         Ok(written == 1)
     }
 
-    async fn signing_key(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
-        let candidate = candidate.to_vec();
+    async fn keep_once(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        let (name, candidate) = (name.to_owned(), candidate.to_vec());
         self.writer
             .write(move |db| {
                 execute(
                     db,
-                    "INSERT INTO secrets (name, value) VALUES ('signing-key', ?) \
-                     ON CONFLICT DO NOTHING",
-                    [candidate],
+                    "INSERT INTO secrets (name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    params![name, candidate],
                 )?;
-                db.query_row(
-                    "SELECT value FROM secrets WHERE name = 'signing-key'",
-                    [],
-                    |row| row.get(0),
-                )
+                db.query_row("SELECT value FROM secrets WHERE name = ?", [name], |row| {
+                    row.get(0)
+                })
             })
             .await
     }
