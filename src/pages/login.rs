@@ -16,6 +16,8 @@ use crate::{
 pub fn LoginPage() -> impl IntoView {
     let query = RequestQuery::read();
     let next = safe_next(query.get("next"));
+    // OpenID Connect Core §3.1.2.1: a relying party's `login_hint` fills in the username.
+    let login_hint = query.get("login_hint").unwrap_or_default().to_owned();
     let error = query
         .get("error")
         .and_then(LoginFailure::from_code)
@@ -33,7 +35,7 @@ pub fn LoginPage() -> impl IntoView {
             <form method="post" action=FormLogin::url() class="card">
                 <input type="hidden" name="next" value=next/>
                 <label for="username">"Username"</label>
-                <input id="username" name="username" autocomplete="username" required/>
+                <input id="username" name="username" autocomplete="username" required value=login_hint/>
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" required/>
                 <button type="submit">"Sign in"</button>

@@ -146,7 +146,15 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let state = IdpState::from_ref(state);
-        let token = bearer_token(&parts.headers)?;
+        Self::from_access_token(&state, bearer_token(&parts.headers)?).await
+    }
+}
+
+impl Authenticated {
+    /// The caller behind an access token however it was sent (the header; userinfo also takes
+    /// it in a form body, RFC 6750 §2.2): valid, of a live session of its `sub`, of a user who
+    /// still exists.
+    pub async fn from_access_token(state: &IdpState, token: &str) -> Result<Self, ApiError> {
         let claims = state.tokens.verify(token).map_err(|error| {
             tracing::debug!(%error, "access token refused");
             ApiError::InvalidToken

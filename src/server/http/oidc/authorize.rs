@@ -4,10 +4,18 @@
 //! character, userinfo, a fragment), before any code exists — then sends a visitor without a
 //! session to the login page and back, and a signed-in one to the client with a code, `state`
 //! and `iss`.
+//!
+//! OpenID Connect Core §3.1.2.1's request behaviours: `prompt=login`, and a sign-in older than
+//! `max_age`, send a signed-in user through the login form again; `prompt=none` never shows a
+//! page (`login_required` instead); `login_hint` fills in the username; parameters this provider
+//! does not use (`display`, `ui_locales`, `acr_values`, `claims_locales`, …) are ignored. There
+//! is no consent step (every client here is registered by the operator), so `consent_required`
+//! is never the answer.
 
 use std::collections::HashMap;
 
 use axum::{
+    body::Bytes,
     extract::{RawQuery, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
@@ -42,7 +50,29 @@ pub async fn authorize(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = query.unwrap_or_default();
+    answer(&state, &session, &headers, query.unwrap_or_default()).await
+}
+
+/// `POST /oauth/authorize` with the parameters in a form body (OpenID Connect Core §3.1.2.1:
+/// the authorization endpoint takes GET and POST), answered as the GET would be.
+pub async fn authorize_form(
+    State(state): State<IdpState>,
+    session: Session,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match String::from_utf8(body.to_vec()) {
+        Ok(form) => answer(&state, &session, &headers, form).await,
+        Err(_) => error_page("The sign-in request could not be read."),
+    }
+}
+
+async fn answer(
+    state: &IdpState,
+    session: &Session,
+    headers: &HeaderMap,
+    query: String,
+) -> Response {
     let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(&query) else {
         return error_page("The sign-in request could not be read.");
     };
@@ -75,6 +105,13 @@ pub async fn authorize(
     if repeated {
         return request.error(&issuer, "invalid_request", "a parameter was repeated");
     }
+    // Core §6: request objects are not supported, and say so rather than being ignored.
+    if params.contains_key("request") {
+        return request.error(&issuer, "request_not_supported", "no request objects");
+    }
+    if params.contains_key("request_uri") {
+        return request.error(&issuer, "request_uri_not_supported", "no request_uri");
+    }
     if params.get("response_type").map(String::as_str) != Some("code") {
         let error = if params.contains_key("response_type") {
             "unsupported_response_type"
@@ -102,18 +139,33 @@ pub async fn authorize(
     if scope.split(' ').any(|scope| !SCOPES.contains(&scope)) {
         return request.error(&issuer, "invalid_scope", "an unknown scope was asked for");
     }
-    let Some((caller, _)) = current_caller(&state, &session).await else {
-        if params.get("prompt").is_some_and(|prompt| prompt == "none") {
-            return request.error(&issuer, "login_required", "no one is signed in");
+    let prompt = match Prompt::read(&params) {
+        Ok(prompt) => prompt,
+        Err(reason) => return request.error(&issuer, "invalid_request", reason),
+    };
+    let sign_in_again = || {
+        if prompt.none {
+            return request.error(&issuer, "login_required", "the user must sign in");
         }
-        let here = format!("{}?{query}", paths::AUTHORIZE);
-        return no_store(Redirect::to(&login_redirect(LOGIN_PAGE, &here)).into_response());
+        let back = prompt.satisfied_by_signing_in(&query);
+        let mut login = login_redirect(LOGIN_PAGE, &format!("{}?{back}", paths::AUTHORIZE));
+        if let Some(hint) = params.get("login_hint") {
+            let hint = serde_urlencoded::to_string([("login_hint", hint)]).expect("a string");
+            login = format!("{login}&{hint}");
+        }
+        no_store(Redirect::to(&login).into_response())
+    };
+    let Some((caller, _)) = current_caller(state, session).await else {
+        return sign_in_again();
     };
     let now_ms = state.clock.now_ms();
     let auth_time = match state.families.live_family(&caller.session_id).await {
         Ok(family) => family.map_or(now_ms, |(family, _)| family.created_at_ms) / 1000,
         Err(_) => return request.error(&issuer, "temporarily_unavailable", "try again"),
     };
+    if prompt.wants_sign_in_since(auth_time, now_ms / 1000) {
+        return sign_in_again();
+    }
     let grant = CodeGrant {
         client_id: client.client_id.clone(),
         redirect_uri: request.redirect_uri.clone(),
@@ -129,6 +181,59 @@ pub async fn authorize(
     match codes::issue(state.store.as_ref(), grant).await {
         Ok(code) => request.respond(&issuer, &[("code", &code)]),
         Err(_) => request.error(&issuer, "temporarily_unavailable", "try again"),
+    }
+}
+
+/// What the request says about signing in (OpenID Connect Core §3.1.2.1).
+struct Prompt {
+    /// `prompt=none`: never show a page; an error if the user would have to see one.
+    none: bool,
+    /// `prompt=login`: sign in again, even with a session.
+    login: bool,
+    /// `max_age`: the sign-in must be at most this many seconds old.
+    max_age: Option<u64>,
+}
+
+impl Prompt {
+    fn read(params: &HashMap<String, String>) -> Result<Self, &'static str> {
+        let values: Vec<&str> = params
+            .get("prompt")
+            .map(|prompt| prompt.split(' ').filter(|v| !v.is_empty()).collect())
+            .unwrap_or_default();
+        let none = values.contains(&"none");
+        if none && values.len() > 1 {
+            return Err("prompt=none cannot be combined with other values");
+        }
+        let max_age = match params.get("max_age") {
+            None => None,
+            Some(secs) => Some(secs.parse().map_err(|_| "max_age must be whole seconds")?),
+        };
+        Ok(Self {
+            none,
+            // `select_account` means the same here: the form is where an account is chosen.
+            login: values.contains(&"login") || values.contains(&"select_account"),
+            max_age,
+        })
+    }
+
+    /// Whether a user who signed in at `auth_time` must sign in again at `now`.
+    fn wants_sign_in_since(&self, auth_time: u64, now: u64) -> bool {
+        self.login
+            || self
+                .max_age
+                .is_some_and(|max| now.saturating_sub(auth_time) > max)
+    }
+
+    /// The request to come back to after signing in: the same, without what that sign-in
+    /// satisfies (`prompt=login`, `max_age`), so the fresh session is not sent round again.
+    /// `max_age` still puts `auth_time` in the ID token: every ID token of a code carries it.
+    fn satisfied_by_signing_in(&self, query: &str) -> String {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        let kept: Vec<_> = pairs
+            .into_iter()
+            .filter(|(name, _)| name != "prompt" && name != "max_age")
+            .collect();
+        serde_urlencoded::to_string(kept).expect("strings always encode")
     }
 }
 

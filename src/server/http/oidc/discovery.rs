@@ -105,6 +105,9 @@ pub async fn configuration(State(state): State<IdpState>) -> Json<serde_json::Va
         "scopes_supported": SCOPES,
         "claims_supported": CLAIMS,
         "authorization_response_iss_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "claims_parameter_supported": false,
     }))
 }
 

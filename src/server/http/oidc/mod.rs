@@ -105,7 +105,10 @@ where
         .route(paths::REVOKE, post(revocation::revoke).options(preflight))
         .layer(cors);
     Router::new()
-        .route(paths::AUTHORIZE, get(authorize::authorize))
+        .route(
+            paths::AUTHORIZE,
+            get(authorize::authorize).post(authorize::authorize_form),
+        )
         .route(paths::INTROSPECT, post(revocation::introspect))
         .route(paths::END_SESSION, get(logout::end_session))
         .merge(cross_origin)

@@ -297,6 +297,7 @@ fn answer(
                 session_id: &grant.session_id,
                 auth_time,
                 nonce,
+                access_token: Some(&access_token),
             },
             scope,
         )
