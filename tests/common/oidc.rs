@@ -26,6 +26,8 @@ pub const REFRESH_ONLY: &str = "refresh-only";
 pub const POST_CLIENT: &str = "post-client";
 /// A machine client: `client_credentials` only, no redirect URI (RFC 6749 §4.4).
 pub const MACHINE: &str = "machine";
+/// The one scope the machine client is registered for.
+pub const MACHINE_SCOPE: &str = "items:read";
 
 /// A `code_verifier` and its S256 `code_challenge`.
 pub struct Pkce {
@@ -65,12 +67,14 @@ pub fn clients_file() -> String {
         "kind": "confidential",
         "token_endpoint_auth_method": "client_secret_post",
         "redirect_uris": [CONFIDENTIAL_REDIRECT],
+        "scopes": ["openid", "profile", "email"],
     }, {
         "client_id": MACHINE,
         "client_secret": CONFIDENTIAL_SECRET,
         "kind": "confidential",
         "grant_types": ["client_credentials"],
         "redirect_uris": [],
+        "scopes": [MACHINE_SCOPE],
     }]);
     std::fs::write(&path, body.to_string()).unwrap();
     path.display().to_string()

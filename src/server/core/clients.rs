@@ -16,11 +16,35 @@ use rand::RngCore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::api::resources::scopes;
+
 pub use authentication::{AuthMethod, BodyCredentials, ClientAuthError};
 use redirect_uris::RedirectUri;
 
 /// The client every developer can use without registering anything.
 pub const PUBLIC_CLIENT: &str = "tokenflight-public";
+
+/// The scopes a client may ask for; `offline_access` is accepted and changes nothing (every
+/// grant carries a refresh token). `profile`, `email`, `phone` and `address` release the user's
+/// own claims (`USERS_FILE`) of OIDC Core §5.4; the built-in users have none. The rest are the
+/// protected API's (`api::resources::scopes`).
+pub const SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "address",
+    "offline_access",
+    scopes::ITEMS_READ,
+    scopes::ITEMS_WRITE,
+    scopes::SESSIONS,
+    scopes::ADMIN,
+];
+
+/// The scopes a user's client may be granted when its registration names none: all of them.
+fn all_scopes() -> Vec<String> {
+    SCOPES.iter().map(|scope| (*scope).to_owned()).collect()
+}
 
 /// Public clients prove nothing but their id (PKCE binds their codes); confidential ones
 /// authenticate with a secret (`client_secret_basic` or `client_secret_post`).
@@ -88,6 +112,11 @@ pub struct ClientRegistration {
     /// Another one at the token endpoint is `unauthorized_client` (RFC 6749 §5.2).
     #[serde(default = "default_grant_types")]
     pub grant_types: Vec<String>,
+    /// The scopes the client may be granted (issue #32; RFC 7591 §2 names this `scope`): each one
+    /// of [`SCOPES`]. Left out: all of them for a client of users, none for a machine client
+    /// (`client_credentials` only), which gets exactly those listed.
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
     /// A resource server (an API that checks tokens): introspection tells it about any client's
     /// token; any other client learns only about its own (RFC 7662 §4). Confidential only.
     #[serde(default)]
@@ -108,6 +137,7 @@ impl ClientRegistration {
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
             grant_types: default_grant_types(),
+            scopes: None,
             resource_server: false,
             any_loopback: true,
         }
@@ -152,6 +182,14 @@ impl ClientRegistration {
                 "grant_types may name authorization_code, refresh_token and client_credentials only",
             );
         }
+        if self
+            .scopes
+            .iter()
+            .flatten()
+            .any(|scope| !SCOPES.contains(&scope.as_str()))
+        {
+            return Err("scopes may name only the scopes discovery lists (scopes_supported)");
+        }
         if self.resource_server && !self.is_confidential() {
             return Err("only a confidential client may be a resource_server");
         }
@@ -179,6 +217,35 @@ impl ClientRegistration {
             );
         }
         Ok(())
+    }
+
+    /// Of the space-separated `requested` scopes, those this client may be granted, in the
+    /// order asked, once each (RFC 6749 §3.3: the server may grant fewer than asked; the token
+    /// response says which).
+    pub fn grantable(&self, requested: &str) -> String {
+        let allowed = self.allowed_scopes();
+        let mut granted: Vec<&str> = Vec::new();
+        for scope in requested.split(' ') {
+            if allowed.iter().any(|allowed| allowed == scope) && !granted.contains(&scope) {
+                granted.push(scope);
+            }
+        }
+        granted.join(" ")
+    }
+
+    /// The scopes the client may be granted: as registered, else every scope for a client of
+    /// users and none for a machine client.
+    pub fn allowed_scopes(&self) -> Vec<String> {
+        match &self.scopes {
+            Some(scopes) => scopes.clone(),
+            None if self.serves_users() => all_scopes(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Whether users sign in through this client (it may use the code flow).
+    fn serves_users(&self) -> bool {
+        self.may_use("authorization_code") || self.may_use("refresh_token")
     }
 
     /// Whether `grant_type` is one of the client's `grant_types`; the token endpoint answers
@@ -357,6 +424,32 @@ mod tests {
         ] {
             assert!(!client.allows_redirect(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_client_is_granted_the_scopes_it_is_registered_for_in_the_order_asked() {
+        let limited: ClientRegistration = serde_json::from_str(
+            r#"{"client_id": "x", "kind": "public", "redirect_uris": ["https://x.example/cb"],
+                "scopes": ["openid", "items:read"]}"#,
+        )
+        .unwrap();
+        limited.check().unwrap();
+        assert_eq!(
+            limited.grantable("items:read admin openid items:read"),
+            "items:read openid"
+        );
+        assert_eq!(limited.grantable("admin"), "");
+        assert_eq!(
+            confidential().grantable("openid admin"),
+            "openid admin",
+            "all by default"
+        );
+        let unknown: ClientRegistration = serde_json::from_str(
+            r#"{"client_id": "x", "kind": "public", "redirect_uris": ["https://x.example/cb"],
+                "scopes": ["openid", "everything"]}"#,
+        )
+        .unwrap();
+        assert!(unknown.check().is_err());
     }
 
     #[test]

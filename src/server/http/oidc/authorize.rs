@@ -23,8 +23,9 @@ use axum::{
 use tower_sessions::Session;
 
 use crate::server::{
+    core::clients::SCOPES,
     core::codes::{self, CodeGrant},
-    http::oidc::{discovery::SCOPES, paths},
+    http::oidc::paths,
 };
 use crate::{
     api::login_form::LOGIN_PAGE,
@@ -135,9 +136,18 @@ async fn answer(
             "code_challenge_method must be S256",
         );
     }
-    let scope = params.get("scope").map_or("openid", String::as_str);
-    if scope.split(' ').any(|scope| !SCOPES.contains(&scope)) {
+    let asked = params.get("scope").map_or("openid", String::as_str);
+    if asked.split(' ').any(|scope| !SCOPES.contains(&scope)) {
         return request.error(&issuer, "invalid_scope", "an unknown scope was asked for");
+    }
+    // The scopes asked for that the client is registered for (`scopes` in its registration).
+    let scope = client.grantable(asked);
+    if scope.is_empty() {
+        return request.error(
+            &issuer,
+            "invalid_scope",
+            "none of the scopes asked for is allowed for this client",
+        );
     }
     let prompt = match Prompt::read(&params) {
         Ok(prompt) => prompt,
@@ -171,7 +181,7 @@ async fn answer(
         redirect_uri: request.redirect_uri.clone(),
         code_challenge: challenge.clone(),
         user_id: caller.user.id.clone(),
-        scope: scope.to_owned(),
+        scope,
         nonce: params.get("nonce").cloned(),
         auth_time,
         issued_ms: now_ms,

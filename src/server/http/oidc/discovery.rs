@@ -10,32 +10,14 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::api::resources::scopes;
 use crate::server::http::oidc::paths;
 use crate::server::{
     core::{
-        clients::{AuthMethod, CLIENT_CREDENTIALS},
+        clients::{AuthMethod, CLIENT_CREDENTIALS, SCOPES},
         signing::ALGORITHM_NAME,
     },
     http::state::IdpState,
 };
-
-/// The scopes a client may ask for; `offline_access` is accepted and changes nothing (every
-/// grant carries a refresh token). `profile`, `email`, `phone` and `address` release the user's
-/// own claims (`USERS_FILE`) of OIDC Core §5.4; the built-in users have none. The rest are the
-/// protected API's ([`scopes`]).
-pub const SCOPES: &[&str] = &[
-    "openid",
-    "profile",
-    "email",
-    "phone",
-    "address",
-    "offline_access",
-    scopes::ITEMS_READ,
-    scopes::ITEMS_WRITE,
-    scopes::SESSIONS,
-    scopes::ADMIN,
-];
 
 /// The claims this provider sets, and the standard ones a `USERS_FILE` may give a user.
 const CLAIMS: &[&str] = &[

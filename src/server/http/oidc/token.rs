@@ -80,21 +80,29 @@ fn is_supported(grant_type: &str) -> bool {
 /// RFC 6749 §4.4: a confidential client registered for `client_credentials` (checked by the
 /// caller, and at start-up: public clients cannot be) gets an access token for itself — `sub`
 /// its client id (RFC 9068 §2.2), no refresh token (§4.4.3: "SHOULD NOT be included"), no ID
-/// token (no user signed in). Scopes for machine clients are not defined yet, so asking for one
-/// is `invalid_scope`.
+/// token (no user signed in), and the client's own scopes (`scopes` in its registration): those
+/// asked for that it is registered for, or all of them when it asks for none (RFC 6749 §4.4.2).
+/// Asking only for scopes it may not have is `invalid_scope`.
 fn machine_token(
     state: &IdpState,
     client: &ClientRegistration,
     form: &HashMap<String, String>,
 ) -> Result<Response, OAuthError> {
-    if form
-        .get("scope")
-        .is_some_and(|scope| !scope.trim().is_empty())
-    {
-        return Err(OAuthError::InvalidScope(
-            "no scope can be granted to a machine client",
-        ));
-    }
+    let scope = match form.get("scope").map(|scope| scope.trim()) {
+        Some(asked) if !asked.is_empty() => {
+            let granted = client.grantable(asked);
+            if granted.is_empty() {
+                return Err(OAuthError::InvalidScope(
+                    "none of the scopes asked for is registered for this client",
+                ));
+            }
+            granted
+        }
+        _ => client.allowed_scopes().join(" "),
+    };
+    // No scope at all says so with no claim (RFC 9068 §2.2.3); with no user behind it, the
+    // token opens none of this provider's own API either way.
+    let granted = (!scope.is_empty()).then_some(scope.as_str());
     let session_id = clients::machine_session_id();
     let (access_token, expires_in) = state.tokens.issue_within(
         &client.client_id,
@@ -103,7 +111,7 @@ fn machine_token(
         Duration::MAX,
         IssuedTo {
             client_id: &client.client_id,
-            scope: None,
+            scope: granted,
             user_claims: None,
         },
     );
@@ -115,7 +123,7 @@ fn machine_token(
             expires_in,
             refresh_token: None,
             id_token: None,
-            scope: None,
+            scope: granted.map(str::to_owned),
         })
         .into_response(),
     ))
