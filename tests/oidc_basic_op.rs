@@ -269,3 +269,34 @@ async fn the_authorization_endpoint_takes_a_post_and_refuses_request_objects() {
         assert_eq!(param(&refused, "error").as_deref(), Some(error));
     }
 }
+
+/// RFC 9068 §2.2.1 (`auth_time` where known): the first-party session's access tokens carry
+/// when its user signed in, the same after a refresh; an OAuth code's tokens carry the sign-in
+/// the code was issued for.
+#[tokio::test]
+async fn access_tokens_say_when_their_user_signed_in() {
+    let app = TestApp::new().await;
+    let signed_in_at = app.state.clock.now_ms() / 1000;
+    let mut browser = app.browser();
+    let login = browser.login("alice", "wonderland").await;
+    assert_eq!(
+        payload(&login.access_token())["auth_time"].as_u64(),
+        Some(signed_in_at)
+    );
+    app.advance(Duration::from_secs(30));
+    let refreshed = browser.refresh().await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
+    assert_eq!(
+        payload(&refreshed.access_token())["auth_time"].as_u64(),
+        Some(signed_in_at)
+    );
+
+    let pkce = Pkce::new("auth-time");
+    let answered = ask(&mut browser, &pkce, &[]).await;
+    let code = param(&answered, "code").expect("a code");
+    let tokens = exchange(&app, &code, &pkce.verifier).await.json();
+    assert_eq!(
+        payload(&field(&tokens, "access_token"))["auth_time"].as_u64(),
+        Some(signed_in_at)
+    );
+}

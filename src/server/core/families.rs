@@ -76,6 +76,9 @@ pub struct Grant {
     pub access_ver: u64,
     /// Until the session's absolute lifetime ends: the refresh cookie need not live longer.
     pub session_left: Duration,
+    /// When the family started, in seconds since the epoch: for the first-party session, when
+    /// its user signed in (an access token's `auth_time`).
+    pub started_secs: u64,
 }
 
 /// See [`FamilyRegistry::page_access`].
@@ -86,6 +89,8 @@ pub struct PageAccess {
     /// The number of the session's latest access token, which the page's token shares, so an
     /// "expire access token" cut-off reaches it too.
     pub access_ver: u64,
+    /// When the session started, in seconds since the epoch: when its user signed in.
+    pub started_secs: u64,
     /// Until the session's absolute lifetime ends: the page's token must not outlive it.
     pub session_left: Duration,
     /// Until the idle timeout ends the session unless it is refreshed.
@@ -254,6 +259,7 @@ impl FamilyRegistry {
             scope: scope.to_owned(),
             access_ver,
             session_left: self.lifetimes.absolute,
+            started_secs: now / 1000,
         })
     }
 
@@ -277,6 +283,7 @@ impl FamilyRegistry {
             .map(|stored| PageAccess {
                 user_id: stored.family.user_id.clone(),
                 access_ver: stored.family.next_access_ver.saturating_sub(1),
+                started_secs: stored.family.created_at_ms / 1000,
                 session_left: self.remaining_lifetime(&stored.family, now),
                 idle_left: self.idle_left(&stored.family, now),
             }))

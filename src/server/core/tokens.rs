@@ -219,6 +219,10 @@ pub struct AccessClaims {
     /// RFC 9068 §2.2, RFC 7519 §4.1.7: this token's own identifier, random, never reused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// RFC 9068 §2.2.1: when the user signed in, in seconds since the epoch, where known — the
+    /// first-party session's start, an OAuth code's sign-in; not kept across an OAuth refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
 }
 
 /// Whom an access token is for, beyond its user and session (RFC 9068 §2.2): the client it was
@@ -232,6 +236,8 @@ pub struct IssuedTo<'a> {
     /// The user's own claims the operator asked access tokens to carry (`ACCESS_TOKEN_CLAIMS`,
     /// RFC 9068 §2.2.2); never one of ours, which `USERS_FILE` and the variable both refuse.
     pub user_claims: Option<&'a Map<String, Value>>,
+    /// When the user signed in (`auth_time`), where known.
+    pub auth_time: Option<u64>,
 }
 
 impl IssuedTo<'static> {
@@ -240,6 +246,7 @@ impl IssuedTo<'static> {
         client_id: FIRST_PARTY_CLIENT,
         scope: None,
         user_claims: None,
+        auth_time: None,
     };
 }
 
@@ -366,6 +373,7 @@ impl TokenIssuer {
             client_id: Some(issued_to.client_id.to_owned()),
             scope: issued_to.scope.map(str::to_owned),
             jti: Some(token_id()),
+            auth_time: issued_to.auth_time,
         };
         let minted = Minted {
             user_claims: issued_to.user_claims.filter(|claims| !claims.is_empty()),

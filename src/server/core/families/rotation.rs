@@ -144,6 +144,7 @@ impl FamilyRegistry {
                     Ok(Grant {
                         refresh_token: self.credential(&session_id, family.generation),
                         session_left: self.remaining_lifetime(&family, now),
+                        started_secs: family.created_at_ms / 1000,
                         session_id,
                         user_id: family.user_id,
                         client_id: family.client_id,

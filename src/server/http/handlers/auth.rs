@@ -335,6 +335,7 @@ pub async fn current_caller(
         SessionLeft {
             session_left: access.session_left,
             idle_left: access.idle_left,
+            started_secs: access.started_secs,
         },
     );
     let caller = Authenticated {
@@ -373,6 +374,7 @@ fn tokens_for(state: &IdpState, user: User, grant: &Grant) -> TokenResponse {
         SessionLeft {
             session_left: grant.session_left,
             idle_left,
+            started_secs: grant.started_secs,
         },
     )
 }
@@ -383,6 +385,8 @@ struct SessionLeft {
     session_left: Duration,
     /// Until its idle timeout ends it unless refreshed: the client warns before.
     idle_left: Duration,
+    /// When the session started, in seconds since the epoch: when its user signed in.
+    started_secs: u64,
 }
 
 /// An access token for `user`'s session, numbered `access_ver`, never outliving the session,
@@ -405,6 +409,7 @@ fn mint_tokens(
         left.session_left,
         IssuedTo {
             user_claims: Some(&user_claims),
+            auth_time: Some(left.started_secs),
             ..IssuedTo::FIRST_PARTY
         },
     );

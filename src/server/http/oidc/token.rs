@@ -113,6 +113,7 @@ fn machine_token(
             client_id: &client.client_id,
             scope: granted,
             user_claims: None,
+            auth_time: None,
         },
     );
     tracing::info!(client = %client.client_id, "client_credentials token issued");
@@ -293,6 +294,7 @@ fn answer(
             client_id: &grant.client_id,
             scope: Some(scope),
             user_claims: Some(&user_claims),
+            auth_time,
         },
     );
     let id_token = scope.split(' ').any(|s| s == "openid").then(|| {
