@@ -180,6 +180,7 @@ fn a_token_for_another_audience_is_refused() {
         client_id: None,
         scope: None,
         jti: None,
+        auth_time: None,
     };
     let token = encode(&header(), &claims, &EncodingKey::from_secret(SECRET));
     assert!(issuer(&clock).verify(&token.unwrap()).is_err());
@@ -316,11 +317,13 @@ fn a_token_says_whom_it_was_issued_to() {
         client_id: "my-app",
         scope: Some("openid profile"),
         user_claims: None,
+        auth_time: Some(1_700_000_000),
     };
     let (token, _) = issuer.issue_within("u1", "s1", 0, Duration::from_secs(60), for_client);
     let claims = issuer.verify(&token).unwrap();
     assert_eq!(claims.client_id.as_deref(), Some("my-app"));
     assert_eq!(claims.scope.as_deref(), Some("openid profile"));
+    assert_eq!(claims.auth_time, Some(1_700_000_000));
     let first_party = issuer.verify(&issuer.issue("u1", "s1", 0)).unwrap();
     assert_eq!(first_party.client_id.as_deref(), Some("tokenflight"));
     assert_eq!(first_party.scope, None);
