@@ -125,8 +125,17 @@ pub struct PongBody {
 struct ApiDoc;
 
 /// The two credentials: the access token (`Authorization: Bearer`) and the refresh credential
-/// (the HttpOnly cookie the cookie endpoints read).
+/// (the HttpOnly cookie the cookie endpoints read). Each protected operation's `bearer`
+/// requirement names the scope an OAuth client's token needs for it (OpenAPI 3.1 §4.8.30: roles
+/// for a non-OAuth scheme); the `bearer` scheme's description lists them all, as discovery's
+/// `scopes_supported` does.
 struct SecuritySchemes;
+
+/// What the `bearer` scheme says of scopes.
+const BEARER_SCOPES: &str = "An access token (RFC 9068). The first-party session's carries no \
+    scope: its user's roles decide. An OAuth client's token opens an operation only with the \
+    scope its security requirement names: `profile` (GET /api/me), `items:read`, `items:write`, \
+    `sessions`, `admin` (with the admin role); otherwise 403 `insufficient_scope`.";
 
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
@@ -137,6 +146,7 @@ impl Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(BEARER_SCOPES))
                     .build(),
             ),
         );

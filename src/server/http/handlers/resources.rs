@@ -22,7 +22,7 @@ use crate::{
 
 /// `GET /api/me`.
 #[utoipa::path(
-    get, path = paths::ME, tag = "resources", security(("bearer" = [])),
+    get, path = paths::ME, tag = "resources", security(("bearer" = ["profile"])),
     responses(
         (status = 200, description = "The signed-in user", body = schemas::User),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
@@ -40,7 +40,7 @@ pub async fn me(
 
 /// `GET /api/items`.
 #[utoipa::path(
-    get, path = paths::ITEMS, tag = "resources", security(("bearer" = [])),
+    get, path = paths::ITEMS, tag = "resources", security(("bearer" = ["items:read"])),
     responses(
         (status = 200, description = "The user's items", body = Vec<Item>),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
@@ -59,7 +59,7 @@ pub async fn list_items(
 /// `POST /api/items`: 201 with the new item; 422 for an empty or over-long title, or when the
 /// user already has the maximum number of items.
 #[utoipa::path(
-    post, path = paths::ITEMS, tag = "resources", request_body = NewItem, security(("bearer" = [])),
+    post, path = paths::ITEMS, tag = "resources", request_body = NewItem, security(("bearer" = ["items:write"])),
     responses(
         (status = 201, description = "The new item", body = Item),
         (status = 400, description = "`invalid_json`: the body is not JSON", body = schemas::ApiErrorBody),
@@ -98,7 +98,7 @@ pub async fn create_item(
 
 /// `GET /api/notifications`.
 #[utoipa::path(
-    get, path = paths::NOTIFICATIONS, tag = "resources", security(("bearer" = [])),
+    get, path = paths::NOTIFICATIONS, tag = "resources", security(("bearer" = ["items:read"])),
     responses(
         (status = 200, description = "The user's notifications", body = Vec<Notification>),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
@@ -116,7 +116,7 @@ pub async fn notifications(
 
 /// `GET /api/usage`.
 #[utoipa::path(
-    get, path = paths::USAGE, tag = "resources", security(("bearer" = [])),
+    get, path = paths::USAGE, tag = "resources", security(("bearer" = ["items:read"])),
     responses(
         (status = 200, description = "The user's quota and this session's refreshes", body = Usage),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
@@ -134,7 +134,7 @@ pub async fn usage(
 
 /// `GET /api/admin/stats`: `admin` role only (403 `insufficient_scope` otherwise).
 #[utoipa::path(
-    get, path = paths::ADMIN_STATS, tag = "admin", security(("bearer" = [])),
+    get, path = paths::ADMIN_STATS, tag = "admin", security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "Server statistics (this instance's counters)", body = AdminStats),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),

@@ -21,7 +21,7 @@ use crate::{
 
 /// `GET /api/sessions`: the caller's live sessions, oldest first.
 #[utoipa::path(
-    get, path = paths::SESSIONS, tag = "sessions", security(("bearer" = [])),
+    get, path = paths::SESSIONS, tag = "sessions", security(("bearer" = ["sessions"])),
     responses(
         (status = 200, description = "The caller's live sessions, oldest first", body = Vec<SessionInfo>),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
@@ -41,7 +41,7 @@ pub async fn list(
 /// Ending the caller's own session signs it out like a logout (its tokens stop working).
 #[utoipa::path(
     delete, path = paths::SESSION, tag = "sessions", params(("id" = String, Path, description = "A session id from `GET /api/sessions`")),
-    security(("bearer" = [])),
+    security(("bearer" = ["sessions"])),
     responses(
         (status = 204, description = "The session is ended: its tokens stop working"),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
@@ -64,7 +64,7 @@ pub async fn end_one(
 
 /// `DELETE /api/sessions`: ends every session of the caller's but the current one. 204.
 #[utoipa::path(
-    delete, path = paths::SESSIONS, tag = "sessions", security(("bearer" = [])),
+    delete, path = paths::SESSIONS, tag = "sessions", security(("bearer" = ["sessions"])),
     responses(
         (status = 204, description = "Every session of the caller's but the current one is ended"),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
@@ -83,7 +83,7 @@ pub async fn end_others(
 
 /// `GET /api/sessions/reuse-detected`: sessions of the caller's that reuse detection ended.
 #[utoipa::path(
-    get, path = paths::REUSE_DETECTED, tag = "sessions", security(("bearer" = [])),
+    get, path = paths::REUSE_DETECTED, tag = "sessions", security(("bearer" = ["sessions"])),
     responses(
         (status = 200, description = "The caller's sessions that reuse detection ended in the last day (at most ten), oldest first", body = Vec<ReuseEndedSession>),
         (status = 401, description = "`unauthenticated` (no Bearer token) or `invalid_token` (malformed, expired or revoked; the session ended)", body = schemas::ApiErrorBody),
