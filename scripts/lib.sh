@@ -158,6 +158,20 @@ ensure_schemathesis() {
     "schemathesis==$SCHEMATHESIS_VERSION"
 }
 
+# Authlib (issue #32 point 7): a Python relying party nobody here wrote, pinned in
+# end2end/authlib/requirements.txt, in a virtualenv of its own; the OIDC specs run its script
+# with this interpreter.
+AUTHLIB_VENV="$ROOT/target/tools/authlib"
+export AUTHLIB_PYTHON="$AUTHLIB_VENV/bin/python"
+ensure_authlib() {
+  local requirements="$ROOT/end2end/authlib/requirements.txt"
+  cmp -s "$requirements" "$AUTHLIB_VENV/installed.txt" && return
+  step "installing Authlib (PyPI) into $AUTHLIB_VENV"
+  python3 -m venv "$AUTHLIB_VENV"
+  "$AUTHLIB_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  cp "$requirements" "$AUTHLIB_VENV/installed.txt"
+}
+
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -25,7 +25,7 @@ install_builders() { ensure_cargo_leptos && ensure_wasm_bindgen; }
 # One chain: parallel apt-get runs would fight over the dpkg lock.
 install_services() {
   ensure_redis && ensure_chromium && ensure_playwright && ensure_schemathesis &&
-    ensure_firefox && ensure_webkit && ensure_engine_specs
+    ensure_authlib && ensure_firefox && ensure_webkit && ensure_engine_specs
 }
 in_background builders install_builders
 builders=$started
@@ -195,8 +195,8 @@ stop_server
 e2e "chaos, fast subset" target/release/tokenflight end2end/chaos.config.ts
 
 # --- Issue #26: clients nobody here wrote, against the release server: oidc-client-ts in
-# Chromium (its page served from another loopback port) and openid-client + jose in Node
-# (end2end/oidc/). Pinned in end2end/oidc/package-lock.json; installed once, in seconds.
+# Chromium (its page served from another loopback port), openid-client + jose in Node
+# (end2end/oidc/) and Authlib in Python (end2end/authlib/, issue #32). Pinned in end2end/oidc/package-lock.json; installed once, in seconds.
 [[ -d end2end/oidc/node_modules/openid-client ]] ||
   npm ci --prefix end2end/oidc --no-audit --no-fund
 REFRESH_GRACE_SECS=1 OAUTH_CLIENTS_FILE="$ROOT/end2end/oidc/clients.json" \

@@ -64,3 +64,17 @@ test("openid-client and jose in Node (end2end/oidc/openid_client.test.mjs)", () 
   console.log(run.stdout, run.stderr);
   expect(run.status, run.stdout + run.stderr).toBe(0);
 });
+
+// Issue #32 point 7: a Python relying party from PyPI, Authlib, with `%20`-encoded scopes and a
+// `state` of awkward characters, refresh, revocation and client_credentials. Its interpreter is
+// the virtualenv the test command installs it in (AUTHLIB_PYTHON).
+test("Authlib in Python (end2end/authlib/relying_party.py)", () => {
+  const python = process.env.AUTHLIB_PYTHON ?? "python3";
+  const run = spawnSync(python, [join(here, "..", "authlib", "relying_party.py")], {
+    env: { ...process.env, BASE_URL: BASE },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  console.log(run.stdout, run.stderr);
+  expect(run.status, run.stdout + run.stderr).toBe(0);
+});
