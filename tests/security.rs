@@ -38,6 +38,8 @@ mod oidc_review;
 mod redirects_and_errors;
 #[path = "security/refresh_replay.rs"]
 mod refresh_replay;
+#[path = "security/resource_indicators.rs"]
+mod resource_indicators;
 #[path = "security/session_fixation.rs"]
 mod session_fixation;
 #[path = "security/storage.rs"]

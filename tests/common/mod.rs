@@ -164,6 +164,7 @@ impl TestApp {
             scope: String::new(),
             user_agent: None,
             grace_replays: 0,
+            audience: None,
         };
         store
             .insert_family("left-by-the-previous-version", &left_behind, u64::MAX / 4)

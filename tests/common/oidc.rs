@@ -26,6 +26,8 @@ pub const REFRESH_ONLY: &str = "refresh-only";
 pub const POST_CLIENT: &str = "post-client";
 /// A machine client: `client_credentials` only, no redirect URI (RFC 6749 §4.4).
 pub const MACHINE: &str = "machine";
+/// The resource indicator (RFC 8707) the resource server `CONFIDENTIAL` is registered with.
+pub const RESOURCE: &str = "https://billing.example/api";
 /// The one scope the machine client is registered for.
 pub const MACHINE_SCOPE: &str = "items:read";
 
@@ -55,6 +57,7 @@ pub fn clients_file() -> String {
         "kind": "confidential",
         "redirect_uris": [CONFIDENTIAL_REDIRECT],
         "resource_server": true,
+        "resource": RESOURCE,
     }, {
         "client_id": REFRESH_ONLY,
         "client_secret": CONFIDENTIAL_SECRET,

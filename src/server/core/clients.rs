@@ -16,7 +16,7 @@ use rand::RngCore;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::api::resources::scopes;
+use crate::{api::resources::scopes, server::core::tokens::AUDIENCE};
 
 pub use authentication::{AuthMethod, BodyCredentials, ClientAuthError};
 use redirect_uris::RedirectUri;
@@ -121,6 +121,11 @@ pub struct ClientRegistration {
     /// token; any other client learns only about its own (RFC 7662 §4). Confidential only.
     #[serde(default)]
     pub resource_server: bool,
+    /// A resource server's resource indicator (RFC 8707 §2): an absolute `http(s)` URI without
+    /// a fragment. A client that names it as `resource` gets tokens whose `aud` is it — tokens
+    /// this provider's own API refuses, meant for that server. Resource servers only.
+    #[serde(default)]
+    pub resource: Option<String>,
     /// The built-in client: any loopback URI, any port, any path.
     #[serde(skip)]
     any_loopback: bool,
@@ -139,6 +144,7 @@ impl ClientRegistration {
             grant_types: default_grant_types(),
             scopes: None,
             resource_server: false,
+            resource: None,
             any_loopback: true,
         }
     }
@@ -192,6 +198,14 @@ impl ClientRegistration {
         }
         if self.resource_server && !self.is_confidential() {
             return Err("only a confidential client may be a resource_server");
+        }
+        if let Some(resource) = &self.resource {
+            if !self.resource_server {
+                return Err("only a resource_server has a resource");
+            }
+            if RedirectUri::parse(resource).is_none() || resource == AUDIENCE {
+                return Err("a resource is an absolute http(s) URI without a fragment (RFC 8707)");
+            }
         }
         if self.may_use(CLIENT_CREDENTIALS) {
             if !self.is_confidential() {
@@ -368,6 +382,20 @@ impl ClientRegistry {
         Self { clients }
     }
 
+    /// RFC 8707: the audience of tokens asked for `resource` — this provider's own API
+    /// ([`AUDIENCE`]) when none is named (or it is named), a registered resource server's
+    /// resource indicator — or `None`: no such resource (`invalid_target`).
+    pub fn audience_for(&self, resource: Option<&str>) -> Option<String> {
+        match resource {
+            None | Some(AUDIENCE) => Some(AUDIENCE.to_owned()),
+            Some(resource) => self
+                .clients
+                .iter()
+                .any(|client| client.resource.as_deref() == Some(resource))
+                .then(|| resource.to_owned()),
+        }
+    }
+
     /// The client registered under `client_id`, if any (ids are unique: `OAUTH_CLIENTS_FILE` is
     /// refused at start-up when two registrations share one).
     pub fn find(&self, client_id: &str) -> Option<&ClientRegistration> {
@@ -504,6 +532,25 @@ mod tests {
         )
         .unwrap();
         assert!(public_resource_server.check().is_err());
+        // RFC 8707 §2: a resource indicator is an absolute URI, and only a resource server's.
+        let with_resource = |resource_server: bool, resource: &str| -> ClientRegistration {
+            serde_json::from_str(&format!(
+                r#"{{"client_id": "rs", "client_secret": "0123456789abcdef", "kind": "confidential",
+                    "redirect_uris": [], "grant_types": ["client_credentials"],
+                    "resource_server": {resource_server}, "resource": "{resource}"}}"#
+            ))
+            .unwrap()
+        };
+        with_resource(true, "https://api.example/v1")
+            .check()
+            .unwrap();
+        assert!(with_resource(false, "https://api.example/v1")
+            .check()
+            .is_err());
+        assert!(with_resource(true, "api").check().is_err());
+        assert!(with_resource(true, "https://api.example/#x")
+            .check()
+            .is_err());
         // RFC 6749 §3.1.2: registered URIs are parsed whole too.
         for bad in [
             "https://x.example/cb\n",

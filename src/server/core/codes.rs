@@ -43,6 +43,10 @@ pub struct CodeGrant {
     pub nonce: Option<String>,
     /// When the user signed in (seconds), for the ID token's `auth_time`.
     pub auth_time: u64,
+    /// The audience the tokens are for (RFC 8707 `resource`): this provider's API, or a
+    /// registered resource server's indicator. Codes issued before it existed are for the API.
+    #[serde(default = "api_audience")]
+    pub audience: String,
     /// When the code was issued (ms since the Unix epoch): it expires [`CODE_LIFETIME`] later.
     pub issued_ms: u64,
     /// The session the code was exchanged for, once it was.
@@ -52,6 +56,10 @@ pub struct CodeGrant {
     /// the replay came before its family was written.
     #[serde(default)]
     pub replayed: bool,
+}
+
+fn api_audience() -> String {
+    crate::server::core::tokens::AUDIENCE.to_owned()
 }
 
 /// What presenting a code came to.

@@ -79,6 +79,8 @@ pub struct Grant {
     /// When the family started, in seconds since the epoch: for the first-party session, when
     /// its user signed in (an access token's `auth_time`).
     pub started_secs: u64,
+    /// The audience of its access tokens (RFC 8707); `None`: this provider's API.
+    pub audience: Option<String>,
 }
 
 /// See [`FamilyRegistry::page_access`].
@@ -202,8 +204,15 @@ impl FamilyRegistry {
     /// by `user_agent` (see `server::http::user_agent`); beyond `MAX_SESSIONS_PER_USER`, the user's
     /// oldest sessions are revoked.
     pub async fn start(&self, user_id: &str, user_agent: Option<String>) -> StoreResult<Grant> {
-        self.start_for_client(random_id(), user_id, FIRST_PARTY_CLIENT, "", user_agent)
-            .await
+        self.start_for_client(
+            random_id(),
+            user_id,
+            FIRST_PARTY_CLIENT,
+            "",
+            None,
+            user_agent,
+        )
+        .await
     }
 
     /// A fresh session id, for a family whose id must be known before it starts (an
@@ -220,6 +229,7 @@ impl FamilyRegistry {
         user_id: &str,
         client_id: &str,
         scope: &str,
+        audience: Option<&str>,
         user_agent: Option<String>,
     ) -> StoreResult<Grant> {
         let now = self.clock.now_ms();
@@ -236,6 +246,7 @@ impl FamilyRegistry {
             browser_session: None,
             user_agent,
             grace_replays: 0,
+            audience: audience.map(str::to_owned),
         };
         let access_ver = mint_access_ver(&mut family);
         self.store
@@ -260,6 +271,7 @@ impl FamilyRegistry {
             access_ver,
             session_left: self.lifetimes.absolute,
             started_secs: now / 1000,
+            audience: audience.map(str::to_owned),
         })
     }
 

@@ -34,7 +34,8 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 /// The `iss` of the previous format's access tokens, accepted only during the upgrade window
 /// (`server::core::upgrade`); every token now names the issuer of discovery.
 pub const PREVIOUS_ISSUER: &str = "tokenflight";
-/// The `aud` of every access token: this API. A token minted for another service is refused.
+/// The `aud` of access tokens for this provider's own API; a token for another audience (a
+/// resource server's, RFC 8707) is refused here.
 pub const AUDIENCE: &str = "tokenflight-api";
 
 /// How many verified tokens are remembered: about one per active client, at ~0.5 KB each.
@@ -238,6 +239,8 @@ pub struct IssuedTo<'a> {
     pub user_claims: Option<&'a Map<String, Value>>,
     /// When the user signed in (`auth_time`), where known.
     pub auth_time: Option<u64>,
+    /// The `aud`: [`AUDIENCE`], or a registered resource server's indicator (RFC 8707).
+    pub audience: &'a str,
 }
 
 impl IssuedTo<'static> {
@@ -247,6 +250,7 @@ impl IssuedTo<'static> {
         scope: None,
         user_claims: None,
         auth_time: None,
+        audience: AUDIENCE,
     };
 }
 
@@ -364,7 +368,7 @@ impl TokenIssuer {
         let lifetime = (exp * 1000).saturating_sub(now_ms) / 1000;
         let claims = AccessClaims {
             iss: self.issuer.clone(),
-            aud: AUDIENCE.to_owned(),
+            aud: issued_to.audience.to_owned(),
             sub: user_id.to_owned(),
             sid: session_id.to_owned(),
             iat: now_ms / 1000,
@@ -405,7 +409,7 @@ impl TokenIssuer {
         let claims = match self.verified.get(token) {
             Some(claims) => claims,
             None => {
-                let claims = Arc::new(self.check_signature_and_claims(token)?);
+                let claims = Arc::new(self.check_signature_and_claims(token, true)?);
                 self.verified.insert(token.to_owned(), Arc::clone(&claims));
                 claims
             }
@@ -416,7 +420,23 @@ impl TokenIssuer {
         Ok(claims)
     }
 
-    fn check_signature_and_claims(&self, token: &str) -> Result<AccessClaims, TokenError> {
+    /// A token of ours for any audience — this API's or a resource server's (RFC 8707) — for
+    /// introspection and revocation, which answer about both: every check of
+    /// [`verify`](Self::verify) but `aud`, which the caller makes. Not remembered, so the cache
+    /// only ever holds tokens for this API.
+    pub fn verify_any_audience(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let claims = self.check_signature_and_claims(token, false)?;
+        if self.clock.now_secs() >= claims.exp {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+
+    fn check_signature_and_claims(
+        &self,
+        token: &str,
+        for_this_api: bool,
+    ) -> Result<AccessClaims, TokenError> {
         let invalid = |reason: &str| TokenError::Invalid(reason.to_owned());
         let header = decode_header(token).map_err(|error| invalid(&error.to_string()))?;
         let typ = header.typ.as_deref().unwrap_or_default();
@@ -440,10 +460,11 @@ impl TokenIssuer {
         if header.crit.is_some() {
             return Err(invalid("crit header"));
         }
-        let Decoded { claims, nbf } =
-            decode::<Decoded>(token, &key.key, &validation(key.algorithm))
-                .map(|data| data.claims)
-                .map_err(|error| TokenError::Invalid(error.to_string()))?;
+        let mut validation = validation(key.algorithm);
+        validation.validate_aud = for_this_api;
+        let Decoded { claims, nbf } = decode::<Decoded>(token, &key.key, &validation)
+            .map(|data| data.claims)
+            .map_err(|error| TokenError::Invalid(error.to_string()))?;
         // RFC 7519 §4.1.5 and §4.1.6: not before `nbf`, and a token cannot have been issued
         // later than now. Ours never carry `nbf` and their `iat` is never ahead of this clock,
         // so either one in the future is a token we did not mint. No leeway, as for `exp`.

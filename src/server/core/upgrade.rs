@@ -119,6 +119,7 @@ mod tests {
             scope: String::new(),
             user_agent: None,
             grace_replays: 0,
+            audience: None,
         };
         store
             .insert_family("f", &left_behind, u64::MAX / 4)

@@ -145,6 +145,7 @@ impl FamilyRegistry {
                         refresh_token: self.credential(&session_id, family.generation),
                         session_left: self.remaining_lifetime(&family, now),
                         started_secs: family.created_at_ms / 1000,
+                        audience: family.audience.clone(),
                         session_id,
                         user_id: family.user_id,
                         client_id: family.client_id,

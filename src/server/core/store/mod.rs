@@ -65,6 +65,10 @@ pub struct FamilyRecord {
     /// second tab or a lost response, harmless, shown per session beside the rotations.
     #[serde(default)]
     pub grace_replays: u64,
+    /// The audience of the family's access tokens (RFC 8707 `resource`); `None`: this
+    /// provider's own API, as for every family before resources existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
 }
 
 /// A family with the revision its compare-and-swap must name.

@@ -77,7 +77,7 @@ fn a_token_never_outlives_its_session() {
             Duration::from_millis(left_ms),
             IssuedTo::FIRST_PARTY,
         );
-        let claims = issuer.check_signature_and_claims(&token).unwrap();
+        let claims = issuer.check_signature_and_claims(&token, true).unwrap();
         assert!(claims.exp * 1000 <= session_ends_ms, "{left_ms} ms left");
         assert!(expires_in * 1000 <= left_ms, "{left_ms} ms left");
     }
@@ -318,6 +318,7 @@ fn a_token_says_whom_it_was_issued_to() {
         scope: Some("openid profile"),
         user_claims: None,
         auth_time: Some(1_700_000_000),
+        audience: AUDIENCE,
     };
     let (token, _) = issuer.issue_within("u1", "s1", 0, Duration::from_secs(60), for_client);
     let claims = issuer.verify(&token).unwrap();

@@ -176,6 +176,18 @@ async fn answer(
     if prompt.wants_sign_in_since(auth_time, now_ms / 1000) {
         return sign_in_again();
     }
+    // RFC 8707 §2.1: the resource the tokens are for, one that is registered.
+    let Some(audience) = state
+        .oidc
+        .clients
+        .audience_for(params.get("resource").map(String::as_str))
+    else {
+        return request.error(
+            &issuer,
+            "invalid_target",
+            "the resource is not registered here",
+        );
+    };
     let grant = CodeGrant {
         client_id: client.client_id.clone(),
         redirect_uri: request.redirect_uri.clone(),
@@ -184,6 +196,7 @@ async fn answer(
         scope,
         nonce: params.get("nonce").cloned(),
         auth_time,
+        audience,
         issued_ms: now_ms,
         exchanged_for: None,
         replayed: false,

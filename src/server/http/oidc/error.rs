@@ -38,6 +38,9 @@ pub enum OAuthError {
     /// client for a scope (§4.4.2).
     #[error("{0}")]
     InvalidScope(&'static str),
+    /// RFC 8707 §2: a `resource` that is not registered, or not the one the grant was for.
+    #[error("{0}")]
+    InvalidTarget(&'static str),
     /// The store is away (or a demo fault): retry.
     #[error("temporarily unavailable, try again")]
     Unavailable,
@@ -72,6 +75,7 @@ impl OAuthError {
             Self::UnauthorizedClient => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
+            Self::InvalidTarget(_) => "invalid_target",
             Self::Unavailable => "temporarily_unavailable",
         }
     }

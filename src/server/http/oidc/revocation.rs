@@ -19,7 +19,6 @@ use crate::server::{
     core::{
         clients::{is_machine_session, CLIENT_CREDENTIALS},
         store::FamilyRecord,
-        tokens::AUDIENCE,
     },
     http::state::IdpState,
 };
@@ -115,7 +114,7 @@ pub async fn introspect(
                         }
                     }
                     answer["iss"] = claims["iss"].clone();
-                    answer["aud"] = json!(AUDIENCE);
+                    answer["aud"] = claims["aud"].clone();
                     answer
                 }
                 _ => inactive(),
@@ -143,10 +142,12 @@ fn name(state: &IdpState, token: &str) -> Option<Named> {
     if let Some(session_id) = state.families.session_of(token) {
         return Some(Named::Refresh(session_id));
     }
-    let claims = state.tokens.verify(token).ok()?;
+    // This API's tokens and those for a registered resource server (RFC 8707), no others.
+    let claims = state.tokens.verify_any_audience(token).ok()?;
+    state.oidc.clients.audience_for(Some(&claims.aud))?;
     Some(Named::Access {
         session_id: claims.sid.clone(),
-        claims: serde_json::to_value(&*claims).ok()?,
+        claims: serde_json::to_value(&claims).ok()?,
     })
 }
 
@@ -175,7 +176,7 @@ fn machine(state: &IdpState, session_id: &str, claims: &Value) -> Value {
         "exp": claims["exp"],
         "iat": claims["iat"],
         "iss": claims["iss"],
-        "aud": AUDIENCE,
+        "aud": claims["aud"],
     })
 }
 

@@ -25,7 +25,7 @@ use crate::server::{
         clients::{self, BodyCredentials, ClientRegistration, CLIENT_CREDENTIALS},
         codes::{self, Redeemed},
         families::{FamilyRegistry, Grant},
-        tokens::IssuedTo,
+        tokens::{IssuedTo, AUDIENCE},
     },
     http::state::IdpState,
 };
@@ -103,6 +103,14 @@ fn machine_token(
     // No scope at all says so with no claim (RFC 9068 §2.2.3); with no user behind it, the
     // token opens none of this provider's own API either way.
     let granted = (!scope.is_empty()).then_some(scope.as_str());
+    // RFC 8707 §2: a machine client usually asks for the API it is about to call.
+    let audience = state
+        .oidc
+        .clients
+        .audience_for(form.get("resource").map(String::as_str))
+        .ok_or(OAuthError::InvalidTarget(
+            "the resource is not registered here",
+        ))?;
     let session_id = clients::machine_session_id();
     let (access_token, expires_in) = state.tokens.issue_within(
         &client.client_id,
@@ -114,6 +122,7 @@ fn machine_token(
             scope: granted,
             user_claims: None,
             auth_time: None,
+            audience: &audience,
         },
     );
     tracing::info!(client = %client.client_id, "client_credentials token issued");
@@ -148,6 +157,14 @@ async fn exchange_code(
     let code = required("code", "code is required")?;
     let redirect_uri = required("redirect_uri", "redirect_uri is required")?;
     let verifier = required("code_verifier", "code_verifier is required (PKCE)")?;
+    // RFC 8707 §2.2: a `resource` here must be the one the code was issued for.
+    let resource = form.get("resource").map(String::as_str);
+    let asked_audience = match resource {
+        Some(_) => Some(state.oidc.clients.audience_for(resource).ok_or(
+            OAuthError::InvalidTarget("the resource is not registered here"),
+        )?),
+        None => None,
+    };
     let session_id = FamilyRegistry::new_session_id();
     let now_ms = state.clock.now_ms();
     let redeemed = codes::redeem(state.store.as_ref(), code, now_ms, &session_id, |grant| {
@@ -159,6 +176,12 @@ async fn exchange_code(
         }
         if !codes::verifier_matches(verifier, &grant.code_challenge) {
             return Err("code_verifier does not match the code_challenge");
+        }
+        if asked_audience
+            .as_ref()
+            .is_some_and(|audience| *audience != grant.audience)
+        {
+            return Err("resource differs from the authorization request's");
         }
         Ok(())
     })
@@ -183,6 +206,7 @@ async fn exchange_code(
             &grant.user_id,
             &client.client_id,
             &grant.scope,
+            Some(grant.audience.as_str()).filter(|audience| *audience != AUDIENCE),
             user_agent,
         )
         .await?;
@@ -225,15 +249,27 @@ async fn refresh(
                 .collect::<Vec<_>>()
         })
         .filter(|asked| !asked.is_empty());
-    if let Some(asked) = &asked {
+    // RFC 8707 §2.2: a `resource` must be the family's own, checked the same way.
+    let resource = form.get("resource").map(String::as_str);
+    if asked.is_some() || resource.is_some() {
         let granted = match state.families.session_of(presented) {
             Some(session_id) => state.families.live_family(&session_id).await?,
             None => None,
         };
-        if granted.is_some_and(|(family, _)| {
-            family.client_id == client.client_id && !within(asked, &family.scope)
-        }) {
-            return Err(OAuthError::InvalidScope("a refresh cannot widen the scope"));
+        let ours = granted.filter(|(family, _)| family.client_id == client.client_id);
+        if let Some((family, _)) = &ours {
+            if asked
+                .as_ref()
+                .is_some_and(|asked| !within(asked, &family.scope))
+            {
+                return Err(OAuthError::InvalidScope("a refresh cannot widen the scope"));
+            }
+            let audience = family.audience.as_deref().unwrap_or(AUDIENCE);
+            if resource.is_some_and(|resource| resource != audience) {
+                return Err(OAuthError::InvalidTarget(
+                    "a refresh cannot change the resource",
+                ));
+            }
         }
     }
     let grant = state
@@ -295,6 +331,7 @@ fn answer(
             scope: Some(scope),
             user_claims: Some(&user_claims),
             auth_time,
+            audience: grant.audience.as_deref().unwrap_or(AUDIENCE),
         },
     );
     let id_token = scope.split(' ').any(|s| s == "openid").then(|| {

@@ -53,6 +53,7 @@ fn family(generation: u64) -> FamilyRecord {
         scope: String::new(),
         user_agent: None,
         grace_replays: 0,
+        audience: None,
     }
 }
 
