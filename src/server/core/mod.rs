@@ -7,6 +7,7 @@ pub mod clients;
 pub mod clock;
 pub mod codes;
 pub mod data;
+pub mod dpop;
 pub mod families;
 pub mod faults;
 pub mod keys;
