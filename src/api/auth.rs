@@ -27,6 +27,12 @@ pub mod codes {
     pub const INVALID_GRANT: &str = "invalid_grant";
     /// RFC 6750 §3.1: the access token is malformed, expired or revoked.
     pub const INVALID_TOKEN: &str = "invalid_token";
+    /// RFC 9449 §7.1: the DPoP proof is missing, malformed, replayed, or of another key than
+    /// the access token is bound to.
+    pub const INVALID_DPOP_PROOF: &str = "invalid_dpop_proof";
+    /// RFC 9449 §9: retry with the nonce in the `DPoP-Nonce` header. Never a reason to
+    /// refresh.
+    pub const USE_DPOP_NONCE: &str = "use_dpop_nonce";
     /// RFC 6750 §3.1: the token is fine but lacks the role the resource needs.
     pub const INSUFFICIENT_SCOPE: &str = "insufficient_scope";
     /// No credentials at all were presented (RFC 6750 says: no error code in the challenge).

@@ -37,6 +37,11 @@ pub struct Config {
     /// `DEMO_CONTROLS`, `on` or `off`: the `/api/demo/*` fault controls. On by default in the demo
     /// binary ([`Config::demo_from_env`]), off in library use ([`Config::from_env`]).
     pub demo_controls: bool,
+    /// `DPOP`, `on` (default) or `off`: DPoP (RFC 9449). On, a token request with a `DPoP`
+    /// proof gets tokens bound to its key (and a public client's refresh family with them),
+    /// which are then refused without a proof of that key. Off, `DPoP` headers are ignored and
+    /// every token is a bearer token.
+    pub dpop: bool,
     /// `LOGIN_MAX_FAILURES`, default 5: failed logins for one account before it is throttled.
     pub login_max_failures: u32,
     /// `LOGIN_LOCKOUT_SECS`, default 60: how long a throttled account must wait; failures older
@@ -188,6 +193,7 @@ impl Config {
             jwt_secret: parse_secret(&lookup)?,
             jwt_previous_secrets: parse_previous_secrets(&lookup)?,
             demo_controls: parse_switch(&lookup, "DEMO_CONTROLS", demo_controls_by_default)?,
+            dpop: parse_switch(&lookup, "DPOP", true)?,
             login_max_failures: parse_number(&lookup, "LOGIN_MAX_FAILURES", 5, 1)? as u32,
             login_lockout: secs("LOGIN_LOCKOUT_SECS", 60, 1)?,
             login_hash_concurrency: parse_number(&lookup, "LOGIN_HASH_CONCURRENCY", 2, 1)? as usize,
@@ -267,6 +273,7 @@ impl fmt::Debug for Config {
                 &format_args!("<{} redacted>", self.jwt_previous_secrets.len()),
             )
             .field("demo_controls", &self.demo_controls)
+            .field("dpop", &self.dpop)
             .field("login_max_failures", &self.login_max_failures)
             .field("login_lockout", &self.login_lockout)
             .field("login_hash_concurrency", &self.login_hash_concurrency)

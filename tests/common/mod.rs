@@ -165,6 +165,7 @@ impl TestApp {
             user_agent: None,
             grace_replays: 0,
             audience: None,
+            dpop_jkt: None,
         };
         store
             .insert_family("left-by-the-previous-version", &left_behind, u64::MAX / 4)

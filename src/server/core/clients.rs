@@ -121,6 +121,10 @@ pub struct ClientRegistration {
     /// token; any other client learns only about its own (RFC 7662 §4). Confidential only.
     #[serde(default)]
     pub resource_server: bool,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: the client must send a DPoP proof with every
+    /// token request, so all its tokens are bound to its key.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     /// A resource server's resource indicator (RFC 8707 §2): an absolute `http(s)` URI without
     /// a fragment. A client that names it as `resource` gets tokens whose `aud` is it — tokens
     /// this provider's own API refuses, meant for that server. Resource servers only.
@@ -144,6 +148,7 @@ impl ClientRegistration {
             grant_types: default_grant_types(),
             scopes: None,
             resource_server: false,
+            dpop_bound_access_tokens: false,
             resource: None,
             any_loopback: true,
         }

@@ -81,6 +81,22 @@ pub struct Grant {
     pub started_secs: u64,
     /// The audience of its access tokens (RFC 8707); `None`: this provider's API.
     pub audience: Option<String>,
+    /// The DPoP key the family is bound to: its access tokens are too.
+    pub dpop_jkt: Option<String>,
+}
+
+/// What a family is issued for, beyond its user: the client, the scope and resource it was
+/// granted, and the DPoP key it is bound to (RFC 9449 §5), if any.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IssuedFor<'a> {
+    /// The OAuth client ([`FIRST_PARTY_CLIENT`] for the demo's own session).
+    pub client_id: &'a str,
+    /// The scope granted, space-separated; empty for the first-party session.
+    pub scope: &'a str,
+    /// The audience of its tokens (RFC 8707); `None`: this provider's API.
+    pub audience: Option<&'a str>,
+    /// The key's thumbprint its refresh credential and tokens are bound to.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// See [`FamilyRegistry::page_access`].
@@ -118,6 +134,11 @@ pub enum RefreshRefusal {
     /// A credential issued to another client (RFC 6749 §6: refresh tokens are bound to theirs).
     #[error("the credential was issued to another client")]
     WrongClient,
+    /// A credential of a family bound to a DPoP key, presented without a proof of that key
+    /// (RFC 9449 §5): refused before the decision, so the family is left as it was — a thief
+    /// without the key can neither use it nor, by a reuse, sign its owner out.
+    #[error("the credential is bound to another DPoP key")]
+    WrongKey,
     /// A demo fault: the refresh endpoint pretends to be down.
     #[error("refresh temporarily unavailable (demo fault)")]
     Unavailable,
@@ -204,15 +225,12 @@ impl FamilyRegistry {
     /// by `user_agent` (see `server::http::user_agent`); beyond `MAX_SESSIONS_PER_USER`, the user's
     /// oldest sessions are revoked.
     pub async fn start(&self, user_id: &str, user_agent: Option<String>) -> StoreResult<Grant> {
-        self.start_for_client(
-            random_id(),
-            user_id,
-            FIRST_PARTY_CLIENT,
-            "",
-            None,
-            user_agent,
-        )
-        .await
+        let first_party = IssuedFor {
+            client_id: FIRST_PARTY_CLIENT,
+            ..IssuedFor::default()
+        };
+        self.start_for_client(random_id(), user_id, first_party, user_agent)
+            .await
     }
 
     /// A fresh session id, for a family whose id must be known before it starts (an
@@ -221,22 +239,20 @@ impl FamilyRegistry {
         random_id()
     }
 
-    /// [`start`](Self::start) for an OAuth client, under `session_id`, with the scope it was
+    /// [`start`](Self::start) for an OAuth client, under `session_id`, for what it was
     /// granted: the same family, rotation and lifetimes as the first-party cookie's.
     pub async fn start_for_client(
         &self,
         session_id: String,
         user_id: &str,
-        client_id: &str,
-        scope: &str,
-        audience: Option<&str>,
+        issued: IssuedFor<'_>,
         user_agent: Option<String>,
     ) -> StoreResult<Grant> {
         let now = self.clock.now_ms();
         let mut family = FamilyRecord {
             user_id: user_id.to_owned(),
-            client_id: client_id.to_owned(),
-            scope: scope.to_owned(),
+            client_id: issued.client_id.to_owned(),
+            scope: issued.scope.to_owned(),
             generation: 0,
             rotated_at_ms: now,
             created_at_ms: now,
@@ -246,7 +262,8 @@ impl FamilyRegistry {
             browser_session: None,
             user_agent,
             grace_replays: 0,
-            audience: audience.map(str::to_owned),
+            audience: issued.audience.map(str::to_owned),
+            dpop_jkt: issued.dpop_jkt.map(str::to_owned),
         };
         let access_ver = mint_access_ver(&mut family);
         self.store
@@ -266,12 +283,13 @@ impl FamilyRegistry {
             refresh_token: self.credential(&session_id, 0),
             session_id,
             user_id: user_id.to_owned(),
-            client_id: client_id.to_owned(),
-            scope: scope.to_owned(),
+            client_id: issued.client_id.to_owned(),
+            scope: issued.scope.to_owned(),
             access_ver,
             session_left: self.lifetimes.absolute,
             started_secs: now / 1000,
-            audience: audience.map(str::to_owned),
+            audience: issued.audience.map(str::to_owned),
+            dpop_jkt: issued.dpop_jkt.map(str::to_owned),
         })
     }
 

@@ -224,6 +224,17 @@ pub struct AccessClaims {
     /// first-party session's start, an OAuth code's sign-in; not kept across an OAuth refresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<u64>,
+    /// RFC 9449 §6.1: the key the token is bound to (DPoP); a bound token is accepted only
+    /// with a proof of that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// RFC 7800 `cnf` as DPoP uses it: the bound key's RFC 7638 thumbprint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The SHA-256 JWK thumbprint of the client's public key.
+    pub jkt: String,
 }
 
 /// Whom an access token is for, beyond its user and session (RFC 9068 §2.2): the client it was
@@ -241,6 +252,8 @@ pub struct IssuedTo<'a> {
     pub auth_time: Option<u64>,
     /// The `aud`: [`AUDIENCE`], or a registered resource server's indicator (RFC 8707).
     pub audience: &'a str,
+    /// The DPoP key the token is bound to (`cnf.jkt`), if the client proved one.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 impl IssuedTo<'static> {
@@ -251,6 +264,7 @@ impl IssuedTo<'static> {
         user_claims: None,
         auth_time: None,
         audience: AUDIENCE,
+        dpop_jkt: None,
     };
 }
 
@@ -378,6 +392,9 @@ impl TokenIssuer {
             scope: issued_to.scope.map(str::to_owned),
             jti: Some(token_id()),
             auth_time: issued_to.auth_time,
+            cnf: issued_to.dpop_jkt.map(|jkt| Confirmation {
+                jkt: jkt.to_owned(),
+            }),
         };
         let minted = Minted {
             user_claims: issued_to.user_claims.filter(|claims| !claims.is_empty()),

@@ -120,6 +120,7 @@ mod tests {
             user_agent: None,
             grace_replays: 0,
             audience: None,
+            dpop_jkt: None,
         };
         store
             .insert_family("f", &left_behind, u64::MAX / 4)

@@ -32,6 +32,14 @@ pub enum ApiError {
     /// challenge (RFC 6750 §3.1), so the client refreshes and retries.
     #[error("the access token is invalid, expired or revoked")]
     InvalidToken,
+    /// RFC 9449 §7.1: a DPoP-bound token without a valid proof of its key (missing, malformed,
+    /// replayed, another key): 401 with a `DPoP` challenge.
+    #[error("the DPoP proof is missing or invalid")]
+    InvalidDpopProof,
+    /// RFC 9449 §9: the proof needs this server nonce: 401 with a `DPoP` challenge and the
+    /// nonce in `DPoP-Nonce`; the client retries once with it, and never refreshes for it.
+    #[error("a current DPoP nonce is required")]
+    UseDpopNonce(String),
     /// The user lacks the named role: 403 (RFC 6750 §3.1); refreshing will not help.
     #[error("this needs the {0} role")]
     InsufficientScope(&'static str),
@@ -92,9 +100,11 @@ impl From<crate::server::core::store::StoreError> for ApiError {
 impl ApiError {
     pub(crate) fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidCredentials | Self::MissingToken | Self::InvalidToken => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::InvalidCredentials
+            | Self::MissingToken
+            | Self::InvalidToken
+            | Self::InvalidDpopProof
+            | Self::UseDpopNonce(_) => StatusCode::UNAUTHORIZED,
             Self::InvalidGrant | Self::InvalidJson | Self::BadField(_) | Self::AmbiguousCookies => {
                 StatusCode::BAD_REQUEST
             }
@@ -115,6 +125,8 @@ impl ApiError {
             Self::InvalidGrant => codes::INVALID_GRANT,
             Self::MissingToken => codes::UNAUTHENTICATED,
             Self::InvalidToken => codes::INVALID_TOKEN,
+            Self::InvalidDpopProof => codes::INVALID_DPOP_PROOF,
+            Self::UseDpopNonce(_) => codes::USE_DPOP_NONCE,
             Self::InsufficientScope(_) => codes::INSUFFICIENT_SCOPE,
             Self::TooManyAttempts { .. } => codes::TOO_MANY_ATTEMPTS,
             Self::CrossSite => codes::CROSS_SITE_REQUEST,
@@ -131,6 +143,14 @@ impl ApiError {
 
     /// The RFC 6750 challenge for the errors a protected resource can answer.
     pub(crate) fn challenge(&self) -> Option<String> {
+        // RFC 9449 §7.1: DPoP's own scheme, with the algorithms it takes.
+        if let Self::InvalidDpopProof | Self::UseDpopNonce(_) = self {
+            let algs = crate::server::core::dpop::ALGORITHMS.join(" ");
+            return Some(format!(
+                "DPoP algs=\"{algs}\", error=\"{}\", error_description=\"{self}\"",
+                self.code()
+            ));
+        }
         let error = match self {
             Self::MissingToken => return Some(format!("Bearer realm=\"{REALM}\"")),
             Self::InvalidToken => codes::INVALID_TOKEN,
@@ -165,6 +185,11 @@ impl IntoResponse for ApiError {
         match self {
             Self::TooManyAttempts { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            Self::UseDpopNonce(nonce) => {
+                if let Ok(value) = HeaderValue::from_str(&nonce) {
+                    headers.insert(crate::server::http::dpop::DPOP_NONCE, value);
+                }
             }
             Self::Unavailable => {
                 headers.insert(

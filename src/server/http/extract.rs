@@ -2,14 +2,16 @@
 //! plain-text rejections, so every failure has our JSON shape.
 
 use axum::{
-    extract::{rejection::JsonRejection, FromRef, FromRequest, FromRequestParts, Request},
+    extract::{
+        rejection::JsonRejection, FromRef, FromRequest, FromRequestParts, OriginalUri, Request,
+    },
     http::{header::AUTHORIZATION, request::Parts, HeaderMap, StatusCode},
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::api::auth::User;
-use crate::server::http::{error::ApiError, state::IdpState};
+use crate::server::http::{dpop, error::ApiError, state::IdpState};
 
 /// `axum::Json`, with rejections mapped to [`ApiError`]: a wrong content type is 415, broken
 /// JSON 400, a body of the wrong shape 422, an oversized body 413.
@@ -124,16 +126,48 @@ impl Authenticated {
     }
 }
 
-/// The Bearer token of the `Authorization` header (RFC 6750 §2.1), unchecked. No header, or
-/// another scheme (Basic, …), is no Bearer credential at all; a header that is not text is a
-/// malformed one.
-pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+/// How an access token was presented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// `Authorization: Bearer` (RFC 6750 §2.1), or a form body's `access_token` (§2.2).
+    Bearer,
+    /// `Authorization: DPoP`, with a proof in the `DPoP` header (RFC 9449 §7.1).
+    Dpop,
+}
+
+/// The access token of the `Authorization` header and its scheme, unchecked: `Bearer` or
+/// `DPoP`. No header, or another scheme (Basic, …), is no token at all; a header that is not
+/// text is a malformed one.
+pub fn access_token(headers: &HeaderMap) -> Result<(Scheme, &str), ApiError> {
     let header = headers.get(AUTHORIZATION).ok_or(ApiError::MissingToken)?;
     let value = header.to_str().map_err(|_| ApiError::InvalidToken)?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Ok((Scheme::Bearer, token.trim()))
+        }
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("dpop") => {
+            Ok((Scheme::Dpop, token.trim()))
+        }
         _ => Err(ApiError::MissingToken),
     }
+}
+
+/// The token of [`access_token`], whatever its scheme (the demo's fault switch reads whose
+/// session a request is).
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    access_token(headers).map(|(_, token)| token)
+}
+
+/// The request an access token came with, for the DPoP proof that must name it.
+pub struct Presentation<'a> {
+    /// How the token came.
+    pub scheme: Scheme,
+    /// The request's headers (the `DPoP` proof).
+    pub headers: &'a HeaderMap,
+    /// The request's method (`htm`).
+    pub method: &'a str,
+    /// The request's path (`htu` is the issuer and this).
+    pub path: &'a str,
 }
 
 /// Generic over the host's state: any state that can give an [`IdpState`] (axum's `FromRef`).
@@ -146,19 +180,54 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let state = IdpState::from_ref(state);
-        Self::from_access_token(&state, bearer_token(&parts.headers)?).await
+        let (scheme, token) = access_token(&parts.headers)?;
+        // The path as the client sent it, before a host router's `nest` cut its prefix off:
+        // the proof's `htu` names that.
+        let path = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or_else(|| parts.uri.path(), |original| original.0.path());
+        let presentation = Presentation {
+            scheme,
+            headers: &parts.headers,
+            method: parts.method.as_str(),
+            path,
+        };
+        Self::from_access_token(&state, token, &presentation).await
     }
 }
 
 impl Authenticated {
     /// The caller behind an access token however it was sent (the header; userinfo also takes
     /// it in a form body, RFC 6750 §2.2): valid, of a live session of its `sub`, of a user who
-    /// still exists.
-    pub async fn from_access_token(state: &IdpState, token: &str) -> Result<Self, ApiError> {
+    /// still exists — and, if it is bound to a DPoP key, presented with a proof of that key for
+    /// this very request (RFC 9449 §7): a bound token sent as `Bearer` is refused.
+    pub async fn from_access_token(
+        state: &IdpState,
+        token: &str,
+        presented: &Presentation<'_>,
+    ) -> Result<Self, ApiError> {
         let claims = state.tokens.verify(token).map_err(|error| {
             tracing::debug!(%error, "access token refused");
             ApiError::InvalidToken
         })?;
+        match (&claims.cnf, presented.scheme) {
+            (Some(cnf), Scheme::Dpop) => dpop::resource_proof(
+                state,
+                presented.headers,
+                presented.method,
+                presented.path,
+                token,
+                &cnf.jkt,
+            )?,
+            (Some(_), Scheme::Bearer) => {
+                tracing::debug!("DPoP-bound access token sent as Bearer");
+                return Err(ApiError::InvalidToken);
+            }
+            // §7.2: the DPoP scheme is for bound tokens; a bearer token says it is one.
+            (None, Scheme::Dpop) => return Err(ApiError::InvalidDpopProof),
+            (None, Scheme::Bearer) => {}
+        }
         state
             .families
             .check_access(&claims.sid, claims.ver)

@@ -6,6 +6,7 @@
 pub mod caller;
 pub mod client;
 pub mod cookies;
+pub mod dpop;
 pub mod error;
 pub mod extract;
 pub mod faults;

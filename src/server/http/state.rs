@@ -19,7 +19,9 @@ use crate::server::{
         upgrade,
         users::UserStore,
     },
-    http::{client::ClientLimiter, oidc::Provider, session_records::SessionRecords},
+    http::{
+        client::ClientLimiter, dpop::DpopChecks, oidc::Provider, session_records::SessionRecords,
+    },
 };
 
 /// A handle on the [`Services`]: one reference count. axum clones the state for every
@@ -57,6 +59,8 @@ pub struct Services {
     pub data: Arc<DemoData>,
     /// The store every call goes through (bounded by `STORE_TIMEOUT_MS`, measured).
     pub store: Arc<dyn Store>,
+    /// DPoP's nonces and the proofs seen; `None` with `DPOP=off`.
+    pub dpop: Option<DpopChecks>,
     /// tower-sessions' store for the browser session (who is signed in, for the first paint).
     pub session_store: SessionRecords,
     /// The OpenID Connect provider's clients and published keys.
@@ -156,6 +160,9 @@ impl IdpState {
             clock,
             data: Arc::new(DemoData::default()),
             session_store: SessionRecords::new(store.clone()),
+            dpop: config
+                .dpop
+                .then(|| DpopChecks::new(&keys.derive("dpop-nonce"))),
             store,
             config: Arc::new(config),
         })))

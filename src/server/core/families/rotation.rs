@@ -11,6 +11,7 @@ use crate::server::core::store::{FamilyRecord, FamilyWrite, FIRST_PARTY_CLIENT};
 enum Outcome {
     Missing,
     WrongClient,
+    WrongKey,
     Expired,
     /// The family as it was when reuse was detected.
     Reused(FamilyRecord),
@@ -46,13 +47,16 @@ impl FamilyRegistry {
     }
 
     /// [`refresh`](Self::refresh) for an OAuth client's refresh token (the token endpoint): the
-    /// same decision, refused without a write when the family was issued to another client.
+    /// same decision, refused without a write when the family was issued to another client,
+    /// or is bound to a DPoP key other than `dpop_jkt` (the key the request proved, if any).
     pub async fn refresh_for_client(
         &self,
         presented: &str,
         client_id: &str,
+        dpop_jkt: Option<&str>,
     ) -> Result<Grant, RefreshRefusal> {
-        self.decide_and_commit(presented, None, client_id).await
+        self.decide_and_commit(presented, None, client_id, dpop_jkt)
+            .await
     }
 
     /// [`refresh`](Self::refresh), and when `record` is given, the family is pointed at that
@@ -71,7 +75,7 @@ impl FamilyRegistry {
         record: Option<&BrowserRecord>,
     ) -> Result<Grant, RefreshRefusal> {
         // The cookie endpoint refreshes the first-party SPA's families only.
-        self.decide_and_commit(presented, record, FIRST_PARTY_CLIENT)
+        self.decide_and_commit(presented, record, FIRST_PARTY_CLIENT, None)
             .await
     }
 
@@ -80,6 +84,7 @@ impl FamilyRegistry {
         presented: &str,
         record: Option<&BrowserRecord>,
         client_id: &str,
+        dpop_jkt: Option<&str>,
     ) -> Result<Grant, RefreshRefusal> {
         let (session_id, generation) = self.authenticate(presented)?;
         for _ in 0..MAX_RACES {
@@ -91,6 +96,13 @@ impl FamilyRegistry {
                     let (decided, write) = match stored {
                         Some(family) if family.client_id != client_id => {
                             (Outcome::WrongClient, None)
+                        }
+                        // Before reuse detection: a credential without its key touches nothing.
+                        Some(family)
+                            if family.dpop_jkt.is_some()
+                                && family.dpop_jkt.as_deref() != dpop_jkt =>
+                        {
+                            (Outcome::WrongKey, None)
                         }
                         _ => self.decide_refresh(&session_id, stored, generation, now, record),
                     };
@@ -104,6 +116,12 @@ impl FamilyRegistry {
             return match outcome {
                 Outcome::Missing => Err(RefreshRefusal::UnknownSession),
                 Outcome::WrongClient => Err(RefreshRefusal::WrongClient),
+                Outcome::WrongKey => {
+                    metrics::counter!("tokenflight_refreshes_total", "outcome" => "dpop_key_missing")
+                        .increment(1);
+                    tracing::warn!(%session_id, "bound refresh credential without its DPoP key; family untouched");
+                    Err(RefreshRefusal::WrongKey)
+                }
                 Outcome::Expired => {
                     self.remove(&session_id).await?;
                     Err(RefreshRefusal::Expired)
@@ -146,6 +164,7 @@ impl FamilyRegistry {
                         session_left: self.remaining_lifetime(&family, now),
                         started_secs: family.created_at_ms / 1000,
                         audience: family.audience.clone(),
+                        dpop_jkt: family.dpop_jkt.clone(),
                         session_id,
                         user_id: family.user_id,
                         client_id: family.client_id,

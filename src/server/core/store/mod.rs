@@ -69,6 +69,10 @@ pub struct FamilyRecord {
     /// provider's own API, as for every family before resources existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
+    /// The DPoP key a public client's family is bound to (RFC 9449 §5): its refresh
+    /// credential is refused without a proof of that key — and the family left untouched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
 }
 
 /// A family with the revision its compare-and-swap must name.

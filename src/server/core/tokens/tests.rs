@@ -181,6 +181,7 @@ fn a_token_for_another_audience_is_refused() {
         scope: None,
         jti: None,
         auth_time: None,
+        cnf: None,
     };
     let token = encode(&header(), &claims, &EncodingKey::from_secret(SECRET));
     assert!(issuer(&clock).verify(&token.unwrap()).is_err());
@@ -319,6 +320,7 @@ fn a_token_says_whom_it_was_issued_to() {
         user_claims: None,
         auth_time: Some(1_700_000_000),
         audience: AUDIENCE,
+        dpop_jkt: None,
     };
     let (token, _) = issuer.issue_within("u1", "s1", 0, Duration::from_secs(60), for_client);
     let claims = issuer.verify(&token).unwrap();

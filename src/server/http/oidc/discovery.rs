@@ -14,6 +14,7 @@ use crate::server::http::oidc::paths;
 use crate::server::{
     core::{
         clients::{AuthMethod, CLIENT_CREDENTIALS, SCOPES},
+        dpop,
         signing::ALGORITHM_NAME,
     },
     http::state::IdpState,
@@ -66,7 +67,7 @@ pub async fn configuration(State(state): State<IdpState>) -> Json<serde_json::Va
         .filter(|method| **method != AuthMethod::None)
         .map(|method| method.name())
         .collect();
-    Json(json!({
+    let mut metadata = json!({
         "issuer": issuer,
         "authorization_endpoint": at(paths::AUTHORIZE),
         "token_endpoint": at(paths::TOKEN),
@@ -90,7 +91,12 @@ pub async fn configuration(State(state): State<IdpState>) -> Json<serde_json::Va
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,
-    }))
+    });
+    // RFC 9449 §5.1: the proof algorithms, when DPoP is on (`DPOP`).
+    if state.dpop.is_some() {
+        metadata["dpop_signing_alg_values_supported"] = json!(dpop::ALGORITHMS);
+    }
+    Json(metadata)
 }
 
 /// The public keys that verify our tokens, the next key among them before it signs.

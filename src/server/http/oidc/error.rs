@@ -8,6 +8,7 @@ use axum::{
 };
 use serde::Serialize;
 
+use crate::server::http::dpop::DPOP_NONCE;
 use crate::server::{
     core::{clients::ClientAuthError, families::RefreshRefusal, store::StoreError},
     http::error::REALM,
@@ -41,6 +42,13 @@ pub enum OAuthError {
     /// RFC 8707 §2: a `resource` that is not registered, or not the one the grant was for.
     #[error("{0}")]
     InvalidTarget(&'static str),
+    /// RFC 9449 §5: a DPoP proof missing where required, malformed, replayed, or of another key
+    /// than the one the grant is bound to.
+    #[error("{0}")]
+    InvalidDpopProof(&'static str),
+    /// RFC 9449 §8: the proof needs this server nonce; retry with it (also in `DPoP-Nonce`).
+    #[error("a current DPoP nonce is required")]
+    UseDpopNonce(String),
     /// The store is away (or a demo fault): retry.
     #[error("temporarily unavailable, try again")]
     Unavailable,
@@ -76,6 +84,8 @@ impl OAuthError {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
             Self::InvalidTarget(_) => "invalid_target",
+            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
+            Self::UseDpopNonce(_) => "use_dpop_nonce",
             Self::Unavailable => "temporarily_unavailable",
         }
     }
@@ -102,6 +112,9 @@ impl From<RefreshRefusal> for OAuthError {
         tracing::info!(%refusal, "oauth refresh refused");
         match refusal {
             RefreshRefusal::Unavailable | RefreshRefusal::StoreUnavailable => Self::Unavailable,
+            RefreshRefusal::WrongKey => {
+                Self::InvalidDpopProof("the refresh token is bound to another DPoP key")
+            }
             _ => Self::InvalidGrant("the refresh token is invalid, expired, revoked or reused"),
         }
     }
@@ -126,6 +139,11 @@ impl IntoResponse for OAuthError {
             }
             Self::Unavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::UseDpopNonce(nonce) => {
+                if let Ok(value) = HeaderValue::from_str(&nonce) {
+                    headers.insert(DPOP_NONCE, value);
+                }
             }
             _ => {}
         }

@@ -108,7 +108,7 @@ pub async fn introspect(
                     }
                     // The token's own grant (RFC 9068 §2.2), narrower than its family's after
                     // a narrowing refresh; tokens of the previous format have none.
-                    for claim in ["scope", "jti"] {
+                    for claim in ["scope", "jti", "cnf"] {
                         if !claims[claim].is_null() {
                             answer[claim] = claims[claim].clone();
                         }
@@ -168,7 +168,7 @@ fn machine(state: &IdpState, session_id: &str, claims: &Value) -> Value {
     if !(registered && live) {
         return inactive();
     }
-    json!({
+    let mut answer = json!({
         "active": true,
         "sub": client_id,
         "client_id": client_id,
@@ -177,18 +177,27 @@ fn machine(state: &IdpState, session_id: &str, claims: &Value) -> Value {
         "iat": claims["iat"],
         "iss": claims["iss"],
         "aud": claims["aud"],
-    })
+    });
+    // RFC 9449 §6.2: the key a bound token is for.
+    if !claims["cnf"].is_null() {
+        answer["cnf"] = claims["cnf"].clone();
+    }
+    answer
 }
 
 fn active(family: &FamilyRecord, session_id: &str, token_type: &str) -> Value {
-    json!({
+    let mut answer = json!({
         "active": true,
         "sub": family.user_id,
         "client_id": family.client_id,
         "scope": family.scope,
         "sid": session_id,
         "token_type": token_type,
-    })
+    });
+    if let Some(jkt) = &family.dpop_jkt {
+        answer["cnf"] = json!({ "jkt": jkt });
+    }
+    answer
 }
 
 fn inactive() -> Value {

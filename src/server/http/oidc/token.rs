@@ -19,15 +19,19 @@ use serde::Serialize;
 use crate::server::http::oidc::{
     error::OAuthError,
     id_token::{self, Subject},
+    paths,
 };
 use crate::server::{
     core::{
         clients::{self, BodyCredentials, ClientRegistration, CLIENT_CREDENTIALS},
         codes::{self, Redeemed},
-        families::{FamilyRegistry, Grant},
+        families::{FamilyRegistry, Grant, IssuedFor},
         tokens::{IssuedTo, AUDIENCE},
     },
-    http::state::IdpState,
+    http::{
+        dpop::{self, DPOP_NONCE},
+        state::IdpState,
+    },
 };
 
 /// The successful answer (RFC 6749 §5.1, OIDC Core §3.1.3.3).
@@ -58,15 +62,39 @@ pub async fn token(
     if grant_type.is_some_and(|grant| is_supported(grant) && !client.may_use(grant)) {
         return Err(OAuthError::UnauthorizedClient);
     }
-    match grant_type {
+    // RFC 9449 §5: a proof binds what this request issues to the client's key.
+    let proof = dpop::token_endpoint_proof(&state, &headers, paths::TOKEN).await?;
+    if proof.is_none() && client.dpop_bound_access_tokens && state.dpop.is_some() {
+        return Err(OAuthError::InvalidDpopProof(
+            "this client is registered for DPoP: send a proof",
+        ));
+    }
+    let jkt = proof.as_ref().map(|proof| proof.jkt.as_str());
+    let mut response = match grant_type {
         None => Err(OAuthError::InvalidRequest("grant_type is required")),
         Some("authorization_code") => {
             let user_agent = crate::server::http::user_agent::describe(&headers);
-            exchange_code(&state, client, &form, &issuer, user_agent).await
+            exchange_code(&state, client, &form, &issuer, user_agent, jkt).await
         }
-        Some("refresh_token") => refresh(&state, client, &form, &issuer).await,
-        Some(CLIENT_CREDENTIALS) => machine_token(&state, client, &form),
+        Some("refresh_token") => refresh(&state, client, &form, &issuer, jkt).await,
+        Some(CLIENT_CREDENTIALS) => machine_token(&state, client, &form, jkt),
         Some(_) => Err(OAuthError::UnsupportedGrantType),
+    }?;
+    // §8.2: the next nonce rides on every answer to a DPoP client.
+    if let (Some(checks), Some(_)) = (&state.dpop, &proof) {
+        response
+            .headers_mut()
+            .insert(DPOP_NONCE, checks.nonce_header(state.clock.now_secs()));
+    }
+    Ok(response)
+}
+
+/// RFC 9449 §5: `DPoP` for a token bound to a key, `Bearer` otherwise.
+fn token_type(jkt: Option<&str>) -> &'static str {
+    if jkt.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
     }
 }
 
@@ -87,6 +115,7 @@ fn machine_token(
     state: &IdpState,
     client: &ClientRegistration,
     form: &HashMap<String, String>,
+    jkt: Option<&str>,
 ) -> Result<Response, OAuthError> {
     let scope = match form.get("scope").map(|scope| scope.trim()) {
         Some(asked) if !asked.is_empty() => {
@@ -123,13 +152,14 @@ fn machine_token(
             user_claims: None,
             auth_time: None,
             audience: &audience,
+            dpop_jkt: jkt,
         },
     );
     tracing::info!(client = %client.client_id, "client_credentials token issued");
     Ok(no_store(
         Json(TokenAnswer {
             access_token,
-            token_type: "Bearer",
+            token_type: token_type(jkt),
             expires_in,
             refresh_token: None,
             id_token: None,
@@ -148,6 +178,7 @@ async fn exchange_code(
     form: &HashMap<String, String>,
     issuer: &str,
     user_agent: Option<String>,
+    jkt: Option<&str>,
 ) -> Result<Response, OAuthError> {
     let required = |name: &str, missing: &'static str| {
         form.get(name)
@@ -204,9 +235,14 @@ async fn exchange_code(
         .start_for_client(
             session_id,
             &grant.user_id,
-            &client.client_id,
-            &grant.scope,
-            Some(grant.audience.as_str()).filter(|audience| *audience != AUDIENCE),
+            IssuedFor {
+                client_id: &client.client_id,
+                scope: &grant.scope,
+                audience: Some(grant.audience.as_str()).filter(|audience| *audience != AUDIENCE),
+                // §5: a public client's refresh token is bound to the key too; a confidential
+                // client's is bound to its authentication already.
+                dpop_jkt: jkt.filter(|_| !client.is_confidential()),
+            },
             user_agent,
         )
         .await?;
@@ -224,6 +260,7 @@ async fn exchange_code(
         issuer,
         Some(grant.auth_time),
         grant.nonce,
+        jkt,
     )
 }
 
@@ -233,6 +270,7 @@ async fn refresh(
     client: &ClientRegistration,
     form: &HashMap<String, String>,
     issuer: &str,
+    jkt: Option<&str>,
 ) -> Result<Response, OAuthError> {
     let presented = form
         .get("refresh_token")
@@ -274,7 +312,7 @@ async fn refresh(
     }
     let grant = state
         .families
-        .refresh_for_client(presented, &client.client_id)
+        .refresh_for_client(presented, &client.client_id, jkt)
         .await?;
     let scope = match &asked {
         Some(asked) if !within(asked, &grant.scope) => {
@@ -291,7 +329,7 @@ async fn refresh(
     };
     // OIDC Core §12.2: a refreshed ID token's `auth_time`, *if present*, is the original one;
     // the family does not keep it, so it is left out.
-    answer(state, &grant, &scope, issuer, None, None)
+    answer(state, &grant, &scope, issuer, None, None, jkt)
 }
 
 /// Whether every scope `asked` for is one of the space-separated `granted` (RFC 6749 §3.3).
@@ -304,6 +342,7 @@ fn within(asked: &[&str], granted: &str) -> bool {
 /// The token response for a family's grant, for `scope` (the family's, or the narrower one a
 /// refresh asked for): an access token like the first-party one (it works on the protected API
 /// and dies with its family), the refresh token, and an ID token when `scope` has `openid`.
+/// With `jkt`, the key this request proved, the access token is bound to it (RFC 9449 §6).
 fn answer(
     state: &IdpState,
     grant: &Grant,
@@ -311,6 +350,7 @@ fn answer(
     issuer: &str,
     auth_time: Option<u64>,
     nonce: Option<String>,
+    jkt: Option<&str>,
 ) -> Result<Response, OAuthError> {
     let user = state
         .users
@@ -332,6 +372,7 @@ fn answer(
             user_claims: Some(&user_claims),
             auth_time,
             audience: grant.audience.as_deref().unwrap_or(AUDIENCE),
+            dpop_jkt: jkt,
         },
     );
     let id_token = scope.split(' ').any(|s| s == "openid").then(|| {
@@ -352,7 +393,7 @@ fn answer(
     Ok(no_store(
         Json(TokenAnswer {
             access_token,
-            token_type: "Bearer",
+            token_type: token_type(jkt),
             expires_in,
             refresh_token: Some(grant.refresh_token.as_str().to_owned()),
             id_token,

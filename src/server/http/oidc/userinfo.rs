@@ -6,15 +6,15 @@
 
 use axum::{
     body::Bytes,
-    extract::State,
-    http::{header, HeaderMap},
+    extract::{OriginalUri, State},
+    http::{header, HeaderMap, Method},
     Json,
 };
 use serde_json::{json, Value};
 
 use crate::server::http::{
     error::ApiError,
-    extract::{bearer_token, Authenticated},
+    extract::{access_token, Authenticated, Presentation, Scheme},
     state::IdpState,
 };
 
@@ -22,17 +22,25 @@ use crate::server::http::{
 /// releases.
 pub async fn userinfo(
     State(state): State<IdpState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let in_body = form_token(&headers, &body);
-    let token = match (bearer_token(&headers), in_body) {
+    let (scheme, token) = match (access_token(&headers), in_body) {
         (Ok(_), Some(_)) => return Err(ApiError::BadField("one access token, in one place")),
-        (Ok(token), None) => token.to_owned(),
-        (Err(ApiError::MissingToken), Some(token)) => token,
+        (Ok((scheme, token)), None) => (scheme, token.to_owned()),
+        (Err(ApiError::MissingToken), Some(token)) => (Scheme::Bearer, token),
         (Err(error), _) => return Err(error),
     };
-    let auth = Authenticated::from_access_token(&state, &token).await?;
+    let presented = Presentation {
+        scheme,
+        headers: &headers,
+        method: method.as_str(),
+        path: uri.path(),
+    };
+    let auth = Authenticated::from_access_token(&state, &token, &presented).await?;
     // The granted scope is the session's; the first-party app's session has none, so it sees
     // the provider's claims only.
     let scope = state

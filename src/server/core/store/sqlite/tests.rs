@@ -54,6 +54,7 @@ fn family(generation: u64) -> FamilyRecord {
         user_agent: None,
         grace_replays: 0,
         audience: None,
+        dpop_jkt: None,
     }
 }
 
