@@ -24,6 +24,8 @@ mod cookies;
 mod cross_site;
 #[path = "security/disconnect_floods.rs"]
 mod disconnect_floods;
+#[path = "security/dpop.rs"]
+mod dpop;
 #[path = "security/forged_claims.rs"]
 mod forged_claims;
 #[path = "security/headers.rs"]

@@ -34,6 +34,7 @@ use tokenflight::server::{
 use tower::ServiceExt;
 
 // The OpenID Connect client side of the tests (issue #26).
+pub mod dpop;
 pub mod oidc;
 
 #[path = "../process/redis.rs"]

@@ -288,3 +288,10 @@ fn access_token_claims_are_a_list_of_user_claims_never_one_the_provider_sets() {
         ("ACCESS_TOKEN_CLAIMS", "sub")
     );
 }
+
+#[test]
+fn dpop_is_on_unless_switched_off() {
+    assert!(config_with(&[]).unwrap().dpop);
+    assert!(!config_with(&[("DPOP", "off")]).unwrap().dpop);
+    assert_eq!(config_with(&[("DPOP", "maybe")]).unwrap_err().name, "DPOP");
+}
