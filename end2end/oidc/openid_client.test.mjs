@@ -3,14 +3,16 @@
 // replay outside the grace window (invalid_grant, family revoked), userinfo, revocation,
 // introspection, and both tokens' signatures checked against the JWKS alone; a confidential
 // client with openid-client's default authentication (client_secret_post) and one with
-// client_secret_basic; a machine client's client_credentials grant (issue #32, point 4).
+// client_secret_basic; a machine client's client_credentials grant (issue #32, point 4); and
+// DPoP with openid-client's own DPoP handle (issue #33): bound tokens, nonce challenges answered
+// by the library, userinfo and the protected API, a bound refresh, refusal without the key.
 //
 // Run by scripts/test.sh: BASE_URL is the server, started with REFRESH_GRACE_SECS=1 and
 // OAUTH_CLIENTS_FILE naming the confidential clients below (end2end/oidc/clients.json).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as client from "openid-client";
-import { createRemoteJWKSet, jwtVerify, calculateJwkThumbprint } from "jose";
+import { createRemoteJWKSet, jwtVerify, calculateJwkThumbprint, exportJWK } from "jose";
 
 const BASE = process.env.BASE_URL;
 assert.ok(BASE, "BASE_URL names the server under test");
@@ -65,7 +67,7 @@ async function signInThroughTheForm(authorizationUrl) {
   return callback;
 }
 
-async function codeFlow(config) {
+async function codeFlow(config, options) {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
@@ -78,12 +80,18 @@ async function codeFlow(config) {
     nonce,
   });
   const callback = await signInThroughTheForm(url);
-  return client.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: verifier,
-    expectedState: state,
-    expectedNonce: nonce,
-    idTokenExpected: true,
-  });
+  return client.authorizationCodeGrant(
+    config,
+    callback,
+    {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+      expectedNonce: nonce,
+      idTokenExpected: true,
+    },
+    undefined,
+    options,
+  );
 }
 
 const refusal = async (promise) => {
@@ -240,4 +248,35 @@ test("client_credentials with client_secret_basic: a machine token, active at in
 
   await client.tokenRevocation(config, tokens.access_token);
   assert.equal((await client.tokenIntrospection(config, tokens.access_token)).active, false);
+});
+
+test("DPoP with openid-client's DPoP handle: bound tokens, nonces, userinfo, the API, a bound refresh", async () => {
+  const config = await publicClient();
+  assert.deepEqual(config.serverMetadata().dpop_signing_alg_values_supported, ["ES256"]);
+  const keyPair = await client.randomDPoPKeyPair("ES256");
+  const DPoP = client.getDPoPHandle(config, keyPair);
+  // The first token request carries no nonce: the library answers use_dpop_nonce itself.
+  const tokens = await codeFlow(config, { DPoP });
+  assert.equal(tokens.token_type, "dpop");
+  const jkt = await calculateJwkThumbprint(await exportJWK(keyPair.publicKey));
+  const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri)), {
+    issuer: config.serverMetadata().issuer,
+    audience: "tokenflight-api",
+    typ: "at+jwt",
+  });
+  assert.equal(payload.cnf.jkt, jkt, "RFC 9449 §6.1: bound to the library's key");
+
+  const info = await client.fetchUserInfo(config, tokens.access_token, tokens.claims().sub, { DPoP });
+  assert.equal(info.preferred_username, "alice");
+  const me = await client.fetchProtectedResource(config, tokens.access_token, new URL("/api/me", BASE), "GET", undefined, undefined, { DPoP });
+  assert.equal(me.status, 200);
+  assert.equal((await me.json()).username, "alice");
+  const asBearer = await fetch(new URL("/api/me", BASE), { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal(asBearer.status, 401, "a bound token is no bearer token");
+
+  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token, undefined, { DPoP });
+  assert.equal(refreshed.token_type, "dpop");
+  assert.equal(await refusal(client.refreshTokenGrant(config, refreshed.refresh_token)), "invalid_dpop_proof");
+  const again = await client.refreshTokenGrant(config, refreshed.refresh_token, undefined, { DPoP });
+  assert.equal(again.token_type, "dpop", "the key-less attempt left the family alone");
 });
