@@ -12,11 +12,14 @@ seconds=${2:-60}
 
 step "building the soak client (release; the server too unless test.sh just built it)"
 [[ -x target/release/tokenflight ]] || { ensure_build_tools; build_release; }
-# The client alone (`native`): the soak needs none of the server, and the library compiles in
-# seconds without it. With cargo-leptos' LEPTOS_OUTPUT_NAME, which leptos reads with
-# `option_env!`: cargo rebuilds leptos when it changes, and the next release build would again.
+# The client alone (`native`): the soak needs none of the server. In a target folder of its
+# own: cargo keeps one fingerprint for this package's library whatever its features, so a build
+# with other features in target/ would make the server's next release build start over (seen:
+# 75 s on every run, "FeaturesChanged"), and that one would make this one start over in turn.
 export_site_env
-cargo build --release --quiet --no-default-features --features native --example soak
+SOAK_TARGET="$ROOT/target/soak"
+CARGO_TARGET_DIR="$SOAK_TARGET" cargo build --release --quiet --no-default-features \
+  --features native --example soak
 
 port=$(free_port)
 log="$ROOT/target/soak-server.log"
@@ -36,6 +39,6 @@ rss() { awk '/^VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$server/status"; 
 step "soak: $clients clients × $seconds s against http://127.0.0.1:$port"
 start_rss=$(rss)
 status=0
-target/release/examples/soak "http://127.0.0.1:$port" "$clients" "$seconds" 4 "$server" || status=$?
+"$SOAK_TARGET/release/examples/soak" "http://127.0.0.1:$port" "$clients" "$seconds" 4 "$server" || status=$?
 echo "server memory        $start_rss before anyone signed in"
 exit "$status"
