@@ -1,8 +1,11 @@
 //! The resource server of `examples/resource_server/` against the real identity provider over
 //! HTTP, through a signing-key rotation: it verifies access tokens with the JWKS alone, follows
-//! the next key, and refuses tokens of a key once it is rotated out of the JWKS.
+//! the next key, and refuses tokens of a key once it is rotated out of the JWKS; and a DPoP-bound
+//! token only with a proof of its key.
 
 mod common;
+#[path = "../examples/resource_server/dpop.rs"]
+mod dpop;
 #[path = "../examples/resource_server/verifier.rs"]
 mod verifier;
 
@@ -88,5 +91,118 @@ async fn tokens_verify_by_the_jwks_alone_until_their_key_is_rotated_out() {
     assert!(rs.verify(&token_b).await.is_ok());
     for file in [a, b] {
         let _ = std::fs::remove_file(file);
+    }
+}
+
+/// RFC 9449 §7 with the JWKS alone (issue #33 point 4): the example accepts a DPoP-bound token
+/// only as `DPoP` with a proof of its key for the request, each proof once; as `Bearer`, with
+/// another key's proof, or a proof for another URL, it refuses it.
+#[tokio::test]
+async fn a_dpop_bound_token_needs_a_proof_of_its_key_at_the_resource_server() {
+    use common::{
+        dpop::DpopKey,
+        oidc::{code_for, field, CLIENT, HOST, REDIRECT},
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let idp = TestApp::with_env(&[("LEPTOS_SITE_ADDR", &addr)]).await;
+    serve(listener, Arc::new(RwLock::new(idp.router())));
+    let rs = JwksVerifier::discover(&format!("http://{addr}"))
+        .await
+        .unwrap();
+
+    let key = DpopKey::new(11);
+    let now = idp.state.clock.now_secs();
+    let nonce = idp.state.dpop.as_ref().unwrap().nonce_header(now);
+    let (code, pkce) = code_for(&idp, "rs-dpop").await;
+    let form = serde_urlencoded::to_string([
+        ("grant_type", "authorization_code"),
+        ("client_id", CLIENT),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", pkce.verifier.as_str()),
+    ])
+    .unwrap();
+    // The proof names the identity provider's token URL, which is its issuer's.
+    let token_proof = key.sign(
+        serde_json::json!({}),
+        serde_json::json!({
+            "jti": "token-request", "htm": "POST", "htu": format!("http://{addr}/oauth/token"),
+            "iat": now, "nonce": nonce.to_str().unwrap(),
+        }),
+    );
+    let answer = idp
+        .send(
+            axum::http::Request::post("/oauth/token")
+                .header("host", HOST)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("dpop", token_proof)
+                .body(axum::body::Body::from(form))
+                .unwrap(),
+        )
+        .await;
+    let access = field(&answer.json(), "access_token");
+
+    // A proof for the resource server's own URL (its htu is not the provider's).
+    let url = "https://rs.example/hello";
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let proof_for = |key: &DpopKey, url: &str| {
+        let ath = {
+            use base64::Engine;
+            use sha2::Digest;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(access.as_bytes()))
+        };
+        key.sign(
+            serde_json::json!({}),
+            serde_json::json!({
+                "jti": format!("{url}{}", key.thumbprint()), "htm": "GET", "htu": url,
+                "iat": wall, "ath": ath,
+            }),
+        )
+    };
+    let rs = &rs;
+    let request = |authorization: String, proof: Option<String>, url: &'static str| async move {
+        let request = verifier::Request {
+            authorization: &authorization,
+            proof: proof.as_deref(),
+            method: "GET",
+            url,
+            now: wall,
+        };
+        rs.verify_request(&request).await
+    };
+    let good = proof_for(&key, url);
+    let claims = request(format!("DPoP {access}"), Some(good.clone()), url)
+        .await
+        .unwrap();
+    assert_eq!(claims.cnf.unwrap().jkt, key.thumbprint());
+    for (what, authorization, proof, at) in [
+        ("replayed", format!("DPoP {access}"), Some(good), url),
+        ("as bearer", format!("Bearer {access}"), None, url),
+        ("no proof", format!("DPoP {access}"), None, url),
+        (
+            "another key",
+            format!("DPoP {access}"),
+            Some(proof_for(&DpopKey::new(12), url)),
+            url,
+        ),
+        (
+            "another url",
+            format!("DPoP {access}"),
+            Some(proof_for(&key, "https://rs.example/other")),
+            url,
+        ),
+    ] {
+        assert!(
+            matches!(
+                request(authorization, proof, at).await,
+                Err(Refused::Dpop(_))
+            ),
+            "{what}"
+        );
     }
 }

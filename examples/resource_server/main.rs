@@ -8,6 +8,7 @@
 //! `tests/resource_server.rs` runs its verifier against the real identity provider through a
 //! key rotation.
 
+mod dpop;
 mod verifier;
 
 use std::{sync::Arc, time::Duration};
@@ -18,7 +19,7 @@ use axum::{
     routing::get,
     Router,
 };
-use verifier::JwksVerifier;
+use verifier::{JwksVerifier, Request};
 
 /// How often the JWKS is fetched again: the provider's `Cache-Control: max-age`.
 const RELOAD_EVERY: Duration = Duration::from_secs(300);
@@ -49,17 +50,27 @@ async fn main() {
     axum::serve(listener, app).await.expect("serves");
 }
 
+/// `GET /hello` with a Tokenflight access token: `Bearer`, or `DPoP` with a proof of its key.
 async fn hello(
     State(verifier): State<Arc<JwksVerifier>>,
     headers: HeaderMap,
 ) -> Result<String, StatusCode> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .ok_or(StatusCode::UNAUTHORIZED)?;
+    let text = |name| headers.get(name).and_then(|value| value.to_str().ok());
+    let authorization = text(header::AUTHORIZATION).ok_or(StatusCode::UNAUTHORIZED)?;
+    let host = text(header::HOST).unwrap_or("127.0.0.1:4000");
+    let url = format!("http://{host}/hello");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let request = Request {
+        authorization,
+        proof: text(header::HeaderName::from_static("dpop")),
+        method: "GET",
+        url: &url,
+        now,
+    };
     let claims = verifier
-        .verify(token)
+        .verify_request(&request)
         .await
         .map_err(|_| StatusCode::UNAUTHORIZED)?;
     Ok(format!("hello, {}", claims.sub))

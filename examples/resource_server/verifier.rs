@@ -6,8 +6,8 @@
 //! [`JwksVerifier::reload`] (run every few minutes, the JWKS's `max-age`), so a key the
 //! provider stopped publishing stops verifying.
 //!
-//! Copy this file into your own service; it needs `jsonwebtoken`, `reqwest`, `serde`,
-//! `serde_json` and `tokio`.
+//! Copy this file and `dpop.rs` into your own service; they need `base64`, `jsonwebtoken`,
+//! `reqwest`, `serde`, `serde_json`, `sha2` and `tokio`.
 
 use std::sync::RwLock;
 
@@ -18,11 +18,35 @@ use jsonwebtoken::{
 };
 use serde::Deserialize;
 
+use super::dpop::ProofChecker;
+
 /// What this resource server reads from Tokenflight's access tokens (`exp`, `iss` and `aud`
 /// are checked by jsonwebtoken).
 #[derive(Debug, Deserialize)]
 pub struct Claims {
     pub sub: String,
+    /// RFC 9449 §6.1: the key the token is bound to, if it is a DPoP token.
+    #[serde(default)]
+    pub cnf: Option<Confirmation>,
+}
+
+/// `cnf` of a DPoP-bound token.
+#[derive(Debug, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
+}
+
+/// The request a token came with: what a DPoP proof must be about.
+pub struct Request<'a> {
+    /// The `Authorization` header: `Bearer <token>` or `DPoP <token>`.
+    pub authorization: &'a str,
+    /// The `DPoP` header, if any.
+    pub proof: Option<&'a str>,
+    /// The method, and the URL without query (`htm`, `htu`).
+    pub method: &'a str,
+    pub url: &'a str,
+    /// Now, in seconds since the epoch.
+    pub now: u64,
 }
 
 /// Why a token was refused (the client is told `invalid_token`, whatever it was).
@@ -38,6 +62,8 @@ pub enum Refused {
     JwksUnavailable(String),
     #[error("discovery names another issuer: {0}")]
     IssuerMismatch(String),
+    #[error("a DPoP-bound token without a valid proof of its key: {0}")]
+    Dpop(&'static str),
 }
 
 /// What the verifier reads from discovery.
@@ -48,6 +74,7 @@ struct Discovery {
 }
 
 pub struct JwksVerifier {
+    proofs: ProofChecker,
     issuer: String,
     jwks_uri: String,
     http: reqwest::Client,
@@ -75,6 +102,7 @@ impl JwksVerifier {
             return Err(Refused::IssuerMismatch(discovery.issuer));
         }
         let verifier = Self {
+            proofs: ProofChecker::default(),
             issuer: discovery.issuer,
             jwks_uri: discovery.jwks_uri,
             http,
@@ -127,6 +155,36 @@ impl JwksVerifier {
         decode::<Claims>(token, &key, &validation)
             .map(|data| data.claims)
             .map_err(|error| Refused::Invalid(error.to_string()))
+    }
+
+    /// The claims of the request's access token: [`verify`](Self::verify), and for a token
+    /// bound to a key, `Authorization: DPoP` with a proof of that key for this request; a bound
+    /// token sent as `Bearer` is refused (RFC 9449 §7.1).
+    pub async fn verify_request(&self, request: &Request<'_>) -> Result<Claims, Refused> {
+        let (scheme, token) = request
+            .authorization
+            .split_once(' ')
+            .ok_or(Refused::Malformed)?;
+        let claims = self.verify(token.trim()).await?;
+        match (&claims.cnf, scheme.to_ascii_lowercase().as_str()) {
+            (Some(cnf), "dpop") => {
+                let proof = request.proof.ok_or(Refused::Dpop("no DPoP header"))?;
+                self.proofs
+                    .check(
+                        proof,
+                        request.method,
+                        request.url,
+                        token.trim(),
+                        &cnf.jkt,
+                        request.now,
+                    )
+                    .map_err(Refused::Dpop)?;
+            }
+            (None, "bearer") => {}
+            (Some(_), _) => return Err(Refused::Dpop("a bound token sent as Bearer")),
+            (None, _) => return Err(Refused::Malformed),
+        }
+        Ok(claims)
     }
 
     fn key(&self, kid: &str) -> Option<Jwk> {
