@@ -431,12 +431,16 @@ impl Store for SqliteBackend {
         bodies.iter().map(|body| decode(body)).collect()
     }
 
+    /// The readers, and the writer thread: a store that can be read but not written must not
+    /// pass `/readyz`.
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.readers)
             .await
             .map_err(backend)?;
-        Ok(())
+        self.writer
+            .write(|db| db.query_row("SELECT 1", [], |_| Ok(())))
+            .await
     }
 }
 

@@ -148,3 +148,37 @@ async fn a_write_whose_new_record_id_is_taken_writes_nothing() {
     let stored = store.load_family("f").await.unwrap().unwrap();
     assert_eq!((stored.family.generation, stored.rev), (0, 1));
 }
+
+/// Issue #34 point 2: a write that panics fails alone — its caller hears an error, what it
+/// wrote is rolled back — and the writer goes on: the next write, and `ping`, succeed.
+#[tokio::test]
+async fn a_write_that_panics_fails_alone_and_the_writer_goes_on() {
+    let (store, _other, _file) = two_backends_on_one_file().await;
+    let panicked = store
+        .writer
+        .write(|db| -> rusqlite::Result<()> {
+            execute(
+                db,
+                "INSERT INTO secrets (name, value) VALUES ('half-done', x'00')",
+                [],
+            )?;
+            panic!("a bug in one write");
+        })
+        .await;
+    assert!(panicked.is_err());
+    assert_eq!(store.keep_once("after", b"1").await.unwrap(), b"1");
+    store.ping().await.unwrap();
+    let half_done: Option<Vec<u8>> = store
+        .writer
+        .write(|db| {
+            db.query_row(
+                "SELECT value FROM secrets WHERE name = 'half-done'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+        })
+        .await
+        .unwrap();
+    assert_eq!(half_done, None, "rolled back with its savepoint");
+}

@@ -8,6 +8,11 @@
 //! queued write and everything queued behind it (up to [`GROUP_MAX`]), runs them inside one
 //! `BEGIN IMMEDIATE` … `COMMIT`, each in a savepoint of its own so one failing write is rolled
 //! back alone, and answers every caller after the commit: nobody hears "done" before it is.
+//!
+//! A write that panics fails alone (issue #34): its savepoint rolls back as the panic unwinds,
+//! its caller hears an error, and the thread goes on with the rest of the group — a bug in one
+//! write never leaves the store without a writer. `/readyz` sends a write through the thread
+//! (`Store::ping`), so a writer that cannot write takes the instance out of rotation.
 
 use std::time::Duration;
 
@@ -179,10 +184,18 @@ fn commit_group(connection: &mut Connection, group: &mut Vec<Write>) {
         .map_err(|error| error.to_string());
     let mut answers = Vec::with_capacity(group.len());
     for write in group.drain(..) {
-        answers.push(match &began {
+        let run = std::panic::AssertUnwindSafe(|| match &began {
             Ok(()) => write(Ok(&mut *connection)),
             Err(why) => write(Err(why)),
         });
+        match std::panic::catch_unwind(run) {
+            Ok(answer) => answers.push(answer),
+            // Its caller's answer went with the panic: it hears the writer "stopped", 503.
+            Err(_) => {
+                metrics::counter!("tokenflight_store_write_panics_total").increment(1);
+                tracing::error!("a store write panicked; it alone failed, the writer goes on");
+            }
+        }
     }
     let committed = began.and_then(|()| {
         connection.execute_batch("COMMIT").map_err(|error| {
