@@ -86,18 +86,8 @@ impl JwksVerifier {
     /// document, then its JWKS once.
     pub async fn discover(issuer: &str) -> Result<Self, Refused> {
         let http = reqwest::Client::new();
-        let unavailable = |error: reqwest::Error| Refused::JwksUnavailable(error.to_string());
-        let text = http
-            .get(format!("{issuer}/.well-known/openid-configuration"))
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
-            .text()
-            .await
-            .map_err(unavailable)?;
-        let discovery: Discovery = serde_json::from_str(&text)
-            .map_err(|error| Refused::JwksUnavailable(error.to_string()))?;
+        let url = format!("{issuer}/.well-known/openid-configuration");
+        let discovery: Discovery = fetch_json(&http, &url).await?;
         if discovery.issuer != issuer {
             return Err(Refused::IssuerMismatch(discovery.issuer));
         }
@@ -115,19 +105,7 @@ impl JwksVerifier {
     /// Fetches the JWKS again, replacing the keys held: what is no longer published no longer
     /// verifies.
     pub async fn reload(&self) -> Result<(), Refused> {
-        let unavailable = |error: reqwest::Error| Refused::JwksUnavailable(error.to_string());
-        let text = self
-            .http
-            .get(&self.jwks_uri)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
-            .text()
-            .await
-            .map_err(unavailable)?;
-        let keys: JwkSet = serde_json::from_str(&text)
-            .map_err(|error| Refused::JwksUnavailable(error.to_string()))?;
+        let keys: JwkSet = fetch_json(&self.http, &self.jwks_uri).await?;
         *self.keys.write().expect("not poisoned") = keys;
         Ok(())
     }
@@ -190,6 +168,24 @@ impl JwksVerifier {
     fn key(&self, kid: &str) -> Option<Jwk> {
         self.keys.read().expect("not poisoned").find(kid).cloned()
     }
+}
+
+/// `GET url` as JSON of type `T`; any failure is the provider being unreachable.
+async fn fetch_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<T, Refused> {
+    let unavailable = |error: reqwest::Error| Refused::JwksUnavailable(error.to_string());
+    let text = http
+        .get(url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(unavailable)?
+        .text()
+        .await
+        .map_err(unavailable)?;
+    serde_json::from_str(&text).map_err(|error| Refused::JwksUnavailable(error.to_string()))
 }
 
 fn is_access_token(typ: &str) -> bool {

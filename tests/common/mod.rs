@@ -152,22 +152,7 @@ impl TestApp {
     /// suites that forge tokens with that key to probe each claim check use it.
     pub async fn upgraded_with_env(vars: &[(&str, &str)]) -> Self {
         let store = StoreUrl::Memory.open().await.unwrap();
-        let left_behind = FamilyRecord {
-            user_id: "u-alice".into(),
-            client_id: FIRST_PARTY_CLIENT.into(),
-            generation: 0,
-            rotated_at_ms: 0,
-            created_at_ms: 0,
-            last_refresh_ms: 0,
-            next_access_ver: 1,
-            refreshes: 0,
-            browser_session: None,
-            scope: String::new(),
-            user_agent: None,
-            grace_replays: 0,
-            audience: None,
-            dpop_jkt: None,
-        };
+        let left_behind = FamilyRecord::new("u-alice", FIRST_PARTY_CLIENT, 0);
         store
             .insert_family("left-by-the-previous-version", &left_behind, u64::MAX / 4)
             .await

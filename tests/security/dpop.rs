@@ -46,17 +46,22 @@ async fn token_request(app: &TestApp, form: &[(&str, &str)], proof: Option<&str>
     app.send(request.body(Body::from(body)).unwrap()).await
 }
 
+/// The public client's code exchange, as a form.
+fn exchange_form<'a>(code: &'a str, verifier: &'a str) -> [(&'static str, &'a str); 5] {
+    [
+        ("grant_type", "authorization_code"),
+        ("client_id", CLIENT),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+    ]
+}
+
 /// The public client's code, exchanged with a proof of `key`: the token response.
 async fn bound_tokens(app: &TestApp, key: &DpopKey) -> Value {
     let (code, pkce) = code_for(app, "dpop").await;
     let proof = key.proof("POST", TOKEN, now(app), Some(&nonce(app)), None);
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("client_id", CLIENT),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", pkce.verifier.as_str()),
-    ];
+    let form = exchange_form(&code, &pkce.verifier);
     let answer = token_request(app, &form, Some(&proof)).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     answer.json()
@@ -97,13 +102,7 @@ async fn the_token_endpoint_binds_tokens_to_the_key_after_a_nonce_round_trip() {
     let app = TestApp::new().await;
     let key = DpopKey::new(1);
     let (code, pkce) = code_for(&app, "nonce").await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("client_id", CLIENT),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", pkce.verifier.as_str()),
-    ];
+    let form = exchange_form(&code, &pkce.verifier);
     let first = token_request(
         &app,
         &form,
@@ -365,13 +364,7 @@ async fn discovery_a_client_that_requires_dpop_and_the_off_switch() {
     let off = TestApp::with_env(&[("DPOP", "off")]).await;
     let key = DpopKey::new(8);
     let (code, pkce) = code_for(&off, "off").await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("client_id", CLIENT),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", pkce.verifier.as_str()),
-    ];
+    let form = exchange_form(&code, &pkce.verifier);
     let proof = key.proof("POST", TOKEN, now(&off), None, None);
     let answer = token_request(&off, &form, Some(&proof)).await;
     assert_eq!(answer.json()["token_type"], "Bearer", "{}", answer.body);

@@ -250,20 +250,11 @@ impl FamilyRegistry {
     ) -> StoreResult<Grant> {
         let now = self.clock.now_ms();
         let mut family = FamilyRecord {
-            user_id: user_id.to_owned(),
-            client_id: issued.client_id.to_owned(),
             scope: issued.scope.to_owned(),
-            generation: 0,
-            rotated_at_ms: now,
-            created_at_ms: now,
-            last_refresh_ms: now,
-            next_access_ver: 0,
-            refreshes: 0,
-            browser_session: None,
             user_agent,
-            grace_replays: 0,
             audience: issued.audience.map(str::to_owned),
             dpop_jkt: issued.dpop_jkt.map(str::to_owned),
+            ..FamilyRecord::new(user_id, issued.client_id, now)
         };
         let access_ver = mint_access_ver(&mut family);
         self.store

@@ -106,22 +106,11 @@ mod tests {
     #[tokio::test]
     async fn a_store_with_sessions_opens_one_window_that_every_instance_shares() {
         let store = StoreUrl::Memory.open().await.unwrap();
-        let left_behind = crate::server::core::store::FamilyRecord {
-            user_id: "u-alice".into(),
-            client_id: crate::server::core::store::FIRST_PARTY_CLIENT.into(),
-            generation: 0,
-            rotated_at_ms: 0,
-            created_at_ms: 0,
-            last_refresh_ms: 0,
-            next_access_ver: 1,
-            refreshes: 0,
-            browser_session: None,
-            scope: String::new(),
-            user_agent: None,
-            grace_replays: 0,
-            audience: None,
-            dpop_jkt: None,
-        };
+        let left_behind = crate::server::core::store::FamilyRecord::new(
+            "u-alice",
+            crate::server::core::store::FIRST_PARTY_CLIENT,
+            0,
+        );
         store
             .insert_family("f", &left_behind, u64::MAX / 4)
             .await

@@ -75,6 +75,29 @@ pub struct FamilyRecord {
     pub dpop_jkt: Option<String>,
 }
 
+impl FamilyRecord {
+    /// A family of `user_id`'s, issued to `client_id`, started at `now_ms`: generation 0, no
+    /// refresh yet, no scope, resource, key or browser record (the caller sets what it has).
+    pub fn new(user_id: &str, client_id: &str, now_ms: u64) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            client_id: client_id.to_owned(),
+            generation: 0,
+            rotated_at_ms: now_ms,
+            created_at_ms: now_ms,
+            last_refresh_ms: now_ms,
+            next_access_ver: 0,
+            refreshes: 0,
+            browser_session: None,
+            scope: String::new(),
+            user_agent: None,
+            grace_replays: 0,
+            audience: None,
+            dpop_jkt: None,
+        }
+    }
+}
+
 /// A family with the revision its compare-and-swap must name.
 #[derive(Clone, Debug)]
 pub struct Versioned {

@@ -41,20 +41,8 @@ async fn a_copy_made_stale_by_another_process() -> (SqliteBackend, SqliteBackend
 
 fn family(generation: u64) -> FamilyRecord {
     FamilyRecord {
-        user_id: "u-alice".into(),
-        client_id: crate::server::core::store::FIRST_PARTY_CLIENT.into(),
         generation,
-        rotated_at_ms: 0,
-        created_at_ms: 0,
-        last_refresh_ms: 0,
-        next_access_ver: 0,
-        refreshes: 0,
-        browser_session: None,
-        scope: String::new(),
-        user_agent: None,
-        grace_replays: 0,
-        audience: None,
-        dpop_jkt: None,
+        ..FamilyRecord::new("u-alice", crate::server::core::store::FIRST_PARTY_CLIENT, 0)
     }
 }
 
